@@ -1,0 +1,22 @@
+//! The I/O-free protocol core of Seedline.
+//!
+//! Everything here parses from `&[u8]` and encodes into caller-owned buffers; sockets,
+//! timeouts and runtimes live in the daemons. The tracker, the seeder's announcer and the
+//! load tester all speak through these types, so a reply the tracker encodes is decoded
+//! by the same crate that produced the request.
+
+pub mod announce;
+pub mod announce_response;
+pub mod bencode;
+pub mod failure;
+pub mod id;
+pub mod peer;
+pub mod query;
+pub mod scrape;
+
+pub use announce::{AnnounceRequest, Event};
+pub use announce_response::AnnounceResponse;
+pub use failure::{FailureResponse, RequestError};
+pub use id::{InfoHash, ParseIdError, PeerId};
+pub use peer::PeerAddr;
+pub use scrape::{ScrapeRequest, ScrapeResponse, ScrapeStats};

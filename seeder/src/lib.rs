@@ -1,0 +1,1 @@
+//! Seedline origin seeder (see issue: seeder). Nothing here yet.
