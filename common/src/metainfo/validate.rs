@@ -1,0 +1,113 @@
+//! The rules every `info` dictionary must meet, whether we parsed it or built it.
+//!
+//! A torrent names files that a client will create on disk, so a name or path that could
+//! escape the download directory, or two entries for one path, is refused outright rather
+//! than "cleaned up" into something the creator did not hash.
+
+use std::collections::HashSet;
+
+use super::error::MetainfoError;
+use super::model::{Info, Layout};
+
+/// Largest piece length accepted when reading a torrent. Creators stop at 256 MiB
+/// ([`super::MAX_PIECE_LENGTH`]); this leaves room for odd tools without letting a
+/// hostile file claim gigantic pieces.
+pub const MAX_PARSE_PIECE_LENGTH: u64 = 1 << 30;
+
+/// Largest total size accepted (1 PiB): far above any real release, and far enough
+/// below `u64::MAX` that offsets can be added without overflow.
+pub const MAX_TOTAL_LENGTH: u64 = 1 << 50;
+
+impl Info {
+    /// Checks names, paths, sizes and the piece list against each other.
+    pub fn validate(&self) -> Result<(), MetainfoError> {
+        check_component("info -> name", &self.name)?;
+        if self.piece_length == 0 || self.piece_length > MAX_PARSE_PIECE_LENGTH {
+            return Err(MetainfoError::OutOfRange {
+                path: "info -> piece length".into(),
+                value: i64::try_from(self.piece_length).unwrap_or(i64::MAX),
+                rule: "must be between 1 byte and 1 GiB",
+            });
+        }
+        let total = self.checked_total()?;
+        if let Layout::Multi { files } = &self.layout {
+            if files.is_empty() {
+                return Err(MetainfoError::NoFiles);
+            }
+            let mut seen = HashSet::with_capacity(files.len());
+            let mut dirs = HashSet::new();
+            for (i, f) in files.iter().enumerate() {
+                let path = format!("info -> files -> {i} -> path");
+                if f.path.is_empty() {
+                    return Err(MetainfoError::UnsafePath {
+                        path,
+                        component: String::new(),
+                        problem: "is an empty list",
+                    });
+                }
+                for c in &f.path {
+                    check_component(&path, c)?;
+                }
+                for depth in 1..f.path.len() {
+                    dirs.insert(f.path[..depth].join("/"));
+                }
+                let joined = f.path.join("/");
+                if !seen.insert(joined.clone()) {
+                    return Err(MetainfoError::DuplicatePath(joined));
+                }
+            }
+            if let Some(both) = seen.iter().find(|p| dirs.contains(*p)) {
+                return Err(MetainfoError::FileIsDirectory(both.clone()));
+            }
+        }
+        let expected = total.div_ceil(self.piece_length);
+        if self.pieces.len() as u64 != expected {
+            return Err(MetainfoError::PieceCount {
+                got: self.pieces.len(),
+                expected,
+                total,
+                piece_length: self.piece_length,
+            });
+        }
+        Ok(())
+    }
+
+    fn checked_total(&self) -> Result<u64, MetainfoError> {
+        let too_large = MetainfoError::TooLarge {
+            limit: MAX_TOTAL_LENGTH,
+        };
+        let total = match &self.layout {
+            Layout::Single { length } => *length,
+            Layout::Multi { files } => files
+                .iter()
+                .try_fold(0u64, |sum, f| sum.checked_add(f.length))
+                .ok_or(too_large.clone())?,
+        };
+        if total > MAX_TOTAL_LENGTH {
+            return Err(too_large);
+        }
+        Ok(total)
+    }
+}
+
+/// One file or directory name: it must name something inside the torrent's directory.
+pub(crate) fn check_component(path: &str, c: &str) -> Result<(), MetainfoError> {
+    let problem = if c.is_empty() {
+        "is empty"
+    } else if c == "." || c == ".." {
+        "would leave the torrent's directory"
+    } else if c.starts_with('/') || c.starts_with('\\') {
+        "is an absolute path"
+    } else if c.contains('/') || c.contains('\\') {
+        "contains a path separator"
+    } else if c.contains('\0') {
+        "contains a NUL byte"
+    } else {
+        return Ok(());
+    };
+    Err(MetainfoError::UnsafePath {
+        path: path.to_owned(),
+        component: c.to_owned(),
+        problem,
+    })
+}
