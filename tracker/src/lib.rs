@@ -1,1 +1,20 @@
+//! Seedline's HTTP BitTorrent tracker (BEP 3, 7, 23, 48) on hyper and tokio.
+//!
+//! [`run`] serves a [`Config`] on bound [`Listeners`] until a cancellation token fires;
+//! the `tracker` binary and the seeder's embedded mode both call it.
 
+pub mod cli;
+pub mod client_ip;
+pub mod config;
+pub mod handler;
+mod idle_io;
+pub mod logging;
+pub mod metrics;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+pub mod swarm;
+
+pub use config::Config;
+pub use handler::Tracker;
+pub use server::{run, serve, Listeners};

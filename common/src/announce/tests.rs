@@ -12,11 +12,14 @@ fn q(s: &str) -> Result<AnnounceRequest, RequestError> {
     AnnounceRequest::parse_query(s.as_bytes())
 }
 
+/// Client, query, and the port, left, event, numwant and no_peer_id it must yield.
+type ClientCase = (&'static str, String, u16, u64, Event, Option<u32>, bool);
+
 /// Query strings in the shape each client really sends (parameter order, extensions).
 #[test]
 fn real_client_queries() {
     let ih = IH_MIXED;
-    let table: Vec<(&str, String, u16, u64, Event, Option<u32>, bool)> = vec![
+    let table: Vec<ClientCase> = vec![
         (
             "libtorrent 2.0 / qBittorrent",
             format!("info_hash={ih}&peer_id=-qB4630-a1b2c3d4e5f6&port=6881&uploaded=0&downloaded=0&left=1048576&corrupt=0&key=5B2C1A8E&event=started&numwant=200&compact=1&no_peer_id=1&supportcrypto=1&redundant=0"),

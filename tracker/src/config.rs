@@ -1,0 +1,225 @@
+//! Tracker configuration: one validated value built from defaults, an optional TOML
+//! file, and flags or `TRACKER_*` variables (see `cli.rs`), in that order of precedence.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// Everything the tracker can be told. Field docs are the operator's documentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Public announce/scrape listeners. Add `[::]:6969` for IPv6.
+    pub listen: Vec<SocketAddr>,
+    /// `/metrics` and `/health`; keep it off the public network.
+    pub admin_listen: SocketAddr,
+    /// Networks of reverse proxies whose `X-Forwarded-For`/`X-Real-IP` are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Seconds between announces that the tracker asks for.
+    pub interval: u32,
+    /// Up to this many seconds are added at random to each `interval`, to spread load.
+    pub interval_jitter: u32,
+    /// `min interval` sent to clients.
+    pub min_interval: u32,
+    /// Seconds without an announce after which a peer is dropped (default 2 x interval
+    /// plus jitter when 0).
+    pub peer_timeout: u32,
+    /// Seconds between sweeps for expired peers.
+    pub sweep_interval: u32,
+    /// Peers returned when the client does not say `numwant`.
+    pub numwant_default: u32,
+    /// Most peers returned, whatever `numwant` asks.
+    pub numwant_max: u32,
+    pub max_torrents: usize,
+    pub max_peers_per_torrent: usize,
+    /// Most `info_hash` keys read from one scrape.
+    pub scrape_max_hashes: usize,
+    /// Whether a scrape without `info_hash` lists torrents.
+    pub full_scrape: bool,
+    /// Most torrents in a full scrape.
+    pub full_scrape_max: usize,
+    /// Believe the `ip` query parameter (only sensible on a private network).
+    pub allow_ip_param: bool,
+    /// Largest request head in bytes (at least 8192).
+    pub max_request_head: usize,
+    /// Seconds a client has to send a whole request head.
+    pub header_read_timeout: u32,
+    /// Seconds a keep-alive connection may sit idle.
+    pub idle_timeout: u32,
+    pub max_connections: usize,
+    /// Seconds in-flight requests get to finish at shutdown.
+    pub grace_period: u32,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A `tracing` filter such as `info` or `seedline_tracker=debug`.
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::from(([0, 0, 0, 0], 6969))],
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 6970)),
+            trusted_proxies: Vec::new(),
+            interval: 1800,
+            interval_jitter: 180,
+            min_interval: 900,
+            peer_timeout: 0,
+            sweep_interval: 60,
+            numwant_default: 50,
+            numwant_max: 200,
+            max_torrents: 1_000_000,
+            max_peers_per_torrent: 200_000,
+            scrape_max_hashes: 100,
+            full_scrape: false,
+            full_scrape_max: 10_000,
+            allow_ip_param: false,
+            max_request_head: 8192,
+            header_read_timeout: 5,
+            idle_timeout: 60,
+            max_connections: 10_000,
+            grace_period: 10,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// A setting that cannot work, found before anything is bound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Parses a TOML document; unknown keys are errors so typos do not pass silently.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes")
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        if self.listen.is_empty() {
+            return err("at least one listen address is needed".into());
+        }
+        if self.admin_listen.port() != 0 && self.listen.contains(&self.admin_listen) {
+            return err(format!(
+                "admin_listen {} is also a public listen address",
+                self.admin_listen
+            ));
+        }
+        if self.interval == 0 {
+            return err("interval must be at least 1 second".into());
+        }
+        if self.min_interval > self.interval {
+            return err(format!(
+                "min_interval ({}) exceeds interval ({})",
+                self.min_interval, self.interval
+            ));
+        }
+        if self.peer_timeout != 0 && self.peer_timeout <= self.interval + self.interval_jitter {
+            return err(format!(
+                "peer_timeout ({}) must exceed interval + interval_jitter ({}), or peers expire between announces",
+                self.peer_timeout,
+                self.interval + self.interval_jitter
+            ));
+        }
+        if self.sweep_interval == 0 {
+            return err("sweep_interval must be at least 1 second".into());
+        }
+        if self.numwant_max == 0 || self.numwant_default > self.numwant_max {
+            return err(format!(
+                "numwant_default ({}) must be at most numwant_max ({}), which must be at least 1",
+                self.numwant_default, self.numwant_max
+            ));
+        }
+        for (name, v) in [
+            ("max_torrents", self.max_torrents),
+            ("max_peers_per_torrent", self.max_peers_per_torrent),
+            ("scrape_max_hashes", self.scrape_max_hashes),
+            ("max_connections", self.max_connections),
+        ] {
+            if v == 0 {
+                return err(format!("{name} must be at least 1"));
+            }
+        }
+        if self.max_request_head < 8192 {
+            return err(format!(
+                "max_request_head ({}) must be at least 8192",
+                self.max_request_head
+            ));
+        }
+        if self.header_read_timeout == 0 || self.idle_timeout == 0 {
+            return err("header_read_timeout and idle_timeout must be at least 1 second".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return err(format!(
+                "log_level {:?} is not a valid filter",
+                self.log_level
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective peer timeout in seconds.
+    pub fn peer_timeout_secs(&self) -> u32 {
+        if self.peer_timeout == 0 {
+            2 * self.interval + self.interval_jitter
+        } else {
+            self.peer_timeout
+        }
+    }
+
+    pub fn grace(&self) -> Duration {
+        Duration::from_secs(u64::from(self.grace_period))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_round_trips_through_toml() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(Config::from_toml(&c.to_toml()).unwrap(), c);
+        assert_eq!(c.peer_timeout_secs(), 3780);
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let bad = [
+            "listen = []",
+            "interval = 0",
+            "min_interval = 5000",
+            "peer_timeout = 10",
+            "numwant_default = 500",
+            "max_request_head = 100",
+            "max_torrents = 0",
+            "log_level = \"[[\"",
+            "admin_listen = \"0.0.0.0:6969\"",
+        ];
+        for b in bad {
+            let c = Config::from_toml(b).unwrap();
+            assert!(c.validate().is_err(), "{b} should be rejected");
+        }
+        assert!(Config::from_toml("intervall = 5")
+            .unwrap_err()
+            .0
+            .contains("unknown field"));
+        assert!(Config::from_toml("trusted_proxies = [\"10.0.0.0/33\"]").is_err());
+    }
+}

@@ -1,0 +1,254 @@
+//! Listeners, connections and the shutdown sequence.
+//!
+//! Shutdown: the token is cancelled -> accept loops stop -> every open connection is told
+//! to finish its in-flight request and close -> after `grace_period` the rest are dropped
+//! -> the sweeper stops -> `serve` returns.
+
+use std::convert::Infallible;
+use std::future::ready;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::handler::Tracker;
+use crate::idle_io::{Deadlines, IdleIo};
+use crate::metrics::Metrics;
+
+/// Bound sockets, so callers (and tests, with port 0) know the addresses before serving.
+pub struct Listeners {
+    pub public: Vec<TcpListener>,
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds every configured address. IPv6 sockets are IPv6-only so that `0.0.0.0:P`
+    /// and `[::]:P` can both be listed.
+    pub fn bind(cfg: &Config) -> io::Result<Self> {
+        let public = cfg
+            .listen
+            .iter()
+            .map(|a| bind_one(*a))
+            .collect::<io::Result<Vec<_>>>()?;
+        let admin = bind_one(cfg.admin_listen)?;
+        Ok(Self { public, admin })
+    }
+
+    pub fn public_addrs(&self) -> Vec<SocketAddr> {
+        self.public
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    pub fn admin_addr(&self) -> io::Result<SocketAddr> {
+        self.admin.local_addr()
+    }
+}
+
+fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+    let with_addr =
+        |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
+    let sock = if addr.is_ipv6() {
+        TcpSocket::new_v6()
+    } else {
+        TcpSocket::new_v4()
+    }
+    .map_err(with_addr)?;
+    sock.set_reuseaddr(true).map_err(with_addr)?;
+    if addr.is_ipv6() {
+        socket2::SockRef::from(&sock)
+            .set_only_v6(true)
+            .map_err(with_addr)?;
+    }
+    sock.bind(addr).map_err(with_addr)?;
+    sock.listen(4096).map_err(with_addr)
+}
+
+/// Serves with a fresh tracker until `shutdown` is cancelled.
+pub async fn run(cfg: Config, listeners: Listeners, shutdown: CancellationToken) {
+    let tracker = Arc::new(Tracker::new(&cfg, Metrics::new()));
+    serve(tracker, listeners, shutdown).await;
+}
+
+/// Serves `tracker` on `listeners` until `shutdown` is cancelled, then drains.
+pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: CancellationToken) {
+    let cfg = tracker.config().clone();
+    for a in listeners.public_addrs() {
+        tracing::info!(addr = %a, "tracker listening");
+    }
+    if let Ok(a) = listeners.admin_addr() {
+        tracing::info!(addr = %a, "admin listening (/metrics, /health)");
+    }
+    let conns = TaskTracker::new();
+    let drain = CancellationToken::new();
+    let limit = Arc::new(Semaphore::new(cfg.max_connections));
+    let mut loops = Vec::new();
+    for l in listeners.public {
+        let ctx = AcceptCtx {
+            tracker: tracker.clone(),
+            conns: conns.clone(),
+            drain: drain.clone(),
+            limit: limit.clone(),
+            admin: false,
+        };
+        loops.push(tokio::spawn(accept_loop(l, ctx, shutdown.clone())));
+    }
+    let admin_ctx = AcceptCtx {
+        tracker: tracker.clone(),
+        conns: conns.clone(),
+        drain: drain.clone(),
+        limit: Arc::new(Semaphore::new(64)),
+        admin: true,
+    };
+    loops.push(tokio::spawn(accept_loop(
+        listeners.admin,
+        admin_ctx,
+        shutdown.clone(),
+    )));
+    let sweeper = tokio::spawn(sweep_loop(tracker.clone(), shutdown.clone()));
+
+    shutdown.cancelled().await;
+    for l in loops {
+        let _ = l.await;
+    }
+    drain.cancel();
+    conns.close();
+    let open = conns.len();
+    if tokio::time::timeout(cfg.grace(), conns.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = conns.len(),
+            "grace period over; dropping connections still open"
+        );
+    } else {
+        tracing::info!(drained = open, "connections drained");
+    }
+    let _ = sweeper.await;
+}
+
+#[derive(Clone)]
+struct AcceptCtx {
+    tracker: Arc<Tracker>,
+    conns: TaskTracker,
+    drain: CancellationToken,
+    limit: Arc<Semaphore>,
+    admin: bool,
+}
+
+async fn accept_loop(listener: TcpListener, ctx: AcceptCtx, shutdown: CancellationToken) {
+    loop {
+        // Waiting for a slot before accepting leaves excess clients in the kernel backlog
+        // rather than holding descriptors we cannot serve.
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            p = ctx.limit.clone().acquire_owned() => p.expect("semaphore never closed"),
+        };
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Usually EMFILE: back off instead of spinning on the error.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let ctx2 = ctx.clone();
+        ctx.conns.spawn(async move {
+            serve_connection(stream, peer, &ctx2).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) {
+    let _ = stream.set_nodelay(true);
+    let cfg = ctx.tracker.config();
+    let m = &ctx.tracker.metrics;
+    if !ctx.admin {
+        m.connections_open.inc();
+        m.connections_total.inc();
+    }
+    let limits = Deadlines {
+        idle: Duration::from_secs(u64::from(cfg.idle_timeout)),
+        head: Duration::from_secs(u64::from(cfg.header_read_timeout)),
+        idle_closed: m.connections_idle_closed.clone(),
+        slow_closed: m.connections_slow_closed.clone(),
+    };
+    let io = TokioIo::new(IdleIo::new(stream, limits));
+    let tracker = ctx.tracker.clone();
+    let admin = ctx.admin;
+    let svc = service_fn(move |req| {
+        let resp = if admin {
+            tracker.handle_admin(&req)
+        } else {
+            tracker.handle_public(&req, peer)
+        };
+        ready(Ok::<_, Infallible>(resp))
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        // IdleIo enforces (and counts) the head timeout.
+        .header_read_timeout(None)
+        .keep_alive(true)
+        .max_buf_size(cfg.max_request_head);
+    let conn = builder.serve_connection(io, svc);
+    tokio::pin!(conn);
+    let res = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = ctx.drain.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.as_mut().await
+        }
+    };
+    if let Err(e) = res {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+    if !ctx.admin {
+        m.connections_open.dec();
+    }
+}
+
+async fn sweep_loop(tracker: Arc<Tracker>, shutdown: CancellationToken) {
+    let cfg = tracker.config();
+    let mut tick = tokio::time::interval(Duration::from_secs(u64::from(cfg.sweep_interval)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let t = tracker.clone();
+        // A sweep walks every swarm; keep it off the request workers.
+        let done = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let cutoff = t.now().saturating_sub(t.config().peer_timeout_secs());
+            let removed = t.store.expire(cutoff);
+            t.metrics.peers_expired.inc_by(removed);
+            t.metrics
+                .sweep_duration
+                .observe(started.elapsed().as_secs_f64());
+            (removed, started.elapsed())
+        })
+        .await;
+        if let Ok((removed, took)) = done {
+            tracing::debug!(removed, ?took, "expiry sweep");
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Turns SIGINT/SIGTERM into a cancellation; a second signal exits at once.
+
+use tokio_util::sync::CancellationToken;
+
+/// Cancels `token` on the first SIGINT or SIGTERM; exits the process on the second.
+pub fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let name = wait_for_signal().await;
+        tracing::info!(
+            signal = name,
+            "shutting down; send the signal again to exit at once"
+        );
+        token.cancel();
+        let name = wait_for_signal().await;
+        tracing::warn!(signal = name, "second signal, exiting now");
+        std::process::exit(130);
+    });
+}
+
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

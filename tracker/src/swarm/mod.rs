@@ -1,0 +1,257 @@
+//! The pure state of one torrent's swarm: no locks, no clock, no I/O.
+//!
+//! [`Swarm::announce`] applies one announce and writes the peer part of the reply; the
+//! caller passes the time and the RNG, so the logic is unit-tested without a runtime.
+
+mod peer_list;
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use rand::Rng;
+use seedline_common::announce_response as reply;
+use seedline_common::peer::{compact_v4, compact_v6, from_compact_v4, from_compact_v6};
+use seedline_common::{Event, PeerId, ScrapeStats};
+
+pub use peer_list::{CompactAddr, Peer, PeerList};
+
+/// Net change in stored peers, for the global gauges: `[ipv4, ipv6]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Change {
+    pub seeders: [i64; 2],
+    pub leechers: [i64; 2],
+    /// This announce counted a completed download.
+    pub completed: bool,
+    /// The swarm was at its peer cap and the announcer was not stored.
+    pub not_stored: bool,
+}
+
+impl Change {
+    pub fn add(&mut self, o: &Change) {
+        for f in 0..2 {
+            self.seeders[f] += o.seeders[f];
+            self.leechers[f] += o.leechers[f];
+        }
+    }
+}
+
+/// One announce, reduced to what the swarm needs.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAnnounce {
+    /// The peer's address: client IP (canonical) and its announced port.
+    pub addr: SocketAddr,
+    pub peer_id: PeerId,
+    pub event: Event,
+    pub seeder: bool,
+    pub now: u32,
+}
+
+/// How peers are written into the reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerForm {
+    Compact,
+    Dict { peer_id: bool },
+}
+
+/// Where the announcer ended up, so its reply can leave it out.
+#[derive(Debug, Clone, Copy)]
+pub struct Placed {
+    pub v6: bool,
+    pub pos: Option<usize>,
+    pub seeder: bool,
+    pub stopped: bool,
+}
+
+/// All peers of one torrent.
+#[derive(Debug, Default)]
+pub struct Swarm {
+    v4: PeerList<[u8; 6]>,
+    v6: PeerList<[u8; 18]>,
+    downloaded: u32,
+}
+
+impl Swarm {
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    pub fn stats(&self) -> ScrapeStats {
+        ScrapeStats {
+            complete: (self.v4.seeders() + self.v6.seeders()) as u32,
+            incomplete: (self.v4.leechers() + self.v6.leechers()) as u32,
+            downloaded: self.downloaded,
+        }
+    }
+
+    /// Sets the completed-download count (restored from persistent state).
+    pub fn set_downloaded(&mut self, n: u32) {
+        self.downloaded = n;
+    }
+
+    /// Applies one announce. `max_peers` caps the swarm: a new peer past it is answered
+    /// but not stored.
+    pub fn announce(&mut self, a: &PeerAnnounce, max_peers: usize) -> (Change, Placed) {
+        let full = self.peer_count() >= max_peers;
+        let (change, pos, was_seeder) = match a.addr {
+            SocketAddr::V4(s) => update(&mut self.v4, compact_v4(&s), a, full, 0),
+            SocketAddr::V6(s) => update(&mut self.v6, compact_v6(&s), a, full, 1),
+        };
+        let mut change = change;
+        // A client may send `completed` again (retries, restarts): only a leecher that
+        // turns into a seeder counts as a download.
+        if a.event == Event::Completed && a.seeder && !was_seeder {
+            self.downloaded = self.downloaded.saturating_add(1);
+            change.completed = true;
+        }
+        let placed = Placed {
+            v6: a.addr.is_ipv6(),
+            pos,
+            seeder: a.seeder,
+            stopped: a.event == Event::Stopped,
+        };
+        (change, placed)
+    }
+
+    /// Writes the `peers`/`peers6` part of the reply for the announcer in `placed`.
+    /// Only peers of the announcer's own family are sent.
+    pub fn write_peers<R: Rng>(
+        &self,
+        placed: &Placed,
+        numwant: usize,
+        form: PeerForm,
+        rng: &mut R,
+        out: &mut Vec<u8>,
+    ) {
+        let want = if placed.stopped { 0 } else { numwant };
+        let (excl, leechers_only) = (placed.pos, placed.seeder);
+        match (form, placed.v6) {
+            (PeerForm::Compact, false) => {
+                let n = self.v4.sample_len(excl, leechers_only, want);
+                reply::begin_compact_v4(out, n);
+                self.v4.sample(excl, leechers_only, n, rng, |p| {
+                    out.extend_from_slice(&p.addr)
+                });
+            }
+            (PeerForm::Compact, true) => {
+                reply::begin_compact_v4(out, 0);
+                let n = self.v6.sample_len(excl, leechers_only, want);
+                reply::begin_compact_v6(out, n);
+                self.v6.sample(excl, leechers_only, n, rng, |p| {
+                    out.extend_from_slice(&p.addr)
+                });
+            }
+            (PeerForm::Dict { peer_id }, v6) => {
+                reply::begin_dict_peers(out);
+                let id = |p: &PeerId| peer_id.then_some(*p);
+                if v6 {
+                    self.v6.sample(excl, leechers_only, want, rng, |p| {
+                        reply::write_dict_peer(
+                            out,
+                            from_compact_v6(&p.addr),
+                            id(&p.peer_id).as_ref(),
+                        )
+                    });
+                } else {
+                    self.v4.sample(excl, leechers_only, want, rng, |p| {
+                        reply::write_dict_peer(
+                            out,
+                            from_compact_v4(&p.addr),
+                            id(&p.peer_id).as_ref(),
+                        )
+                    });
+                }
+                reply::end_dict_peers(out);
+            }
+        }
+    }
+
+    /// Drops peers last seen before `cutoff`.
+    pub fn expire(&mut self, cutoff: u32) -> Change {
+        let (s4, l4) = self.v4.expire(cutoff);
+        let (s6, l6) = self.v6.expire(cutoff);
+        Change {
+            seeders: [-(s4 as i64), -(s6 as i64)],
+            leechers: [-(l4 as i64), -(l6 as i64)],
+            ..Change::default()
+        }
+    }
+
+    /// Every stored peer's address, for diagnostics and persistence.
+    pub fn addrs(&self) -> impl Iterator<Item = (SocketAddr, bool)> + '_ {
+        let v4 = (0..self.v4.len()).map(|i| {
+            (
+                from_compact_v4(&self.v4.get(i).addr),
+                self.v4.is_seeder_at(i),
+            )
+        });
+        let v6 = (0..self.v6.len()).map(|i| {
+            (
+                from_compact_v6(&self.v6.get(i).addr),
+                self.v6.is_seeder_at(i),
+            )
+        });
+        v4.chain(v6)
+    }
+}
+
+fn update<A: CompactAddr>(
+    list: &mut PeerList<A>,
+    addr: A,
+    a: &PeerAnnounce,
+    full: bool,
+    family: usize,
+) -> (Change, Option<usize>, bool) {
+    let mut c = Change::default();
+    let role = |c: &mut Change, seeder: bool, d: i64| {
+        if seeder {
+            c.seeders[family] += d;
+        } else {
+            c.leechers[family] += d;
+        }
+    };
+    match list.find(&addr) {
+        Some(i) => {
+            let was = list.is_seeder_at(i);
+            if a.event == Event::Stopped {
+                list.remove(i);
+                role(&mut c, was, -1);
+                return (c, None, was);
+            }
+            list.touch(i, a.peer_id, a.now);
+            let pos = list.set_role(i, a.seeder);
+            if was != a.seeder {
+                role(&mut c, was, -1);
+                role(&mut c, a.seeder, 1);
+            }
+            (c, Some(pos), was)
+        }
+        None if a.event == Event::Stopped => (c, None, false),
+        None if full => {
+            c.not_stored = true;
+            (c, None, false)
+        }
+        None => {
+            let peer = Peer {
+                addr,
+                peer_id: a.peer_id,
+                last_seen: a.now,
+            };
+            let pos = list.insert(peer, a.seeder);
+            role(&mut c, a.seeder, 1);
+            (c, Some(pos), false)
+        }
+    }
+}
+
+/// The socket address a peer is stored under: the client's IP and its announced port.
+pub fn peer_addr(ip: IpAddr, port: u16) -> SocketAddr {
+    match ip {
+        IpAddr::V4(v4) => SocketAddr::V4(SocketAddrV4::new(v4, port)),
+        IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, port, 0, 0)),
+    }
+}

@@ -1,0 +1,287 @@
+//! The peers of one address family in one swarm.
+//!
+//! Peers sit in one vector, seeders first, so that a seeder's reply samples only the
+//! leecher range and counts fall out of the split point. Lookup by address is a linear
+//! scan while the list is small (most swarms have a handful of peers) and goes through a
+//! position index once it grows, so memory per small swarm stays a few dozen bytes while
+//! a swarm of 100 000 peers still updates in O(1).
+
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
+use rand::Rng;
+use seedline_common::PeerId;
+
+/// A peer address in its compact wire form (6 or 18 bytes), copied into replies as is.
+pub trait CompactAddr: Copy + Eq + Hash + AsRef<[u8]> {}
+impl CompactAddr for [u8; 6] {}
+impl CompactAddr for [u8; 18] {}
+
+/// One stored peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer<A> {
+    pub addr: A,
+    pub peer_id: PeerId,
+    /// Seconds on the tracker's clock.
+    pub last_seen: u32,
+}
+
+/// Above this many peers a list keeps a position index.
+const INDEX_ABOVE: usize = 32;
+
+type Hasher = hashbrown::DefaultHashBuilder;
+
+fn retarget(table: &mut HashTable<u32>, hash: u64, from: u32, to: u32) {
+    if let Some(slot) = table.find_mut(hash, |&p| p == from) {
+        *slot = to;
+    }
+}
+
+#[derive(Debug)]
+struct Index {
+    table: HashTable<u32>,
+    hasher: Hasher,
+}
+
+/// Peers of one family, seeders in `peers[..seeders]`.
+#[derive(Debug)]
+pub struct PeerList<A> {
+    peers: Vec<Peer<A>>,
+    seeders: u32,
+    index: Option<Box<Index>>,
+}
+
+impl<A> Default for PeerList<A> {
+    fn default() -> Self {
+        Self {
+            peers: Vec::new(),
+            seeders: 0,
+            index: None,
+        }
+    }
+}
+
+impl<A: CompactAddr> PeerList<A> {
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    pub fn seeders(&self) -> usize {
+        self.seeders as usize
+    }
+
+    pub fn leechers(&self) -> usize {
+        self.peers.len() - self.seeders()
+    }
+
+    pub fn get(&self, i: usize) -> &Peer<A> {
+        &self.peers[i]
+    }
+
+    pub fn is_seeder_at(&self, i: usize) -> bool {
+        i < self.seeders()
+    }
+
+    /// Position of the peer with this address.
+    pub fn find(&self, addr: &A) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix
+                .table
+                .find(ix.hasher.hash_one(addr), |&p| {
+                    self.peers[p as usize].addr == *addr
+                })
+                .map(|&p| p as usize),
+            None => self.peers.iter().position(|p| p.addr == *addr),
+        }
+    }
+
+    /// Adds a peer not yet in the list; returns its position.
+    pub fn insert(&mut self, peer: Peer<A>, seeder: bool) -> usize {
+        let pos = self.peers.len();
+        self.peers.push(peer);
+        match &mut self.index {
+            Some(ix) => {
+                let h = ix.hasher.hash_one(peer.addr);
+                let peers = &self.peers;
+                let hasher = &ix.hasher;
+                ix.table
+                    .insert_unique(h, pos as u32, |&p| hasher.hash_one(peers[p as usize].addr));
+            }
+            None if self.peers.len() > INDEX_ABOVE => self.build_index(),
+            None => {}
+        }
+        if seeder {
+            self.promote(pos)
+        } else {
+            pos
+        }
+    }
+
+    /// Moves the peer at `i` to the seeder or leecher range; returns its new position.
+    pub fn set_role(&mut self, i: usize, seeder: bool) -> usize {
+        match (seeder, self.is_seeder_at(i)) {
+            (true, false) => self.promote(i),
+            (false, true) => {
+                let last = self.seeders() - 1;
+                self.swap(i, last);
+                self.seeders -= 1;
+                last
+            }
+            _ => i,
+        }
+    }
+
+    /// Removes the peer at `i`.
+    pub fn remove(&mut self, mut i: usize) -> Peer<A> {
+        if self.is_seeder_at(i) {
+            i = self.set_role(i, false);
+        }
+        let last = self.peers.len() - 1;
+        self.swap(i, last);
+        let peer = self.peers.pop().expect("non-empty");
+        if let Some(ix) = &mut self.index {
+            let h = ix.hasher.hash_one(peer.addr);
+            if let Ok(e) = ix.table.find_entry(h, |&p| p as usize == last) {
+                e.remove();
+            }
+            if self.peers.len() < INDEX_ABOVE / 2 {
+                self.index = None;
+            }
+        }
+        if self.peers.capacity() > 4 * self.peers.len().max(4) {
+            self.peers.shrink_to(2 * self.peers.len());
+        }
+        peer
+    }
+
+    pub fn touch(&mut self, i: usize, peer_id: PeerId, now: u32) {
+        let p = &mut self.peers[i];
+        p.peer_id = peer_id;
+        p.last_seen = now;
+    }
+
+    /// Removes every peer last seen before `cutoff`; returns (seeders, leechers) removed.
+    pub fn expire(&mut self, cutoff: u32) -> (usize, usize) {
+        let (mut s, mut l) = (0, 0);
+        // Walking down means whatever `remove` swaps into `i` was already checked.
+        for i in (0..self.peers.len()).rev() {
+            if self.peers[i].last_seen < cutoff {
+                if self.is_seeder_at(i) {
+                    s += 1;
+                } else {
+                    l += 1;
+                }
+                self.remove(i);
+            }
+        }
+        (s, l)
+    }
+
+    /// How many peers [`Self::sample`] yields for these arguments.
+    pub fn sample_len(&self, exclude: Option<usize>, leechers_only: bool, want: usize) -> usize {
+        let (_, range, excl) = self.sample_range(exclude, leechers_only);
+        want.min(range - usize::from(excl.is_some()))
+    }
+
+    /// Calls `each` for `want` peers picked at random (fewer if there are not that many),
+    /// never `exclude`, and only leechers when `leechers_only`.
+    pub fn sample<R: Rng>(
+        &self,
+        exclude: Option<usize>,
+        leechers_only: bool,
+        want: usize,
+        rng: &mut R,
+        mut each: impl FnMut(&Peer<A>),
+    ) {
+        let (start, range, excl) = self.sample_range(exclude, leechers_only);
+        let avail = range - usize::from(excl.is_some());
+        let k = want.min(avail);
+        if k == 0 {
+            return;
+        }
+        if k == avail {
+            // Everyone goes out; a random rotation keeps the order from being a fixed one.
+            let off = rng.random_range(0..range);
+            for j in 0..range {
+                let i = start + (off + j) % range;
+                if Some(i) != excl {
+                    each(&self.peers[i]);
+                }
+            }
+            return;
+        }
+        let draw = (k + usize::from(excl.is_some())).min(range);
+        let mut n = 0;
+        for j in rand::seq::index::sample(rng, range, draw).iter() {
+            let i = start + j;
+            if Some(i) == excl {
+                continue;
+            }
+            if n == k {
+                break;
+            }
+            each(&self.peers[i]);
+            n += 1;
+        }
+    }
+
+    fn sample_range(
+        &self,
+        exclude: Option<usize>,
+        leechers_only: bool,
+    ) -> (usize, usize, Option<usize>) {
+        let start = if leechers_only { self.seeders() } else { 0 };
+        let excl = exclude.filter(|&i| i >= start && i < self.peers.len());
+        (start, self.peers.len() - start, excl)
+    }
+
+    fn promote(&mut self, i: usize) -> usize {
+        let to = self.seeders();
+        self.swap(i, to);
+        self.seeders += 1;
+        to
+    }
+
+    fn swap(&mut self, i: usize, j: usize) {
+        if i == j {
+            return;
+        }
+        if let Some(ix) = &mut self.index {
+            // Entries are found by position; a parked sentinel keeps the two updates from
+            // matching each other's freshly written slot.
+            let ha = ix.hasher.hash_one(self.peers[i].addr);
+            let hb = ix.hasher.hash_one(self.peers[j].addr);
+            retarget(&mut ix.table, ha, i as u32, u32::MAX);
+            retarget(&mut ix.table, hb, j as u32, i as u32);
+            retarget(&mut ix.table, ha, u32::MAX, j as u32);
+        }
+        self.peers.swap(i, j);
+    }
+
+    fn build_index(&mut self) {
+        let hasher = Hasher::default();
+        let mut table = HashTable::with_capacity(self.peers.len() * 2);
+        for (pos, p) in self.peers.iter().enumerate() {
+            let peers = &self.peers;
+            table.insert_unique(hasher.hash_one(p.addr), pos as u32, |&q| {
+                hasher.hash_one(peers[q as usize].addr)
+            });
+        }
+        self.index = Some(Box::new(Index { table, hasher }));
+    }
+
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        assert!(self.seeders() <= self.peers.len());
+        if let Some(ix) = &self.index {
+            assert_eq!(ix.table.len(), self.peers.len());
+        }
+        for (i, p) in self.peers.iter().enumerate() {
+            assert_eq!(self.find(&p.addr), Some(i));
+        }
+    }
+}

@@ -1,0 +1,366 @@
+use std::collections::HashSet;
+
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use seedline_common::announce_response::{AnnounceResponse, Peers, ReplyHead};
+
+use super::*;
+
+fn rng() -> SmallRng {
+    SmallRng::seed_from_u64(7)
+}
+
+fn ann(addr: &str, event: Event, seeder: bool, now: u32) -> PeerAnnounce {
+    PeerAnnounce {
+        addr: addr.parse().unwrap(),
+        peer_id: PeerId([addr.len() as u8; 20]),
+        event,
+        seeder,
+        now,
+    }
+}
+
+/// Announces and decodes the reply the way a client would.
+fn reply(
+    s: &mut Swarm,
+    a: &PeerAnnounce,
+    numwant: usize,
+    form: PeerForm,
+) -> (Change, AnnounceResponse) {
+    reply_with(s, a, numwant, form, &mut rng())
+}
+
+fn reply_with(
+    s: &mut Swarm,
+    a: &PeerAnnounce,
+    numwant: usize,
+    form: PeerForm,
+    r: &mut SmallRng,
+) -> (Change, AnnounceResponse) {
+    let (c, placed) = s.announce(a, usize::MAX);
+    let st = s.stats();
+    let mut out = Vec::new();
+    let head = ReplyHead {
+        interval: 60,
+        complete: st.complete,
+        incomplete: st.incomplete,
+        downloaded: st.downloaded,
+        ..Default::default()
+    };
+    seedline_common::announce_response::write_head(&mut out, &head);
+    s.write_peers(&placed, numwant, form, r, &mut out);
+    seedline_common::announce_response::write_tail(&mut out, None);
+    (
+        c,
+        AnnounceResponse::decode(&out).expect("swarm writes valid bencode"),
+    )
+}
+
+fn v4(r: &AnnounceResponse) -> Vec<SocketAddr> {
+    match &r.peers {
+        Peers::Compact { v4, .. } => v4.clone(),
+        Peers::Dict(d) => d.iter().map(|p| p.0).collect(),
+    }
+}
+
+#[test]
+fn counts_roles_and_never_returns_self() {
+    let mut s = Swarm::default();
+    for i in 1..=5 {
+        reply(
+            &mut s,
+            &ann(&format!("10.0.0.{i}:6881"), Event::Started, false, 0),
+            50,
+            PeerForm::Compact,
+        );
+    }
+    reply(
+        &mut s,
+        &ann("10.0.0.9:6881", Event::Started, true, 0),
+        50,
+        PeerForm::Compact,
+    );
+    let st = s.stats();
+    assert_eq!((st.complete, st.incomplete), (1, 5));
+    let (_, r) = reply(
+        &mut s,
+        &ann("10.0.0.1:6881", Event::None, false, 1),
+        50,
+        PeerForm::Compact,
+    );
+    let got = v4(&r);
+    assert_eq!(got.len(), 5);
+    assert!(!got.contains(&"10.0.0.1:6881".parse().unwrap()));
+    // Same IP, other port: a different peer.
+    let (c, _) = reply(
+        &mut s,
+        &ann("10.0.0.1:6882", Event::None, false, 1),
+        50,
+        PeerForm::Compact,
+    );
+    assert_eq!(c.leechers, [1, 0]);
+}
+
+#[test]
+fn seeders_get_only_leechers() {
+    let mut s = Swarm::default();
+    for i in 1..=3 {
+        reply(
+            &mut s,
+            &ann(&format!("10.0.1.{i}:1"), Event::Started, true, 0),
+            50,
+            PeerForm::Compact,
+        );
+    }
+    reply(
+        &mut s,
+        &ann("10.0.2.1:1", Event::Started, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    let (_, r) = reply(
+        &mut s,
+        &ann("10.0.1.1:1", Event::None, true, 0),
+        50,
+        PeerForm::Compact,
+    );
+    assert_eq!(v4(&r), vec!["10.0.2.1:1".parse().unwrap()]);
+}
+
+#[test]
+fn stopped_removes_and_returns_no_peers() {
+    let mut s = Swarm::default();
+    reply(
+        &mut s,
+        &ann("10.0.0.1:1", Event::Started, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    reply(
+        &mut s,
+        &ann("10.0.0.2:1", Event::Started, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    let (c, r) = reply(
+        &mut s,
+        &ann("10.0.0.2:1", Event::Stopped, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    assert_eq!(c.leechers, [-1, 0]);
+    assert!(v4(&r).is_empty());
+    assert_eq!(r.head.incomplete, 1);
+    // Stopping an unknown peer changes nothing.
+    let (c, _) = reply(
+        &mut s,
+        &ann("10.0.0.3:1", Event::Stopped, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    assert_eq!(c, Change::default());
+}
+
+#[test]
+fn completed_counts_once() {
+    let mut s = Swarm::default();
+    reply(
+        &mut s,
+        &ann("10.0.0.1:1", Event::Started, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    let (c, r) = reply(
+        &mut s,
+        &ann("10.0.0.1:1", Event::Completed, true, 0),
+        50,
+        PeerForm::Compact,
+    );
+    assert!(c.completed);
+    assert_eq!(c.seeders, [1, 0]);
+    assert_eq!(c.leechers, [-1, 0]);
+    assert_eq!(
+        (r.head.downloaded, r.head.complete, r.head.incomplete),
+        (1, 1, 0)
+    );
+    let (c, r) = reply(
+        &mut s,
+        &ann("10.0.0.1:1", Event::Completed, true, 0),
+        50,
+        PeerForm::Compact,
+    );
+    assert!(!c.completed);
+    assert_eq!(r.head.downloaded, 1);
+}
+
+#[test]
+fn families_are_kept_apart() {
+    let mut s = Swarm::default();
+    reply(
+        &mut s,
+        &ann("10.0.0.1:1", Event::Started, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    reply(
+        &mut s,
+        &ann("[2001:db8::1]:1", Event::Started, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    let (_, r) = reply(
+        &mut s,
+        &ann("[2001:db8::2]:1", Event::Started, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    assert_eq!(
+        r.peers,
+        Peers::Compact {
+            v4: vec![],
+            v6: vec!["[2001:db8::1]:1".parse().unwrap()]
+        }
+    );
+    assert_eq!((r.head.complete, r.head.incomplete), (0, 3));
+    let (_, r) = reply(
+        &mut s,
+        &ann("10.0.0.2:1", Event::Started, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    assert_eq!(
+        r.peers,
+        Peers::Compact {
+            v4: vec!["10.0.0.1:1".parse().unwrap()],
+            v6: vec![]
+        }
+    );
+}
+
+#[test]
+fn dict_form_with_and_without_peer_id() {
+    let mut s = Swarm::default();
+    reply(
+        &mut s,
+        &ann("10.0.0.1:7", Event::Started, false, 0),
+        50,
+        PeerForm::Compact,
+    );
+    let (_, r) = reply(
+        &mut s,
+        &ann("10.0.0.2:8", Event::Started, false, 0),
+        50,
+        PeerForm::Dict { peer_id: true },
+    );
+    assert_eq!(
+        r.peers,
+        Peers::Dict(vec![(
+            "10.0.0.1:7".parse().unwrap(),
+            Some(PeerId([10; 20]))
+        )])
+    );
+    let (_, r) = reply(
+        &mut s,
+        &ann("10.0.0.2:8", Event::None, false, 0),
+        50,
+        PeerForm::Dict { peer_id: false },
+    );
+    assert_eq!(
+        r.peers,
+        Peers::Dict(vec![("10.0.0.1:7".parse().unwrap(), None)])
+    );
+}
+
+#[test]
+fn sample_is_random_bounded_and_distinct() {
+    let mut s = Swarm::default();
+    for i in 0..1000u32 {
+        let a = format!("10.{}.{}.{}:1", i >> 16 & 255, i >> 8 & 255, i & 255);
+        s.announce(&ann(&a, Event::Started, false, 0), usize::MAX);
+    }
+    let me = ann("10.0.0.5:1", Event::None, false, 0);
+    let mut firsts = HashSet::new();
+    let mut r = rng();
+    for _ in 0..20 {
+        let (_, resp) = reply_with(&mut s, &me, 50, PeerForm::Compact, &mut r);
+        let peers = v4(&resp);
+        assert_eq!(peers.len(), 50);
+        let set: HashSet<_> = peers.iter().collect();
+        assert_eq!(set.len(), 50, "no duplicates");
+        assert!(!set.contains(&me.addr));
+        firsts.insert(peers[0]);
+        // Not address order.
+        assert!(peers.windows(2).any(|w| w[0] > w[1]));
+    }
+    assert!(firsts.len() > 10, "different replies pick different peers");
+}
+
+#[test]
+fn expiry_removes_silent_peers_only() {
+    let mut s = Swarm::default();
+    for i in 0..100u32 {
+        let seeder = i % 3 == 0;
+        s.announce(
+            &ann(&format!("10.0.0.{i}:1"), Event::Started, seeder, i),
+            usize::MAX,
+        );
+    }
+    s.announce(&ann("[::1]:1", Event::Started, false, 60), usize::MAX);
+    let c = s.expire(50);
+    assert_eq!(-(c.seeders[0] + c.leechers[0]), 50);
+    assert_eq!(c.leechers[1], 0);
+    assert_eq!(s.peer_count(), 51);
+    s.v4.check_invariants();
+    assert_eq!(s.v4.seeders(), (50..100).filter(|i| i % 3 == 0).count());
+    let c = s.expire(1000);
+    assert_eq!(c.leechers[1], -1);
+    assert!(s.is_empty());
+}
+
+#[test]
+fn peer_cap_answers_without_storing() {
+    let mut s = Swarm::default();
+    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1);
+    let (c, placed) = s.announce(&ann("10.0.0.2:1", Event::Started, false, 0), 1);
+    assert!(c.not_stored);
+    assert_eq!(placed.pos, None);
+    assert_eq!(s.peer_count(), 1);
+    // A known peer still updates at the cap.
+    let (c, _) = s.announce(&ann("10.0.0.1:1", Event::None, true, 0), 1);
+    assert_eq!(c.seeders, [1, 0]);
+}
+
+/// A random walk of inserts, role changes and removals across the index threshold keeps
+/// positions, index and counts consistent.
+#[test]
+fn random_walk_keeps_invariants() {
+    use rand::Rng;
+    let mut r = rng();
+    let mut s = Swarm::default();
+    let mut model: std::collections::HashMap<SocketAddr, bool> = Default::default();
+    for step in 0..20_000u32 {
+        let port = r.random_range(1..120u16);
+        let addr = format!("10.0.0.1:{port}");
+        let event = match r.random_range(0..10) {
+            0..=2 => Event::Stopped,
+            3 => Event::Completed,
+            _ => Event::None,
+        };
+        let seeder = r.random_bool(0.4);
+        s.announce(&ann(&addr, event, seeder, step), usize::MAX);
+        if event == Event::Stopped {
+            model.remove(&addr.parse().unwrap());
+        } else {
+            model.insert(addr.parse().unwrap(), seeder);
+        }
+        if step % 97 == 0 {
+            s.v4.check_invariants();
+            let st = s.stats();
+            assert_eq!(st.complete as usize, model.values().filter(|&&x| x).count());
+            assert_eq!(
+                st.incomplete as usize,
+                model.values().filter(|&&x| !x).count()
+            );
+        }
+    }
+}

@@ -1,0 +1,161 @@
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use seedline_common::Event;
+
+use crate::util::*;
+
+#[tokio::test]
+async fn silent_peers_and_empty_swarms_expire() {
+    let mut cfg = test_config();
+    cfg.interval = 1;
+    cfg.min_interval = 1;
+    cfg.peer_timeout = 2;
+    cfg.sweep_interval = 1;
+    let s = TestServer::start(cfg).await;
+    get(
+        s.addr(),
+        &announce_target(&announce(1, 1, 1, 1, Event::Started)),
+    )
+    .await;
+    get(
+        s.addr(),
+        &announce_target(&announce(2, 1, 1, 0, Event::Started)),
+    )
+    .await;
+    assert_eq!(s.tracker.store.torrent_count(), 2);
+    let gone = eventually(|| async { s.tracker.store.torrent_count() == 0 }).await;
+    assert!(gone, "peers expired within {WAIT:?}");
+    let m = s.metrics().await;
+    assert_eq!(
+        metric(&m, "seedline_tracker_peers_expired_total"),
+        Some(2.0)
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_tracker_peers{family=\"ipv4\",role=\"leecher\"}"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(metric(&m, "seedline_tracker_torrents"), Some(0.0));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn health_everywhere_metrics_only_on_admin() {
+    let s = TestServer::start(test_config()).await;
+    assert_eq!(get(s.addr(), "/health").await.status, 200);
+    assert_eq!(get(s.admin, "/health").await.status, 200);
+    assert_eq!(get(s.addr(), "/metrics").await.status, 404);
+    let m = s.metrics().await;
+    for name in [
+        "seedline_tracker_requests_total",
+        "seedline_tracker_request_duration_seconds_bucket",
+        "seedline_tracker_torrents",
+        "seedline_tracker_peers",
+        "seedline_tracker_connections_open",
+        "seedline_tracker_peers_expired_total",
+    ] {
+        assert!(m.contains(name), "{name} missing from /metrics");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_requests() {
+    let s = TestServer::start(test_config()).await;
+    let addr = s.addr();
+    let mut c = Conn::open(addr).await;
+    // Half a request head is in flight when the signal comes.
+    c.send_raw(b"GET /health HTTP/1.1\r\n").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.token.cancel();
+    c.send_raw(b"Host: x\r\n\r\n").await;
+    let r = c.read_response().await.expect("in-flight request answered");
+    assert_eq!(r.status, 200);
+    tokio::time::timeout(WAIT, s.handle)
+        .await
+        .expect("server drained in time")
+        .unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener closed"
+    );
+}
+
+/// The real binary: config errors exit 64 before binding, SIGTERM exits 0.
+#[tokio::test]
+async fn binary_config_errors_and_signals() {
+    let bin = env!("CARGO_BIN_EXE_tracker");
+    let out = Command::new(bin)
+        .args(["--interval", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interval must be at least 1"));
+
+    let out = Command::new(bin)
+        .args(["--print-config", "--interval", "99", "--min-interval", "60"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(printed.contains("interval = 99"), "{printed}");
+
+    let out = Command::new(bin)
+        .env("TRACKER_NUMWANT_MAX", "77")
+        .arg("--print-config")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("numwant_max = 77"));
+
+    let mut child = Command::new(bin)
+        .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Wait for the listening line, bounded.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut ready = false;
+    while std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            if l.contains("admin listening") {
+                ready = true;
+                break;
+            }
+        }
+    }
+    assert!(ready, "tracker did not start");
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("tracker did not exit after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}

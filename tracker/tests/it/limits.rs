@@ -1,0 +1,162 @@
+use std::time::Duration;
+
+use seedline_common::{Event, FailureResponse};
+
+use crate::util::*;
+
+#[tokio::test]
+async fn connection_close_is_honoured_without_a_reset() {
+    let s = TestServer::start(test_config()).await;
+    let mut c = Conn::open(s.addr()).await;
+    c.send(
+        &announce_target(&announce(1, 1, 1, 0, Event::Started)),
+        &[("Connection", "close")],
+    )
+    .await;
+    let r = c.read_response().await.expect("reply before close");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("connection"), Some("close"));
+    let mut tmp = [0u8; 16];
+    let n = tokio::time::timeout(WAIT, tokio::io::AsyncReadExt::read(&mut c.stream, &mut tmp))
+        .await
+        .expect("closed in time")
+        .expect("an orderly close (FIN), not a reset");
+    assert_eq!(n, 0);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn keep_alive_serves_many_requests_on_one_connection() {
+    let s = TestServer::start(test_config()).await;
+    let mut c = Conn::open(s.addr()).await;
+    for i in 0..200u16 {
+        c.send(
+            &announce_target(&announce((i % 7) as u8, 1, i + 1, 1, Event::None)),
+            &[],
+        )
+        .await;
+        assert_eq!(c.read_response().await.expect("keep-alive").status, 200);
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed() {
+    let mut cfg = test_config();
+    cfg.header_read_timeout = 1;
+    cfg.idle_timeout = 2;
+    let s = TestServer::start(cfg).await;
+    // Slowloris: a head that never ends.
+    let mut slow = Conn::open(s.addr()).await;
+    slow.send_raw(b"GET /announce?info_hash=").await;
+    // Idle keep-alive after one request.
+    let mut idle = Conn::open(s.addr()).await;
+    idle.send("/health", &[]).await;
+    assert_eq!(idle.read_response().await.unwrap().status, 200);
+    // Connected but silent from the start.
+    let mut silent = Conn::open(s.addr()).await;
+    assert!(slow.closed_by_server().await, "slow head closed");
+    assert!(idle.closed_by_server().await, "idle keep-alive closed");
+    assert!(silent.closed_by_server().await, "silent connection closed");
+    assert!(
+        eventually(|| async {
+            metric(&s.metrics().await, "seedline_tracker_connections_open").unwrap_or(-1.0) == 0.0
+        })
+        .await,
+        "connection gauge returns to zero"
+    );
+    let m = s.metrics().await;
+    assert_eq!(
+        metric(&m, "seedline_tracker_connections_idle_closed_total"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "seedline_tracker_connections_slow_closed_total"),
+        Some(2.0),
+        "{m}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn connection_cap_queues_extra_clients() {
+    let mut cfg = test_config();
+    cfg.max_connections = 2;
+    let s = TestServer::start(cfg).await;
+    let mut a = Conn::open(s.addr()).await;
+    a.send("/health", &[]).await;
+    a.read_response().await.unwrap();
+    let mut b = Conn::open(s.addr()).await;
+    b.send("/health", &[]).await;
+    b.read_response().await.unwrap();
+    // The third waits in the backlog: no reply while both slots are held.
+    let mut c = Conn::open(s.addr()).await;
+    c.send("/health", &[]).await;
+    let early = tokio::time::timeout(Duration::from_millis(300), c.read_response()).await;
+    assert!(early.is_err(), "third connection was served past the cap");
+    drop(a);
+    assert_eq!(
+        c.read_response()
+            .await
+            .expect("served once a slot frees")
+            .status,
+        200
+    );
+    drop(b);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn random_info_hash_flood_stays_within_the_torrent_cap() {
+    use rand::{Rng, SeedableRng};
+    let mut cfg = test_config();
+    cfg.max_torrents = 100;
+    let s = TestServer::start(cfg).await;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+    let mut c = Conn::open(s.addr()).await;
+    let mut failures = 0;
+    for i in 0..1000u16 {
+        let mut a = announce(0, 1, i + 1, 1, Event::Started);
+        a.info_hash = seedline_common::InfoHash(rng.random());
+        c.send(&announce_target(&a), &[]).await;
+        let r = c.read_response().await.unwrap();
+        if FailureResponse::decode(&r.body).is_some() {
+            failures += 1;
+        }
+    }
+    assert_eq!(failures, 900);
+    assert_eq!(s.tracker.store.torrent_count(), 100);
+    let m = s.metrics().await;
+    assert_eq!(metric(&m, "seedline_tracker_torrents"), Some(100.0));
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_tracker_failures_total{reason=\"torrent_limit\"}"
+        ),
+        Some(900.0)
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn swarm_peer_cap_answers_but_does_not_store() {
+    let mut cfg = test_config();
+    cfg.max_peers_per_torrent = 3;
+    let s = TestServer::start(cfg).await;
+    for port in 1..=10u16 {
+        let r = get(
+            s.addr(),
+            &announce_target(&announce(1, 1, port, 1, Event::Started)),
+        )
+        .await;
+        let r = seedline_common::AnnounceResponse::decode(&r.body).expect("a normal reply");
+        assert!(r.head.incomplete <= 3);
+    }
+    let m = s.metrics().await;
+    assert_eq!(
+        metric(&m, "seedline_tracker_peers_not_stored_total"),
+        Some(7.0)
+    );
+    s.stop().await;
+}

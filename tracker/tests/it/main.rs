@@ -1,0 +1,10 @@
+//! Integration tests against the real tracker on loopback.
+
+mod announce;
+mod lifecycle;
+mod limits;
+mod malformed;
+mod proxy;
+mod real_client;
+mod scrape;
+mod util;

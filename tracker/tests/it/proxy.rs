@@ -1,0 +1,101 @@
+use seedline_common::announce_response::{AnnounceResponse, Peers};
+use seedline_common::{Event, FailureResponse};
+
+use crate::util::*;
+
+fn peers_v4(body: &[u8]) -> Vec<std::net::SocketAddr> {
+    match AnnounceResponse::decode(body).unwrap().peers {
+        Peers::Compact { v4, .. } => v4,
+        Peers::Dict(_) => panic!("compact requested"),
+    }
+}
+
+#[tokio::test]
+async fn trusted_proxy_headers_decide_the_client_address() {
+    let mut cfg = test_config();
+    cfg.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    let s = TestServer::start(cfg).await;
+    let t = announce_target(&announce(1, 1, 5000, 5, Event::Started));
+    // A client-supplied hop on the left must not win over what our proxy appended.
+    let r = get_with(s.addr(), &t, &[("X-Forwarded-For", "6.6.6.6, 203.0.113.7")]).await;
+    let ext = AnnounceResponse::decode(&r.body).unwrap().head.external_ip;
+    assert_eq!(ext, Some("203.0.113.7".parse().unwrap()));
+    let r = get_with(
+        s.addr(),
+        &announce_target(&announce(1, 2, 5001, 5, Event::Started)),
+        &[("X-Real-IP", "198.51.100.2")],
+    )
+    .await;
+    assert_eq!(peers_v4(&r.body), vec!["203.0.113.7:5000".parse().unwrap()]);
+
+    // Without either header: a failure reply and a metric, never a crash.
+    let r = get(s.addr(), &t).await;
+    assert_eq!(r.status, 200);
+    let f = FailureResponse::decode(&r.body).expect("failure");
+    assert!(f.reason.contains("X-Forwarded-For"), "{}", f.reason);
+    let r = get_with(s.addr(), &t, &[("X-Forwarded-For", "garbage")]).await;
+    assert!(FailureResponse::decode(&r.body).is_some());
+    let m = s.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_tracker_failures_total{reason=\"proxy_header_missing\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_tracker_failures_total{reason=\"proxy_header_invalid\"}"
+        ),
+        Some(1.0)
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn untrusted_connections_cannot_spoof_their_address() {
+    let mut cfg = test_config();
+    cfg.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    let s = TestServer::start(cfg).await;
+    let t = announce_target(&announce(1, 1, 5000, 5, Event::Started));
+    let r = get_with(
+        s.addr(),
+        &t,
+        &[
+            ("X-Forwarded-For", "203.0.113.7"),
+            ("X-Real-IP", "203.0.113.8"),
+        ],
+    )
+    .await;
+    let ext = AnnounceResponse::decode(&r.body).unwrap().head.external_ip;
+    assert_eq!(ext, Some("127.0.0.1".parse().unwrap()));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn ip_parameter_ignored_unless_enabled() {
+    let s = TestServer::start(test_config()).await;
+    let mut a = announce(1, 1, 7000, 5, Event::Started);
+    a.ip = Some("192.0.2.1".parse().unwrap());
+    get(s.addr(), &announce_target(&a)).await;
+    let r = get(
+        s.addr(),
+        &announce_target(&announce(1, 2, 7001, 5, Event::Started)),
+    )
+    .await;
+    assert_eq!(peers_v4(&r.body), vec!["127.0.0.1:7000".parse().unwrap()]);
+    s.stop().await;
+
+    let mut cfg = test_config();
+    cfg.allow_ip_param = true;
+    let s = TestServer::start(cfg).await;
+    get(s.addr(), &announce_target(&a)).await;
+    let r = get(
+        s.addr(),
+        &announce_target(&announce(1, 2, 7001, 5, Event::Started)),
+    )
+    .await;
+    assert_eq!(peers_v4(&r.body), vec!["192.0.2.1:7000".parse().unwrap()]);
+    s.stop().await;
+}
