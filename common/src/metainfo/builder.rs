@@ -6,10 +6,16 @@
 
 use super::error::MetainfoError;
 use super::model::{FileEntry, Info, Metainfo};
+use super::validate::check_component;
 
 /// Sorts files into torrent order: byte order of the `/`-joined path.
 pub fn sort_files(files: &mut [FileEntry]) {
-    files.sort_by_cached_key(|f| f.path.join("/").into_bytes());
+    sort_by_torrent_path(files, |f| &f.path);
+}
+
+/// Sorts anything that carries a torrent path (its components) into torrent order.
+pub fn sort_by_torrent_path<T>(items: &mut [T], path: impl Fn(&T) -> &[String]) {
+    items.sort_by_cached_key(|item| path(item).join("/").into_bytes());
 }
 
 /// Everything outside `info` that the creator chooses.
@@ -31,8 +37,24 @@ impl Publication {
     /// would repeat `announce`, and mktorrent and libtorrent leave it out too.
     pub fn into_metainfo(self, info: Info) -> Result<Metainfo, MetainfoError> {
         info.validate()?;
+        self.check_urls()?;
         let tiers: Vec<Vec<String>> = self.tiers.into_iter().filter(|t| !t.is_empty()).collect();
-        for url in tiers.iter().flatten() {
+        let announce = tiers.first().and_then(|t| t.first()).cloned();
+        let tracker_count: usize = tiers.iter().map(Vec::len).sum();
+        Ok(Metainfo {
+            announce,
+            announce_list: if tracker_count > 1 { tiers } else { Vec::new() },
+            url_list: self.webseeds,
+            comment: self.comment,
+            created_by: self.created_by,
+            creation_date: self.creation_date,
+            info,
+        })
+    }
+
+    /// Checks tracker and web seed URLs, so a creator can fail before hashing.
+    pub fn check_urls(&self) -> Result<(), MetainfoError> {
+        for url in self.tiers.iter().flatten() {
             check_url(
                 url,
                 "tracker",
@@ -48,18 +70,13 @@ impl Publication {
                 "http:// or https://",
             )?;
         }
-        let announce = tiers.first().and_then(|t| t.first()).cloned();
-        let tracker_count: usize = tiers.iter().map(Vec::len).sum();
-        Ok(Metainfo {
-            announce,
-            announce_list: if tracker_count > 1 { tiers } else { Vec::new() },
-            url_list: self.webseeds,
-            comment: self.comment,
-            created_by: self.created_by,
-            creation_date: self.creation_date,
-            info,
-        })
+        Ok(())
     }
+}
+
+/// Checks a file or directory name the way `info -> name` is checked.
+pub fn check_name(name: &str) -> Result<(), MetainfoError> {
+    check_component("info -> name", name)
 }
 
 /// Splits one `--announce` value into a tier: comma-separated URLs, blanks dropped.

@@ -16,7 +16,7 @@ mod piece_length;
 mod validate;
 pub mod value;
 
-pub use builder::{parse_tier, sort_files, Publication};
+pub use builder::{check_name, parse_tier, sort_by_torrent_path, sort_files, Publication};
 pub use error::MetainfoError;
 pub use hasher::{hash_pieces, PieceHasher};
 pub use magnet::magnet_link;

@@ -1,0 +1,169 @@
+//! Creating a torrent: check the options, walk, hash, assemble, write, report.
+//!
+//! Everything the user can get wrong (URLs, name, output already there, library missing)
+//! is checked before hashing, so a mistake costs seconds rather than a full read of the
+//! release.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use seedline_common::metainfo::{
+    auto_piece_length, check_name, parse_tier, FileEntry, Info, Layout, Publication,
+};
+
+use super::cli::{threads, CreateArgs};
+use super::error::Error;
+use super::hash::{hash_files, DataFile};
+use super::progress::Reporter;
+use super::summary::Summary;
+use super::walk::{walk, WalkOptions, Walked};
+use super::write::{check_dir, check_writable, write_atomically};
+
+/// What goes in `created by`.
+pub const CREATED_BY: &str = concat!("seedline make-torrent ", env!("CARGO_PKG_VERSION"));
+
+/// Runs the default action of `make-torrent`.
+pub fn create(args: CreateArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let input = args.input.clone().expect("clap requires INPUT");
+    let publication = Publication {
+        tiers: args.announce.iter().map(|a| parse_tier(a)).collect(),
+        webseeds: args.webseed.clone(),
+        comment: args.comment.clone(),
+        created_by: (!args.no_created_by).then(|| CREATED_BY.to_owned()),
+        creation_date: (!args.no_creation_date).then(now),
+    };
+    publication.check_urls()?;
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => default_name(&input)?,
+    };
+    check_name(&name).map_err(|source| Error::BadName {
+        name: name.clone(),
+        source,
+    })?;
+    let walked = walk(
+        &input,
+        &WalkOptions {
+            include_hidden: args.include_hidden,
+            follow_symlinks: args.follow_symlinks,
+            exclude: globs(&args.exclude)?,
+        },
+    )?;
+    let total = walked.total_length();
+    if total == 0 {
+        return Err(Error::NoData(input));
+    }
+    let piece_length = args
+        .piece_length
+        .unwrap_or_else(|| auto_piece_length(total));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.torrent")));
+    let published = match &args.publish {
+        Some(dir) => {
+            check_dir(dir)?;
+            Some(dir.join(output.file_name().unwrap_or(output.as_os_str())))
+        }
+        None => None,
+    };
+    if !args.dry_run {
+        for path in std::iter::once(&output).chain(&published) {
+            check_writable(path, args.force)?;
+        }
+    }
+
+    let data: Vec<DataFile> = walked
+        .files
+        .iter()
+        .map(|f| DataFile {
+            path: f.path.clone(),
+            length: f.length,
+        })
+        .collect();
+    let mut reporter = Reporter::stderr(&name, total);
+    let pieces = hash_files(&data, piece_length, threads(args.threads), &mut reporter)?;
+    reporter.finish();
+
+    let info = Info {
+        name,
+        piece_length,
+        pieces,
+        layout: layout(walked),
+        private: args.private,
+        source: args.source.clone(),
+    };
+    let metainfo = publication.into_metainfo(info)?;
+    let bytes = metainfo.to_bytes();
+    let written = if args.dry_run {
+        None
+    } else {
+        write_atomically(&output, &bytes, args.force)?;
+        if let Some(path) = &published {
+            write_atomically(path, &bytes, args.force)?;
+        }
+        Some(output)
+    };
+    let published = if args.dry_run { None } else { published };
+    Summary::new(&metainfo, written, published).print(out, args.json)
+}
+
+fn layout(walked: Walked) -> Layout {
+    if walked.is_dir {
+        Layout::Multi {
+            files: walked
+                .files
+                .into_iter()
+                .map(|f| FileEntry {
+                    path: f.rel,
+                    length: f.length,
+                })
+                .collect(),
+        }
+    } else {
+        Layout::Single {
+            length: walked.total_length(),
+        }
+    }
+}
+
+/// The input's own name; for `.` or `dir/..`, the name of the directory it resolves to.
+fn default_name(input: &Path) -> Result<String, Error> {
+    let resolved;
+    let path = if input.file_name().is_some() && !input.ends_with("..") {
+        input
+    } else {
+        resolved = input.canonicalize().map_err(|e| Error::io(input, e))?;
+        &resolved
+    };
+    let name = path.file_name().ok_or_else(|| Error::BadName {
+        name: input.display().to_string(),
+        source: seedline_common::MetainfoError::Missing("info -> name".into()),
+    })?;
+    name.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::NotUtf8(input.to_owned()))
+}
+
+fn globs(patterns: &[String]) -> Result<GlobSet, Error> {
+    let mut set = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = Glob::new(p).map_err(|source| Error::Glob {
+            pattern: p.clone(),
+            source,
+        })?;
+        set.add(glob);
+    }
+    set.build().map_err(|source| Error::Glob {
+        pattern: patterns.join(" "),
+        source,
+    })
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

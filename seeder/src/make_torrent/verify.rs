@@ -1,0 +1,108 @@
+//! `make-torrent verify`: re-hash data and compare it with a `.torrent`.
+//!
+//! Missing files and files of the wrong size are reported first, without hashing: every
+//! piece after them would fail and say nothing new. Otherwise all pieces are hashed and
+//! the first bad one is reported with the files it covers, which is where to look.
+
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use super::error::Error;
+use super::hash::{hash_files, DataFile};
+use super::load::load_torrent;
+use super::progress::Reporter;
+use super::Outcome;
+
+/// Runs `make-torrent verify`. `data` is the file or directory the torrent describes;
+/// by default its name next to the torrent file.
+pub fn verify(
+    torrent: &Path,
+    data: Option<&Path>,
+    threads: usize,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let parsed = load_torrent(torrent)?;
+    let info = &parsed.metainfo.info;
+    let root = match data {
+        Some(p) => p.to_owned(),
+        None => torrent
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(&info.name),
+    };
+    let files = info.files();
+    let data_files: Vec<DataFile> = files
+        .iter()
+        .map(|f| DataFile {
+            path: data_path(&root, f.path),
+            length: f.length,
+        })
+        .collect();
+
+    let problems = check_files(&data_files)?;
+    if !problems.is_empty() {
+        for p in &problems {
+            writeln!(out, "MISMATCH: {p}").map_err(Error::Output)?;
+        }
+        return Ok(Outcome::Mismatch);
+    }
+
+    let mut reporter = Reporter::stderr(&info.name, info.total_length());
+    let hashes = hash_files(&data_files, info.piece_length, threads, &mut reporter)?;
+    reporter.finish();
+    let bad: Vec<u64> = (0..info.piece_count())
+        .filter(|&i| hashes[i as usize] != info.pieces[i as usize])
+        .collect();
+    let count = info.piece_count();
+    let Some(&first) = bad.first() else {
+        writeln!(
+            out,
+            "OK: all {count} pieces of {} match the data in {}",
+            info.name,
+            root.display()
+        )
+        .map_err(Error::Output)?;
+        return Ok(Outcome::Done);
+    };
+    let range = info.piece_range(first);
+    writeln!(
+        out,
+        "MISMATCH: piece {first} of {count} (counting from 0; bytes {} to {}) does not match; it covers:",
+        range.start,
+        range.end - 1
+    )
+    .map_err(Error::Output)?;
+    for i in info.files_in_piece(first) {
+        writeln!(out, "  {}", data_files[i].path.display()).map_err(Error::Output)?;
+    }
+    writeln!(out, "{} of {count} pieces do not match", bad.len()).map_err(Error::Output)?;
+    Ok(Outcome::Mismatch)
+}
+
+/// Files that are missing, not regular files, or of another size than the torrent says.
+fn check_files(files: &[DataFile]) -> Result<Vec<String>, Error> {
+    let mut problems = Vec::new();
+    for f in files {
+        let shown = f.path.display();
+        match fs::metadata(&f.path) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                problems.push(format!("{shown} is missing"))
+            }
+            Err(e) => return Err(Error::io(&f.path, e)),
+            Ok(m) if !m.is_file() => problems.push(format!("{shown} is not a regular file")),
+            Ok(m) if m.len() != f.length => problems.push(format!(
+                "{shown} is {} bytes, but the torrent says {}",
+                m.len(),
+                f.length
+            )),
+            Ok(_) => {}
+        }
+    }
+    Ok(problems)
+}
+
+/// Where a file of the torrent lives below `root` (`root` itself for a single file).
+fn data_path(root: &Path, components: &[String]) -> PathBuf {
+    components.iter().fold(root.to_owned(), |p, c| p.join(c))
+}

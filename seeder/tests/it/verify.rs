@@ -1,0 +1,82 @@
+//! `make-torrent verify` against good, corrupted, short and missing data.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::FileExt;
+
+use crate::util::{make_torrent, write_tree};
+
+const FILES: &[(&str, usize)] = &[("a", 40_000), ("b/c", 30_000), ("d", 20_000)];
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(&dir.path().join("rel"), FILES);
+    make_torrent(dir.path(), &["-l", "16K", "rel"]).ok();
+    dir
+}
+
+#[test]
+fn good_data_passes() {
+    let dir = setup();
+    let out = make_torrent(dir.path(), &["verify", "rel.torrent"]).ok();
+    assert!(out.starts_with("OK: all 6 pieces of rel match"), "{out}");
+    // An explicit path, elsewhere.
+    fs::rename(dir.path().join("rel"), dir.path().join("moved")).unwrap();
+    make_torrent(dir.path(), &["verify", "rel.torrent"]).fails_with(3);
+    make_torrent(dir.path(), &["verify", "rel.torrent", "moved"]).ok();
+}
+
+#[test]
+fn a_flipped_byte_names_the_piece_and_files() {
+    let dir = setup();
+    // Byte 40 000 + 5 000 is in b/c, in piece 2 (32768..49152), which also covers a.
+    let f = OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("rel/b/c"))
+        .unwrap();
+    f.write_all_at(b"\xff\xfe", 5_000).unwrap();
+    drop(f);
+    let run = make_torrent(dir.path(), &["verify", "rel.torrent"]);
+    let out = run.stdout.clone();
+    run.fails_with(3);
+    assert!(
+        out.contains("MISMATCH: piece 2 of 6 (counting from 0; bytes 32768 to 49151)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("rel/a\n") && out.contains("rel/b/c\n"),
+        "{out}"
+    );
+    assert!(out.contains("1 of 6 pieces do not match"), "{out}");
+}
+
+#[test]
+fn missing_and_short_files_are_reported() {
+    let dir = setup();
+    fs::remove_file(dir.path().join("rel/d")).unwrap();
+    fs::write(dir.path().join("rel/a"), b"short").unwrap();
+    let run = make_torrent(dir.path(), &["verify", "rel.torrent"]);
+    let out = run.stdout.clone();
+    run.fails_with(3);
+    assert!(
+        out.contains("rel/a is 5 bytes, but the torrent says 40000"),
+        "{out}"
+    );
+    assert!(out.contains("rel/d is missing"), "{out}");
+}
+
+#[test]
+fn single_file_torrent() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("file.bin", 100_001)]);
+    make_torrent(dir.path(), &["-o", "t/file.torrent", "file.bin"]).fails_with(1);
+    fs::create_dir(dir.path().join("t")).unwrap();
+    make_torrent(dir.path(), &["-o", "t/file.torrent", "file.bin"]).ok();
+    make_torrent(dir.path(), &["verify", "t/file.torrent", "file.bin"]).ok();
+    // By default the data is looked for next to the torrent.
+    let out = make_torrent(dir.path(), &["verify", "t/file.torrent"]);
+    assert!(
+        out.stdout.contains("t/file.bin is missing"),
+        "{}",
+        out.stdout
+    );
+}
