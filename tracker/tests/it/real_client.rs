@@ -1,1 +1,176 @@
-pub async fn _todo() {}
+//! Real BitTorrent clients from Debian announce to the tracker; our scrape must show them.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use seedline_common::{InfoHash, ScrapeRequest, ScrapeResponse, ScrapeStats};
+use sha1::{Digest, Sha1};
+
+use crate::util::*;
+
+/// Kills the child when the test ends, however it ends.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A one-file torrent announcing to `announce`, hand-encoded so the test does not depend
+/// on the code under test for its input. Returns the info hash.
+fn write_torrent(path: &Path, announce: &str, data: &[u8]) -> InfoHash {
+    let piece_len = 16384;
+    let mut pieces = Vec::new();
+    for chunk in data.chunks(piece_len) {
+        pieces.extend_from_slice(&Sha1::digest(chunk));
+    }
+    let mut info = format!(
+        "d6:lengthi{}e4:name8:data.bin12:piece lengthi{piece_len}e6:pieces{}:",
+        data.len(),
+        pieces.len()
+    )
+    .into_bytes();
+    info.extend_from_slice(&pieces);
+    info.push(b'e');
+    let mut t = format!("d8:announce{}:{announce}4:info", announce.len()).into_bytes();
+    t.extend_from_slice(&info);
+    t.push(b'e');
+    std::fs::write(path, t).unwrap();
+    InfoHash(Sha1::digest(&info).into())
+}
+
+fn require(tool: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert!(
+        found,
+        "{tool} is not installed; run .ci/run (or apt-get install aria2 python3-libtorrent) first"
+    );
+}
+
+async fn stats(s: &TestServer, ih: InfoHash) -> Option<ScrapeStats> {
+    let mut q = Vec::new();
+    ScrapeRequest {
+        info_hashes: vec![ih],
+    }
+    .write_query(&mut q);
+    let r = get(
+        s.addr(),
+        &format!("/scrape?{}", String::from_utf8(q).unwrap()),
+    )
+    .await;
+    ScrapeResponse::decode(&r.body)
+        .ok()?
+        .files
+        .get(&ih)
+        .copied()
+}
+
+#[tokio::test]
+async fn aria2_announces_and_stops() {
+    require("aria2c");
+    let s = TestServer::start(test_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let torrent = dir.path().join("t.torrent");
+    let ih = write_torrent(
+        &torrent,
+        &format!("http://{}/announce", s.addr()),
+        &[7u8; 40_000],
+    );
+    // A free port for aria2's peer listener, so parallel tests never collide.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("aria2c")
+        .args([
+            "--enable-dht=false",
+            "--enable-dht6=false",
+            "--bt-enable-lpd=false",
+            "--enable-peer-exchange=false",
+            "--disable-ipv6=true",
+            "--bt-stop-timeout=60",
+            "--summary-interval=0",
+            "--console-log-level=warn",
+            "--dir",
+        ])
+        .arg(dir.path().join("dl"))
+        .arg(format!("--listen-port={port}"))
+        .arg(&torrent)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start aria2c");
+    let mut child = Reaper(child);
+    let seen =
+        eventually(|| async { stats(&s, ih).await.is_some_and(|st| st.incomplete == 1) }).await;
+    assert!(seen, "aria2c's announce did not show up in our scrape");
+    let m = s.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_tracker_peers{family=\"ipv4\",role=\"leecher\"}"
+        ),
+        Some(1.0)
+    );
+    // A graceful stop sends event=stopped, which must empty the swarm.
+    Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    let gone = eventually(|| async { stats(&s, ih).await.is_none() }).await;
+    assert!(gone, "aria2c's stopped announce did not remove it");
+    let _ = child.0.wait();
+    s.stop().await;
+}
+
+const LT_SCRIPT: &str = r#"
+import sys, libtorrent as lt
+ses = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': False, 'enable_lsd': False,
+                  'enable_upnp': False, 'enable_natpmp': False, 'announce_to_all_trackers': True})
+h = ses.add_torrent({'ti': lt.torrent_info(sys.argv[1]), 'save_path': sys.argv[2]})
+print('ready', flush=True)
+sys.stdin.read()
+"#;
+
+#[tokio::test]
+async fn libtorrent_announces() {
+    let python = "/usr/bin/python3";
+    let ok = Command::new(python)
+        .args(["-c", "import libtorrent"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "python3-libtorrent is not installed for {python}; run .ci/run first"
+    );
+    let s = TestServer::start(test_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let torrent = dir.path().join("t.torrent");
+    let ih = write_torrent(
+        &torrent,
+        &format!("http://{}/announce", s.addr()),
+        &[9u8; 20_000],
+    );
+    let child = Command::new(python)
+        .args(["-c", LT_SCRIPT])
+        .arg(&torrent)
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start python3");
+    let _child = Reaper(child);
+    let seen =
+        eventually(|| async { stats(&s, ih).await.is_some_and(|st| st.incomplete == 1) }).await;
+    assert!(seen, "libtorrent's announce did not show up in our scrape");
+    s.stop().await;
+}
