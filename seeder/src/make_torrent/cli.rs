@@ -14,8 +14,9 @@ that gives at most 2000 pieces: 16K up to 32 MiB of data, then 1000 to 2000 piec
 Files: a directory is walked recursively; files are ordered by the bytes of their path, as
 mktorrent does, so both give the same info hash. Empty files are included. Hidden files
 (names starting with a dot) and symlinks are skipped unless --include-hidden or
---follow-symlinks is given. --exclude patterns match the path relative to INPUT, and `*`
-also matches `/`, so -x '*.nfo' excludes .nfo files at any depth.
+--follow-symlinks is given. An --exclude pattern leaves out every file or directory whose
+name, or whose path relative to INPUT, it matches; `*` also matches `/`. So -x '*.nfo'
+and -x Sample work at any depth, and -x 'extras/*' only below INPUT/extras.
 
 Output is reproducible: with --no-creation-date, the same input and options always give the
 same bytes.
@@ -97,7 +98,7 @@ pub struct CreateArgs {
     /// Leave out `created by`.
     #[arg(long)]
     pub no_created_by: bool,
-    /// Leave out files and directories whose relative path matches GLOB.
+    /// Leave out files and directories whose name or relative path matches GLOB.
     #[arg(short = 'x', long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     /// Include files and directories whose names start with a dot.

@@ -20,7 +20,8 @@ use super::error::Error;
 pub struct WalkOptions {
     pub include_hidden: bool,
     pub follow_symlinks: bool,
-    /// Matched against the path relative to the input directory (`/`-separated).
+    /// Matched against each entry's name and against its path relative to the input
+    /// directory (`/`-separated); a match leaves the file, or the whole directory, out.
     pub exclude: GlobSet,
 }
 
@@ -95,6 +96,9 @@ fn visit(
             .into_string()
             .map_err(|_| Error::NotUtf8(path.clone()))?;
         if name.starts_with('.') && !opts.include_hidden {
+            continue;
+        }
+        if opts.exclude.is_match(&name) {
             continue;
         }
         let mut child_rel = rel.to_vec();

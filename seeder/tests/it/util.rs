@@ -31,6 +31,14 @@ impl Run {
         self.stdout
     }
 
+    /// Asserts the exit status of `verify` finding bad data and returns standard output.
+    #[track_caller]
+    pub fn mismatch(self) -> String {
+        let stdout = self.stdout.clone();
+        self.fails_with(3);
+        stdout
+    }
+
     /// Asserts the given exit code and returns standard error.
     #[track_caller]
     pub fn fails_with(self, code: i32) -> String {

@@ -21,7 +21,7 @@ fn good_data_passes() {
     assert!(out.starts_with("OK: all 6 pieces of rel match"), "{out}");
     // An explicit path, elsewhere.
     fs::rename(dir.path().join("rel"), dir.path().join("moved")).unwrap();
-    make_torrent(dir.path(), &["verify", "rel.torrent"]).fails_with(3);
+    make_torrent(dir.path(), &["verify", "rel.torrent"]).mismatch();
     make_torrent(dir.path(), &["verify", "rel.torrent", "moved"]).ok();
 }
 
@@ -35,9 +35,7 @@ fn a_flipped_byte_names_the_piece_and_files() {
         .unwrap();
     f.write_all_at(b"\xff\xfe", 5_000).unwrap();
     drop(f);
-    let run = make_torrent(dir.path(), &["verify", "rel.torrent"]);
-    let out = run.stdout.clone();
-    run.fails_with(3);
+    let out = make_torrent(dir.path(), &["verify", "rel.torrent"]).mismatch();
     assert!(
         out.contains("MISMATCH: piece 2 of 6 (counting from 0; bytes 32768 to 49151)"),
         "{out}"
@@ -54,9 +52,7 @@ fn missing_and_short_files_are_reported() {
     let dir = setup();
     fs::remove_file(dir.path().join("rel/d")).unwrap();
     fs::write(dir.path().join("rel/a"), b"short").unwrap();
-    let run = make_torrent(dir.path(), &["verify", "rel.torrent"]);
-    let out = run.stdout.clone();
-    run.fails_with(3);
+    let out = make_torrent(dir.path(), &["verify", "rel.torrent"]).mismatch();
     assert!(
         out.contains("rel/a is 5 bytes, but the torrent says 40000"),
         "{out}"

@@ -28,6 +28,7 @@ fn tree() -> tempfile::TempDir {
         ("sub/.git/config", 1),
         ("sub/notes.nfo", 1),
         ("sub/deep/er/x.nfo", 1),
+        ("sub/deep/er/y.bin", 1),
         ("sample/s.mkv", 1),
     ] {
         touch(r, rel, len);
@@ -50,10 +51,11 @@ fn defaults_skip_hidden_and_symlinks_and_sort_by_path_bytes() {
             "empty",
             "sample/s.mkv",
             "sub/deep/er/x.nfo",
+            "sub/deep/er/y.bin",
             "sub/notes.nfo"
         ]
     );
-    assert_eq!(w.total_length(), 9);
+    assert_eq!(w.total_length(), 10);
     assert_eq!(w.files[2].path, dir.path().join("a/b"));
 }
 
@@ -63,6 +65,7 @@ fn hidden_symlinks_and_excludes_on_request() {
     let mut exclude = GlobSetBuilder::new();
     exclude.add(Glob::new("*.nfo").unwrap());
     exclude.add(Glob::new("sample").unwrap());
+    exclude.add(Glob::new("er").unwrap());
     let opts = WalkOptions {
         include_hidden: true,
         follow_symlinks: true,
