@@ -7,7 +7,7 @@ use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use seedline_common::{AnnounceRequest, Event, InfoHash, PeerId};
-use seedline_tracker::store::{ReplyParams, Store, StoreGauges, StoreLimits};
+use seedline_tracker::store::{ReplyParams, Store, StoreConfig, StoreGauges};
 use seedline_tracker::swarm::{peer_addr, PeerAnnounce, PeerForm};
 
 const QUERY: &[u8] =
@@ -32,9 +32,10 @@ fn ip(i: u32) -> IpAddr {
 /// A store with `torrents` swarms of `per` peers each.
 fn preloaded(torrents: u32, per: u32) -> Store {
     let store = Store::new(
-        StoreLimits {
+        StoreConfig {
             max_torrents: usize::MAX,
             max_peers_per_torrent: usize::MAX,
+            keep_peer_ids: false,
         },
         StoreGauges::unregistered(),
     );

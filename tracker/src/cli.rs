@@ -58,6 +58,9 @@ pub struct Cli {
     /// Most peers stored per torrent [default: 200000].
     #[arg(long, env = "TRACKER_MAX_PEERS_PER_TORRENT")]
     pub max_peers_per_torrent: Option<usize>,
+    /// Keep peer ids for non-compact replies (20 bytes a peer) [default: false].
+    #[arg(long, env = "TRACKER_KEEP_PEER_IDS", num_args = 0..=1, default_missing_value = "true")]
+    pub keep_peer_ids: Option<bool>,
     /// Most info hashes read from one scrape [default: 100].
     #[arg(long, env = "TRACKER_SCRAPE_MAX_HASHES")]
     pub scrape_max_hashes: Option<usize>,
@@ -126,6 +129,7 @@ impl Cli {
             numwant_max,
             max_torrents,
             max_peers_per_torrent,
+            keep_peer_ids,
             scrape_max_hashes,
             full_scrape,
             full_scrape_max,

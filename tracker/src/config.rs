@@ -34,6 +34,10 @@ pub struct Config {
     pub numwant_max: u32,
     pub max_torrents: usize,
     pub max_peers_per_torrent: usize,
+    /// Keep each peer's id so that non-compact replies can include `peer id`. Costs 20
+    /// bytes a peer (about twice the memory); off because current clients ask for
+    /// compact replies, and non-compact replies without ids are still valid.
+    pub keep_peer_ids: bool,
     /// Most `info_hash` keys read from one scrape.
     pub scrape_max_hashes: usize,
     /// Whether a scrape without `info_hash` lists torrents.
@@ -79,6 +83,7 @@ impl Default for Config {
             numwant_max: 200,
             max_torrents: 1_000_000,
             max_peers_per_torrent: 200_000,
+            keep_peer_ids: false,
             scrape_max_hashes: 100,
             full_scrape: false,
             full_scrape_max: 10_000,

@@ -16,7 +16,7 @@ use seedline_common::{AnnounceRequest, ScrapeRequest};
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::metrics::{Endpoint, Metrics};
-use crate::store::{ReplyParams, Store, StoreLimits};
+use crate::store::{ReplyParams, Store, StoreConfig};
 use crate::swarm::{peer_addr, PeerAnnounce, PeerForm};
 
 pub type Body = Full<Bytes>;
@@ -39,9 +39,10 @@ enum Outcome {
 
 impl Tracker {
     pub fn new(cfg: &Config, metrics: Metrics) -> Self {
-        let limits = StoreLimits {
+        let limits = StoreConfig {
             max_torrents: cfg.max_torrents,
             max_peers_per_torrent: cfg.max_peers_per_torrent,
+            keep_peer_ids: cfg.keep_peer_ids,
         };
         Self {
             store: Store::new(limits, metrics.store.clone()),

@@ -47,11 +47,13 @@ impl StoreGauges {
     }
 }
 
-/// Caps that keep memory bounded whatever clients send.
+/// Caps that keep memory bounded whatever clients send, and what is stored per peer.
 #[derive(Debug, Clone, Copy)]
-pub struct StoreLimits {
+pub struct StoreConfig {
     pub max_torrents: usize,
     pub max_peers_per_torrent: usize,
+    /// Store peer ids (20 bytes a peer) so non-compact replies can carry them.
+    pub keep_peer_ids: bool,
 }
 
 /// Why an announce could not be served.
@@ -71,7 +73,7 @@ pub struct AnnounceEffect {
 pub struct Store {
     swarms: DashMap<InfoHash, Swarm, hashbrown::DefaultHashBuilder>,
     torrents: AtomicUsize,
-    limits: StoreLimits,
+    limits: StoreConfig,
     gauges: StoreGauges,
 }
 
@@ -86,7 +88,7 @@ pub struct ReplyParams {
 }
 
 impl Store {
-    pub fn new(limits: StoreLimits, gauges: StoreGauges) -> Self {
+    pub fn new(limits: StoreConfig, gauges: StoreGauges) -> Self {
         Self {
             swarms: DashMap::with_capacity_and_hasher_and_shard_amount(
                 0,
@@ -139,7 +141,11 @@ impl Store {
             }
         };
         let swarm = guard.value_mut();
-        let (change, placed) = swarm.announce(a, self.limits.max_peers_per_torrent);
+        let (change, placed) = swarm.announce(
+            a,
+            self.limits.max_peers_per_torrent,
+            self.limits.keep_peer_ids,
+        );
         let s = swarm.stats();
         let head = ReplyHead {
             interval: p.interval,

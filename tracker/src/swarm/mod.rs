@@ -67,23 +67,36 @@ pub struct Placed {
 #[derive(Debug, Default)]
 pub struct Swarm {
     v4: PeerList<[u8; 6]>,
-    v6: PeerList<[u8; 18]>,
+    /// Boxed because most swarms never see an IPv6 peer; saves 32 bytes per torrent.
+    v6: Option<Box<PeerList<[u8; 18]>>>,
     downloaded: u32,
 }
 
+static NO_V6: PeerList<[u8; 18]> = PeerList::EMPTY;
+
 impl Swarm {
+    fn v6(&self) -> &PeerList<[u8; 18]> {
+        self.v6.as_deref().unwrap_or(&NO_V6)
+    }
+
+    fn drop_empty_v6(&mut self) {
+        if self.v6.as_ref().is_some_and(|l| l.is_empty()) {
+            self.v6 = None;
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.v4.is_empty() && self.v6.is_empty()
+        self.v4.is_empty() && self.v6().is_empty()
     }
 
     pub fn peer_count(&self) -> usize {
-        self.v4.len() + self.v6.len()
+        self.v4.len() + self.v6().len()
     }
 
     pub fn stats(&self) -> ScrapeStats {
         ScrapeStats {
-            complete: (self.v4.seeders() + self.v6.seeders()) as u32,
-            incomplete: (self.v4.leechers() + self.v6.leechers()) as u32,
+            complete: (self.v4.seeders() + self.v6().seeders()) as u32,
+            incomplete: (self.v4.leechers() + self.v6().leechers()) as u32,
             downloaded: self.downloaded,
         }
     }
@@ -94,12 +107,22 @@ impl Swarm {
     }
 
     /// Applies one announce. `max_peers` caps the swarm: a new peer past it is answered
-    /// but not stored.
-    pub fn announce(&mut self, a: &PeerAnnounce, max_peers: usize) -> (Change, Placed) {
+    /// but not stored. `keep_id` stores the peer id for non-compact replies.
+    pub fn announce(
+        &mut self,
+        a: &PeerAnnounce,
+        max_peers: usize,
+        keep_id: bool,
+    ) -> (Change, Placed) {
         let full = self.peer_count() >= max_peers;
         let (change, pos, was_seeder) = match a.addr {
-            SocketAddr::V4(s) => update(&mut self.v4, compact_v4(&s), a, full, 0),
-            SocketAddr::V6(s) => update(&mut self.v6, compact_v6(&s), a, full, 1),
+            SocketAddr::V4(s) => update(&mut self.v4, compact_v4(&s), a, full, keep_id, 0),
+            SocketAddr::V6(s) => {
+                let list = self.v6.get_or_insert_with(Box::default);
+                let r = update(list, compact_v6(&s), a, full, keep_id, 1);
+                self.drop_empty_v6();
+                r
+            }
         };
         let mut change = change;
         // A client may send `completed` again (retries, restarts): only a leecher that
@@ -131,38 +154,36 @@ impl Swarm {
         let (excl, leechers_only) = (placed.pos, placed.seeder);
         match (form, placed.v6) {
             (PeerForm::Compact, false) => {
-                let n = self.v4.sample_len(excl, leechers_only, want);
+                let l = &self.v4;
+                let n = l.sample_len(excl, leechers_only, want);
                 reply::begin_compact_v4(out, n);
-                self.v4.sample(excl, leechers_only, n, rng, |p| {
-                    out.extend_from_slice(&p.addr)
+                l.sample(excl, leechers_only, n, rng, |i| {
+                    out.extend_from_slice(&l.get(i).addr)
                 });
             }
             (PeerForm::Compact, true) => {
+                let l = self.v6();
                 reply::begin_compact_v4(out, 0);
-                let n = self.v6.sample_len(excl, leechers_only, want);
+                let n = l.sample_len(excl, leechers_only, want);
                 reply::begin_compact_v6(out, n);
-                self.v6.sample(excl, leechers_only, n, rng, |p| {
-                    out.extend_from_slice(&p.addr)
+                l.sample(excl, leechers_only, n, rng, |i| {
+                    out.extend_from_slice(&l.get(i).addr)
                 });
             }
             (PeerForm::Dict { peer_id }, v6) => {
                 reply::begin_dict_peers(out);
-                let id = |p: &PeerId| peer_id.then_some(*p);
+                // Ids are sent when asked for and kept (see `keep_id`).
                 if v6 {
-                    self.v6.sample(excl, leechers_only, want, rng, |p| {
-                        reply::write_dict_peer(
-                            out,
-                            from_compact_v6(&p.addr),
-                            id(&p.peer_id).as_ref(),
-                        )
+                    let l = self.v6();
+                    l.sample(excl, leechers_only, want, rng, |i| {
+                        let id = l.peer_id(i).filter(|_| peer_id);
+                        reply::write_dict_peer(out, from_compact_v6(&l.get(i).addr), id)
                     });
                 } else {
-                    self.v4.sample(excl, leechers_only, want, rng, |p| {
-                        reply::write_dict_peer(
-                            out,
-                            from_compact_v4(&p.addr),
-                            id(&p.peer_id).as_ref(),
-                        )
+                    let l = &self.v4;
+                    l.sample(excl, leechers_only, want, rng, |i| {
+                        let id = l.peer_id(i).filter(|_| peer_id);
+                        reply::write_dict_peer(out, from_compact_v4(&l.get(i).addr), id)
                     });
                 }
                 reply::end_dict_peers(out);
@@ -173,7 +194,8 @@ impl Swarm {
     /// Drops peers last seen before `cutoff`.
     pub fn expire(&mut self, cutoff: u32) -> Change {
         let (s4, l4) = self.v4.expire(cutoff);
-        let (s6, l6) = self.v6.expire(cutoff);
+        let (s6, l6) = self.v6.as_mut().map_or((0, 0), |l| l.expire(cutoff));
+        self.drop_empty_v6();
         Change {
             seeders: [-(s4 as i64), -(s6 as i64)],
             leechers: [-(l4 as i64), -(l6 as i64)],
@@ -189,12 +211,9 @@ impl Swarm {
                 self.v4.is_seeder_at(i),
             )
         });
-        let v6 = (0..self.v6.len()).map(|i| {
-            (
-                from_compact_v6(&self.v6.get(i).addr),
-                self.v6.is_seeder_at(i),
-            )
-        });
+        let list6 = self.v6();
+        let v6 = (0..list6.len())
+            .map(move |i| (from_compact_v6(&list6.get(i).addr), list6.is_seeder_at(i)));
         v4.chain(v6)
     }
 }
@@ -204,6 +223,7 @@ fn update<A: CompactAddr>(
     addr: A,
     a: &PeerAnnounce,
     full: bool,
+    keep_id: bool,
     family: usize,
 ) -> (Change, Option<usize>, bool) {
     let mut c = Change::default();
@@ -222,7 +242,7 @@ fn update<A: CompactAddr>(
                 role(&mut c, was, -1);
                 return (c, None, was);
             }
-            list.touch(i, a.peer_id, a.now);
+            list.touch(i, keep_id.then_some(a.peer_id), a.now);
             let pos = list.set_role(i, a.seeder);
             if was != a.seeder {
                 role(&mut c, was, -1);
@@ -236,12 +256,11 @@ fn update<A: CompactAddr>(
             (c, None, false)
         }
         None => {
-            let peer = Peer {
-                addr,
-                peer_id: a.peer_id,
-                last_seen: a.now,
-            };
-            let pos = list.insert(peer, a.seeder);
+            let pos = list.insert(
+                Peer::new(addr, a.now),
+                keep_id.then_some(a.peer_id),
+                a.seeder,
+            );
             role(&mut c, a.seeder, 1);
             (c, Some(pos), false)
         }

@@ -5,6 +5,10 @@
 //! scan while the list is small (most swarms have a handful of peers) and goes through a
 //! position index once it grows, so memory per small swarm stays a few dozen bytes while
 //! a swarm of 100 000 peers still updates in O(1).
+//!
+//! A stored IPv4 peer is 10 bytes (compact address and a 4-byte timestamp, no padding);
+//! peer ids, needed only for non-compact replies, live in a parallel vector that stays
+//! empty unless the tracker is told to keep them.
 
 use std::hash::{BuildHasher, Hash};
 
@@ -21,9 +25,21 @@ impl CompactAddr for [u8; 18] {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer<A> {
     pub addr: A,
-    pub peer_id: PeerId,
-    /// Seconds on the tracker's clock.
-    pub last_seen: u32,
+    /// Seconds on the tracker's clock, as bytes so the struct has no padding.
+    seen: [u8; 4],
+}
+
+impl<A> Peer<A> {
+    pub fn new(addr: A, now: u32) -> Self {
+        Self {
+            addr,
+            seen: now.to_ne_bytes(),
+        }
+    }
+
+    pub fn last_seen(&self) -> u32 {
+        u32::from_ne_bytes(self.seen)
+    }
 }
 
 /// Above this many peers a list keeps a position index.
@@ -43,21 +59,31 @@ struct Index {
     hasher: Hasher,
 }
 
-/// Peers of one family, seeders in `peers[..seeders]`.
+/// Peers of one family, seeders in `peers[..seeders]`. Rarely needed parts are boxed: a
+/// swarm's size is paid once per torrent, and most torrents have a handful of peers.
 #[derive(Debug)]
 pub struct PeerList<A> {
     peers: Vec<Peer<A>>,
+    /// None, or one id for each entry of `peers`, at the same position. Boxed so an
+    /// unused one costs 8 bytes per swarm instead of a 24-byte empty vector.
+    #[allow(clippy::box_collection)]
+    ids: Option<Box<Vec<PeerId>>>,
     seeders: u32,
     index: Option<Box<Index>>,
 }
 
+impl<A> PeerList<A> {
+    pub const EMPTY: Self = Self {
+        peers: Vec::new(),
+        ids: None,
+        seeders: 0,
+        index: None,
+    };
+}
+
 impl<A> Default for PeerList<A> {
     fn default() -> Self {
-        Self {
-            peers: Vec::new(),
-            seeders: 0,
-            index: None,
-        }
+        Self::EMPTY
     }
 }
 
@@ -99,10 +125,25 @@ impl<A: CompactAddr> PeerList<A> {
         }
     }
 
-    /// Adds a peer not yet in the list; returns its position.
-    pub fn insert(&mut self, peer: Peer<A>, seeder: bool) -> usize {
+    /// The id of the peer at `i`, if ids are kept.
+    pub fn peer_id(&self, i: usize) -> Option<&PeerId> {
+        self.ids.as_ref()?.get(i)
+    }
+
+    /// Adds a peer not yet in the list, with its id if ids are kept; returns its position.
+    pub fn insert(&mut self, peer: Peer<A>, id: Option<PeerId>, seeder: bool) -> usize {
         let pos = self.peers.len();
+        grow(&mut self.peers);
         self.peers.push(peer);
+        match (id, &mut self.ids) {
+            (Some(id), Some(ids)) if ids.len() == pos => {
+                grow(ids);
+                ids.push(id);
+            }
+            (Some(id), None) if pos == 0 => self.ids = Some(Box::new(vec![id])),
+            // Ids are all or nothing, so positions always line up.
+            _ => self.ids = None,
+        }
         match &mut self.index {
             Some(ix) => {
                 let h = ix.hasher.hash_one(peer.addr);
@@ -143,6 +184,12 @@ impl<A: CompactAddr> PeerList<A> {
         let last = self.peers.len() - 1;
         self.swap(i, last);
         let peer = self.peers.pop().expect("non-empty");
+        if let Some(ids) = &mut self.ids {
+            ids.pop();
+            if ids.is_empty() {
+                self.ids = None;
+            }
+        }
         if let Some(ix) = &mut self.index {
             let h = ix.hasher.hash_one(peer.addr);
             if let Ok(e) = ix.table.find_entry(h, |&p| p as usize == last) {
@@ -152,16 +199,21 @@ impl<A: CompactAddr> PeerList<A> {
                 self.index = None;
             }
         }
-        if self.peers.capacity() > 4 * self.peers.len().max(4) {
-            self.peers.shrink_to(2 * self.peers.len());
+        if self.peers.capacity() > 2 * self.peers.len().max(4) {
+            self.peers
+                .shrink_to(self.peers.len() + self.peers.len() / 4);
+            if let Some(ids) = &mut self.ids {
+                ids.shrink_to(ids.len() + ids.len() / 4);
+            }
         }
         peer
     }
 
-    pub fn touch(&mut self, i: usize, peer_id: PeerId, now: u32) {
-        let p = &mut self.peers[i];
-        p.peer_id = peer_id;
-        p.last_seen = now;
+    pub fn touch(&mut self, i: usize, id: Option<PeerId>, now: u32) {
+        self.peers[i].seen = now.to_ne_bytes();
+        if let (Some(id), Some(slot)) = (id, self.ids.as_mut().and_then(|v| v.get_mut(i))) {
+            *slot = id;
+        }
     }
 
     /// Removes every peer last seen before `cutoff`; returns (seeders, leechers) removed.
@@ -169,7 +221,7 @@ impl<A: CompactAddr> PeerList<A> {
         let (mut s, mut l) = (0, 0);
         // Walking down means whatever `remove` swaps into `i` was already checked.
         for i in (0..self.peers.len()).rev() {
-            if self.peers[i].last_seen < cutoff {
+            if self.peers[i].last_seen() < cutoff {
                 if self.is_seeder_at(i) {
                     s += 1;
                 } else {
@@ -187,7 +239,7 @@ impl<A: CompactAddr> PeerList<A> {
         want.min(range - usize::from(excl.is_some()))
     }
 
-    /// Calls `each` for `want` peers picked at random (fewer if there are not that many),
+    /// Calls `each` with the positions of `want` peers picked at random (fewer if there are not that many),
     /// never `exclude`, and only leechers when `leechers_only`.
     pub fn sample<R: Rng>(
         &self,
@@ -195,7 +247,7 @@ impl<A: CompactAddr> PeerList<A> {
         leechers_only: bool,
         want: usize,
         rng: &mut R,
-        mut each: impl FnMut(&Peer<A>),
+        mut each: impl FnMut(usize),
     ) {
         let (start, range, excl) = self.sample_range(exclude, leechers_only);
         let avail = range - usize::from(excl.is_some());
@@ -209,7 +261,7 @@ impl<A: CompactAddr> PeerList<A> {
             for j in 0..range {
                 let i = start + (off + j) % range;
                 if Some(i) != excl {
-                    each(&self.peers[i]);
+                    each(i);
                 }
             }
             return;
@@ -224,7 +276,7 @@ impl<A: CompactAddr> PeerList<A> {
             if n == k {
                 break;
             }
-            each(&self.peers[i]);
+            each(i);
             n += 1;
         }
     }
@@ -260,6 +312,9 @@ impl<A: CompactAddr> PeerList<A> {
             retarget(&mut ix.table, ha, u32::MAX, j as u32);
         }
         self.peers.swap(i, j);
+        if let Some(ids) = &mut self.ids {
+            ids.swap(i, j);
+        }
     }
 
     fn build_index(&mut self) {
@@ -280,8 +335,20 @@ impl<A: CompactAddr> PeerList<A> {
         if let Some(ix) = &self.index {
             assert_eq!(ix.table.len(), self.peers.len());
         }
+        assert!(self
+            .ids
+            .as_ref()
+            .is_none_or(|v| v.len() == self.peers.len()));
         for (i, p) in self.peers.iter().enumerate() {
             assert_eq!(self.find(&p.addr), Some(i));
         }
+    }
+}
+
+/// Grows by a quarter rather than doubling: most swarms are small and long-lived, and
+/// doubling would leave a third of peer memory unused on average.
+fn grow<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 4).max(1));
     }
 }

@@ -37,7 +37,7 @@ fn reply_with(
     form: PeerForm,
     r: &mut SmallRng,
 ) -> (Change, AnnounceResponse) {
-    let (c, placed) = s.announce(a, usize::MAX);
+    let (c, placed) = s.announce(a, usize::MAX, true);
     let st = s.stats();
     let mut out = Vec::new();
     let head = ReplyHead {
@@ -276,7 +276,7 @@ fn sample_is_random_bounded_and_distinct() {
     let mut s = Swarm::default();
     for i in 0..1000u32 {
         let a = format!("10.{}.{}.{}:1", i >> 16 & 255, i >> 8 & 255, i & 255);
-        s.announce(&ann(&a, Event::Started, false, 0), usize::MAX);
+        s.announce(&ann(&a, Event::Started, false, 0), usize::MAX, true);
     }
     let me = ann("10.0.0.5:1", Event::None, false, 0);
     let mut firsts = HashSet::new();
@@ -303,9 +303,10 @@ fn expiry_removes_silent_peers_only() {
         s.announce(
             &ann(&format!("10.0.0.{i}:1"), Event::Started, seeder, i),
             usize::MAX,
+            true,
         );
     }
-    s.announce(&ann("[::1]:1", Event::Started, false, 60), usize::MAX);
+    s.announce(&ann("[::1]:1", Event::Started, false, 60), usize::MAX, true);
     let c = s.expire(50);
     assert_eq!(-(c.seeders[0] + c.leechers[0]), 50);
     assert_eq!(c.leechers[1], 0);
@@ -320,13 +321,13 @@ fn expiry_removes_silent_peers_only() {
 #[test]
 fn peer_cap_answers_without_storing() {
     let mut s = Swarm::default();
-    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1);
-    let (c, placed) = s.announce(&ann("10.0.0.2:1", Event::Started, false, 0), 1);
+    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1, true);
+    let (c, placed) = s.announce(&ann("10.0.0.2:1", Event::Started, false, 0), 1, true);
     assert!(c.not_stored);
     assert_eq!(placed.pos, None);
     assert_eq!(s.peer_count(), 1);
     // A known peer still updates at the cap.
-    let (c, _) = s.announce(&ann("10.0.0.1:1", Event::None, true, 0), 1);
+    let (c, _) = s.announce(&ann("10.0.0.1:1", Event::None, true, 0), 1, true);
     assert_eq!(c.seeders, [1, 0]);
 }
 
@@ -347,7 +348,7 @@ fn random_walk_keeps_invariants() {
             _ => Event::None,
         };
         let seeder = r.random_bool(0.4);
-        s.announce(&ann(&addr, event, seeder, step), usize::MAX);
+        s.announce(&ann(&addr, event, seeder, step), usize::MAX, true);
         if event == Event::Stopped {
             model.remove(&addr.parse().unwrap());
         } else {

@@ -101,7 +101,9 @@ async fn compact_swarm_semantics() {
 
 #[tokio::test]
 async fn dict_form_honours_no_peer_id() {
-    let s = TestServer::start(test_config()).await;
+    let mut cfg = test_config();
+    cfg.keep_peer_ids = true;
+    let s = TestServer::start(cfg).await;
     announce_ok(&s, &announce(2, b'a', 1111, 10, Event::Started)).await;
     let mut q = announce(2, b'b', 2222, 10, Event::Started);
     q.compact = false;
@@ -114,6 +116,20 @@ async fn dict_form_honours_no_peer_id() {
         )])
     );
     q.no_peer_id = true;
+    let r = announce_ok(&s, &q).await;
+    assert_eq!(
+        r.peers,
+        Peers::Dict(vec![("127.0.0.1:1111".parse().unwrap(), None)])
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn dict_form_without_kept_ids_has_no_peer_id() {
+    let s = TestServer::start(test_config()).await;
+    announce_ok(&s, &announce(2, b'a', 1111, 10, Event::Started)).await;
+    let mut q = announce(2, b'b', 2222, 10, Event::Started);
+    q.compact = false;
     let r = announce_ok(&s, &q).await;
     assert_eq!(
         r.peers,
