@@ -5,6 +5,10 @@
 //! a request is "being read" from its first byte (or from accept) until the first byte
 //! of the reply is written; it must finish within `head` (slowloris), and a connection
 //! with no traffic at all for `idle` is closed.
+//!
+//! Activity only records a timestamp; the timer is re-armed when it fires early. Resetting
+//! a tokio timer on every read and write cost more than the rest of this wrapper per
+//! request.
 
 use std::future::Future;
 use std::io;
@@ -64,13 +68,26 @@ impl<S> IdleIo<S> {
         let now = Instant::now();
         self.last_activity = now;
         self.reading_since.get_or_insert(now);
-        self.rearm();
     }
 
     fn on_write(&mut self) {
         self.last_activity = Instant::now();
         self.reading_since = None;
-        self.rearm();
+    }
+
+    /// Ready once the real deadline has passed; re-arms the timer when it fired early
+    /// because of activity since it was set.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        loop {
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let (at, slow) = self.deadline();
+            if at <= Instant::now() {
+                return Poll::Ready(slow);
+            }
+            self.sleep.as_mut().reset(at);
+        }
     }
 }
 
@@ -88,9 +105,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for IdleIo<S> {
                 }
                 Poll::Ready(Ok(()))
             }
-            Poll::Pending => match self.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    let (_, slow) = self.deadline();
+            Poll::Pending => match self.poll_expired(cx) {
+                Poll::Ready(slow) => {
                     let (counter, msg) = if slow {
                         (&self.limits.slow_closed, "request head too slow")
                     } else {
