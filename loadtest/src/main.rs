@@ -1,1 +1,53 @@
-fn main() {}
+//! `loadtest`: parse flags, run the chosen generator, print its report.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use seedline_loadtest::cli::{Cli, Command};
+use seedline_loadtest::{signal, tracker};
+use tokio_util::sync::CancellationToken;
+
+/// A configuration the generator refuses (sysexits' EX_USAGE).
+const EXIT_CONFIG: u8 = 64;
+/// The run completed, but some requests failed.
+const EXIT_ERRORS: u8 = 1;
+
+fn main() -> ExitCode {
+    let Command::Tracker(args) = Cli::parse().command;
+    let cfg = match args.to_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("loadtest: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if args.print_info_hashes {
+        for h in tracker::population::info_hashes(cfg.seed, cfg.torrents) {
+            println!("{h}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    match run(&cfg, args.json) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(EXIT_ERRORS),
+        Err(e) => {
+            eprintln!("loadtest: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs and prints; `Ok(false)` if any request failed.
+fn run(cfg: &tracker::Config, json: bool) -> anyhow::Result<bool> {
+    let token = CancellationToken::new();
+    signal::cancel_on_ctrl_c(token.clone()).context("cannot watch for Ctrl-C")?;
+    let report = tracker::run(cfg, &token, &|line| eprintln!("loadtest: {line}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.human());
+    }
+    let errors = report.measured.errors_total + report.preload.map_or(0, |p| p.errors_total);
+    Ok(errors == 0)
+}

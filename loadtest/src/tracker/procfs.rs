@@ -1,0 +1,76 @@
+//! CPU time and resident memory of the tracker's process, from Linux `/proc`.
+
+use std::io;
+use std::time::Duration;
+
+/// `/proc/PID/stat` counts in USER_HZ ticks, which the kernel fixes at 100 per second
+/// for user space on every architecture Seedline runs on (it is not the kernel's HZ).
+const TICKS_PER_SEC: u64 = 100;
+
+/// User plus system CPU time of every thread of `pid`, dead threads included.
+pub fn cpu_time(pid: u32) -> io::Result<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let ticks = parse_stat_cpu(&text).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("/proc/{pid}/stat has no utime and stime fields"),
+        )
+    })?;
+    Ok(Duration::from_millis(ticks * 1000 / TICKS_PER_SEC))
+}
+
+/// Resident set size in KiB (`VmRSS` of `/proc/PID/status`).
+pub fn rss_kib(pid: u32) -> io::Result<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_vm_rss(&text).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("/proc/{pid}/status has no VmRSS line"),
+        )
+    })
+}
+
+/// utime + stime (fields 14 and 15). The command name (field 2) is in parentheses and
+/// may itself contain spaces and parentheses, so fields are counted after the last `)`.
+fn parse_stat_cpu(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // `rest` starts at field 3, so utime is the 12th item.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+fn parse_vm_rss(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_awkward_names() {
+        let stat = "4242 (tra cker) (x)) S 1 4242 4242 0 -1 4194560 1150 0 0 0 731 269 0 0 20 0 3 0 1000 1000 100 0";
+        assert_eq!(parse_stat_cpu(stat), Some(1000));
+        assert_eq!(parse_stat_cpu("1 (x) S 1"), None);
+    }
+
+    #[test]
+    fn parses_status() {
+        let s = "Name:\ttracker\nVmPeak:\t  100 kB\nVmRSS:\t   27648 kB\nThreads:\t2\n";
+        assert_eq!(parse_vm_rss(s), Some(27648));
+        assert_eq!(parse_vm_rss("Name: x\n"), None);
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let me = std::process::id();
+        assert!(rss_kib(me).unwrap() > 0);
+        cpu_time(me).unwrap();
+    }
+}

@@ -1,0 +1,209 @@
+//! A worker: one connection slot and the peers that speak through it.
+//!
+//! Each worker owns its peers outright (no locks between workers), and its source address
+//! is fixed, so a peer always reaches the tracker from the same (IP, port). A worker runs
+//! one request at a time: keep-alive clients do not pipeline, and a one-shot client has
+//! one request per connection anyway.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use seedline_common::{Event, InfoHash, ScrapeRequest};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::conn::Conn;
+use super::http::RequestWriter;
+use super::peer::{splitmix64, Peer};
+use super::population::{source_for, torrent_size, Sources};
+use super::stats::Stats;
+use super::validate::{check_announce, check_scrape, AnnounceSent, ErrorKind, Problem};
+use super::zipf::Zipf;
+
+/// Everything a phase's workers share, read-only.
+pub struct Plan {
+    pub target: SocketAddr,
+    pub writer: RequestWriter,
+    /// A new TCP connection for every request.
+    pub one_shot: bool,
+    pub sources: Sources,
+    pub info_hashes: Arc<[InfoHash]>,
+    pub zipf: Arc<Zipf>,
+    pub numwant: u32,
+    pub seeder_fraction: f64,
+    pub scrape_ratio: f64,
+    pub scrape_hashes: usize,
+    pub timeout: Duration,
+    /// When the phase starts; paced workers schedule from here.
+    pub start: Instant,
+    /// No request is sent at or after this.
+    pub deadline: Instant,
+    /// Requests left to send, shared by all workers; `None` for no limit.
+    pub budget: Option<Arc<AtomicI64>>,
+    /// Open loop: each worker sends one request per this interval.
+    pub interval: Option<Duration>,
+    pub workers: usize,
+    pub cancel: CancellationToken,
+}
+
+impl Plan {
+    fn take_budget(&self) -> bool {
+        self.budget
+            .as_ref()
+            .is_none_or(|b| b.fetch_sub(1, Ordering::Relaxed) > 0)
+    }
+
+    fn may_send(&self, at: Instant) -> bool {
+        at < self.deadline && !self.cancel.is_cancelled() && self.take_budget()
+    }
+}
+
+/// What one request is.
+enum Job {
+    Announce { peer: usize, event: Event },
+    Scrape(Vec<InfoHash>),
+}
+
+pub struct Worker {
+    pub id: usize,
+    pub peers: Vec<Peer>,
+    rng: SmallRng,
+    req: Vec<u8>,
+    /// The phase's connection; kept here so its counters survive a phase cut short.
+    conn: Option<Conn>,
+}
+
+impl Worker {
+    pub fn new(id: usize, peers: Vec<Peer>, seed: u64) -> Self {
+        Self {
+            id,
+            peers,
+            rng: SmallRng::seed_from_u64(splitmix64(seed ^ (id as u64) << 20)),
+            req: Vec::with_capacity(512),
+            conn: None,
+        }
+    }
+
+    /// Announces every peer once (`started`), as fast as the tracker answers.
+    pub async fn preload(&mut self, plan: &Plan, stats: &RefCell<Stats>) {
+        self.open(plan);
+        for i in 0..self.peers.len() {
+            let now = Instant::now();
+            if !plan.may_send(now) {
+                break;
+            }
+            let event = self.peers[i].start();
+            self.send(plan, Job::Announce { peer: i, event }, now, stats)
+                .await;
+        }
+    }
+
+    /// The measured mix: random peers announce (advancing their life cycle) and scrapes
+    /// of popular torrents, closed-loop or paced at `plan.interval`.
+    pub async fn measure(&mut self, plan: &Plan, stats: &RefCell<Stats>) {
+        self.open(plan);
+        // Paced workers start spread over one interval so their sends interleave.
+        let mut next = plan
+            .interval
+            .map(|i| plan.start + i.mul_f64(self.id as f64 / plan.workers as f64));
+        loop {
+            let scheduled = match (&mut next, plan.interval) {
+                (Some(at), Some(interval)) => {
+                    let s = *at;
+                    *at += interval;
+                    if s >= plan.deadline {
+                        break;
+                    }
+                    tokio::time::sleep_until(s).await;
+                    s
+                }
+                _ => Instant::now(),
+            };
+            if self.peers.is_empty() || !plan.may_send(scheduled) {
+                break;
+            }
+            let job = if plan.scrape_ratio > 0.0 && self.rng.random_bool(plan.scrape_ratio) {
+                Job::Scrape(
+                    (0..plan.scrape_hashes)
+                        .map(|_| plan.info_hashes[plan.zipf.sample(&mut self.rng)])
+                        .collect(),
+                )
+            } else {
+                let i = self.rng.random_range(0..self.peers.len());
+                let size = torrent_size(self.peers[i].torrent as usize);
+                let event = self.peers[i].advance(&mut self.rng, plan.seeder_fraction, size);
+                Job::Announce { peer: i, event }
+            };
+            self.send(plan, job, scheduled, stats).await;
+        }
+    }
+
+    fn open(&mut self, plan: &Plan) {
+        let source = source_for(plan.sources, self.id);
+        self.conn = Some(Conn::new(plan.target, source, plan.one_shot));
+    }
+
+    /// Closes the phase's connection and adds its counters to `stats`.
+    pub fn close(&mut self, stats: &mut Stats) {
+        if let Some(c) = self.conn.take() {
+            stats.bytes_out += c.counts.bytes_out;
+            stats.bytes_in += c.counts.bytes_in;
+            stats.connects += c.counts.connects;
+            stats.reconnects += c.counts.reconnects;
+        }
+    }
+
+    /// Sends one request and records its outcome; latency counts from `scheduled`.
+    async fn send(&mut self, plan: &Plan, job: Job, scheduled: Instant, stats: &RefCell<Stats>) {
+        match &job {
+            Job::Announce { peer, event } => {
+                let p = &self.peers[*peer];
+                let r = p.request(plan.info_hashes[p.torrent as usize], *event, plan.numwant);
+                plan.writer.announce(&r, &mut self.req);
+            }
+            Job::Scrape(hashes) => {
+                let r = ScrapeRequest {
+                    info_hashes: hashes.clone(),
+                };
+                plan.writer.scrape(&r, &mut self.req);
+            }
+        }
+        let conn = self.conn.as_mut().expect("open() runs before any send");
+        let outcome = conn
+            .exchange(&self.req, plan.timeout)
+            .await
+            .and_then(|reply| {
+                if reply.status != 200 {
+                    return Err(Problem::new(ErrorKind::Status, reply.status.to_string()));
+                }
+                let body = &conn.buf()[reply.body];
+                match &job {
+                    Job::Announce { peer, event } => {
+                        let p = &self.peers[*peer];
+                        let sent = AnnounceSent {
+                            numwant: plan.numwant,
+                            event: *event,
+                            me: source_for(plan.sources, self.id)
+                                .map(|ip| SocketAddr::new(ip, p.port)),
+                        };
+                        check_announce(body, &sent)
+                    }
+                    Job::Scrape(hashes) => check_scrape(body, hashes),
+                }
+                .map(|()| reply.done)
+            });
+        let mut s = stats.borrow_mut();
+        match outcome {
+            Ok(done) => s.record_ok(
+                matches!(job, Job::Scrape(_)),
+                done.saturating_duration_since(scheduled),
+            ),
+            Err(p) => s.record_error(&p),
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests: the load generator against the real tracker, in-process on loopback.
+
+mod tracker;
+mod util;
