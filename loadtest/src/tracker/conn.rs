@@ -100,6 +100,10 @@ impl Conn {
     }
 
     async fn try_once(&mut self, req: &[u8]) -> Result<Reply, Attempt> {
+        if self.stream.as_ref().is_some_and(closed_by_server) {
+            self.counts.reconnects += 1;
+            self.stream = None;
+        }
         if self.stream.is_none() {
             self.stream = Some(self.connect().await.map_err(Attempt::Connect)?);
             self.counts.connects += 1;
@@ -203,6 +207,20 @@ impl Conn {
         }
         sock.set_nodelay(true)?;
         sock.connect(self.target).await
+    }
+}
+
+/// Whether the server has already closed an idle connection (as opentracker does after
+/// every reply without saying so). Costs no system call unless the socket has signalled
+/// readability since the last read, so the keep-alive fast path stays cheap; a close that
+/// is not noticed here is caught as a stale connection and retried.
+fn closed_by_server(s: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    match s.try_read(&mut probe) {
+        Ok(0) => true,
+        // Unasked-for bytes mean the connection is out of step; start afresh.
+        Ok(_) => true,
+        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
     }
 }
 

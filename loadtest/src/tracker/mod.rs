@@ -151,6 +151,7 @@ pub fn run(
     let cpu_before = cfg.target_pid.map(proc_read).transpose()?.map(|s| s.0);
     // The generator's own CPU shows how far it is from being the bottleneck.
     let own_before = procfs::cpu_time(std::process::id()).ok();
+    let host_before = procfs::HostTicks::read().ok();
     let p = plan(Phase::Measure, cfg.mode, cfg.duration);
     let out = phase::run(workers, cfg.threads, p, Phase::Measure).map_err(RunError::Threads)?;
     let mut measured = PhaseReport::new(&out.stats, out.elapsed);
@@ -158,6 +159,13 @@ pub fn run(
         measured.generator_cpu_us_per_request =
             Some(b.saturating_sub(a).as_secs_f64() * 1e6 / measured.requests.max(1) as f64);
     }
+    if let (Some(a), Ok(b)) = (host_before, procfs::HostTicks::read()) {
+        let (busy, steal) = a.percent_until(&b);
+        measured.host_busy_percent = Some(busy);
+        measured.host_steal_percent = Some(steal);
+    }
+    // Requests that failed were still work for the tracker (most got a reply).
+    let sent = (measured.requests + measured.errors_total).max(1);
 
     let tracker_process = match (cfg.target_pid, cpu_before, rss_before) {
         (Some(pid), Some(cpu0), Some(rss0)) => {
@@ -166,7 +174,7 @@ pub fn run(
             Some(ProcessReport {
                 pid,
                 cpu_secs: cpu,
-                cpu_us_per_request: cpu * 1e6 / measured.requests.max(1) as f64,
+                cpu_us_per_request: cpu * 1e6 / sent as f64,
                 rss_kib_before: rss0,
                 rss_kib_after_preload: rss_after_preload,
                 rss_kib_after: rss1,

@@ -1,4 +1,5 @@
-//! CPU time and resident memory of the tracker's process, from Linux `/proc`.
+//! CPU time and resident memory of the tracker's process, and how busy the machine was,
+//! from Linux `/proc`.
 
 use std::io;
 use std::time::Duration;
@@ -27,6 +28,54 @@ pub fn rss_kib(pid: u32) -> io::Result<u64> {
             io::ErrorKind::InvalidData,
             format!("/proc/{pid}/status has no VmRSS line"),
         )
+    })
+}
+
+/// Whole-machine CPU ticks from the first line of `/proc/stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostTicks {
+    /// Every state, steal included.
+    pub total: u64,
+    /// idle + iowait.
+    pub idle: u64,
+    /// Time the hypervisor ran something else while this VM wanted to run.
+    pub steal: u64,
+}
+
+impl HostTicks {
+    pub fn read() -> io::Result<Self> {
+        let text = std::fs::read_to_string("/proc/stat")?;
+        parse_host(&text)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "/proc/stat has no cpu line"))
+    }
+
+    /// (busy %, steal %) of all CPUs between `self` and the later `end`.
+    pub fn percent_until(&self, end: &Self) -> (f64, f64) {
+        let total = end.total.saturating_sub(self.total).max(1) as f64;
+        let idle = end.idle.saturating_sub(self.idle) as f64;
+        let steal = end.steal.saturating_sub(self.steal) as f64;
+        (
+            100.0 * (total - idle - steal) / total,
+            100.0 * steal / total,
+        )
+    }
+}
+
+/// `cpu  user nice system idle iowait irq softirq steal guest guest_nice`; guest time
+/// is already inside user, so it is not added again.
+fn parse_host(stat: &str) -> Option<HostTicks> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = v.try_into().ok()?;
+    Some(HostTicks {
+        total: user + nice + system + idle + iowait + irq + softirq + steal,
+        idle: idle + iowait,
+        steal,
     })
 }
 
@@ -65,6 +114,20 @@ mod tests {
         let s = "Name:\ttracker\nVmPeak:\t  100 kB\nVmRSS:\t   27648 kB\nThreads:\t2\n";
         assert_eq!(parse_vm_rss(s), Some(27648));
         assert_eq!(parse_vm_rss("Name: x\n"), None);
+    }
+
+    #[test]
+    fn parses_host_ticks() {
+        let s = "cpu  100 0 50 800 10 0 20 20 0 0\ncpu0 1 2 3\n";
+        let t = parse_host(s).unwrap();
+        assert_eq!((t.total, t.idle, t.steal), (1000, 810, 20));
+        let later = HostTicks {
+            total: 2000,
+            idle: 1310,
+            steal: 120,
+        };
+        assert_eq!(t.percent_until(&later), (40.0, 10.0));
+        assert_eq!(parse_host("intr 1\n"), None);
     }
 
     #[test]

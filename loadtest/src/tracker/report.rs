@@ -49,8 +49,15 @@ pub struct PhaseReport {
     pub bytes_in: u64,
     pub connects: u64,
     pub reconnects: u64,
+    /// Valid announce replies that listed the announcer itself (not an error).
+    pub announcer_in_peers: u64,
     /// This process's CPU time (all threads) per request; measured phase only.
     pub generator_cpu_us_per_request: Option<f64>,
+    /// The whole machine during the measured phase: share of CPU time busy (anything,
+    /// this run included) and stolen by the hypervisor. High steal, or busy time the two
+    /// processes of the run do not explain, means the figures may be disturbed.
+    pub host_busy_percent: Option<f64>,
+    pub host_steal_percent: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -68,6 +75,7 @@ pub struct ProcessReport {
     pub pid: u32,
     /// Tracker CPU (user + system) during the measured phase.
     pub cpu_secs: f64,
+    /// Per request sent (failed ones included).
     pub cpu_us_per_request: f64,
     pub rss_kib_before: u64,
     pub rss_kib_after_preload: Option<u64>,
@@ -132,7 +140,10 @@ impl PhaseReport {
             bytes_in: s.bytes_in,
             connects: s.connects,
             reconnects: s.reconnects,
+            announcer_in_peers: s.announcer_in_peers,
             generator_cpu_us_per_request: None,
+            host_busy_percent: None,
+            host_steal_percent: None,
         }
     }
 
@@ -168,8 +179,21 @@ impl PhaseReport {
             "  bytes        out {} in {}; {} connects, {} server closes",
             self.bytes_out, self.bytes_in, self.connects, self.reconnects
         )?;
+        if self.announcer_in_peers > 0 {
+            writeln!(
+                f,
+                "  note         {} replies listed the announcer itself",
+                self.announcer_in_peers
+            )?;
+        }
         if let Some(us) = self.generator_cpu_us_per_request {
             writeln!(f, "  generator    {us:.2} us CPU per request")?;
+        }
+        if let (Some(busy), Some(steal)) = (self.host_busy_percent, self.host_steal_percent) {
+            writeln!(
+                f,
+                "  host cpu     {busy:.0}% busy, {steal:.0}% stolen by the hypervisor"
+            )?;
         }
         Ok(())
     }

@@ -28,6 +28,8 @@ pub struct Stats {
     pub connects: u64,
     /// Keep-alive connections the server closed; the request was retried on a new one.
     pub reconnects: u64,
+    /// Valid announce replies that listed the announcer itself.
+    pub announcer_in_peers: u64,
 }
 
 impl Default for Stats {
@@ -43,6 +45,7 @@ impl Default for Stats {
             bytes_in: 0,
             connects: 0,
             reconnects: 0,
+            announcer_in_peers: 0,
         }
     }
 }
@@ -96,6 +99,7 @@ impl Stats {
         self.bytes_in += o.bytes_in;
         self.connects += o.connects;
         self.reconnects += o.reconnects;
+        self.announcer_in_peers += o.announcer_in_peers;
     }
 }
 

@@ -23,8 +23,7 @@ pub enum ErrorKind {
     Failure,
     /// The body is not bencode of the expected shape.
     Bencode,
-    /// Well-formed, but wrong: more peers than asked, the announcer itself, counts that
-    /// cannot be.
+    /// Well-formed, but wrong: more peers than asked, counts that cannot be.
     Invalid,
 }
 
@@ -79,8 +78,16 @@ pub struct AnnounceSent {
     pub me: Option<SocketAddr>,
 }
 
+/// Legal but notable about a valid announce reply; counted, not an error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Notes {
+    /// The announcer's own address is among the peers. BEP 3 does not forbid it, and
+    /// opentracker does it for swarms smaller than `numwant`; Seedline never does.
+    pub announcer_in_peers: bool,
+}
+
 /// Decodes an announce reply and checks it against the request.
-pub fn check_announce(body: &[u8], sent: &AnnounceSent) -> Result<(), Problem> {
+pub fn check_announce(body: &[u8], sent: &AnnounceSent) -> Result<Notes, Problem> {
     let r = AnnounceResponse::decode(body).map_err(|e| match e {
         ResponseError::Failure(reason) => Problem::new(ErrorKind::Failure, reason),
         ResponseError::Malformed(m) => Problem::new(ErrorKind::Bencode, m),
@@ -107,12 +114,9 @@ pub fn check_announce(body: &[u8], sent: &AnnounceSent) -> Result<(), Problem> {
     if count as u64 > swarm {
         return invalid("more peers than the swarm counts");
     }
-    if let Some(me) = sent.me {
-        if addrs.any(|a| *a == me) {
-            return invalid("the announcer got itself as a peer");
-        }
-    }
-    Ok(())
+    Ok(Notes {
+        announcer_in_peers: sent.me.is_some_and(|me| addrs.any(|a| *a == me)),
+    })
 }
 
 /// Decodes a scrape reply and checks that it lists only torrents that were asked for.
@@ -161,14 +165,17 @@ mod tests {
         }
     }
 
-    fn kind(r: Result<(), Problem>) -> ErrorKind {
+    fn kind<T: std::fmt::Debug>(r: Result<T, Problem>) -> ErrorKind {
         r.unwrap_err().kind
     }
 
     #[test]
     fn accepts_a_good_reply() {
         let peers = vec!["127.1.0.2:1024".parse().unwrap()];
-        assert_eq!(check_announce(&reply(1, 1, peers), &sent(50)), Ok(()));
+        assert_eq!(
+            check_announce(&reply(1, 1, peers), &sent(50)),
+            Ok(Notes::default())
+        );
     }
 
     #[test]
@@ -201,14 +208,17 @@ mod tests {
             ErrorKind::Invalid
         );
         let me = vec!["127.1.0.1:1024".parse().unwrap()];
-        let p = check_announce(&reply(1, 1, me), &sent(50)).unwrap_err();
-        assert_eq!(p.detail, "the announcer got itself as a peer");
+        let n = check_announce(&reply(1, 1, me), &sent(50)).unwrap();
+        assert!(n.announcer_in_peers);
         // A stopped peer has left: an empty swarm is the right answer.
         let stopped = AnnounceSent {
             event: Event::Stopped,
             ..sent(50)
         };
-        assert_eq!(check_announce(&reply(0, 0, vec![]), &stopped), Ok(()));
+        assert_eq!(
+            check_announce(&reply(0, 0, vec![]), &stopped),
+            Ok(Notes::default())
+        );
     }
 
     #[test]

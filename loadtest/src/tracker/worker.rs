@@ -22,7 +22,7 @@ use super::http::RequestWriter;
 use super::peer::{splitmix64, Peer};
 use super::population::{source_for, torrent_size, Sources};
 use super::stats::Stats;
-use super::validate::{check_announce, check_scrape, AnnounceSent, ErrorKind, Problem};
+use super::validate::{check_announce, check_scrape, AnnounceSent, ErrorKind, Notes, Problem};
 use super::zipf::Zipf;
 
 /// Everything a phase's workers share, read-only.
@@ -193,16 +193,19 @@ impl Worker {
                         };
                         check_announce(body, &sent)
                     }
-                    Job::Scrape(hashes) => check_scrape(body, hashes),
+                    Job::Scrape(hashes) => check_scrape(body, hashes).map(|()| Notes::default()),
                 }
-                .map(|()| reply.done)
+                .map(|notes| (reply.done, notes))
             });
         let mut s = stats.borrow_mut();
         match outcome {
-            Ok(done) => s.record_ok(
-                matches!(job, Job::Scrape(_)),
-                done.saturating_duration_since(scheduled),
-            ),
+            Ok((done, notes)) => {
+                s.record_ok(
+                    matches!(job, Job::Scrape(_)),
+                    done.saturating_duration_since(scheduled),
+                );
+                s.announcer_in_peers += u64::from(notes.announcer_in_peers);
+            }
             Err(p) => s.record_error(&p),
         }
     }

@@ -33,6 +33,9 @@ async fn run_mode(listen: &str, mode: Mode) {
     assert!(r.measured.announces > 100, "{:?}", r.measured);
     assert!(r.measured.scrapes > 0);
     assert!(r.measured.latency_us.p50 > 0.0);
+    // Seedline never hands an announcer its own address.
+    assert_eq!(r.measured.announcer_in_peers, 0);
+    assert_eq!(preload.announcer_in_peers, 0);
     if mode == Mode::NewConnection {
         assert_eq!(r.measured.connects, r.measured.requests);
     } else {
