@@ -42,6 +42,23 @@ fn default_output_refusal_and_force() {
 }
 
 #[test]
+fn name_of_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    release(dir.path());
+    let out = make_torrent(
+        &dir.path().join("rel"),
+        &["--json", "-o", "../x.torrent", "."],
+    )
+    .ok();
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["name"], "rel");
+    assert_eq!(
+        parse(&dir.path().join("x.torrent")).metainfo.info.name,
+        "rel"
+    );
+}
+
+#[test]
 fn output_is_reproducible() {
     let dir = tempfile::tempdir().unwrap();
     release(dir.path());
