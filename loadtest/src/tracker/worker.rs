@@ -112,17 +112,29 @@ impl Worker {
             .interval
             .map(|i| plan.start + i.mul_f64(self.id as f64 / plan.workers as f64));
         loop {
-            let scheduled = match (&mut next, plan.interval) {
+            // Latency counts from the scheduled time when the previous request was still
+            // running then: that wait is the tracker's doing and must not be omitted. A
+            // worker that was idle sleeps on tokio's millisecond timer, which wakes up to a
+            // millisecond late; that lateness is the generator's, so latency counts from
+            // the real send.
+            let (scheduled, origin) = match (&mut next, plan.interval) {
                 (Some(at), Some(interval)) => {
                     let s = *at;
                     *at += interval;
                     if s >= plan.deadline {
                         break;
                     }
-                    tokio::time::sleep_until(s).await;
-                    s
+                    if Instant::now() < s {
+                        tokio::time::sleep_until(s).await;
+                        (s, Instant::now())
+                    } else {
+                        (s, s)
+                    }
                 }
-                _ => Instant::now(),
+                _ => {
+                    let now = Instant::now();
+                    (now, now)
+                }
             };
             if self.peers.is_empty() || !plan.may_send(scheduled) {
                 break;
@@ -139,7 +151,7 @@ impl Worker {
                 let event = self.peers[i].advance(&mut self.rng, plan.seeder_fraction, size);
                 Job::Announce { peer: i, event }
             };
-            self.send(plan, job, scheduled, stats).await;
+            self.send(plan, job, origin, stats).await;
         }
     }
 
@@ -158,8 +170,8 @@ impl Worker {
         }
     }
 
-    /// Sends one request and records its outcome; latency counts from `scheduled`.
-    async fn send(&mut self, plan: &Plan, job: Job, scheduled: Instant, stats: &RefCell<Stats>) {
+    /// Sends one request and records its outcome; latency counts from `origin`.
+    async fn send(&mut self, plan: &Plan, job: Job, origin: Instant, stats: &RefCell<Stats>) {
         match &job {
             Job::Announce { peer, event } => {
                 let p = &self.peers[*peer];
@@ -202,7 +214,7 @@ impl Worker {
             Ok((done, notes)) => {
                 s.record_ok(
                     matches!(job, Job::Scrape(_)),
-                    done.saturating_duration_since(scheduled),
+                    done.saturating_duration_since(origin),
                 );
                 s.announcer_in_peers += u64::from(notes.announcer_in_peers);
             }

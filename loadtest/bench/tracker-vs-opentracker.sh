@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Seedline's tracker against Debian's opentracker under the same simulated population.
+#
+# Each run starts a fresh tracker pinned to TRACKER_CPUS, preloads every peer (so the
+# tracker holds the whole population), reads its RSS, then measures for DURATION seconds
+# with the generator pinned to LOAD_CPUS. Runs alternate between the two trackers. Every
+# step has a timeout, the whole script stops after MAX_SECONDS, only loopback is used,
+# and everything started here is killed on exit.
+#
+#   bash loadtest/bench/tracker-vs-opentracker.sh            # full comparison
+#   TORRENTS=1000 PEERS=10000 DURATION=2 ROUNDS=1 SWEEP=0 bash loadtest/bench/...  # smoke
+#
+# Output: $OUT/*.json (one `loadtest tracker --json` report per run), $OUT/runs.tsv and
+# $OUT/summary.md (the tables BENCHMARKS.md quotes).
+set -euo pipefail
+
+TORRENTS=${TORRENTS:-100000}
+PEERS=${PEERS:-1000000}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+RATE=${RATE:-20000}
+SWEEP=${SWEEP:-1}                 # also 16/256/1024 connections, keep-alive
+TRACKER_CPUS=${TRACKER_CPUS:-0}
+LOAD_CPUS=${LOAD_CPUS:-1}
+MAX_SECONDS=${MAX_SECONDS:-5400}
+QUIET_WAIT=${QUIET_WAIT:-600}     # longest wait for other heavy processes to finish
+STEAL_MAX=${STEAL_MAX:-10}        # percent of CPU stolen by the hypervisor that counts as busy
+PORT=${PORT:-23969}               # public port; PORT+1 is Seedline's admin port
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${OUT:-$ROOT/target/bench/tracker-vs-opentracker}
+TRACKER=$ROOT/target/release/tracker
+LOADTEST=$ROOT/target/release/loadtest
+OPENTRACKER=${OPENTRACKER:-/usr/bin/opentracker}
+
+# The whole script runs under `timeout`: at MAX_SECONDS it gets SIGTERM and cleans up.
+if [[ -z ${BENCH_TIME_LIMITED:-} ]]; then
+    BENCH_TIME_LIMITED=1 exec timeout -s TERM "$MAX_SECONDS" "$0" "$@"
+fi
+
+TPID=""   # the tracker under test
+CHILD=""  # the load generator (or build) running now
+WORK=""
+
+cleanup() {
+    local pid
+    for pid in $CHILD $TPID; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in $CHILD $TPID; do
+        wait "$pid" 2>/dev/null || true
+    done
+    [[ -n $WORK ]] && rm -rf "$WORK"
+    return 0
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT
+trap 'echo "bench: stopped (time limit of ${MAX_SECONDS}s, or SIGTERM)" >&2; exit 124' TERM
+
+log() { echo "bench: $*" >&2; }
+
+# Runs a command in the background and waits, so that a signal (Ctrl-C, the time limit)
+# interrupts the wait at once instead of after the command.
+run() {
+    "$@" &
+    CHILD=$!
+    local rc=0
+    wait "$CHILD" || rc=$?
+    CHILD=""
+    return "$rc"
+}
+
+# Percent of CPU time the hypervisor stole over a 3-second sample (this is a VM).
+steal_percent() {
+    local a b
+    read -ra a < <(grep '^cpu ' /proc/stat)
+    sleep 3
+    read -ra b < <(grep '^cpu ' /proc/stat)
+    local total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    echo $(((b[8] - a[8]) * 100 / (total > 0 ? total : 1)))
+}
+
+# Waits (at most QUIET_WAIT seconds) until no other process uses much CPU and the
+# hypervisor steals less than STEAL_MAX percent; returns 1 if that never happened, so the
+# run is marked as possibly disturbed.
+wait_quiet() {
+    local waited=0 busy steal
+    while :; do
+        busy=$(top -bn1 -w 200 | awk 'NR > 7 && $9 + 0 >= 20 && $12 !~ /^(top|tracker|opentracker|loadtest)$/ { print $12 " (" $9 "%)" }' | tr '\n' ' ')
+        steal=$(steal_percent)
+        ((steal >= STEAL_MAX)) && busy="$busy hypervisor steal ${steal}%"
+        [[ -z ${busy// /} ]] && return 0
+        if ((waited >= QUIET_WAIT)); then
+            log "still busy after ${QUIET_WAIT}s: $busy; measuring anyway (marked disturbed)"
+            return 1
+        fi
+        log "waiting for a quiet machine: $busy"
+        sleep 12
+        waited=$((waited + 15))
+    done
+}
+
+# Seedline tracker: waits for /health.
+start_seedline() {
+    local cpus=$1
+    taskset -c "$cpus" "$TRACKER" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
+        --log-level warn >"$WORK/seedline.log" 2>&1 &
+    TPID=$!
+    local i
+    for i in $(seq 100); do
+        curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && return 0
+        sleep 0.1
+    done
+    log "seedline tracker did not come up; log:"; cat "$WORK/seedline.log" >&2
+    return 1
+}
+
+# opentracker (Debian builds it with a whitelist): waits until the last info hash of the
+# population is accepted, i.e. the whole access list is loaded.
+start_opentracker() {
+    local cpus=$1
+    taskset -c "$cpus" "$OPENTRACKER" -i 127.0.0.1 -p "$PORT" -P "$PORT" -d "$WORK" -w whitelist.txt \
+        >"$WORK/opentracker.log" 2>&1 &
+    TPID=$!
+    local last enc q i
+    last=$(tail -n1 "$WORK/whitelist.txt")
+    enc=$(sed 's/../%&/g' <<<"$last")
+    q="info_hash=$enc&peer_id=-BENCH0-000000000000&port=1&left=1&compact=1"
+    for i in $(seq 300); do
+        if curl -sf -m 1 "http://127.0.0.1:$PORT/announce?$q" 2>/dev/null | grep -q interval; then
+            curl -sf -m 1 "http://127.0.0.1:$PORT/announce?$q&event=stopped" >/dev/null || true
+            return 0
+        fi
+        sleep 0.1
+    done
+    log "opentracker did not accept the population's info hashes; log:"; cat "$WORK/opentracker.log" >&2
+    return 1
+}
+
+stop_tracker() {
+    kill "$TPID" 2>/dev/null || true
+    timeout 15 tail --pid="$TPID" -f /dev/null || kill -9 "$TPID" 2>/dev/null || true
+    wait "$TPID" 2>/dev/null || true
+    TPID=""
+    # Let the kernel retire the last run's TIME_WAIT sockets for a moment.
+    sleep 2
+}
+
+# measure NAME IMPL MODE [loadtest flags...]: fresh tracker, preload, measure, stop.
+measure() {
+    local name=$1 impl=$2 mode=$3
+    shift 3
+    local quiet=1 mode_flag=()
+    wait_quiet || quiet=0
+    [[ $mode == new-connection ]] && mode_flag=(--new-connection)
+    "start_$impl" "$TRACKER_CPUS"
+    log "$name: $impl, $mode $*"
+    run timeout 900 taskset -c "$LOAD_CPUS" "$LOADTEST" tracker \
+        --target "http://127.0.0.1:$PORT/announce" --torrents "$TORRENTS" --peers "$PEERS" \
+        --connections "$CONNECTIONS" --duration "$DURATION" --preload --target-pid "$TPID" \
+        "${mode_flag[@]}" --json "$@" >"$OUT/$name.json" || true
+    stop_tracker
+    jq -e .measured "$OUT/$name.json" >/dev/null || { log "$name produced no report"; return 1; }
+    jq --arg name "$name" --arg impl "$impl" --argjson quiet "$quiet" \
+        '. + {name: $name, impl: $impl, quiet: ($quiet == 1)}' "$OUT/$name.json" >"$OUT/$name.tmp"
+    mv "$OUT/$name.tmp" "$OUT/$name.json"
+}
+
+# sweep IMPL: one preloaded tracker, then keep-alive runs at several connection counts.
+sweep() {
+    local impl=$1 c quiet
+    wait_quiet || true
+    "start_$impl" "$TRACKER_CPUS"
+    log "sweep: $impl, preloading"
+    run timeout 900 taskset -c "$LOAD_CPUS" "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" \
+        --torrents "$TORRENTS" --peers "$PEERS" --preload --requests 1 --json >/dev/null || true
+    for c in 16 256 1024; do
+        quiet=1
+        wait_quiet || quiet=0
+        log "sweep: $impl, $c keep-alive connections"
+        run timeout 300 taskset -c "$LOAD_CPUS" "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" \
+            --torrents "$TORRENTS" --peers "$PEERS" --connections "$c" --duration "$DURATION" \
+            --target-pid "$TPID" --json >"$OUT/sweep-$impl-c$c.json" || true
+        jq --arg name "sweep-$impl-c$c" --arg impl "$impl" --argjson quiet "$quiet" \
+            '. + {name: $name, impl: $impl, quiet: ($quiet == 1)}' "$OUT/sweep-$impl-c$c.json" >"$OUT/tmp.json"
+        mv "$OUT/tmp.json" "$OUT/sweep-$impl-c$c.json"
+    done
+    stop_tracker
+}
+
+main() {
+    command -v jq >/dev/null || { log "needs jq"; exit 1; }
+    [[ -x $OPENTRACKER ]] || { log "needs opentracker at $OPENTRACKER (apt-get install opentracker)"; exit 1; }
+    mkdir -p "$OUT"
+    rm -f "$OUT"/*.json
+    WORK=$(mktemp -d)
+    # opentracker drops to user nobody and chroots here; it must still read the list.
+    chmod 755 "$WORK"
+
+    log "building release binaries"
+    run timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-tracker -p seedline-loadtest
+    "$LOADTEST" tracker --torrents "$TORRENTS" --peers "$PEERS" --print-info-hashes >"$WORK/whitelist.txt"
+
+    {
+        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+        echo "nproc: $(nproc)"
+        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+        echo "kernel: $(uname -r)"
+        echo "seedline: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- tracker common || echo '+dirty')"
+        echo "opentracker: $(dpkg-query -W -f='${Version}' opentracker 2>/dev/null || echo unknown)"
+        echo "workload: $TORRENTS torrents, $PEERS peers, zipf 1.0, $CONNECTIONS connections, ${DURATION}s, tracker on cpu $TRACKER_CPUS, load on cpu $LOAD_CPUS"
+    } >"$OUT/env.txt"
+
+    local r mode impl
+    for r in $(seq "$ROUNDS"); do
+        for mode in new-connection keep-alive; do
+            for impl in seedline opentracker; do
+                measure "$impl-$mode-r$r" "$impl" "$mode"
+            done
+        done
+    done
+    for impl in seedline opentracker; do
+        measure "$impl-rate$RATE-keep-alive" "$impl" keep-alive --rate "$RATE"
+        measure "$impl-rate$RATE-new-connection" "$impl" new-connection --rate "$RATE"
+    done
+    if [[ $SWEEP == 1 ]]; then
+        sweep seedline
+        sweep opentracker
+    fi
+    summarize
+}
+
+summarize() {
+    jq -r -s '
+        ["name", "impl", "mode", "rate", "conns", "req_s", "p50_us", "p99_us", "cpu_us", "gen_cpu_us",
+         "rss_empty_kib", "rss_preload_kib", "bytes_per_peer", "errors", "self_in_peers", "busy_pct", "steal_pct", "quiet"],
+        (.[] | [.name, .impl, .mode, (.target_rate // "closed"), .connections,
+                (.measured.requests_per_sec | floor), (.measured.latency_us.p50 | floor),
+                (.measured.latency_us.p99 | floor),
+                (.tracker_process.cpu_us_per_request * 100 | round / 100),
+                (.measured.generator_cpu_us_per_request * 100 | round / 100),
+                .tracker_process.rss_kib_before, (.tracker_process.rss_kib_after_preload // "-"),
+                ((.tracker_process.bytes_per_peer // 0) * 10 | round / 10),
+                (.measured.errors_total + (.preload.errors_total // 0)), .measured.announcer_in_peers,
+                (.measured.host_busy_percent | round), (.measured.host_steal_percent | round), .quiet])
+        | @tsv' "$OUT"/*.json >"$OUT/runs.tsv"
+    {
+        echo "| run | req/s | p50 us | p99 us | tracker CPU us/req | generator CPU us/req | RSS empty KiB | RSS 1M peers KiB | bytes/peer | errors | host busy % | steal % | quiet |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18 }' "$OUT/runs.tsv"
+    } >"$OUT/summary.md"
+    cat "$OUT/env.txt" "$OUT/summary.md"
+}
+
+main "$@"
