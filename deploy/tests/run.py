@@ -16,6 +16,7 @@ import signal
 import sys
 import unittest
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import stack  # noqa: E402

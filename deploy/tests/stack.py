@@ -2,8 +2,9 @@
 configurations in front of it, and a real Prometheus scraping it, all on 127.0.0.1 with
 ports and paths substituted into temporary copies of the shipped files.
 
-The tracker runs under `strace -f -c` so that the last test can compare every system
-call it made with the unit's `SystemCallFilter=@system-service`.
+The tracker runs under `strace -f` so that the last test can compare what it did with
+what the systemd unit allows: its system calls with `SystemCallFilter`, its sockets with
+`RestrictAddressFamilies`, and its files with `ProtectSystem=strict`.
 """
 
 import json
@@ -134,7 +135,7 @@ class Stack:
             "--trusted-proxy", "127.0.0.1/32", "--log-format", "json",
             "--grace-period", str(self.grace),
         ]
-        strace = ["strace", "-f", "-qq", "-c", "-o", self.syscalls_file]
+        strace = ["strace", "-f", "-qq", "-s", "256", "-o", self.syscalls_file]
         self.procs.start("tracker", strace + argv)
 
         def addrs():
@@ -222,18 +223,23 @@ class Stack:
         return code, time.monotonic() - started
 
     def syscalls(self):
-        """System call names from the `strace -c` summary."""
-        names = set()
-        table = False
+        """What the trace shows: (system call names, socket address families, paths
+        opened for writing)."""
+        names, families, writes = set(), set(), []
         for line in read(self.syscalls_file).splitlines():
-            if line.startswith("------"):
-                if table:
-                    break
-                table = True
+            m = re.match(r"^\d+\s+(?:<\.\.\. )?([a-z0-9_]+)(\(| resumed>)", line)
+            if not m:
                 continue
-            if table and line.strip():
-                names.add(line.split()[-1])
-        return names
+            names.add(m.group(1))
+            if m.group(2) != "(":
+                continue
+            f = re.match(r"^\d+\s+(?:socket|socketpair)\((AF_\w+)", line)
+            if f:
+                families.add(f.group(1))
+            o = re.match(r'^\d+\s+(?:open|openat|openat2|creat)\((?:[^,]+, )?"([^"]*)", ([^,)]*)', line)
+            if o and re.search(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC", o.group(2)):
+                writes.append(o.group(1))
+        return names, families, writes
 
 
 def tracker_binary(path=None):

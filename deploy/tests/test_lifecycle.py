@@ -66,17 +66,23 @@ class Lifecycle(unittest.TestCase):
             if not path.endswith("/tls"):  # the operator's certificates
                 self.assertTrue(os.path.exists(path), f"compose.yaml mounts missing {path}")
 
-    def test_zz_graceful_stop_within_the_syscall_filter(self):
+    def test_zz_graceful_stop_inside_the_unit_sandbox(self):
         # Runs last (its name sorts last): it stops the tracker.
         code, took = self.stack.stop_tracker()
         log = self.stack.procs.log("tracker")
         self.assertEqual(code, 0, log[-2000:])
         self.assertLess(took, self.stack.grace + 2, f"stopping took {took:.1f} s")
         self.assertIn("connections drained", log)
-        used = self.stack.syscalls()
+        used, families, writes = self.stack.syscalls()
         self.assertGreater(len(used), 20, used)
         allow, deny = unit_syscall_filter()
         allowed = set().union(*(syscall_group(g) if g.startswith("@") else {g} for g in allow))
         denied = set().union(set(), *(syscall_group(g) if g.startswith("@") else {g} for g in deny))
         self.assertEqual(sorted(used - (allowed - denied)), [],
                          f"system calls the unit's SystemCallFilter refuses ({allow}, ~{deny})")
+        unit = read(deploy_path("systemd", "seedline-tracker.service"))
+        restricted = re.search(r"^RestrictAddressFamilies=(.*)$", unit, re.M).group(1).split()
+        self.assertTrue(families, "no socket() seen in the trace")
+        self.assertEqual(sorted(families - set(restricted)), [], "RestrictAddressFamilies")
+        # ProtectSystem=strict: nothing is writable but the StateDirectory (and /dev/null).
+        self.assertEqual([w for w in writes if w != "/dev/null"], [], "files opened for writing")

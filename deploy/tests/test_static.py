@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 import stack
-from harness import TOOLS, clean_env, deploy_path, read, run, write
+from harness import TOOLS, clean_env, deploy_path, free_ports, read, run, write
 
 
 class Static(unittest.TestCase):
@@ -104,7 +104,9 @@ class Static(unittest.TestCase):
         d = os.path.join(self.dir, "nginx")
         os.makedirs(d, exist_ok=True)
         site = os.path.join(d, "seedline-tracker.conf")
-        write(site, stack.nginx_site(self.cert, self.key))
+        # nginx -t binds the listeners: move them to free loopback ports.
+        https, http = free_ports(2)
+        write(site, stack.nginx_site(self.cert, self.key, https, http))
         main = os.path.join(d, "nginx.conf")
         write(main, stack.nginx_main(d, site))
         self.ok(run(["nginx", "-t", "-p", d, "-c", main, "-e", os.path.join(d, "error.log")]), "nginx -t")
