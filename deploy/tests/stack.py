@@ -278,7 +278,8 @@ def env_example_assignments():
 def unit_syscall_filter():
     """The unit's SystemCallFilter lines as (allowed items, denied items)."""
     allow, deny = [], []
-    for value in re.findall(r"^SystemCallFilter=(.*)$", read(deploy_path("systemd", "seedline-tracker.service")), re.M):
+    unit = read(deploy_path("systemd", "seedline-tracker.service"))
+    for value in re.findall(r"^SystemCallFilter=(.*)$", unit, re.M):
         if value.startswith("~"):
             deny += value[1:].split()
         else:
