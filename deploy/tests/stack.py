@@ -247,7 +247,7 @@ def tracker_binary(path=None):
     if path:
         return os.path.abspath(path)
     r = subprocess.run(
-        ["cargo", "build", "-p", "seedline-tracker", "--bin", "tracker"],
+        ["cargo", "build", "--locked", "-p", "seedline-tracker", "--bin", "tracker"],
         cwd=ROOT, capture_output=True, text=True, timeout=900, env=clean_env(),
     )
     if r.returncode != 0:
