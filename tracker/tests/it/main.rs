@@ -1,6 +1,7 @@
 //! Integration tests against the real tracker on loopback.
 
 mod announce;
+mod deploy;
 mod lifecycle;
 mod limits;
 mod malformed;
