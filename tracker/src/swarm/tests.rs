@@ -56,6 +56,17 @@ fn reply_with(
     )
 }
 
+/// A compact announce asking for 50 peers.
+fn compact(
+    s: &mut Swarm,
+    addr: &str,
+    event: Event,
+    seeder: bool,
+    now: u32,
+) -> (Change, AnnounceResponse) {
+    reply(s, &ann(addr, event, seeder, now), 50, PeerForm::Compact)
+}
+
 fn v4(r: &AnnounceResponse) -> Vec<SocketAddr> {
     match &r.peers {
         Peers::Compact { v4, .. } => v4.clone(),
@@ -67,37 +78,23 @@ fn v4(r: &AnnounceResponse) -> Vec<SocketAddr> {
 fn counts_roles_and_never_returns_self() {
     let mut s = Swarm::default();
     for i in 1..=5 {
-        reply(
+        compact(
             &mut s,
-            &ann(&format!("10.0.0.{i}:6881"), Event::Started, false, 0),
-            50,
-            PeerForm::Compact,
+            &format!("10.0.0.{i}:6881"),
+            Event::Started,
+            false,
+            0,
         );
     }
-    reply(
-        &mut s,
-        &ann("10.0.0.9:6881", Event::Started, true, 0),
-        50,
-        PeerForm::Compact,
-    );
+    compact(&mut s, "10.0.0.9:6881", Event::Started, true, 0);
     let st = s.stats();
     assert_eq!((st.complete, st.incomplete), (1, 5));
-    let (_, r) = reply(
-        &mut s,
-        &ann("10.0.0.1:6881", Event::None, false, 1),
-        50,
-        PeerForm::Compact,
-    );
+    let (_, r) = compact(&mut s, "10.0.0.1:6881", Event::None, false, 1);
     let got = v4(&r);
     assert_eq!(got.len(), 5);
     assert!(!got.contains(&"10.0.0.1:6881".parse().unwrap()));
     // Same IP, other port: a different peer.
-    let (c, _) = reply(
-        &mut s,
-        &ann("10.0.0.1:6882", Event::None, false, 1),
-        50,
-        PeerForm::Compact,
-    );
+    let (c, _) = compact(&mut s, "10.0.0.1:6882", Event::None, false, 1);
     assert_eq!(c.leechers, [1, 0]);
 }
 
@@ -105,77 +102,32 @@ fn counts_roles_and_never_returns_self() {
 fn seeders_get_only_leechers() {
     let mut s = Swarm::default();
     for i in 1..=3 {
-        reply(
-            &mut s,
-            &ann(&format!("10.0.1.{i}:1"), Event::Started, true, 0),
-            50,
-            PeerForm::Compact,
-        );
+        compact(&mut s, &format!("10.0.1.{i}:1"), Event::Started, true, 0);
     }
-    reply(
-        &mut s,
-        &ann("10.0.2.1:1", Event::Started, false, 0),
-        50,
-        PeerForm::Compact,
-    );
-    let (_, r) = reply(
-        &mut s,
-        &ann("10.0.1.1:1", Event::None, true, 0),
-        50,
-        PeerForm::Compact,
-    );
+    compact(&mut s, "10.0.2.1:1", Event::Started, false, 0);
+    let (_, r) = compact(&mut s, "10.0.1.1:1", Event::None, true, 0);
     assert_eq!(v4(&r), vec!["10.0.2.1:1".parse().unwrap()]);
 }
 
 #[test]
 fn stopped_removes_and_returns_no_peers() {
     let mut s = Swarm::default();
-    reply(
-        &mut s,
-        &ann("10.0.0.1:1", Event::Started, false, 0),
-        50,
-        PeerForm::Compact,
-    );
-    reply(
-        &mut s,
-        &ann("10.0.0.2:1", Event::Started, false, 0),
-        50,
-        PeerForm::Compact,
-    );
-    let (c, r) = reply(
-        &mut s,
-        &ann("10.0.0.2:1", Event::Stopped, false, 0),
-        50,
-        PeerForm::Compact,
-    );
+    compact(&mut s, "10.0.0.1:1", Event::Started, false, 0);
+    compact(&mut s, "10.0.0.2:1", Event::Started, false, 0);
+    let (c, r) = compact(&mut s, "10.0.0.2:1", Event::Stopped, false, 0);
     assert_eq!(c.leechers, [-1, 0]);
     assert!(v4(&r).is_empty());
     assert_eq!(r.head.incomplete, 1);
     // Stopping an unknown peer changes nothing.
-    let (c, _) = reply(
-        &mut s,
-        &ann("10.0.0.3:1", Event::Stopped, false, 0),
-        50,
-        PeerForm::Compact,
-    );
+    let (c, _) = compact(&mut s, "10.0.0.3:1", Event::Stopped, false, 0);
     assert_eq!(c, Change::default());
 }
 
 #[test]
 fn completed_counts_once() {
     let mut s = Swarm::default();
-    reply(
-        &mut s,
-        &ann("10.0.0.1:1", Event::Started, false, 0),
-        50,
-        PeerForm::Compact,
-    );
-    let (c, r) = reply(
-        &mut s,
-        &ann("10.0.0.1:1", Event::Completed, true, 0),
-        50,
-        PeerForm::Compact,
-    );
+    compact(&mut s, "10.0.0.1:1", Event::Started, false, 0);
+    let (c, r) = compact(&mut s, "10.0.0.1:1", Event::Completed, true, 0);
     assert!(c.completed);
     assert_eq!(c.seeders, [1, 0]);
     assert_eq!(c.leechers, [-1, 0]);
@@ -183,12 +135,7 @@ fn completed_counts_once() {
         (r.head.downloaded, r.head.complete, r.head.incomplete),
         (1, 1, 0)
     );
-    let (c, r) = reply(
-        &mut s,
-        &ann("10.0.0.1:1", Event::Completed, true, 0),
-        50,
-        PeerForm::Compact,
-    );
+    let (c, r) = compact(&mut s, "10.0.0.1:1", Event::Completed, true, 0);
     assert!(!c.completed);
     assert_eq!(r.head.downloaded, 1);
 }
@@ -196,24 +143,9 @@ fn completed_counts_once() {
 #[test]
 fn families_are_kept_apart() {
     let mut s = Swarm::default();
-    reply(
-        &mut s,
-        &ann("10.0.0.1:1", Event::Started, false, 0),
-        50,
-        PeerForm::Compact,
-    );
-    reply(
-        &mut s,
-        &ann("[2001:db8::1]:1", Event::Started, false, 0),
-        50,
-        PeerForm::Compact,
-    );
-    let (_, r) = reply(
-        &mut s,
-        &ann("[2001:db8::2]:1", Event::Started, false, 0),
-        50,
-        PeerForm::Compact,
-    );
+    compact(&mut s, "10.0.0.1:1", Event::Started, false, 0);
+    compact(&mut s, "[2001:db8::1]:1", Event::Started, false, 0);
+    let (_, r) = compact(&mut s, "[2001:db8::2]:1", Event::Started, false, 0);
     assert_eq!(
         r.peers,
         Peers::Compact {
@@ -222,12 +154,7 @@ fn families_are_kept_apart() {
         }
     );
     assert_eq!((r.head.complete, r.head.incomplete), (0, 3));
-    let (_, r) = reply(
-        &mut s,
-        &ann("10.0.0.2:1", Event::Started, false, 0),
-        50,
-        PeerForm::Compact,
-    );
+    let (_, r) = compact(&mut s, "10.0.0.2:1", Event::Started, false, 0);
     assert_eq!(
         r.peers,
         Peers::Compact {
@@ -240,12 +167,7 @@ fn families_are_kept_apart() {
 #[test]
 fn dict_form_with_and_without_peer_id() {
     let mut s = Swarm::default();
-    reply(
-        &mut s,
-        &ann("10.0.0.1:7", Event::Started, false, 0),
-        50,
-        PeerForm::Compact,
-    );
+    compact(&mut s, "10.0.0.1:7", Event::Started, false, 0);
     let (_, r) = reply(
         &mut s,
         &ann("10.0.0.2:8", Event::Started, false, 0),

@@ -99,43 +99,29 @@ async fn compact_swarm_semantics() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn dict_form_honours_no_peer_id() {
+/// The dictionary form for a `compact=0` request, as the tracker answers it with ids kept
+/// or not, and with `no_peer_id`.
+async fn dict_reply(keep_peer_ids: bool, no_peer_id: bool) -> Peers {
     let mut cfg = test_config();
-    cfg.keep_peer_ids = true;
+    cfg.keep_peer_ids = keep_peer_ids;
     let s = TestServer::start(cfg).await;
     announce_ok(&s, &announce(2, b'a', 1111, 10, Event::Started)).await;
     let mut q = announce(2, b'b', 2222, 10, Event::Started);
     q.compact = false;
+    q.no_peer_id = no_peer_id;
     let r = announce_ok(&s, &q).await;
-    assert_eq!(
-        r.peers,
-        Peers::Dict(vec![(
-            "127.0.0.1:1111".parse().unwrap(),
-            Some(seedline_common::PeerId([b'a'; 20]))
-        )])
-    );
-    q.no_peer_id = true;
-    let r = announce_ok(&s, &q).await;
-    assert_eq!(
-        r.peers,
-        Peers::Dict(vec![("127.0.0.1:1111".parse().unwrap(), None)])
-    );
     s.stop().await;
+    r.peers
 }
 
 #[tokio::test]
-async fn dict_form_without_kept_ids_has_no_peer_id() {
-    let s = TestServer::start(test_config()).await;
-    announce_ok(&s, &announce(2, b'a', 1111, 10, Event::Started)).await;
-    let mut q = announce(2, b'b', 2222, 10, Event::Started);
-    q.compact = false;
-    let r = announce_ok(&s, &q).await;
-    assert_eq!(
-        r.peers,
-        Peers::Dict(vec![("127.0.0.1:1111".parse().unwrap(), None)])
-    );
-    s.stop().await;
+async fn dict_form_carries_peer_ids_only_when_kept_and_wanted() {
+    let peer = "127.0.0.1:1111".parse().unwrap();
+    let with_id = Peers::Dict(vec![(peer, Some(seedline_common::PeerId([b'a'; 20])))]);
+    let without = Peers::Dict(vec![(peer, None)]);
+    assert_eq!(dict_reply(true, false).await, with_id);
+    assert_eq!(dict_reply(true, true).await, without);
+    assert_eq!(dict_reply(false, false).await, without);
 }
 
 #[tokio::test]

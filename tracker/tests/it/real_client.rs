@@ -72,17 +72,25 @@ async fn stats(s: &TestServer, ih: InfoHash) -> Option<ScrapeStats> {
         .copied()
 }
 
-#[tokio::test]
-async fn aria2_announces_and_stops() {
-    require("aria2c");
+/// A running tracker and a torrent of `len` bytes in a temp dir that announces to it.
+async fn tracker_and_torrent(
+    len: usize,
+) -> (TestServer, tempfile::TempDir, std::path::PathBuf, InfoHash) {
     let s = TestServer::start(test_config()).await;
     let dir = tempfile::tempdir().unwrap();
     let torrent = dir.path().join("t.torrent");
     let ih = write_torrent(
         &torrent,
         &format!("http://{}/announce", s.addr()),
-        &[7u8; 40_000],
+        &vec![7u8; len],
     );
+    (s, dir, torrent, ih)
+}
+
+#[tokio::test]
+async fn aria2_announces_and_stops() {
+    require("aria2c");
+    let (s, dir, torrent, ih) = tracker_and_torrent(40_000).await;
     // A free port for aria2's peer listener, so parallel tests never collide.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -152,14 +160,7 @@ async fn libtorrent_announces() {
         ok,
         "python3-libtorrent is not installed for {python}; run .ci/run first"
     );
-    let s = TestServer::start(test_config()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let torrent = dir.path().join("t.torrent");
-    let ih = write_torrent(
-        &torrent,
-        &format!("http://{}/announce", s.addr()),
-        &[9u8; 20_000],
-    );
+    let (s, dir, torrent, ih) = tracker_and_torrent(20_000).await;
     let child = Command::new(python)
         .args(["-c", LT_SCRIPT])
         .arg(&torrent)
