@@ -20,7 +20,7 @@ pub struct Stats {
     pub announces: u64,
     pub scrapes: u64,
     pub errors: BTreeMap<ErrorKind, u64>,
-    /// "kind: detail" -> count, for the first [`MAX_DETAILS`] distinct details.
+    /// "kind: detail" -> count, for the first `MAX_DETAILS` (32) distinct details.
     pub details: BTreeMap<String, u64>,
     pub bytes_out: u64,
     pub bytes_in: u64,
