@@ -14,6 +14,7 @@ pub mod metainfo;
 pub mod peer;
 pub mod query;
 pub mod scrape;
+pub mod wire;
 
 pub use announce::{AnnounceRequest, Event};
 pub use announce_response::AnnounceResponse;

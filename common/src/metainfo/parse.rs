@@ -15,6 +15,9 @@ use crate::id::InfoHash;
 pub struct Parsed {
     pub metainfo: Metainfo,
     pub info_hash: InfoHash,
+    /// The `info` dictionary exactly as it appears in the file: what BEP 9 hands to peers
+    /// that resolve a magnet link, and what the info hash is taken over.
+    pub info_bytes: Vec<u8>,
 }
 
 impl Metainfo {
@@ -38,6 +41,7 @@ impl Metainfo {
         Ok(Parsed {
             metainfo,
             info_hash,
+            info_bytes: info_dict.raw().to_vec(),
         })
     }
 }

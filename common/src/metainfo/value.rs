@@ -75,6 +75,15 @@ pub fn decode(buf: &[u8]) -> Result<Value<'_>, BencodeError> {
     }
 }
 
+/// Decodes one value at the start of `buf` and returns it with the number of bytes it
+/// spans; whatever follows is the caller's (BEP 9 `ut_metadata` puts raw data after a
+/// dictionary).
+pub fn decode_prefix(buf: &[u8]) -> Result<(Value<'_>, usize), BencodeError> {
+    let mut d = Decoder { buf, pos: 0 };
+    let value = d.value(0)?;
+    Ok((value, d.pos))
+}
+
 struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
