@@ -1,4 +1,5 @@
-//! Seedline's origin seeder (the daemon is still to come, see the seeder issue) and
-//! `make-torrent`, the command that publishes a release as a `.torrent`.
+//! Seedline's origin seeder daemon ([`daemon`]) and `make-torrent`, the command that
+//! publishes a release as a `.torrent` ([`make_torrent`]).
 
+pub mod daemon;
 pub mod make_torrent;

@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn payload_is_checked() {
-        assert_eq!(Bitfield::from_payload(&[0xff, 0xc0], 10).unwrap().count(), 10);
+        assert_eq!(
+            Bitfield::from_payload(&[0xff, 0xc0], 10).unwrap().count(),
+            10
+        );
         assert_eq!(
             Bitfield::from_payload(&[0xff, 0xe0], 10),
             Err(BitfieldError::SpareBits)

@@ -89,7 +89,12 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for raw in [&b""[..], b"d1:mi5ee", b"le", b"d1:md3:fooi99999999999999999999eee"] {
+        for raw in [
+            &b""[..],
+            b"d1:mi5ee",
+            b"le",
+            b"d1:md3:fooi99999999999999999999eee",
+        ] {
             assert!(ExtendedHandshake::decode(raw).is_err(), "{raw:?}");
         }
     }

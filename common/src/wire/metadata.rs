@@ -158,7 +158,10 @@ mod tests {
     #[test]
     fn pieces_of_the_info_dictionary() {
         let info = vec![7u8; METADATA_PIECE_LEN + 10];
-        assert_eq!(MetadataMessage::piece_of(&info, 0).unwrap().len(), METADATA_PIECE_LEN);
+        assert_eq!(
+            MetadataMessage::piece_of(&info, 0).unwrap().len(),
+            METADATA_PIECE_LEN
+        );
         assert_eq!(MetadataMessage::piece_of(&info, 1).unwrap().len(), 10);
         assert_eq!(MetadataMessage::piece_of(&info, 2), None);
         assert_eq!(MetadataMessage::piece_of(&info, u32::MAX), None);

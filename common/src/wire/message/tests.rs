@@ -46,7 +46,10 @@ impl Owned {
                 begin: *o,
                 data: d,
             },
-            Owned::Extended(id, p) => Message::Extended { id: *id, payload: p },
+            Owned::Extended(id, p) => Message::Extended {
+                id: *id,
+                payload: p,
+            },
         }
     }
 }

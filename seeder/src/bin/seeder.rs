@@ -1,0 +1,50 @@
+//! `seeder`: parse flags, build the config, bind, serve until a signal.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use seedline_seeder::daemon::{self, cli::Cli, Listeners};
+use seedline_tracker::{logging, shutdown};
+use tokio_util::sync::CancellationToken;
+
+/// sysexits' EX_CONFIG-adjacent code for a configuration the seeder refuses.
+const EXIT_CONFIG: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let print = cli.print_config;
+    let cfg = match cli.into_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("seeder: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if print {
+        print!("{}", cfg.to_toml());
+        return ExitCode::SUCCESS;
+    }
+    logging::init(cfg.log_format, &cfg.log_level);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async {
+        let listeners = match Listeners::bind(&cfg) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("seeder: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let token = CancellationToken::new();
+        shutdown::cancel_on_signals(token.clone());
+        match daemon::run(cfg, listeners, token).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("seeder: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -1,0 +1,234 @@
+//! The HTTP tracker client: BEP 12 tiers, `started` / periodic / `stopped`, the tracker's
+//! `interval` and `min interval`, and exponential back-off while no tracker answers.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper::Uri;
+use hyper_util::rt::TokioIo;
+use seedline_common::announce::Key;
+use seedline_common::announce_response::{AnnounceResponse, ResponseError};
+use seedline_common::{AnnounceRequest, Event};
+use tokio_util::sync::CancellationToken;
+
+use super::shared::Shared;
+use super::torrent::Torrent;
+
+/// One announce (connect, send, read) must finish within this.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Larger replies are refused; a reply of 200 compact peers is about 1.3 KiB.
+const MAX_REPLY: usize = 256 * 1024;
+const BACKOFF_MIN: Duration = Duration::from_secs(15);
+const BACKOFF_MAX: Duration = Duration::from_secs(30 * 60);
+/// Intervals a tracker asks for are kept within these bounds.
+const INTERVAL_MIN: Duration = Duration::from_secs(30);
+const INTERVAL_MAX: Duration = Duration::from_secs(6 * 3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnnounceError {
+    #[error("bad tracker URL {0:?}")]
+    BadUrl(String),
+    #[error("cannot reach the tracker: {0}")]
+    Connect(std::io::Error),
+    #[error("HTTP: {0}")]
+    Http(String),
+    #[error("tracker answered HTTP {0}")]
+    Status(u16),
+    #[error("tracker did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("tracker failure: {0}")]
+    Failure(String),
+    #[error("unreadable tracker reply: {0}")]
+    Reply(ResponseError),
+}
+
+/// The tiers to announce to: the `--tracker` override, or the torrent's own, keeping
+/// only `http://` URLs (TLS and UDP trackers are not spoken yet).
+pub fn tiers_for(shared: &Shared, t: &Torrent) -> Vec<Vec<String>> {
+    if let Some(url) = &shared.cfg.tracker {
+        return vec![vec![url.clone()]];
+    }
+    let mut tiers: Vec<Vec<String>> = t
+        .tiers
+        .iter()
+        .map(|tier| {
+            tier.iter()
+                .filter(|u| u.starts_with("http://"))
+                .cloned()
+                .collect()
+        })
+        .filter(|tier: &Vec<String>| !tier.is_empty())
+        .collect();
+    use rand::seq::SliceRandom;
+    for tier in &mut tiers {
+        tier.shuffle(&mut rand::rng());
+    }
+    tiers
+}
+
+/// Announces `t` until `stop` fires, then sends `stopped` (bounded by the grace period).
+pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) {
+    let mut tiers = tiers_for(&shared, &t);
+    if tiers.is_empty() {
+        tracing::warn!(torrent = %t.source.display(), "no http:// tracker to announce to");
+        return;
+    }
+    let key =
+        Key::new(&rand::random::<[u8; 4]>().map(|b| b"0123456789abcdef"[usize::from(b & 15)]))
+            .expect("short key");
+    let mut event = Event::Started;
+    let mut backoff = BACKOFF_MIN;
+    let fallback = super::config::Config::secs(shared.cfg.announce_interval);
+    loop {
+        let wait = match announce_tiers(&shared, &t, &mut tiers, event, &key).await {
+            Ok(reply) => {
+                backoff = BACKOFF_MIN;
+                event = Event::None;
+                let h = reply.head;
+                let asked = if h.interval == 0 {
+                    fallback
+                } else {
+                    Duration::from_secs(u64::from(h.interval))
+                };
+                let floor = Duration::from_secs(u64::from(h.min_interval.unwrap_or(0)));
+                asked.max(floor).clamp(INTERVAL_MIN, INTERVAL_MAX)
+            }
+            Err(e) => {
+                tracing::warn!(torrent = %t.source.display(), error = %e, retry_in = ?backoff, "announce failed");
+                let w = backoff;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                w
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stop.cancelled() => break,
+        }
+    }
+    // Only a tracker that heard `started` needs to hear `stopped`.
+    if event == Event::None {
+        let grace = super::config::Config::secs(shared.cfg.grace_period);
+        let r = tokio::time::timeout(
+            grace,
+            announce_tiers(&shared, &t, &mut tiers, Event::Stopped, &key),
+        )
+        .await;
+        if let Ok(Err(e)) = r {
+            tracing::warn!(torrent = %t.source.display(), error = %e, "stopped announce failed");
+        }
+    }
+}
+
+/// BEP 12: try each tier in order, each URL of a tier in order; the URL that answers
+/// moves to the front of its tier.
+async fn announce_tiers(
+    shared: &Shared,
+    t: &Torrent,
+    tiers: &mut [Vec<String>],
+    event: Event,
+    key: &Key,
+) -> Result<AnnounceResponse, AnnounceError> {
+    let req = AnnounceRequest {
+        info_hash: t.info_hash,
+        peer_id: shared.peer_id,
+        port: shared.port,
+        uploaded: t.uploaded.load(Ordering::Relaxed),
+        downloaded: 0,
+        left: 0,
+        event,
+        compact: true,
+        no_peer_id: true,
+        numwant: Some(0),
+        key: Some(key.clone()),
+        ip: None,
+    };
+    let mut last = None;
+    for tier in tiers.iter_mut() {
+        for i in 0..tier.len() {
+            let outcome = match announce_once(&tier[i], &req).await {
+                Ok(r) => {
+                    shared.metrics.announces.with_label_values(&["ok"]).inc();
+                    tier[..=i].rotate_right(1);
+                    return Ok(r);
+                }
+                Err(AnnounceError::Failure(m)) => ("failure", AnnounceError::Failure(m)),
+                Err(e) => ("error", e),
+            };
+            shared
+                .metrics
+                .announces
+                .with_label_values(&[outcome.0])
+                .inc();
+            last = Some(outcome.1);
+        }
+    }
+    Err(last.unwrap_or_else(|| AnnounceError::BadUrl(String::new())))
+}
+
+/// One GET to one tracker URL.
+pub async fn announce_once(
+    url: &str,
+    req: &AnnounceRequest,
+) -> Result<AnnounceResponse, AnnounceError> {
+    tokio::time::timeout(REQUEST_TIMEOUT, get(url, req))
+        .await
+        .map_err(|_| AnnounceError::Timeout(REQUEST_TIMEOUT))?
+}
+
+async fn get(url: &str, req: &AnnounceRequest) -> Result<AnnounceResponse, AnnounceError> {
+    let bad = || AnnounceError::BadUrl(url.to_owned());
+    let uri: Uri = url.parse().map_err(|_| bad())?;
+    let host = uri
+        .host()
+        .ok_or_else(bad)?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(80);
+    let mut target = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    target.push(if uri.query().is_some() { '&' } else { '?' });
+    let mut query = Vec::new();
+    req.write_query(&mut query);
+    target.push_str(std::str::from_utf8(&query).expect("query is ASCII"));
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(AnnounceError::Connect)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| AnnounceError::Http(e.to_string()))?;
+    let driver = tokio::spawn(conn);
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or(host);
+    let request = hyper::Request::get(target)
+        .header(hyper::header::HOST, authority)
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("Seedline/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(hyper::header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| AnnounceError::Http(e.to_string()))?;
+    let resp = sender
+        .send_request(request)
+        .await
+        .map_err(|e| AnnounceError::Http(e.to_string()))?;
+    let status = resp.status();
+    let body = Limited::new(resp.into_body(), MAX_REPLY)
+        .collect()
+        .await
+        .map_err(|e| AnnounceError::Http(e.to_string()))?
+        .to_bytes();
+    driver.abort();
+    if !status.is_success() {
+        return Err(AnnounceError::Status(status.as_u16()));
+    }
+    if let Some(f) = seedline_common::FailureResponse::decode(&body) {
+        return Err(AnnounceError::Failure(f.reason));
+    }
+    AnnounceResponse::decode(&body).map_err(AnnounceError::Reply)
+}

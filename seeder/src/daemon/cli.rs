@@ -1,0 +1,214 @@
+//! Command line and environment: every setting of [`Config`] as a flag and a `SEEDER_*`
+//! variable. Values given here override the TOML file, which overrides the defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use super::config::{Config, ConfigError, LogFormat, OneOff};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "seeder",
+    version,
+    about = "Seedline origin seeder: serves the first copies of releases over BitTorrent",
+    long_about = "Seedline origin seeder: serves every torrent of a library directory (and \
+        any given with --torrent/--data) over the BitTorrent peer wire protocol. Without \
+        --tracker it also runs the tracker in this process and announces there."
+)]
+pub struct Cli {
+    /// TOML configuration file; flags and environment override it.
+    #[arg(long, env = "SEEDER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Peer wire listen address; its port is announced [default: 0.0.0.0:6881].
+    #[arg(long, env = "SEEDER_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Admin listener for /metrics and /health [default: 127.0.0.1:6971].
+    #[arg(long, env = "SEEDER_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
+    /// Library directory of .torrent files, watched while running.
+    #[arg(long, env = "SEEDER_LIBRARY")]
+    pub library: Option<PathBuf>,
+    /// Content of library torrents is DATA_ROOT/<name> [default: beside the .torrent].
+    #[arg(long, env = "SEEDER_DATA_ROOT")]
+    pub data_root: Option<PathBuf>,
+    /// Seconds between library scans [default: 10].
+    #[arg(long, env = "SEEDER_RESCAN_INTERVAL")]
+    pub rescan_interval: Option<u32>,
+    /// A .torrent to seed without a library, repeatable; pairs with --data in order.
+    #[arg(long, env = "SEEDER_TORRENT", value_delimiter = ',')]
+    pub torrent: Vec<PathBuf>,
+    /// Directory holding the content of the matching --torrent (DIR/<name>).
+    #[arg(long, env = "SEEDER_DATA", value_delimiter = ',')]
+    pub data: Vec<PathBuf>,
+    /// Announce here instead of each torrent's own trackers; without it the tracker runs
+    /// in this process.
+    #[arg(long, env = "SEEDER_TRACKER")]
+    pub tracker: Option<String>,
+    /// Public listener of the embedded tracker [default: 0.0.0.0:6969].
+    #[arg(long, env = "SEEDER_EMBEDDED_TRACKER_LISTEN")]
+    pub embedded_tracker_listen: Option<SocketAddr>,
+    /// Metrics listener of the embedded tracker [default: 127.0.0.1:6970].
+    #[arg(long, env = "SEEDER_EMBEDDED_TRACKER_ADMIN_LISTEN")]
+    pub embedded_tracker_admin_listen: Option<SocketAddr>,
+    /// Most connected peers over all torrents [default: 2000].
+    #[arg(long, env = "SEEDER_MAX_PEERS")]
+    pub max_peers: Option<usize>,
+    /// Most connected peers per torrent [default: 500].
+    #[arg(long, env = "SEEDER_MAX_PEERS_PER_TORRENT")]
+    pub max_peers_per_torrent: Option<usize>,
+    /// Peers unchoked at once; the rest take turns [default: 64].
+    #[arg(long, env = "SEEDER_UPLOAD_SLOTS")]
+    pub upload_slots: Option<usize>,
+    /// Seconds between choking rounds [default: 10].
+    #[arg(long, env = "SEEDER_CHOKE_INTERVAL")]
+    pub choke_interval: Option<u32>,
+    /// Upload limit over all torrents in bytes/s, 0 for none [default: 0].
+    #[arg(long, env = "SEEDER_UPLOAD_RATE")]
+    pub upload_rate: Option<u64>,
+    /// Upload limit per torrent in bytes/s, 0 for none [default: 0].
+    #[arg(long, env = "SEEDER_TORRENT_UPLOAD_RATE")]
+    pub torrent_upload_rate: Option<u64>,
+    /// Requests one peer may have queued [default: 500].
+    #[arg(long, env = "SEEDER_MAX_REQUESTS_PER_PEER")]
+    pub max_requests_per_peer: Option<usize>,
+    /// Seconds to complete a handshake [default: 10].
+    #[arg(long, env = "SEEDER_HANDSHAKE_TIMEOUT")]
+    pub handshake_timeout: Option<u32>,
+    /// Seconds of silence before a peer is dropped [default: 180].
+    #[arg(long, env = "SEEDER_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<u32>,
+    /// Seconds an unchoked peer may go without a request before its slot is given away
+    /// [default: 60].
+    #[arg(long, env = "SEEDER_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<u32>,
+    /// Seconds between announces when the tracker sets none [default: 1800].
+    #[arg(long, env = "SEEDER_ANNOUNCE_INTERVAL")]
+    pub announce_interval: Option<u32>,
+    /// Seconds shutdown waits for `stopped` announces and connections [default: 10].
+    #[arg(long, env = "SEEDER_GRACE_PERIOD")]
+    pub grace_period: Option<u32>,
+    /// Log format [default: text].
+    #[arg(long, env = "SEEDER_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `seedline_seeder=debug` [default: info].
+    #[arg(long, env = "SEEDER_LOG_LEVEL")]
+    pub log_level: Option<String>,
+}
+
+impl Cli {
+    /// Builds the validated configuration: defaults, then the file, then these values.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let mut c = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("cannot read config file {}: {e}", path.display()))
+                })?;
+                Config::from_toml(&text)
+                    .map_err(|e| ConfigError(format!("config file {}: {}", path.display(), e.0)))?
+            }
+            None => Config::default(),
+        };
+        if self.torrent.len() != self.data.len() {
+            return Err(ConfigError(format!(
+                "{} --torrent but {} --data: give one data directory per torrent",
+                self.torrent.len(),
+                self.data.len()
+            )));
+        }
+        if !self.torrent.is_empty() {
+            c.torrents = (self.torrent.into_iter().zip(self.data))
+                .map(|(torrent, data)| OneOff { torrent, data })
+                .collect();
+        }
+        if self.library.is_some() {
+            c.library = self.library;
+        }
+        if self.data_root.is_some() {
+            c.data_root = self.data_root;
+        }
+        if self.tracker.is_some() {
+            c.tracker = self.tracker;
+        }
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
+        }
+        set!(
+            listen,
+            admin_listen,
+            rescan_interval,
+            embedded_tracker_listen,
+            embedded_tracker_admin_listen,
+            max_peers,
+            max_peers_per_torrent,
+            upload_slots,
+            choke_interval,
+            upload_rate,
+            torrent_upload_rate,
+            max_requests_per_peer,
+            handshake_timeout,
+            idle_timeout,
+            request_timeout,
+            announce_interval,
+            grace_period,
+            log_format,
+            log_level
+        );
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "upload_slots = 8\nidle_timeout = 99\nlibrary = \"/lib\"\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "seeder",
+            "--config",
+            path.to_str().unwrap(),
+            "--upload-slots",
+            "4",
+            "--torrent",
+            "a.torrent",
+            "--data",
+            "/srv/a",
+            "--torrent",
+            "b.torrent",
+            "--data",
+            "/srv/b",
+        ])
+        .unwrap();
+        let c = cli.into_config().unwrap();
+        assert_eq!(c.upload_slots, 4);
+        assert_eq!(c.idle_timeout, 99);
+        assert_eq!(c.library, Some(PathBuf::from("/lib")));
+        assert_eq!(c.torrents.len(), 2);
+        assert_eq!(c.torrents[1].data, PathBuf::from("/srv/b"));
+    }
+
+    #[test]
+    fn unpaired_torrent_and_missing_file_are_errors() {
+        let cli = Cli::try_parse_from(["seeder", "--torrent", "a.torrent"]).unwrap();
+        assert!(cli.into_config().unwrap_err().0.contains("--data"));
+        let cli = Cli::try_parse_from(["seeder", "--config", "/nonexistent/s.toml"]).unwrap();
+        assert!(cli
+            .into_config()
+            .unwrap_err()
+            .0
+            .contains("/nonexistent/s.toml"));
+    }
+}

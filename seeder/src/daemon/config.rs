@@ -1,0 +1,192 @@
+//! Seeder configuration: one validated value built from defaults, an optional TOML file,
+//! and flags or `SEEDER_*` variables (see `cli.rs`), in that order of precedence.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use seedline_tracker::config::LogFormat;
+
+/// A torrent served without a library: the content is `data/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OneOff {
+    pub torrent: PathBuf,
+    pub data: PathBuf,
+}
+
+/// Everything the seeder can be told. Field docs are the operator's documentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Peer wire listener; its port is the one announced.
+    pub listen: SocketAddr,
+    /// `/metrics` and `/health`; keep it off the public network.
+    pub admin_listen: SocketAddr,
+    /// Directory of `.torrent` files, watched for new and removed ones.
+    pub library: Option<PathBuf>,
+    /// Where a library torrent's content lives (`data_root/<name>`); default: beside the
+    /// `.torrent` file.
+    pub data_root: Option<PathBuf>,
+    /// Seconds between library scans.
+    pub rescan_interval: u32,
+    /// Torrents served on their own (`--torrent FILE --data DIR`).
+    pub torrents: Vec<OneOff>,
+    /// Announce URL used instead of every torrent's own. Empty: run the tracker in this
+    /// process on `embedded_tracker_listen` and announce there.
+    pub tracker: Option<String>,
+    /// Public listener of the embedded tracker.
+    pub embedded_tracker_listen: SocketAddr,
+    /// Admin listener of the embedded tracker (its own `/metrics`).
+    pub embedded_tracker_admin_listen: SocketAddr,
+    /// Most peers connected at once, over all torrents.
+    pub max_peers: usize,
+    pub max_peers_per_torrent: usize,
+    /// Peers unchoked at once; more interested peers take turns (round robin by bytes).
+    pub upload_slots: usize,
+    /// Seconds between choking rounds.
+    pub choke_interval: u32,
+    /// Upload limit in bytes per second over all torrents (0: none).
+    pub upload_rate: u64,
+    /// Upload limit in bytes per second per torrent (0: none).
+    pub torrent_upload_rate: u64,
+    /// Requests a peer may have queued; more is a protocol violation.
+    pub max_requests_per_peer: usize,
+    /// Seconds a new connection has to complete its handshake.
+    pub handshake_timeout: u32,
+    /// Seconds without any message after which a peer is dropped.
+    pub idle_timeout: u32,
+    /// Seconds an unchoked peer may go without requesting before its slot is given away.
+    pub request_timeout: u32,
+    /// Seconds between announces when the tracker gives no interval.
+    pub announce_interval: u32,
+    /// Seconds shutdown waits for `stopped` announces and open connections.
+    pub grace_period: u32,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 6881)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 6971)),
+            library: None,
+            data_root: None,
+            rescan_interval: 10,
+            torrents: Vec::new(),
+            tracker: None,
+            embedded_tracker_listen: SocketAddr::from(([0, 0, 0, 0], 6969)),
+            embedded_tracker_admin_listen: SocketAddr::from(([127, 0, 0, 1], 6970)),
+            max_peers: 2000,
+            max_peers_per_torrent: 500,
+            upload_slots: 64,
+            choke_interval: 10,
+            upload_rate: 0,
+            torrent_upload_rate: 0,
+            max_requests_per_peer: 500,
+            handshake_timeout: 10,
+            idle_timeout: 180,
+            request_timeout: 60,
+            announce_interval: 1800,
+            grace_period: 10,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// A setting that cannot work, found before anything is bound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes")
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        if self.library.is_none() && self.torrents.is_empty() {
+            return err("nothing to seed: give --library DIR or --torrent FILE --data DIR".into());
+        }
+        if let Some(url) = &self.tracker {
+            if !url.starts_with("http://") {
+                return err(format!(
+                    "tracker {url:?} is not an http:// URL (https and udp trackers are not supported yet)"
+                ));
+            }
+        }
+        for (name, v) in [
+            ("max_peers", self.max_peers),
+            ("max_peers_per_torrent", self.max_peers_per_torrent),
+            ("upload_slots", self.upload_slots),
+            ("max_requests_per_peer", self.max_requests_per_peer),
+        ] {
+            if v == 0 {
+                return err(format!("{name} must be at least 1"));
+            }
+        }
+        for (name, v) in [
+            ("rescan_interval", self.rescan_interval),
+            ("choke_interval", self.choke_interval),
+            ("handshake_timeout", self.handshake_timeout),
+            ("idle_timeout", self.idle_timeout),
+            ("request_timeout", self.request_timeout),
+            ("announce_interval", self.announce_interval),
+        ] {
+            if v == 0 {
+                return err(format!("{name} must be at least 1 second"));
+            }
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return err(format!(
+                "log_level {:?} is not a valid filter",
+                self.log_level
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn secs(n: u32) -> Duration {
+        Duration::from_secs(u64::from(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_torrent(extra: &str) -> String {
+        format!("{extra}\n[[torrents]]\ntorrent = \"a.torrent\"\ndata = \"/srv\"\n")
+    }
+
+    #[test]
+    fn default_with_a_torrent_is_valid_and_round_trips() {
+        let c = Config::from_toml(&with_torrent("")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(Config::from_toml(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        assert!(Config::default().validate().is_err(), "nothing to seed");
+        for b in [
+            "tracker = \"udp://t.example:80\"",
+            "upload_slots = 0",
+            "idle_timeout = 0",
+            "log_level = \"[[\"",
+        ] {
+            let c = Config::from_toml(&with_torrent(b)).unwrap();
+            assert!(c.validate().is_err(), "{b} should be rejected");
+        }
+        assert!(Config::from_toml("listen_port = 5").is_err());
+    }
+}

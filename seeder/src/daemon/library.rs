@@ -1,0 +1,172 @@
+//! The set of served torrents: one-off torrents from the config and every `.torrent` in
+//! the library directory, rescanned so that dropped-in torrents start and removed ones
+//! stop without a restart. Torrents whose content is missing are checked again on every
+//! scan and served once it is there.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::announce;
+use super::shared::Shared;
+use super::torrent::{State, Torrent};
+
+/// A torrent file we know of, loaded or not.
+enum Entry {
+    Loaded(Arc<Torrent>),
+    /// Unreadable or invalid; remembered by modification time so it is reported once.
+    Broken(Option<SystemTime>),
+}
+
+pub struct Library {
+    shared: Arc<Shared>,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+    entries: HashMap<PathBuf, Entry>,
+}
+
+impl Library {
+    pub fn new(shared: Arc<Shared>, tasks: TaskTracker, shutdown: CancellationToken) -> Self {
+        Self {
+            shared,
+            tasks,
+            shutdown,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// Loads a torrent given on the command line; errors are the caller's to report.
+    pub fn add_one_off(&mut self, torrent: &Path, data: &Path) -> Result<(), String> {
+        let t = self.load(torrent, data)?;
+        self.entries.insert(torrent.to_owned(), Entry::Loaded(t));
+        Ok(())
+    }
+
+    /// One pass over the library directory, and a re-check of torrents waiting for
+    /// their content.
+    pub fn scan(&mut self) {
+        if let Some(dir) = self.shared.cfg.library.clone() {
+            self.scan_dir(&dir);
+        }
+        for e in self.entries.values() {
+            if let Entry::Loaded(t) = e {
+                if t.state() == State::Missing {
+                    self.start(t);
+                }
+            }
+        }
+    }
+
+    fn scan_dir(&mut self, dir: &Path) {
+        let found: HashMap<PathBuf, Option<SystemTime>> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "torrent") && p.is_file())
+                .map(|p| {
+                    let mtime = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
+                    (p, mtime)
+                })
+                .collect(),
+            Err(e) => {
+                tracing::error!(library = %dir.display(), error = %e, "cannot read the library");
+                return;
+            }
+        };
+        let gone: Vec<PathBuf> = self
+            .entries
+            .keys()
+            .filter(|p| p.parent() == Some(dir) && !found.contains_key(*p))
+            .cloned()
+            .collect();
+        for p in gone {
+            if let Some(Entry::Loaded(t)) = self.entries.remove(&p) {
+                self.remove(&t);
+            }
+        }
+        let data_dir = self
+            .shared
+            .cfg
+            .data_root
+            .clone()
+            .unwrap_or_else(|| dir.to_owned());
+        for (path, mtime) in found {
+            match self.entries.get(&path) {
+                Some(Entry::Loaded(_)) => continue,
+                Some(Entry::Broken(seen)) if *seen == mtime => continue,
+                _ => {}
+            }
+            let entry = match self.load(&path, &data_dir) {
+                Ok(t) => Entry::Loaded(t),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    Entry::Broken(mtime)
+                }
+            };
+            self.entries.insert(path, entry);
+        }
+    }
+
+    fn load(&self, path: &Path, data_dir: &Path) -> Result<Arc<Torrent>, String> {
+        let t = Torrent::load(
+            path,
+            data_dir,
+            self.shared.cfg.torrent_upload_rate,
+            self.shutdown.child_token(),
+            self.shared.metrics.clone(),
+        )?;
+        {
+            let mut map = self.shared.torrents.write().expect("torrents lock");
+            if let Some(other) = map.get(&t.info_hash) {
+                return Err(format!(
+                    "{} has the same info hash as {}; it is not loaded twice",
+                    path.display(),
+                    other.source.display()
+                ));
+            }
+            map.insert(t.info_hash, t.clone());
+        }
+        tracing::info!(
+            torrent = %path.display(),
+            info_hash = %t.info_hash,
+            name = %t.info.name,
+            trusted = t.trusted,
+            "torrent added"
+        );
+        self.start(&t);
+        let (shared, t2, stop) = (self.shared.clone(), t.clone(), t.token.clone());
+        self.tasks.spawn(announce::run(shared, t2, stop));
+        Ok(t)
+    }
+
+    /// Serves the torrent if its content is complete: trusted ones at once, others
+    /// after (and while) a background verification.
+    fn start(&self, t: &Arc<Torrent>) {
+        if let Err(e) = t.check_content() {
+            tracing::error!(
+                torrent = %t.source.display(),
+                error = %e,
+                "content is missing or has the wrong size; not serving until it is fixed"
+            );
+            return;
+        }
+        if t.state() == State::Checking {
+            let t = t.clone();
+            self.tasks.spawn_blocking(move || t.verify_all());
+        }
+    }
+
+    fn remove(&self, t: &Arc<Torrent>) {
+        self.shared
+            .torrents
+            .write()
+            .expect("torrents lock")
+            .remove(&t.info_hash);
+        t.token.cancel();
+        tracing::info!(torrent = %t.source.display(), info_hash = %t.info_hash, "torrent removed");
+    }
+}

@@ -1,0 +1,137 @@
+//! Every metric the seeder exports, named `seedline_seeder_*`. Labels come from small
+//! fixed sets (reason, outcome, state); never an info hash, peer id or address.
+
+use prometheus::{
+    Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Why a peer connection ended or a request was refused, as label values.
+pub mod reason {
+    pub const NOT_BITTORRENT: &str = "not_bittorrent";
+    pub const UNKNOWN_TORRENT: &str = "unknown_torrent";
+    pub const HANDSHAKE_TIMEOUT: &str = "handshake_timeout";
+    pub const PEER_LIMIT: &str = "peer_limit";
+    pub const PROTOCOL: &str = "protocol_error";
+    pub const BAD_REQUEST: &str = "bad_request";
+    pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
+    pub const CHOKED: &str = "choked";
+    pub const NOT_AVAILABLE: &str = "not_available";
+    pub const IDLE: &str = "idle";
+    pub const CLOSED: &str = "closed";
+    pub const IO: &str = "io_error";
+    pub const DISK: &str = "disk_error";
+    pub const SEED: &str = "peer_is_seed";
+    pub const REMOVED: &str = "torrent_removed";
+    pub const SHUTDOWN: &str = "shutdown";
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub uploaded_bytes: IntCounter,
+    pub blocks_served: IntCounter,
+    pub metadata_pieces_served: IntCounter,
+    pub peers_connected: IntGauge,
+    pub peers_unchoked: IntGauge,
+    pub connections_total: IntCounter,
+    pub disconnects: IntCounterVec,
+    pub requests_rejected: IntCounterVec,
+    pub torrents: IntGaugeVec,
+    pub announces: IntCounterVec,
+    pub disk_read_errors: IntCounter,
+    pub pieces_verified: IntCounterVec,
+}
+
+const PREFIX: &str = "seedline_seeder";
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some(PREFIX.into()), None).expect("valid prefix");
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
+            g
+        };
+        let counter_vec = |name: &str, help: &str, label: &str| {
+            let c = IntCounterVec::new(Opts::new(name, help), &[label]).expect("metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let torrents = IntGaugeVec::new(
+            Opts::new(
+                "torrents",
+                "Torrents by state (checking, seeding, missing, error).",
+            ),
+            &["state"],
+        )
+        .expect("metric");
+        registry
+            .register(Box::new(torrents.clone()))
+            .expect("unique metric");
+        Self {
+            uploaded_bytes: counter("uploaded_bytes_total", "Piece data bytes sent to peers."),
+            blocks_served: counter(
+                "blocks_served_total",
+                "Blocks (piece messages) sent to peers.",
+            ),
+            metadata_pieces_served: counter(
+                "metadata_pieces_served_total",
+                "BEP 9 metadata pieces sent (magnet links resolved against us).",
+            ),
+            peers_connected: gauge("peers_connected", "Peers past the handshake, now."),
+            peers_unchoked: gauge("peers_unchoked", "Peers allowed to request, now."),
+            connections_total: counter("connections_total", "Accepted TCP connections."),
+            disconnects: counter_vec(
+                "disconnects_total",
+                "Closed peer connections by reason.",
+                "reason",
+            ),
+            requests_rejected: counter_vec(
+                "requests_rejected_total",
+                "Block requests not served, by reason.",
+                "reason",
+            ),
+            torrents,
+            announces: counter_vec(
+                "announces_total",
+                "Announces to trackers by outcome (ok, failure, error).",
+                "outcome",
+            ),
+            disk_read_errors: counter(
+                "disk_read_errors_total",
+                "Failed or short reads of content.",
+            ),
+            pieces_verified: counter_vec(
+                "pieces_verified_total",
+                "Pieces hashed against the torrent, by result (good, bad).",
+                "result",
+            ),
+            registry,
+        }
+    }
+
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding");
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,22 @@
+//! The origin seeder daemon: serves the torrents of a library (and one-off torrents)
+//! over the peer wire protocol and announces them. [`run`] is the whole daemon; the
+//! `seeder` binary parses flags and calls it.
+
+pub mod admin;
+pub mod announce;
+pub mod cli;
+pub mod config;
+pub mod library;
+pub mod metrics;
+pub mod peer;
+pub mod rate;
+pub mod server;
+pub mod shared;
+pub mod storage;
+pub mod torrent;
+
+pub use config::Config;
+pub use server::{run, Listeners, StartError};
+
+#[cfg(test)]
+mod testing;

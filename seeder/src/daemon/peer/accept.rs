@@ -1,0 +1,164 @@
+//! A new connection: read the handshake (turning strangers away at the first wrong
+//! byte), find the torrent, admit the peer within the limits, say what we have, then run
+//! the reader and writer until either ends.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use seedline_common::wire::{ExtendedHandshake, Handshake, Message, HANDSHAKE_LEN};
+use serde_bytes::ByteBuf;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::conn::Conn;
+use super::reader::{self, UT_METADATA_ID};
+use super::writer;
+use crate::daemon::config::Config;
+use crate::daemon::metrics::reason;
+use crate::daemon::shared::Shared;
+use crate::daemon::torrent::Torrent;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Serves one accepted connection to its end, counting why it ended.
+pub async fn handle_connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    shared.metrics.connections_total.inc();
+    let why = tokio::select! {
+        why = serve(stream, addr, &shared) => why,
+        () = shutdown.cancelled() => reason::SHUTDOWN,
+    };
+    tracing::debug!(peer = %addr, reason = why, "peer disconnected");
+    shared.metrics.disconnects.with_label_values(&[why]).inc();
+}
+
+async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: &Arc<Shared>) -> &'static str {
+    let _ = stream.set_nodelay(true);
+    let timeout = Config::secs(shared.cfg.handshake_timeout);
+    let mut buf = BytesMut::with_capacity(4096);
+    let theirs = match tokio::time::timeout(timeout, read_handshake(&mut stream, &mut buf)).await {
+        Err(_) => return reason::HANDSHAKE_TIMEOUT,
+        Ok(Err(why)) => return why,
+        Ok(Ok(h)) => h,
+    };
+    let _ = buf.split_to(HANDSHAKE_LEN);
+    let Some(torrent) = shared.torrent(&theirs.info_hash).filter(|t| t.is_serving()) else {
+        return reason::UNKNOWN_TORRENT;
+    };
+    let Some(_admission) = Admission::new(shared, &torrent) else {
+        return reason::PEER_LIMIT;
+    };
+    let fast = theirs.supports_fast();
+    let conn = Arc::new(Conn::new(
+        NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        addr,
+        torrent.clone(),
+        fast,
+    ));
+    let advertised = torrent.bitfield();
+    let mut hello = Handshake::new(torrent.info_hash, shared.peer_id)
+        .encode()
+        .to_vec();
+    if fast && advertised.is_full() {
+        Message::HaveAll.encode(&mut hello);
+    } else if fast && advertised.count() == 0 {
+        Message::HaveNone.encode(&mut hello);
+    } else {
+        Message::Bitfield(advertised.as_bytes()).encode(&mut hello);
+    }
+    if theirs.supports_extensions() {
+        let mut payload = Vec::new();
+        extended_handshake(shared, &torrent, addr).encode(&mut payload);
+        Message::Extended {
+            id: 0,
+            payload: &payload,
+        }
+        .encode(&mut hello);
+    }
+    if stream.write_all(&hello).await.is_err() {
+        return reason::IO;
+    }
+    let (mut rd, mut wr) = stream.into_split();
+    shared.choker.add(conn.clone());
+    let why = tokio::select! {
+        why = reader::run(&conn, shared, &mut rd, buf) => why,
+        why = writer::run(&conn, shared, &mut wr, advertised) => why,
+        () = torrent.token.cancelled() => reason::REMOVED,
+    };
+    shared.choker.remove(&conn);
+    why
+}
+
+async fn read_handshake(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+) -> Result<Handshake, &'static str> {
+    loop {
+        match Handshake::decode(buf) {
+            Ok(Some(h)) => return Ok(h),
+            Ok(None) => {}
+            // Most often an encrypted handshake: closing at once makes the client retry
+            // in plain text.
+            Err(_) => return Err(reason::NOT_BITTORRENT),
+        }
+        match stream.read_buf(buf).await {
+            Ok(0) => return Err(reason::CLOSED),
+            Ok(_) => {}
+            Err(_) => return Err(reason::IO),
+        }
+    }
+}
+
+fn extended_handshake(shared: &Shared, t: &Torrent, addr: SocketAddr) -> ExtendedHandshake {
+    let mut h = ExtendedHandshake {
+        p: Some(i64::from(shared.port)),
+        v: Some(ByteBuf::from(
+            concat!("Seedline ", env!("CARGO_PKG_VERSION"))
+                .as_bytes()
+                .to_vec(),
+        )),
+        reqq: Some(shared.cfg.max_requests_per_peer as i64),
+        yourip: Some(ByteBuf::from(match addr.ip() {
+            std::net::IpAddr::V4(ip) => ip.octets().to_vec(),
+            std::net::IpAddr::V6(ip) => ip.octets().to_vec(),
+        })),
+        ..Default::default()
+    };
+    // BEP 27 clients do not swap metadata of private torrents with strangers.
+    if !t.info.private {
+        h.m.insert("ut_metadata".into(), i64::from(UT_METADATA_ID));
+        h.metadata_size = Some(t.info_bytes.len() as i64);
+    }
+    h
+}
+
+/// A counted place among the connected peers, given back on drop.
+struct Admission<'a> {
+    shared: &'a Shared,
+    torrent: &'a Torrent,
+}
+
+impl<'a> Admission<'a> {
+    fn new(shared: &'a Shared, torrent: &'a Torrent) -> Option<Self> {
+        let total = shared.peers.fetch_add(1, Ordering::AcqRel);
+        let here = torrent.peers.fetch_add(1, Ordering::AcqRel);
+        let a = Self { shared, torrent };
+        shared.metrics.peers_connected.inc();
+        (total < shared.cfg.max_peers && here < shared.cfg.max_peers_per_torrent).then_some(a)
+    }
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        self.shared.peers.fetch_sub(1, Ordering::AcqRel);
+        self.torrent.peers.fetch_sub(1, Ordering::AcqRel);
+        self.shared.metrics.peers_connected.dec();
+    }
+}

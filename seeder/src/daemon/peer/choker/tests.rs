@@ -1,0 +1,80 @@
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::daemon::testing;
+
+fn conns(n: u64) -> (testing::Fixture, Vec<Arc<Conn>>) {
+    let f = testing::torrent(b"abc", 16384, true);
+    let conns = (1..=n)
+        .map(|id| {
+            Arc::new(Conn::new(
+                id,
+                "127.0.0.1:1".parse().unwrap(),
+                f.torrent.clone(),
+                true,
+            ))
+        })
+        .collect();
+    (f, conns)
+}
+
+fn unchoked(cs: &[Arc<Conn>]) -> Vec<u64> {
+    cs.iter()
+        .filter(|c| c.unchoked.load(Ordering::Acquire))
+        .map(|c| c.id)
+        .collect()
+}
+
+#[test]
+fn interested_peers_get_free_slots_at_once() {
+    let (_f, cs) = conns(3);
+    let ch = Choker::new(2, Metrics::new());
+    for c in &cs {
+        ch.add(c.clone());
+        ch.interested(c);
+    }
+    assert_eq!(unchoked(&cs), vec![1, 2]);
+    // A peer that loses interest frees its slot for the one waiting.
+    ch.not_interested(&cs[0]);
+    assert_eq!(unchoked(&cs), vec![2, 3]);
+    // And one that leaves, likewise.
+    ch.interested(&cs[0]);
+    ch.remove(&cs[1]);
+    assert_eq!(unchoked(&cs), vec![1, 3]);
+}
+
+#[test]
+fn rounds_rotate_by_bytes_served() {
+    let (_f, cs) = conns(3);
+    let ch = Choker::new(2, Metrics::new());
+    for c in &cs {
+        ch.add(c.clone());
+        ch.interested(c);
+    }
+    let now = Instant::now();
+    let long = Duration::from_secs(60);
+    cs[0].round_bytes.store(1000, Ordering::Release);
+    cs[1].round_bytes.store(10, Ordering::Release);
+    ch.round(now, long);
+    assert_eq!(unchoked(&cs), vec![2, 3], "the peer served most waits");
+    cs[1].round_bytes.store(500, Ordering::Release);
+    cs[2].round_bytes.store(400, Ordering::Release);
+    ch.round(now, long);
+    assert_eq!(unchoked(&cs), vec![1, 3], "and gets its turn back");
+}
+
+#[test]
+fn an_idle_unchoked_peer_gives_up_its_slot() {
+    let (_f, cs) = conns(2);
+    let ch = Choker::new(1, Metrics::new());
+    for c in &cs {
+        ch.add(c.clone());
+        ch.interested(c);
+    }
+    assert_eq!(unchoked(&cs), vec![1]);
+    let later = Instant::now() + Duration::from_secs(120);
+    ch.round(later, Duration::from_secs(60));
+    assert_eq!(unchoked(&cs), vec![2]);
+}

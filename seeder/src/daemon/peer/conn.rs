@@ -1,0 +1,138 @@
+//! What a connection's reader, writer and the choker share.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use seedline_common::wire::{BlockRequest, Message};
+use tokio::sync::Notify;
+
+use crate::daemon::torrent::Torrent;
+
+pub struct Conn {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub torrent: Arc<Torrent>,
+    /// BEP 6: the peer gets `reject` for every request we will not serve.
+    pub fast: bool,
+    pub interested: AtomicBool,
+    pub unchoked: AtomicBool,
+    /// Bytes served in the current choking round (the round robin's key).
+    pub round_bytes: AtomicU64,
+    pub last_request: Mutex<Instant>,
+    out: Mutex<Outbox>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Outbox {
+    /// Encoded messages to send before the next block.
+    control: Vec<u8>,
+    requests: VecDeque<BlockRequest>,
+}
+
+/// What the writer should do next.
+pub enum Work {
+    Control(Vec<u8>),
+    Block(BlockRequest),
+    Idle,
+}
+
+impl Conn {
+    pub fn new(id: u64, addr: SocketAddr, torrent: Arc<Torrent>, fast: bool) -> Self {
+        Self {
+            id,
+            addr,
+            torrent,
+            fast,
+            interested: AtomicBool::new(false),
+            unchoked: AtomicBool::new(false),
+            round_bytes: AtomicU64::new(0),
+            last_request: Mutex::new(Instant::now()),
+            out: Mutex::new(Outbox::default()),
+            wake: Notify::new(),
+        }
+    }
+
+    pub fn send(&self, msg: Message<'_>) {
+        msg.encode(&mut self.out.lock().expect("outbox lock").control);
+        self.wake.notify_one();
+    }
+
+    /// Queues a request unless `max` are already queued; returns whether it fit.
+    pub fn push_request(&self, r: BlockRequest, max: usize) -> bool {
+        let mut out = self.out.lock().expect("outbox lock");
+        if out.requests.len() >= max {
+            return false;
+        }
+        out.requests.push_back(r);
+        drop(out);
+        *self.last_request.lock().expect("clock lock") = Instant::now();
+        self.wake.notify_one();
+        true
+    }
+
+    /// Drops a queued request; with the Fast extension the peer is told (BEP 6 asks for
+    /// a `reject` or the block for every cancelled request).
+    pub fn cancel(&self, r: BlockRequest) {
+        let mut out = self.out.lock().expect("outbox lock");
+        if let Some(pos) = out.requests.iter().position(|q| *q == r) {
+            out.requests.remove(pos);
+            if self.fast {
+                Message::Reject(r).encode(&mut out.control);
+                self.wake.notify_one();
+            }
+        }
+    }
+
+    /// Changes the choke state; returns whether it changed. Choking drops queued
+    /// requests (rejecting each for Fast peers, for whom a choke does not imply it).
+    pub fn set_unchoked(&self, unchoked: bool) -> bool {
+        if self.unchoked.swap(unchoked, Ordering::AcqRel) == unchoked {
+            return false;
+        }
+        let mut out = self.out.lock().expect("outbox lock");
+        let Outbox { control, requests } = &mut *out;
+        if unchoked {
+            Message::Unchoke.encode(control);
+            *self.last_request.lock().expect("clock lock") = Instant::now();
+        } else {
+            Message::Choke.encode(control);
+            for r in requests.drain(..) {
+                if self.fast {
+                    Message::Reject(r).encode(control);
+                }
+            }
+        }
+        drop(out);
+        self.wake.notify_one();
+        true
+    }
+
+    /// The next thing to send: control messages first, then one block.
+    pub fn next_work(&self) -> Work {
+        let mut out = self.out.lock().expect("outbox lock");
+        if !out.control.is_empty() {
+            return Work::Control(std::mem::take(&mut out.control));
+        }
+        match out.requests.pop_front() {
+            Some(r) => Work::Block(r),
+            None => Work::Idle,
+        }
+    }
+
+    pub async fn wait_for_work(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Returns a control buffer to the outbox so its allocation is reused.
+    pub fn recycle(&self, mut buf: Vec<u8>) {
+        let mut out = self.out.lock().expect("outbox lock");
+        if out.control.is_empty() {
+            buf.clear();
+            out.control = buf;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Peer connections: the handshake and admission ([`accept`]), the per-connection state
+//! shared by its reader and writer ([`conn`]), serving blocks ([`writer`]), and who may
+//! request ([`choker`]).
+
+pub mod accept;
+pub mod choker;
+pub mod conn;
+mod reader;
+mod writer;
+
+pub use accept::handle_connection;

@@ -1,0 +1,228 @@
+//! The receiving half of a connection: every message is length-checked before its body
+//! is buffered, requests are validated, and anything malformed ends the connection.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use seedline_common::wire::{
+    Bitfield, BlockRequest, ExtendedHandshake, Message, MetadataMessage, EXTENDED_HANDSHAKE_ID,
+    MAX_BLOCK_LEN,
+};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+
+use super::conn::Conn;
+use crate::daemon::metrics::reason;
+use crate::daemon::shared::Shared;
+
+/// The id we receive `ut_metadata` messages under (our extended handshake says so).
+pub const UT_METADATA_ID: u8 = 1;
+
+/// Largest message we accept apart from a bitfield: a `piece` message carrying a block,
+/// which a seed never needs but a confused peer may send; extended messages fit too.
+const MAX_MESSAGE: u32 = 9 + MAX_BLOCK_LEN + 1024;
+
+/// What the reader learned that outlives one message.
+#[derive(Default)]
+struct PeerView {
+    /// The id the peer wants `ut_metadata` under, from its extended handshake.
+    metadata_id: Option<u8>,
+    have: Option<Bitfield>,
+    /// Requests that arrived while the peer was choked, since it was last unchoked.
+    choked_requests: usize,
+}
+
+/// Reads until the peer leaves or misbehaves; returns the disconnect reason.
+pub async fn run(
+    conn: &Arc<Conn>,
+    shared: &Shared,
+    rd: &mut OwnedReadHalf,
+    mut buf: BytesMut,
+) -> &'static str {
+    let t = &conn.torrent;
+    let bitfield_len = t.piece_count().div_ceil(8) + 1;
+    let max_len = MAX_MESSAGE.max(bitfield_len);
+    let idle = crate::daemon::config::Config::secs(shared.cfg.idle_timeout);
+    let mut view = PeerView::default();
+    loop {
+        loop {
+            match Message::decode(&buf, max_len) {
+                Ok(Some((msg, used))) => {
+                    if let Err(why) = handle(conn, shared, &mut view, msg) {
+                        return why;
+                    }
+                    let _ = buf.split_to(used);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(peer = %conn.addr, error = %e, "bad message");
+                    return reason::PROTOCOL;
+                }
+            }
+        }
+        // The frame's length is known and bounded by now: reserve just what it needs.
+        let want = match seedline_common::wire::frame_len(&buf, max_len) {
+            Ok(Some(total)) => total.saturating_sub(buf.len()).max(4096),
+            _ => 16 * 1024,
+        };
+        buf.reserve(want);
+        match tokio::time::timeout(idle, rd.read_buf(&mut buf)).await {
+            Err(_) => return reason::IDLE,
+            Ok(Ok(0)) => return reason::CLOSED,
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return reason::IO,
+        }
+    }
+}
+
+fn handle(
+    conn: &Arc<Conn>,
+    shared: &Shared,
+    view: &mut PeerView,
+    msg: Message<'_>,
+) -> Result<(), &'static str> {
+    let t = &conn.torrent;
+    let m = &shared.metrics;
+    match msg {
+        Message::Interested => shared.choker.interested(conn),
+        Message::NotInterested => shared.choker.not_interested(conn),
+        Message::Request(r) => request(conn, shared, view, r)?,
+        Message::Cancel(r) => conn.cancel(r),
+        Message::Bitfield(bits) => {
+            // Late or repeated bitfields replace the old one rather than end the
+            // connection: some clients send one after their extended handshake.
+            let b = Bitfield::from_payload(bits, t.piece_count()).map_err(|_| reason::PROTOCOL)?;
+            view.have = Some(b);
+        }
+        Message::HaveAll => view.have = Some(Bitfield::full(t.piece_count())),
+        Message::HaveNone => view.have = Some(Bitfield::new(t.piece_count())),
+        Message::Have(i) => {
+            if i >= t.piece_count() {
+                return Err(reason::PROTOCOL);
+            }
+            view.have
+                .get_or_insert_with(|| Bitfield::new(t.piece_count()))
+                .set(i);
+        }
+        Message::Extended { id, payload } => extended(conn, shared, view, id, payload)?,
+        Message::Piece { .. } => {
+            m.requests_rejected
+                .with_label_values(&[reason::PROTOCOL])
+                .inc();
+        }
+        Message::KeepAlive
+        | Message::Choke
+        | Message::Unchoke
+        | Message::Port(_)
+        | Message::Suggest(_)
+        | Message::Reject(_)
+        | Message::AllowedFast(_)
+        | Message::Unknown { .. } => {}
+    }
+    // Two seeds have nothing to say to each other.
+    if view
+        .have
+        .as_ref()
+        .is_some_and(|b| b.is_full() && !b.is_empty())
+    {
+        return Err(reason::SEED);
+    }
+    Ok(())
+}
+
+fn request(
+    conn: &Conn,
+    shared: &Shared,
+    view: &mut PeerView,
+    r: BlockRequest,
+) -> Result<(), &'static str> {
+    let t = &conn.torrent;
+    let rejected = |why: &'static str| {
+        shared
+            .metrics
+            .requests_rejected
+            .with_label_values(&[why])
+            .inc();
+        if conn.fast {
+            conn.send(Message::Reject(r));
+        }
+    };
+    let in_range = r.index < t.piece_count() && r.length > 0 && r.length <= MAX_BLOCK_LEN && {
+        let piece = t.info.piece_range(u64::from(r.index));
+        u64::from(r.begin) + u64::from(r.length) <= piece.end - piece.start
+    };
+    if !in_range {
+        shared
+            .metrics
+            .requests_rejected
+            .with_label_values(&[reason::BAD_REQUEST])
+            .inc();
+        return Err(reason::BAD_REQUEST);
+    }
+    if !conn.unchoked.load(Ordering::Acquire) {
+        // Requests already in flight when we choked are normal; a stream of them is not.
+        view.choked_requests += 1;
+        rejected(reason::CHOKED);
+        if view.choked_requests > shared.cfg.max_requests_per_peer {
+            return Err(reason::TOO_MANY_REQUESTS);
+        }
+        return Ok(());
+    }
+    view.choked_requests = 0;
+    if !t.advertised(r.index) {
+        rejected(reason::NOT_AVAILABLE);
+        return Ok(());
+    }
+    if !conn.push_request(r, shared.cfg.max_requests_per_peer) {
+        shared
+            .metrics
+            .requests_rejected
+            .with_label_values(&[reason::TOO_MANY_REQUESTS])
+            .inc();
+        return Err(reason::TOO_MANY_REQUESTS);
+    }
+    Ok(())
+}
+
+fn extended(
+    conn: &Conn,
+    shared: &Shared,
+    view: &mut PeerView,
+    id: u8,
+    payload: &[u8],
+) -> Result<(), &'static str> {
+    let t = &conn.torrent;
+    if id == EXTENDED_HANDSHAKE_ID {
+        // A handshake we cannot read only means we will not use the peer's extensions.
+        if let Ok(h) = ExtendedHandshake::decode(payload) {
+            view.metadata_id = h.id_of("ut_metadata");
+        }
+        return Ok(());
+    }
+    if id != UT_METADATA_ID || t.info.private {
+        return Ok(());
+    }
+    let msg = MetadataMessage::decode(payload).map_err(|_| reason::PROTOCOL)?;
+    let (MetadataMessage::Request { piece }, Some(their_id)) = (msg, view.metadata_id) else {
+        return Ok(());
+    };
+    let mut out = Vec::new();
+    match MetadataMessage::piece_of(&t.info_bytes, piece) {
+        Some(data) => {
+            MetadataMessage::Data {
+                piece,
+                total_size: t.info_bytes.len() as u32,
+                data,
+            }
+            .encode(&mut out);
+            shared.metrics.metadata_pieces_served.inc();
+        }
+        None => MetadataMessage::Reject { piece }.encode(&mut out),
+    }
+    conn.send(Message::Extended {
+        id: their_id,
+        payload: &out,
+    });
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Binding and the run sequence: embedded tracker (when no `--tracker`), admin listener,
+//! peer listener, library scans, choking rounds; then, at shutdown, stop accepting,
+//! announce `stopped`, close peers, all within the grace period.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::admin;
+use super::config::Config;
+use super::library::Library;
+use super::metrics::Metrics;
+use super::peer;
+use super::shared::Shared;
+
+/// Bound sockets, so callers (and tests, with port 0) know the addresses first.
+pub struct Listeners {
+    pub peer: TcpListener,
+    pub admin: TcpListener,
+    /// The embedded tracker's, when no `--tracker` is configured.
+    pub tracker: Option<seedline_tracker::Listeners>,
+}
+
+impl Listeners {
+    pub fn bind(cfg: &Config) -> io::Result<Self> {
+        let tracker = match cfg.tracker {
+            Some(_) => None,
+            None => Some(seedline_tracker::Listeners::bind(
+                &embedded_tracker_config(cfg),
+            )?),
+        };
+        Ok(Self {
+            peer: bind(cfg.listen)?,
+            admin: bind(cfg.admin_listen)?,
+            tracker,
+        })
+    }
+}
+
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let with_addr =
+        |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
+    let sock = if addr.is_ipv6() {
+        TcpSocket::new_v6()
+    } else {
+        TcpSocket::new_v4()
+    }
+    .map_err(with_addr)?;
+    sock.set_reuseaddr(true).map_err(with_addr)?;
+    sock.bind(addr).map_err(with_addr)?;
+    sock.listen(1024).map_err(with_addr)
+}
+
+/// The in-process tracker: the tracker's defaults with this seeder's addresses and a
+/// short interval, so a small deployment sees new peers quickly.
+fn embedded_tracker_config(cfg: &Config) -> seedline_tracker::Config {
+    seedline_tracker::Config {
+        listen: vec![cfg.embedded_tracker_listen],
+        admin_listen: cfg.embedded_tracker_admin_listen,
+        grace_period: cfg.grace_period,
+        ..Default::default()
+    }
+}
+
+/// The URL this process announces to its embedded tracker at.
+fn embedded_announce_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/announce", SocketAddr::new(ip, addr.port()))
+}
+
+/// Why the seeder could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+/// Serves until `shutdown` is cancelled.
+pub async fn run(
+    mut cfg: Config,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    let metrics = Metrics::new();
+    let tasks = TaskTracker::new();
+    let tracker_stop = CancellationToken::new();
+    if let Some(tl) = listeners.tracker {
+        let addr = tl
+            .public_addrs()
+            .first()
+            .copied()
+            .ok_or_else(|| StartError("embedded tracker has no listener".into()))?;
+        cfg.tracker = Some(embedded_announce_url(addr));
+        tracing::info!(%addr, "embedded tracker listening");
+        let tcfg = embedded_tracker_config(&cfg);
+        tasks.spawn(seedline_tracker::run(tcfg, tl, tracker_stop.clone()));
+    }
+    let peer_addr = listeners
+        .peer
+        .local_addr()
+        .map_err(|e| StartError(e.to_string()))?;
+    let shared = Shared::new(cfg, metrics, peer_addr.port());
+    let torrents_stop = CancellationToken::new();
+    let mut library = Library::new(shared.clone(), tasks.clone(), torrents_stop.clone());
+    for o in &shared.cfg.torrents {
+        library
+            .add_one_off(&o.torrent, &o.data)
+            .map_err(StartError)?;
+    }
+    library.scan();
+    tracing::info!(addr = %peer_addr, peer_id = %String::from_utf8_lossy(shared.peer_id.as_bytes()), "seeding");
+    if let Ok(a) = listeners.admin.local_addr() {
+        tracing::info!(addr = %a, "admin listening (/metrics, /health)");
+    }
+    let conns_stop = CancellationToken::new();
+    tasks.spawn(admin::serve(
+        listeners.admin,
+        shared.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(accept_loop(
+        listeners.peer,
+        shared.clone(),
+        shutdown.clone(),
+        conns_stop.clone(),
+    ));
+    tasks.spawn(choke_loop(shared.clone(), shutdown.clone()));
+    let rescan = Config::secs(shared.cfg.rescan_interval);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(rescan) => library.scan(),
+            () = shutdown.cancelled() => break,
+        }
+    }
+    // Announcers send `stopped` while peers are still served; the tracker goes last so
+    // that an embedded one hears the `stopped`.
+    torrents_stop.cancel();
+    conns_stop.cancel();
+    let grace = Config::secs(shared.cfg.grace_period);
+    tasks.close();
+    let in_time = tokio::time::timeout(grace, async {
+        while tasks.len() > 1 + usize::from(!tracker_stop.is_cancelled()) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    if in_time.is_err() {
+        tracing::warn!("grace period over; exiting with work still running");
+    }
+    tracker_stop.cancel();
+    let _ = tokio::time::timeout(grace, tasks.wait()).await;
+    Ok(())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    conns_stop: CancellationToken,
+) {
+    let conns = TaskTracker::new();
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, addr)) => {
+                    conns.spawn(peer::handle_connection(stream, addr, shared.clone(), conns_stop.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors, most often: wait rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        }
+    }
+    drop(listener);
+    conns.close();
+    conns.wait().await;
+}
+
+async fn choke_loop(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let every = Config::secs(shared.cfg.choke_interval);
+    let timeout = Config::secs(shared.cfg.request_timeout);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => shared.choker.round(Instant::now(), timeout),
+            () = shutdown.cancelled() => return,
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! State every part of the running seeder reaches: config, metrics, the served torrents,
+//! limits, and the choker.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, RwLock};
+
+use seedline_common::{InfoHash, PeerId};
+use tokio::sync::Semaphore;
+
+use super::config::Config;
+use super::metrics::Metrics;
+use super::peer::choker::Choker;
+use super::rate::RateLimiter;
+use super::torrent::Torrent;
+
+/// Pieces hashed at once for first uploads, so a burst of new peers cannot turn every
+/// core (and the page cache) over to verification.
+const VERIFY_PARALLELISM: usize = 2;
+
+pub struct Shared {
+    pub cfg: Config,
+    pub metrics: Metrics,
+    pub torrents: RwLock<HashMap<InfoHash, Arc<Torrent>>>,
+    /// Peers past the handshake, over all torrents.
+    pub peers: AtomicUsize,
+    pub limiter: RateLimiter,
+    pub choker: Choker,
+    pub peer_id: PeerId,
+    /// The port announced to trackers and sent in the extended handshake.
+    pub port: u16,
+    pub verify_slots: Arc<Semaphore>,
+}
+
+impl Shared {
+    pub fn new(cfg: Config, metrics: Metrics, port: u16) -> Arc<Self> {
+        Arc::new(Self {
+            limiter: RateLimiter::new(cfg.upload_rate),
+            choker: Choker::new(cfg.upload_slots, metrics.clone()),
+            peer_id: new_peer_id(),
+            port,
+            verify_slots: Arc::new(Semaphore::new(VERIFY_PARALLELISM)),
+            torrents: RwLock::new(HashMap::new()),
+            peers: AtomicUsize::new(0),
+            metrics,
+            cfg,
+        })
+    }
+
+    pub fn torrent(&self, h: &InfoHash) -> Option<Arc<Torrent>> {
+        self.torrents.read().expect("torrents lock").get(h).cloned()
+    }
+
+    pub fn all_torrents(&self) -> Vec<Arc<Torrent>> {
+        self.torrents
+            .read()
+            .expect("torrents lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Azureus-style: `-SL0100-` and 12 random printable bytes, new for every run.
+fn new_peer_id() -> PeerId {
+    use rand::Rng;
+    let mut id = *b"-SL0000-000000000000";
+    let v = env!("CARGO_PKG_VERSION_MAJOR").as_bytes()[0];
+    id[3] = v;
+    id[4] = env!("CARGO_PKG_VERSION_MINOR").as_bytes()[0];
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut rng = rand::rng();
+    for b in &mut id[8..] {
+        *b = ALPHABET[rng.random_range(0..ALPHABET.len())];
+    }
+    PeerId(id)
+}

@@ -1,0 +1,283 @@
+//! One served torrent: its metainfo, its content on disk, and which pieces are proven.
+//!
+//! A piece is served only once its SHA-1 matched. Torrents our own `make-torrent` wrote
+//! are advertised whole at once (seed mode) and each piece is hashed just before its first
+//! block leaves; other torrents are hashed in the background and advertised as pieces
+//! pass.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use seedline_common::metainfo::{Info, Metainfo};
+use seedline_common::wire::Bitfield;
+use seedline_common::InfoHash;
+use sha1::{Digest, Sha1};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::Metrics;
+use super::rate::RateLimiter;
+use super::storage::{ContentError, Storage};
+
+/// What our `make-torrent` writes in `created by`, whatever its version.
+const CREATED_BY_PREFIX: &str = "seedline make-torrent ";
+
+/// Where a torrent is in its life, as a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Checking,
+    Seeding,
+    Missing,
+}
+
+impl State {
+    pub const ALL: [State; 3] = [State::Checking, State::Seeding, State::Missing];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Checking => "checking",
+            State::Seeding => "seeding",
+            State::Missing => "missing",
+        }
+    }
+}
+
+const UNKNOWN: u8 = 0;
+const GOOD: u8 = 1;
+const BAD: u8 = 2;
+
+/// Pieces are hashed in reads of this size, so verifying never holds a whole piece.
+const HASH_CHUNK: usize = 256 * 1024;
+
+pub struct Torrent {
+    pub info_hash: InfoHash,
+    pub info: Info,
+    /// The `info` dictionary as published, for BEP 9.
+    pub info_bytes: Vec<u8>,
+    /// Tracker tiers from the torrent, before any `--tracker` override.
+    pub tiers: Vec<Vec<String>>,
+    /// The `.torrent` file this came from, for logs.
+    pub source: PathBuf,
+    pub storage: Storage,
+    /// Written by our own `make-torrent`: advertised whole, verified on first upload.
+    pub trusted: bool,
+    pieces: Vec<AtomicU8>,
+    /// Bumped whenever pieces become servable, so connections can send `have`.
+    pub progress: watch::Sender<u32>,
+    pub peers: AtomicUsize,
+    pub uploaded: AtomicU64,
+    pub limiter: RateLimiter,
+    /// Cancelled when the torrent is removed from the library: its peers disconnect.
+    pub token: CancellationToken,
+    state: std::sync::Mutex<State>,
+    metrics: Metrics,
+}
+
+impl Torrent {
+    /// Reads and parses a `.torrent`; its content is `data_dir/<name>`.
+    pub fn load(
+        path: &Path,
+        data_dir: &Path,
+        rate: u64,
+        token: CancellationToken,
+        metrics: Metrics,
+    ) -> Result<Arc<Self>, String> {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let parsed = Metainfo::from_bytes(&bytes)
+            .map_err(|e| format!("{} is not a valid torrent: {e}", path.display()))?;
+        let m = parsed.metainfo;
+        let trusted = m
+            .created_by
+            .as_deref()
+            .is_some_and(|c| c.starts_with(CREATED_BY_PREFIX));
+        let pieces = (0..m.info.pieces.len())
+            .map(|_| AtomicU8::new(UNKNOWN))
+            .collect();
+        metrics
+            .torrents
+            .with_label_values(&[State::Missing.label()])
+            .inc();
+        Ok(Arc::new(Self {
+            info_hash: parsed.info_hash,
+            storage: Storage::new(&m.info, data_dir),
+            tiers: m.tiers(),
+            info: m.info,
+            info_bytes: parsed.info_bytes,
+            source: path.to_owned(),
+            trusted,
+            pieces,
+            progress: watch::Sender::new(0),
+            peers: AtomicUsize::new(0),
+            uploaded: AtomicU64::new(0),
+            limiter: RateLimiter::new(rate),
+            token,
+            state: std::sync::Mutex::new(State::Missing),
+            metrics,
+        }))
+    }
+
+    pub fn piece_count(&self) -> u32 {
+        self.pieces.len() as u32
+    }
+
+    pub fn state(&self) -> State {
+        *self.state.lock().expect("state lock")
+    }
+
+    pub fn set_state(&self, new: State) {
+        let mut s = self.state.lock().expect("state lock");
+        if *s != new {
+            self.metrics.torrents.with_label_values(&[s.label()]).dec();
+            self.metrics
+                .torrents
+                .with_label_values(&[new.label()])
+                .inc();
+            *s = new;
+        }
+    }
+
+    /// Whether peers are let in at all.
+    pub fn is_serving(&self) -> bool {
+        matches!(self.state(), State::Checking | State::Seeding)
+    }
+
+    /// Whether `index` may be advertised: proven good, or trusted and not proven bad.
+    pub fn advertised(&self, index: u32) -> bool {
+        match self
+            .pieces
+            .get(index as usize)
+            .map(|p| p.load(Ordering::Acquire))
+        {
+            Some(GOOD) => true,
+            Some(UNKNOWN) => self.trusted,
+            _ => false,
+        }
+    }
+
+    /// Whether `index` was hashed and matched.
+    pub fn is_verified(&self, index: u32) -> bool {
+        self.pieces
+            .get(index as usize)
+            .is_some_and(|p| p.load(Ordering::Acquire) == GOOD)
+    }
+
+    pub fn bitfield(&self) -> Bitfield {
+        let mut b = Bitfield::new(self.piece_count());
+        for i in 0..self.piece_count() {
+            if self.advertised(i) {
+                b.set(i);
+            }
+        }
+        b
+    }
+
+    /// Checks that the content is there with the right sizes and moves to `Checking`
+    /// (or straight to `Seeding` for trusted torrents). Returns whether it can be served.
+    pub fn check_content(&self) -> Result<(), ContentError> {
+        match self.storage.check() {
+            Ok(()) => {
+                self.set_state(if self.trusted {
+                    State::Seeding
+                } else {
+                    State::Checking
+                });
+                Ok(())
+            }
+            Err(e) => {
+                self.set_state(State::Missing);
+                Err(e)
+            }
+        }
+    }
+
+    /// Hashes piece `index` if that was not done yet (blocking: call from a blocking
+    /// thread). Returns whether the piece is good.
+    pub fn ensure_verified(&self, index: u32) -> std::io::Result<bool> {
+        let Some(slot) = self.pieces.get(index as usize) else {
+            return Ok(false);
+        };
+        match slot.load(Ordering::Acquire) {
+            GOOD => return Ok(true),
+            BAD => return Ok(false),
+            _ => {}
+        }
+        let good = self.hash_piece(index)? == self.info.pieces[index as usize];
+        slot.store(if good { GOOD } else { BAD }, Ordering::Release);
+        let result = if good { "good" } else { "bad" };
+        self.metrics
+            .pieces_verified
+            .with_label_values(&[result])
+            .inc();
+        if !good {
+            tracing::error!(
+                torrent = %self.source.display(),
+                piece = index,
+                "piece does not match the torrent's hash; it will not be served"
+            );
+        }
+        Ok(good)
+    }
+
+    fn hash_piece(&self, index: u32) -> std::io::Result<[u8; 20]> {
+        let range = self.info.piece_range(u64::from(index));
+        let mut buf = vec![0u8; HASH_CHUNK.min((range.end - range.start) as usize)];
+        let mut h = Sha1::new();
+        let mut pos = range.start;
+        while pos < range.end {
+            let n = ((range.end - pos) as usize).min(buf.len());
+            self.storage.read_at(pos, &mut buf[..n])?;
+            h.update(&buf[..n]);
+            pos += n as u64;
+        }
+        Ok(h.finalize().into())
+    }
+
+    /// Hashes every piece not yet proven, announcing progress; blocking. Stops early when
+    /// the torrent is removed.
+    pub fn verify_all(&self) {
+        let total = self.piece_count();
+        let mut next_log = total / 10;
+        let mut good = 0u32;
+        for i in 0..total {
+            if self.token.is_cancelled() {
+                return;
+            }
+            match self.ensure_verified(i) {
+                Ok(true) => {
+                    good += 1;
+                    self.progress.send_modify(|n| *n += 1);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.metrics.disk_read_errors.inc();
+                    tracing::error!(torrent = %self.source.display(), piece = i, error = %e, "cannot read piece");
+                }
+            }
+            if i + 1 >= next_log && i + 1 < total {
+                tracing::info!(
+                    torrent = %self.source.display(),
+                    checked = i + 1,
+                    total,
+                    "verifying"
+                );
+                next_log += (total / 10).max(1);
+            }
+        }
+        tracing::info!(
+            torrent = %self.source.display(),
+            good,
+            bad = total - good,
+            "verified; serving the good pieces"
+        );
+        self.set_state(State::Seeding);
+    }
+}
+
+impl Drop for Torrent {
+    fn drop(&mut self) {
+        let s = *self.state.get_mut().expect("state lock");
+        self.metrics.torrents.with_label_values(&[s.label()]).dec();
+    }
+}
