@@ -1,9 +1,13 @@
-//! Integration tests for `make-torrent`: the real binary, against real tools.
+//! Integration tests for `make-torrent` and the seeder: the real binaries and the
+//! in-process daemon, against real tools and clients.
 
 mod cli;
+mod daemon_util;
 mod download;
 mod golden;
+mod peer_client;
 mod reference;
 mod rejects;
+mod seed;
 mod util;
 mod verify;

@@ -1,0 +1,146 @@
+//! Running the seeder in-process on `127.0.0.1:0` ports, and small HTTP helpers for its
+//! admin listener and its embedded tracker.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use seedline_common::scrape::{ScrapeRequest, ScrapeResponse, ScrapeStats};
+use seedline_common::InfoHash;
+use seedline_seeder::daemon::config::OneOff;
+use seedline_seeder::daemon::{self, Config, Listeners};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Loopback everywhere, embedded tracker on, short timers.
+pub fn test_config() -> Config {
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    Config {
+        listen: local,
+        admin_listen: local,
+        embedded_tracker_listen: local,
+        embedded_tracker_admin_listen: local,
+        rescan_interval: 1,
+        grace_period: 5,
+        ..Config::default()
+    }
+}
+
+pub fn one_off(torrent: &Path, data: &Path) -> OneOff {
+    OneOff {
+        torrent: torrent.to_owned(),
+        data: data.to_owned(),
+    }
+}
+
+pub struct Running {
+    pub peer: SocketAddr,
+    pub admin: SocketAddr,
+    pub tracker: Option<SocketAddr>,
+    token: CancellationToken,
+    task: Option<JoinHandle<Result<(), daemon::StartError>>>,
+}
+
+impl Running {
+    pub async fn start(cfg: Config) -> Self {
+        let listeners = Listeners::bind(&cfg).expect("bind");
+        let peer = listeners.peer.local_addr().unwrap();
+        let admin = listeners.admin.local_addr().unwrap();
+        let tracker = listeners.tracker.as_ref().map(|t| t.public_addrs()[0]);
+        let token = CancellationToken::new();
+        let task = tokio::spawn(daemon::run(cfg, listeners, token.clone()));
+        Self {
+            peer,
+            admin,
+            tracker,
+            token,
+            task: Some(task),
+        }
+    }
+
+    pub async fn metrics(&self) -> String {
+        String::from_utf8(http_get(self.admin, "/metrics").await.1).unwrap()
+    }
+
+    /// The first metric line starting with `prefix`, or 0.
+    pub async fn metric(&self, prefix: &str) -> f64 {
+        metric(&self.metrics().await, prefix)
+    }
+
+    /// What the embedded tracker says about `h`.
+    pub async fn scrape(&self, h: InfoHash) -> Option<ScrapeStats> {
+        let mut q = Vec::new();
+        ScrapeRequest {
+            info_hashes: vec![h],
+        }
+        .write_query(&mut q);
+        let target = format!("/scrape?{}", String::from_utf8(q).unwrap());
+        let (_, body) = http_get(self.tracker.expect("embedded tracker"), &target).await;
+        ScrapeResponse::decode(&body).ok()?.files.get(&h).copied()
+    }
+
+    /// Stops the seeder and waits (bounded) for it to finish.
+    pub async fn stop(mut self) {
+        self.token.cancel();
+        let task = self.task.take().unwrap();
+        tokio::time::timeout(DEADLINE, task)
+            .await
+            .expect("seeder stops within the deadline")
+            .expect("seeder task")
+            .expect("seeder ran");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
+}
+
+pub fn metric(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// A one-shot HTTP/1.1 GET: (status line, body).
+pub async fn http_get(addr: SocketAddr, target: &str) -> (String, Vec<u8>) {
+    let fut = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.unwrap();
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("HTTP head");
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let status = head.lines().next().unwrap_or_default().to_owned();
+        (status, raw[split + 4..].to_vec())
+    };
+    tokio::time::timeout(DEADLINE, fut)
+        .await
+        .expect("HTTP reply in time")
+}
+
+/// Polls `f` until it holds or the deadline passes.
+pub async fn eventually<F, Fut>(mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while tokio::time::Instant::now() < deadline {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}

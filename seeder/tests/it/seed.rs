@@ -1,0 +1,261 @@
+//! The seeder end to end, in-process: `make-torrent` publishes, the seeder announces to
+//! its embedded tracker, and a client built from `seedline-common` downloads byte-exact
+//! (blocks and BEP 9 metadata).
+
+use std::path::{Path, PathBuf};
+
+use seedline_common::Metainfo;
+use sha1::{Digest, Sha1};
+
+use crate::daemon_util::{eventually, one_off, test_config, Running};
+use crate::peer_client::Client;
+use crate::util::{content, make_torrent, write_tree};
+
+/// A multi-file release whose files straddle 64 KiB pieces, with an empty file.
+pub fn release(dir: &Path, ours: bool) -> (PathBuf, Vec<u8>) {
+    let files = [
+        ("rel/a.bin", 100_000),
+        ("rel/empty", 0),
+        ("rel/sub/b.bin", 300_001),
+        ("rel/sub/c.bin", 7),
+    ];
+    write_tree(dir, &files);
+    let mut args = vec![
+        "rel",
+        "-l",
+        "64K",
+        "--no-creation-date",
+        "-o",
+        "rel.torrent",
+    ];
+    if !ours {
+        args.push("--no-created-by");
+    }
+    make_torrent(dir, &args).ok();
+    let mut bytes = Vec::new();
+    for (i, (_, len)) in files.iter().enumerate() {
+        bytes.extend(content(*len, i));
+    }
+    (dir.join("rel.torrent"), bytes)
+}
+
+fn parse(path: &Path) -> (seedline_common::InfoHash, Metainfo) {
+    let p = Metainfo::from_bytes(&std::fs::read(path).unwrap()).unwrap();
+    (p.info_hash, p.metainfo)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_byte_exact_and_announces_to_the_embedded_tracker() {
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, expected) = release(dir.path(), true);
+    let (ih, m) = parse(&torrent);
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    let s = Running::start(cfg).await;
+    assert!(
+        eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await,
+        "the seeder announces itself as a seed"
+    );
+    let mut c = Client::handshake(s.peer, ih).await;
+    let got = c
+        .download(m.info.total_length(), m.info.piece_length, 32)
+        .await;
+    assert!(got == expected, "downloaded bytes differ");
+    let metrics = s.metrics().await;
+    assert_eq!(
+        crate::daemon_util::metric(&metrics, "seedline_seeder_uploaded_bytes_total"),
+        expected.len() as f64
+    );
+    assert_eq!(
+        crate::daemon_util::metric(
+            &metrics,
+            "seedline_seeder_pieces_verified_total{result=\"good\"}"
+        ),
+        m.info.pieces.len() as f64,
+        "every piece was hashed before its first upload"
+    );
+    drop(c);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn magnet_metadata_resolves_against_the_seeder_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, _) = release(dir.path(), true);
+    let (ih, _) = parse(&torrent);
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    let s = Running::start(cfg).await;
+    let mut c = Client::handshake(s.peer, ih).await;
+    let info = c.fetch_metadata().await;
+    assert_eq!(<[u8; 20]>::from(Sha1::digest(&info)), *ih.as_bytes());
+    assert_eq!(
+        s.metric("seedline_seeder_metadata_pieces_served_total")
+            .await,
+        1.0
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_torrents_are_verified_before_they_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, expected) = release(dir.path(), false);
+    let (ih, m) = parse(&torrent);
+    // Corrupt one byte of piece 2 (inside a.bin's successor, b.bin).
+    let b = dir.path().join("rel/sub/b.bin");
+    let mut bytes = std::fs::read(&b).unwrap();
+    bytes[200_000 - 100_000] ^= 0xff;
+    std::fs::write(&b, &bytes).unwrap();
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    let s = Running::start(cfg).await;
+    assert!(
+        eventually(|| async {
+            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
+                .await
+                == 1.0
+        })
+        .await,
+        "verification finishes"
+    );
+    assert_eq!(
+        s.metric("seedline_seeder_pieces_verified_total{result=\"bad\"}")
+            .await,
+        1.0
+    );
+    let mut c = Client::handshake(s.peer, ih).await;
+    // The bitfield leaves out the bad piece (index 3: bytes 196608..262144).
+    let frame = c
+        .until(|msg| matches!(msg, seedline_common::wire::Message::Bitfield(_)))
+        .await;
+    let pieces = m.info.pieces.len() as u32;
+    let bits = seedline_common::wire::Bitfield::from_payload(&frame[5..], pieces).unwrap();
+    assert_eq!(bits.count(), pieces - 1);
+    assert!(!bits.has(3));
+    drop(c);
+    // Fix the data and reload: a new process re-verifies and serves everything.
+    s.stop().await;
+    let mut fixed = bytes;
+    fixed[200_000 - 100_000] ^= 0xff;
+    std::fs::write(&b, &fixed).unwrap();
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    let s = Running::start(cfg).await;
+    assert!(
+        eventually(|| async {
+            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
+                .await
+                == 1.0
+        })
+        .await
+    );
+    let mut c = Client::handshake(s.peer, ih).await;
+    let got = c
+        .download(m.info.total_length(), m.info.piece_length, 8)
+        .await;
+    assert!(got == expected);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_picks_up_new_torrents_and_stops_removed_ones() {
+    let lib = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let mut cfg = test_config();
+    cfg.library = Some(lib.path().to_owned());
+    let s = Running::start(cfg).await;
+    assert_eq!(
+        s.metric("seedline_seeder_torrents{state=\"seeding\"}")
+            .await,
+        0.0
+    );
+    // Publish: content in the library, then the torrent dropped in by make-torrent.
+    write_tree(lib.path(), &[("rel/a.bin", 70_000)]);
+    make_torrent(
+        src.path(),
+        &[
+            lib.path().join("rel").to_str().unwrap(),
+            "-l",
+            "16K",
+            "-o",
+            "rel.torrent",
+            "--publish",
+            lib.path().to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let (ih, m) = parse(&lib.path().join("rel.torrent"));
+    assert!(
+        eventually(|| async {
+            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
+                .await
+                == 1.0
+        })
+        .await,
+        "the published torrent is picked up"
+    );
+    let mut c = Client::handshake(s.peer, ih).await;
+    let got = c
+        .download(m.info.total_length(), m.info.piece_length, 4)
+        .await;
+    assert!(got == content(70_000, 0));
+    // Removing the torrent stops it: the open connection is closed, new ones refused.
+    std::fs::remove_file(lib.path().join("rel.torrent")).unwrap();
+    c.expect_closed().await;
+    assert!(
+        eventually(|| async {
+            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
+                .await
+                == 0.0
+        })
+        .await
+    );
+    let mut c = Client::connect(s.peer).await;
+    c.send_raw(
+        &seedline_common::wire::Handshake::new(ih, seedline_common::PeerId([1; 20])).encode(),
+    )
+    .await;
+    c.expect_closed().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_content_is_reported_and_served_once_it_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, expected) = release(dir.path(), true);
+    let (ih, m) = parse(&torrent);
+    let c_bin = dir.path().join("rel/sub/c.bin");
+    let saved = std::fs::read(&c_bin).unwrap();
+    std::fs::remove_file(&c_bin).unwrap();
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    let s = Running::start(cfg).await;
+    assert_eq!(
+        s.metric("seedline_seeder_torrents{state=\"missing\"}")
+            .await,
+        1.0
+    );
+    let mut c = Client::connect(s.peer).await;
+    c.send_raw(
+        &seedline_common::wire::Handshake::new(ih, seedline_common::PeerId([1; 20])).encode(),
+    )
+    .await;
+    c.expect_closed().await;
+    std::fs::write(&c_bin, saved).unwrap();
+    assert!(
+        eventually(|| async {
+            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
+                .await
+                == 1.0
+        })
+        .await,
+        "the next scan finds the content"
+    );
+    let mut c = Client::handshake(s.peer, ih).await;
+    let got = c
+        .download(m.info.total_length(), m.info.piece_length, 8)
+        .await;
+    assert!(got == expected);
+    s.stop().await;
+}
