@@ -9,6 +9,10 @@
                            prints "READY <peer port> <tracker port>", runs until stdin closes
   download TORRENT SAVE_PATH PEER_PORT TIMEOUT
                            download from 127.0.0.1:PEER_PORT; prints "DONE" when complete
+  leech SOURCE SAVE_PATH TIMEOUT COUNT
+                           COUNT sessions at once download SOURCE (a .torrent file or a
+                           magnet link) into SAVE_PATH/0, SAVE_PATH/1, ..., finding peers
+                           through the tracker only; prints "DONE" when all are complete
 
 Every session listens on 127.0.0.1 with an ephemeral port, with DHT, local peer discovery,
 UPnP and NAT-PMP off, so nothing leaves the machine.
@@ -116,6 +120,24 @@ def download(torrent, save_path, peer_port, timeout):
     print("DONE", flush=True)
 
 
+def leech(source, save_path, timeout, count):
+    sessions, handles = [], []
+    for i in range(int(count)):
+        ses = session()
+        if source.startswith("magnet:"):
+            params = lt.parse_magnet_uri(source)
+        else:
+            params = lt.add_torrent_params()
+            params.ti = lt.torrent_info(source)
+        params.save_path = f"{save_path}/{i}"
+        sessions.append(ses)
+        handles.append(ses.add_torrent(params))
+    deadline = time.monotonic() + float(timeout)
+    for i, handle in enumerate(handles):
+        wait_for(handle, lambda s: s.is_seeding, max(deadline - time.monotonic(), 0.1), f"leecher {i} downloading")
+    print("DONE", flush=True)
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"check": check, "seed": seed, "download": download}[command](*args)
+    {"check": check, "seed": seed, "download": download, "leech": leech}[command](*args)

@@ -6,6 +6,7 @@ mod daemon_util;
 mod download;
 mod golden;
 mod peer_client;
+mod real_clients;
 mod reference;
 mod rejects;
 mod seed;

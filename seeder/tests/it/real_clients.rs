@@ -1,0 +1,191 @@
+//! Real BitTorrent clients from Debian download from our seeder through our (embedded)
+//! tracker, byte-exact: aria2c and python3-libtorrent, single- and multi-file torrents,
+//! a magnet link resolved against the seeder alone, and four leechers at once.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::daemon_util::{eventually, test_config, Running};
+use crate::util::{
+    assert_same_tree, free_port, lt_helper, make_torrent, python, tool, write_tree, KillOnDrop,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A seeder with a library, and a release published into it with our tracker's URL.
+struct Published {
+    seeder: Running,
+    torrent: PathBuf,
+    /// The released file or directory.
+    content: PathBuf,
+    magnet: String,
+    _lib: tempfile::TempDir,
+}
+
+async fn publish(files: &[(&str, usize)], name: &str) -> Published {
+    let lib = tempfile::tempdir().unwrap();
+    let mut cfg = test_config();
+    cfg.library = Some(lib.path().to_owned());
+    let seeder = Running::start(cfg).await;
+    write_tree(lib.path(), files);
+    let announce = format!("http://{}/announce", seeder.tracker.unwrap());
+    let work = tempfile::tempdir().unwrap();
+    let content = lib.path().join(name);
+    let out = make_torrent(
+        work.path(),
+        &[
+            content.to_str().unwrap(),
+            "-l",
+            "32K",
+            "-a",
+            &announce,
+            "-o",
+            "x.torrent",
+            "--publish",
+            lib.path().to_str().unwrap(),
+            "--json",
+        ],
+    )
+    .ok();
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let magnet = summary["magnet"]
+        .as_str()
+        .expect("magnet in --json")
+        .to_owned();
+    assert!(
+        eventually(|| async {
+            seeder
+                .metric("seedline_seeder_torrents{state=\"seeding\"}")
+                .await
+                == 1.0
+        })
+        .await
+    );
+    Published {
+        torrent: lib.path().join("x.torrent"),
+        content,
+        seeder,
+        magnet,
+        _lib: lib,
+    }
+}
+
+fn multi_file() -> Vec<(&'static str, usize)> {
+    vec![
+        ("Release ü/video.bin", 1_500_000),
+        ("Release ü/extras/notes.txt", 12_345),
+        ("Release ü/extras/empty", 0),
+        ("Release ü/one", 1),
+    ]
+}
+
+/// Runs a child process to completion off the async runtime.
+async fn finish(mut child: KillOnDrop, what: &'static str) {
+    let status = tokio::task::spawn_blocking(move || child.wait(TIMEOUT + Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert!(status.success(), "{what} failed: {status}");
+}
+
+async fn aria2(p: &Published, out: &Path) {
+    let aria2c = tool("aria2c", "aria2");
+    let child = KillOnDrop::spawn(
+        Command::new(aria2c)
+            .arg(format!("--dir={}", out.display()))
+            .args([
+                "--enable-dht=false",
+                "--enable-dht6=false",
+                "--bt-enable-lpd=false",
+                "--enable-peer-exchange=false",
+                "--disable-ipv6=true",
+                "--interface=127.0.0.1",
+                "--seed-time=0",
+                "--summary-interval=0",
+                "--console-log-level=warn",
+                "--bt-stop-timeout=60",
+            ])
+            .arg(format!("--listen-port={}", free_port()))
+            .arg(&p.torrent)
+            .stdout(Stdio::null()),
+    );
+    finish(child, "aria2c").await;
+}
+
+async fn libtorrent(source: &str, out: &Path, count: usize) {
+    let child = KillOnDrop::spawn(
+        Command::new(python())
+            .arg(lt_helper())
+            .args(["leech", source])
+            .arg(out)
+            .arg(TIMEOUT.as_secs().to_string())
+            .arg(count.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    finish(child, "libtorrent leech").await;
+}
+
+fn assert_file_same(expected: &Path, got: &Path) {
+    assert!(
+        std::fs::read(expected).unwrap() == std::fs::read(got).unwrap(),
+        "{} differs",
+        got.display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aria2_downloads_single_and_multi_file_torrents() {
+    let p = publish(&multi_file(), "Release ü").await;
+    let out = tempfile::tempdir().unwrap();
+    aria2(&p, out.path()).await;
+    assert_same_tree(&p.content, &out.path().join("Release ü"));
+    p.seeder.stop().await;
+
+    let p = publish(&[("one.iso", 700_001)], "one.iso").await;
+    let out = tempfile::tempdir().unwrap();
+    aria2(&p, out.path()).await;
+    assert_file_same(&p.content, &out.path().join("one.iso"));
+    p.seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libtorrent_downloads_single_and_multi_file_torrents() {
+    let p = publish(&multi_file(), "Release ü").await;
+    let out = tempfile::tempdir().unwrap();
+    libtorrent(p.torrent.to_str().unwrap(), out.path(), 1).await;
+    assert_same_tree(&p.content, &out.path().join("0/Release ü"));
+    p.seeder.stop().await;
+
+    let p = publish(&[("one.iso", 700_001)], "one.iso").await;
+    let out = tempfile::tempdir().unwrap();
+    libtorrent(p.torrent.to_str().unwrap(), out.path(), 1).await;
+    assert_file_same(&p.content, &out.path().join("0/one.iso"));
+    p.seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libtorrent_resolves_a_magnet_link_against_the_origin() {
+    let p = publish(&multi_file(), "Release ü").await;
+    let out = tempfile::tempdir().unwrap();
+    libtorrent(&p.magnet, out.path(), 1).await;
+    assert_same_tree(&p.content, &out.path().join("0/Release ü"));
+    assert!(
+        p.seeder
+            .metric("seedline_seeder_metadata_pieces_served_total")
+            .await
+            >= 1.0
+    );
+    p.seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_libtorrent_leechers_at_once() {
+    let p = publish(&multi_file(), "Release ü").await;
+    let out = tempfile::tempdir().unwrap();
+    libtorrent(p.torrent.to_str().unwrap(), out.path(), 4).await;
+    for i in 0..4 {
+        assert_same_tree(&p.content, &out.path().join(format!("{i}/Release ü")));
+    }
+    p.seeder.stop().await;
+}
