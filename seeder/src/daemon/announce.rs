@@ -142,7 +142,7 @@ async fn announce_tiers(
         compact: true,
         no_peer_id: true,
         numwant: Some(0),
-        key: Some(key.clone()),
+        key: Some(*key),
         ip: None,
     };
     let mut last = None;

@@ -33,7 +33,7 @@ pub struct Cli {
     /// Library directory of .torrent files, watched while running.
     #[arg(long, env = "SEEDER_LIBRARY")]
     pub library: Option<PathBuf>,
-    /// Content of library torrents is DATA_ROOT/<name> [default: beside the .torrent].
+    /// Content of library torrents is DATA_ROOT/NAME [default: beside the .torrent].
     #[arg(long, env = "SEEDER_DATA_ROOT")]
     pub data_root: Option<PathBuf>,
     /// Seconds between library scans [default: 10].
@@ -42,7 +42,7 @@ pub struct Cli {
     /// A .torrent to seed without a library, repeatable; pairs with --data in order.
     #[arg(long, env = "SEEDER_TORRENT", value_delimiter = ',')]
     pub torrent: Vec<PathBuf>,
-    /// Directory holding the content of the matching --torrent (DIR/<name>).
+    /// Directory holding the content of the matching --torrent (DIR/NAME, NAME from the torrent).
     #[arg(long, env = "SEEDER_DATA", value_delimiter = ',')]
     pub data: Vec<PathBuf>,
     /// Announce here instead of each torrent's own trackers; without it the tracker runs

@@ -9,7 +9,8 @@ use super::metrics::Metrics;
 use super::torrent::Torrent;
 
 pub struct Fixture {
-    pub dir: tempfile::TempDir,
+    /// Kept so the files outlive the test.
+    pub _dir: tempfile::TempDir,
     pub torrent: Arc<Torrent>,
 }
 
@@ -46,5 +47,5 @@ pub fn torrent(data: &[u8], piece_length: u64, ours: bool) -> Fixture {
         Metrics::new(),
     )
     .unwrap();
-    Fixture { dir, torrent }
+    Fixture { _dir: dir, torrent }
 }

@@ -5,6 +5,7 @@ mod cli;
 mod daemon_util;
 mod download;
 mod golden;
+mod hostile;
 mod peer_client;
 mod real_clients;
 mod reference;

@@ -72,13 +72,12 @@ impl Client {
     /// Reads until `n` bytes are buffered; `None` if the peer closed first.
     async fn fill(&mut self, n: usize) -> Option<()> {
         while self.buf.len() < n {
-            let mut chunk = [0u8; 64 * 1024];
-            let read = tokio::time::timeout(TIMEOUT, self.stream.read(&mut chunk))
+            self.buf.reserve(64 * 1024);
+            let read = tokio::time::timeout(TIMEOUT, self.stream.read_buf(&mut self.buf))
                 .await
                 .expect("the seeder answers in time");
-            match read {
-                Ok(0) | Err(_) => return None,
-                Ok(k) => self.buf.extend_from_slice(&chunk[..k]),
+            if matches!(read, Ok(0) | Err(_)) {
+                return None;
             }
         }
         Some(())

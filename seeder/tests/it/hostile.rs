@@ -1,0 +1,189 @@
+//! Hostile and broken peers: each is disconnected (or refused) and counted, and the
+//! seeder goes on serving a well-behaved client afterwards.
+
+use seedline_common::wire::{BlockRequest, Handshake, Message};
+use seedline_common::{InfoHash, PeerId};
+
+use crate::daemon_util::{metric, one_off, test_config, Running};
+use crate::peer_client::{Client, Got};
+use crate::seed::release;
+
+fn frame(m: Message<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    m.encode(&mut out);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peers_are_dropped_and_others_still_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, expected) = release(dir.path(), true);
+    let parsed = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
+    let (ih, info) = (parsed.info_hash, parsed.metainfo.info);
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    cfg.max_requests_per_peer = 50;
+    let s = Running::start(cfg).await;
+
+    // Wrong info hash: closed after the handshake.
+    let mut c = Client::connect(s.peer).await;
+    c.send_raw(&Handshake::new(InfoHash([9; 20]), PeerId([1; 20])).encode())
+        .await;
+    c.expect_closed().await;
+
+    // An encrypted (MSE) handshake: closed at once, before 68 bytes ever arrive.
+    let mut c = Client::connect(s.peer).await;
+    c.send_raw(&[0x8f; 40]).await;
+    c.expect_closed().await;
+
+    // Garbage in place of messages after a good handshake.
+    let mut c = Client::handshake(s.peer, ih).await;
+    c.send_raw(&[0, 0, 0, 3, 0, 0xde, 0xad]).await;
+    c.expect_closed().await;
+
+    // A length prefix of 4 GiB: refused before anything is allocated for it.
+    let mut c = Client::handshake(s.peer, ih).await;
+    c.send_raw(&[0xff, 0xff, 0xff, 0xff, 7]).await;
+    c.expect_closed().await;
+
+    // A request past the end of a piece, and one for a piece that does not exist.
+    for bad in [
+        BlockRequest {
+            index: 0,
+            begin: 65_536 - 8,
+            length: 16,
+        },
+        BlockRequest {
+            index: 1_000,
+            begin: 0,
+            length: 16_384,
+        },
+        BlockRequest {
+            index: 0,
+            begin: 0,
+            length: 1 << 20,
+        },
+    ] {
+        let mut c = Client::handshake(s.peer, ih).await;
+        c.send(Message::Interested).await;
+        c.until(|m| matches!(m, Message::Unchoke)).await;
+        c.send(Message::Request(bad)).await;
+        c.expect_closed().await;
+    }
+
+    // A request while choked: a Fast peer gets `reject`, and stays connected.
+    let mut c = Client::handshake(s.peer, ih).await;
+    let r = BlockRequest {
+        index: 0,
+        begin: 0,
+        length: 16_384,
+    };
+    c.send(Message::Request(r)).await;
+    c.until(|m| *m == Message::Reject(r)).await;
+    // A flood of them is not: the connection ends once the limit is passed.
+    let mut flood = Vec::new();
+    for _ in 0..100 {
+        flood.extend(frame(Message::Request(r)));
+    }
+    c.send_raw(&flood).await;
+    c.expect_closed().await;
+
+    // Too many requests queued while unchoked: 32 MiB asked for while not reading, so
+    // the socket fills and the queue passes its limit.
+    let mut c = Client::handshake(s.peer, ih).await;
+    c.send(Message::Interested).await;
+    c.until(|m| matches!(m, Message::Unchoke)).await;
+    let mut flood = Vec::new();
+    for i in 0..2000u32 {
+        let b = BlockRequest {
+            index: i % 6,
+            begin: 0,
+            length: 16_384,
+        };
+        flood.extend(frame(Message::Request(b)));
+    }
+    c.send_raw(&flood).await;
+    loop {
+        if c.next().await == Got::Closed {
+            break;
+        }
+    }
+
+    // A bitfield sent late and twice is fine; a bitfield of the wrong size is not.
+    let mut c = Client::handshake(s.peer, ih).await;
+    let pieces = info.pieces.len() as u32;
+    let empty = vec![0u8; pieces.div_ceil(8) as usize];
+    c.until(|m| matches!(m, Message::HaveAll)).await;
+    c.send(Message::Bitfield(&empty)).await;
+    c.send(Message::Bitfield(&empty)).await;
+    let got = c.download(info.total_length(), info.piece_length, 16).await;
+    assert!(got == expected);
+    c.send(Message::Bitfield(&[0u8; 2])).await;
+    c.expect_closed().await;
+
+    // After all that, a good client downloads everything.
+    let mut c = Client::handshake(s.peer, ih).await;
+    let got = c.download(info.total_length(), info.piece_length, 32).await;
+    assert!(got == expected);
+
+    let m = s.metrics().await;
+    let count = |r: &str| {
+        metric(
+            &m,
+            &format!("seedline_seeder_disconnects_total{{reason=\"{r}\"}}"),
+        )
+    };
+    assert_eq!(count("unknown_torrent"), 1.0, "{m}");
+    assert_eq!(count("not_bittorrent"), 1.0, "{m}");
+    assert_eq!(count("protocol_error"), 3.0, "{m}");
+    assert_eq!(count("bad_request"), 3.0, "{m}");
+    assert_eq!(count("too_many_requests"), 2.0, "{m}");
+    assert!(
+        metric(
+            &m,
+            "seedline_seeder_requests_rejected_total{reason=\"choked\"}"
+        ) >= 1.0
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_limit_and_handshake_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, _) = release(dir.path(), true);
+    let ih = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap())
+        .unwrap()
+        .info_hash;
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    cfg.max_peers_per_torrent = 1;
+    cfg.handshake_timeout = 1;
+    let s = Running::start(cfg).await;
+    let _first = Client::handshake(s.peer, ih).await;
+    let mut second = Client::connect(s.peer).await;
+    second
+        .send_raw(&Handshake::new(ih, PeerId([2; 20])).encode())
+        .await;
+    second.expect_closed().await;
+    // A connection that never completes its handshake is closed after the timeout.
+    let mut silent = Client::connect(s.peer).await;
+    silent.send_raw(b"\x13BitTorrent").await;
+    silent.expect_closed().await;
+    let m = s.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_seeder_disconnects_total{reason=\"peer_limit\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_seeder_disconnects_total{reason=\"handshake_timeout\"}"
+        ),
+        1.0
+    );
+    assert_eq!(metric(&m, "seedline_seeder_peers_connected"), 1.0);
+    s.stop().await;
+}
