@@ -1,5 +1,5 @@
 //! Peer connections: the handshake and admission ([`accept`]), the per-connection state
-//! shared by its reader and writer ([`conn`]), serving blocks ([`writer`]), and who may
+//! shared by its reader and writer ([`conn`]), serving blocks (`writer`), and who may
 //! request ([`choker`]).
 
 pub mod accept;
