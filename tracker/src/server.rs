@@ -55,7 +55,9 @@ impl Listeners {
     }
 }
 
-fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+/// Binds and listens with SO_REUSEADDR; IPv6 sockets are IPv6-only. The seeder binds
+/// its listeners with this too.
+pub fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     let with_addr =
         |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
     let sock = if addr.is_ipv6() {

@@ -7,7 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::net::{TcpListener, TcpSocket};
+use seedline_tracker::server::bind_one;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -35,25 +36,11 @@ impl Listeners {
             )?),
         };
         Ok(Self {
-            peer: bind(cfg.listen)?,
-            admin: bind(cfg.admin_listen)?,
+            peer: bind_one(cfg.listen)?,
+            admin: bind_one(cfg.admin_listen)?,
             tracker,
         })
     }
-}
-
-fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-    let with_addr =
-        |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
-    let sock = if addr.is_ipv6() {
-        TcpSocket::new_v6()
-    } else {
-        TcpSocket::new_v4()
-    }
-    .map_err(with_addr)?;
-    sock.set_reuseaddr(true).map_err(with_addr)?;
-    sock.bind(addr).map_err(with_addr)?;
-    sock.listen(1024).map_err(with_addr)
 }
 
 /// The in-process tracker: the tracker's defaults with this seeder's addresses and a

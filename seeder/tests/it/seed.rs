@@ -39,6 +39,16 @@ pub fn release(dir: &Path, ours: bool) -> (PathBuf, Vec<u8>) {
     (dir.join("rel.torrent"), bytes)
 }
 
+/// Waits until `n` torrents are being served.
+async fn seeding(s: &Running, n: f64) -> bool {
+    eventually(|| async {
+        s.metric("seedline_seeder_torrents{state=\"seeding\"}")
+            .await
+            == n
+    })
+    .await
+}
+
 fn parse(path: &Path) -> (seedline_common::InfoHash, Metainfo) {
     let p = Metainfo::from_bytes(&std::fs::read(path).unwrap()).unwrap();
     (p.info_hash, p.metainfo)
@@ -110,15 +120,7 @@ async fn foreign_torrents_are_verified_before_they_are_served() {
     let mut cfg = test_config();
     cfg.torrents = vec![one_off(&torrent, dir.path())];
     let s = Running::start(cfg).await;
-    assert!(
-        eventually(|| async {
-            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 1.0
-        })
-        .await,
-        "verification finishes"
-    );
+    assert!(seeding(&s, 1.0).await, "verification finishes");
     assert_eq!(
         s.metric("seedline_seeder_pieces_verified_total{result=\"bad\"}")
             .await,
@@ -142,14 +144,7 @@ async fn foreign_torrents_are_verified_before_they_are_served() {
     let mut cfg = test_config();
     cfg.torrents = vec![one_off(&torrent, dir.path())];
     let s = Running::start(cfg).await;
-    assert!(
-        eventually(|| async {
-            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 1.0
-        })
-        .await
-    );
+    assert!(seeding(&s, 1.0).await);
     let mut c = Client::handshake(s.peer, ih).await;
     let got = c
         .download(m.info.total_length(), m.info.piece_length, 8)
@@ -186,15 +181,7 @@ async fn library_picks_up_new_torrents_and_stops_removed_ones() {
     )
     .ok();
     let (ih, m) = parse(&lib.path().join("rel.torrent"));
-    assert!(
-        eventually(|| async {
-            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 1.0
-        })
-        .await,
-        "the published torrent is picked up"
-    );
+    assert!(seeding(&s, 1.0).await, "the published torrent is picked up");
     let mut c = Client::handshake(s.peer, ih).await;
     let got = c
         .download(m.info.total_length(), m.info.piece_length, 4)
@@ -203,14 +190,7 @@ async fn library_picks_up_new_torrents_and_stops_removed_ones() {
     // Removing the torrent stops it: the open connection is closed, new ones refused.
     std::fs::remove_file(lib.path().join("rel.torrent")).unwrap();
     c.expect_closed().await;
-    assert!(
-        eventually(|| async {
-            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 0.0
-        })
-        .await
-    );
+    assert!(seeding(&s, 0.0).await);
     let mut c = Client::connect(s.peer).await;
     c.send_raw(
         &seedline_common::wire::Handshake::new(ih, seedline_common::PeerId([1; 20])).encode(),
@@ -243,15 +223,7 @@ async fn missing_content_is_reported_and_served_once_it_appears() {
     .await;
     c.expect_closed().await;
     std::fs::write(&c_bin, saved).unwrap();
-    assert!(
-        eventually(|| async {
-            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 1.0
-        })
-        .await,
-        "the next scan finds the content"
-    );
+    assert!(seeding(&s, 1.0).await, "the next scan finds the content");
     let mut c = Client::handshake(s.peer, ih).await;
     let got = c
         .download(m.info.total_length(), m.info.piece_length, 8)
