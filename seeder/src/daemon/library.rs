@@ -146,14 +146,28 @@ impl Library {
     /// Serves the torrent if its content is complete: trusted ones at once, others
     /// after (and while) a background verification.
     fn start(&self, t: &Arc<Torrent>) {
-        if let Err(e) = t.check_content() {
-            tracing::error!(
-                torrent = %t.source.display(),
-                error = %e,
-                "content is missing or has the wrong size; not serving until it is fixed"
-            );
-            return;
+        let checked = t.check_content();
+        let mut last = t.content_error.lock().expect("content error lock");
+        match checked {
+            Err(e) => {
+                let msg = e.to_string();
+                if last.as_deref() != Some(msg.as_str()) {
+                    tracing::error!(
+                        torrent = %t.source.display(),
+                        error = %msg,
+                        "content is missing or has the wrong size; not serving until it is fixed"
+                    );
+                    *last = Some(msg);
+                }
+                return;
+            }
+            Ok(()) => {
+                if last.take().is_some() {
+                    tracing::info!(torrent = %t.source.display(), "content is complete now");
+                }
+            }
         }
+        drop(last);
         if t.state() == State::Checking {
             let t = t.clone();
             self.tasks.spawn_blocking(move || t.verify_all());

@@ -71,6 +71,8 @@ pub struct Torrent {
     /// Cancelled when the torrent is removed from the library: its peers disconnect.
     pub token: CancellationToken,
     state: std::sync::Mutex<State>,
+    /// The last content problem logged, so a rescan repeats it only when it changes.
+    pub content_error: std::sync::Mutex<Option<String>>,
     metrics: Metrics,
 }
 
@@ -114,6 +116,7 @@ impl Torrent {
             limiter: RateLimiter::new(rate),
             token,
             state: std::sync::Mutex::new(State::Missing),
+            content_error: std::sync::Mutex::new(None),
             metrics,
         }))
     }

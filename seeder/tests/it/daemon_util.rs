@@ -73,14 +73,7 @@ impl Running {
 
     /// What the embedded tracker says about `h`.
     pub async fn scrape(&self, h: InfoHash) -> Option<ScrapeStats> {
-        let mut q = Vec::new();
-        ScrapeRequest {
-            info_hashes: vec![h],
-        }
-        .write_query(&mut q);
-        let target = format!("/scrape?{}", String::from_utf8(q).unwrap());
-        let (_, body) = http_get(self.tracker.expect("embedded tracker"), &target).await;
-        ScrapeResponse::decode(&body).ok()?.files.get(&h).copied()
+        scrape(self.tracker.expect("embedded tracker"), h).await
     }
 
     /// Stops the seeder and waits (bounded) for it to finish.
@@ -99,6 +92,18 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.token.cancel();
     }
+}
+
+/// What the tracker at `tracker` says about `h`.
+pub async fn scrape(tracker: SocketAddr, h: InfoHash) -> Option<ScrapeStats> {
+    let mut q = Vec::new();
+    ScrapeRequest {
+        info_hashes: vec![h],
+    }
+    .write_query(&mut q);
+    let target = format!("/scrape?{}", String::from_utf8(q).unwrap());
+    let (_, body) = http_get(tracker, &target).await;
+    ScrapeResponse::decode(&body).ok()?.files.get(&h).copied()
 }
 
 pub fn metric(text: &str, prefix: &str) -> f64 {

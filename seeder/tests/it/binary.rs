@@ -1,0 +1,94 @@
+//! The real `seeder` binary: config errors exit 64 before binding, `--print-config`
+//! shows flags and environment, and SIGTERM announces `stopped` and exits 0.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use seedline_tracker::{Config as TrackerConfig, Listeners as TrackerListeners};
+use tokio_util::sync::CancellationToken;
+
+use crate::daemon_util::{eventually, scrape};
+use crate::seed::release;
+use crate::util::KillOnDrop;
+
+const BIN: &str = env!("CARGO_BIN_EXE_seeder");
+
+#[test]
+fn config_errors_exit_64_and_print_config_shows_the_sources() {
+    let out = Command::new(BIN).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to seed"));
+
+    let out = Command::new(BIN)
+        .args(["--library", "/srv/lib", "--upload-slots", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("upload_slots"));
+
+    let out = Command::new(BIN)
+        .env("SEEDER_UPLOAD_RATE", "1000000")
+        .args(["--library", "/srv/lib", "--print-config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(printed.contains("upload_rate = 1000000"), "{printed}");
+    assert!(printed.contains("library = \"/srv/lib\""), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_announces_stopped_and_exits_zero() {
+    let tcfg = TrackerConfig {
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        ..TrackerConfig::default()
+    };
+    let tl = TrackerListeners::bind(&tcfg).unwrap();
+    let tracker = tl.public_addrs()[0];
+    let stop = CancellationToken::new();
+    let _guard = stop.clone().drop_guard();
+    tokio::spawn(seedline_tracker::run(tcfg, tl, stop));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, _) = release(dir.path(), true);
+    let ih = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap())
+        .unwrap()
+        .info_hash;
+    let mut child = KillOnDrop::spawn(
+        Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .arg("--torrent")
+            .arg(&torrent)
+            .arg("--data")
+            .arg(dir.path())
+            .arg("--tracker")
+            .arg(format!("http://{tracker}/announce"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    assert!(
+        eventually(|| async { scrape(tracker, ih).await.is_some_and(|s| s.complete == 1) }).await,
+        "the seeder announces started"
+    );
+    let pid = child.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::task::spawn_blocking(move || {
+        let s = child.wait(Duration::from_secs(30));
+        drop(child);
+        s
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0), "{status}");
+    // An empty swarm is dropped by the tracker, so `stopped` shows as no entry at all.
+    let after = scrape(tracker, ih).await;
+    assert!(
+        after.is_none_or(|s| s.complete == 0),
+        "the tracker heard `stopped` before the seeder exited: {after:?}"
+    );
+}
