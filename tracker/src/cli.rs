@@ -73,6 +73,9 @@ pub struct Cli {
     /// Believe the `ip` announce parameter [default: false].
     #[arg(long, env = "TRACKER_ALLOW_IP_PARAM", num_args = 0..=1, default_missing_value = "true")]
     pub allow_ip_param: Option<bool>,
+    /// Network (CIDR) whose announces may set their address with `ip`, repeatable.
+    #[arg(long, env = "TRACKER_IP_PARAM_FROM", value_delimiter = ',')]
+    pub ip_param_from: Vec<IpNet>,
     /// Largest request head in bytes, at least 8192 [default: 8192].
     #[arg(long, env = "TRACKER_MAX_REQUEST_HEAD")]
     pub max_request_head: Option<usize>,
@@ -114,6 +117,9 @@ impl Cli {
         }
         if !self.trusted_proxy.is_empty() {
             c.trusted_proxies = self.trusted_proxy;
+        }
+        if !self.ip_param_from.is_empty() {
+            c.ip_param_from = self.ip_param_from;
         }
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };

@@ -46,6 +46,9 @@ pub struct Config {
     pub full_scrape_max: usize,
     /// Believe the `ip` query parameter (only sensible on a private network).
     pub allow_ip_param: bool,
+    /// Believe the `ip` query parameter from connections from these networks only (an
+    /// origin seeder on the tracker's host announcing its public address).
+    pub ip_param_from: Vec<IpNet>,
     /// Largest request head in bytes (at least 8192).
     pub max_request_head: usize,
     /// Seconds a client has to send a whole request head.
@@ -88,6 +91,7 @@ impl Default for Config {
             full_scrape: false,
             full_scrape_max: 10_000,
             allow_ip_param: false,
+            ip_param_from: Vec::new(),
             max_request_head: 8192,
             header_read_timeout: 5,
             idle_timeout: 60,

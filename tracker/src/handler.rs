@@ -145,7 +145,16 @@ impl Tracker {
             .map_err(|e| (e.kind(), e.to_string()))?;
         let a = AnnounceRequest::parse_query(query).map_err(|e| (e.kind(), e.to_string()))?;
         let ip = match a.ip {
-            Some(ip) if self.cfg.allow_ip_param => canonical_ip(ip),
+            Some(ip)
+                if self.cfg.allow_ip_param
+                    || self
+                        .cfg
+                        .ip_param_from
+                        .iter()
+                        .any(|n| n.contains(&canonical_ip(peer.ip()))) =>
+            {
+                canonical_ip(ip)
+            }
             _ => client,
         };
         let mut rng = rand::rng();

@@ -143,7 +143,7 @@ async fn announce_tiers(
         no_peer_id: true,
         numwant: Some(0),
         key: Some(*key),
-        ip: None,
+        ip: shared.cfg.announce_ip,
     };
     let mut last = None;
     for tier in tiers.iter_mut() {

@@ -1,7 +1,7 @@
 //! Command line and environment: every setting of [`Config`] as a flag and a `SEEDER_*`
 //! variable. Values given here override the TOML file, which overrides the defaults.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -49,6 +49,9 @@ pub struct Cli {
     /// in this process.
     #[arg(long, env = "SEEDER_TRACKER")]
     pub tracker: Option<String>,
+    /// Address announced for this seeder (`ip`); the embedded tracker believes it.
+    #[arg(long, env = "SEEDER_ANNOUNCE_IP")]
+    pub announce_ip: Option<IpAddr>,
     /// Public listener of the embedded tracker [default: 0.0.0.0:6969].
     #[arg(long, env = "SEEDER_EMBEDDED_TRACKER_LISTEN")]
     pub embedded_tracker_listen: Option<SocketAddr>,
@@ -130,6 +133,9 @@ impl Cli {
         }
         if self.data_root.is_some() {
             c.data_root = self.data_root;
+        }
+        if self.announce_ip.is_some() {
+            c.announce_ip = self.announce_ip;
         }
         if self.tracker.is_some() {
             c.tracker = self.tracker;

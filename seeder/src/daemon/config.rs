@@ -1,7 +1,7 @@
 //! Seeder configuration: one validated value built from defaults, an optional TOML file,
 //! and flags or `SEEDER_*` variables (see `cli.rs`), in that order of precedence.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,6 +37,9 @@ pub struct Config {
     /// Announce URL used instead of every torrent's own. Empty: run the tracker in this
     /// process on `embedded_tracker_listen` and announce there.
     pub tracker: Option<String>,
+    /// The address announced for this seeder (the `ip` parameter), for an origin whose
+    /// tracker would otherwise see a loopback or private address.
+    pub announce_ip: Option<IpAddr>,
     /// Public listener of the embedded tracker.
     pub embedded_tracker_listen: SocketAddr,
     /// Admin listener of the embedded tracker (its own `/metrics`).
@@ -78,6 +81,7 @@ impl Default for Config {
             rescan_interval: 10,
             torrents: Vec::new(),
             tracker: None,
+            announce_ip: None,
             embedded_tracker_listen: SocketAddr::from(([0, 0, 0, 0], 6969)),
             embedded_tracker_admin_listen: SocketAddr::from(([127, 0, 0, 1], 6970)),
             max_peers: 2000,

@@ -50,6 +50,11 @@ fn embedded_tracker_config(cfg: &Config) -> seedline_tracker::Config {
         listen: vec![cfg.embedded_tracker_listen],
         admin_listen: cfg.embedded_tracker_admin_listen,
         grace_period: cfg.grace_period,
+        // The seeder announces over loopback; its `announce_ip` is what clients need.
+        ip_param_from: ["127.0.0.0/8", "::1/128"]
+            .iter()
+            .map(|n| n.parse().expect("valid network"))
+            .collect(),
         ..Default::default()
     }
 }

@@ -231,3 +231,50 @@ async fn missing_content_is_reported_and_served_once_it_appears() {
     assert!(got == expected);
     s.stop().await;
 }
+
+/// The embedded tracker hands out the seeder's `announce_ip`, not the loopback address it
+/// announced from, so clients on other hosts can reach the origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_tracker_hands_out_the_announce_ip() {
+    use seedline_common::announce_response::{AnnounceResponse, Peers};
+    use seedline_common::{AnnounceRequest, Event, PeerId};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, _) = release(dir.path(), true);
+    let (ih, _) = parse(&torrent);
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    cfg.announce_ip = Some("192.0.2.7".parse().unwrap());
+    let s = Running::start(cfg).await;
+    assert!(eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await);
+    let req = AnnounceRequest {
+        info_hash: ih,
+        peer_id: PeerId([7; 20]),
+        port: 7000,
+        uploaded: 0,
+        downloaded: 0,
+        left: 1,
+        event: Event::Started,
+        compact: true,
+        no_peer_id: true,
+        numwant: None,
+        key: None,
+        ip: None,
+    };
+    let mut q = Vec::new();
+    req.write_query(&mut q);
+    let target = format!("/announce?{}", String::from_utf8(q).unwrap());
+    let (_, body) = crate::daemon_util::http_get(s.tracker.unwrap(), &target).await;
+    let reply = AnnounceResponse::decode(&body).unwrap();
+    let Peers::Compact { v4, .. } = reply.peers else {
+        panic!("compact reply expected: {reply:?}")
+    };
+    assert_eq!(
+        v4,
+        vec![std::net::SocketAddr::new(
+            "192.0.2.7".parse().unwrap(),
+            s.peer.port()
+        )]
+    );
+    s.stop().await;
+}

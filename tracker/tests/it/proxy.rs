@@ -99,3 +99,25 @@ async fn ip_parameter_ignored_unless_enabled() {
     assert_eq!(peers_v4(&r.body), vec!["192.0.2.1:7000".parse().unwrap()]);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn ip_parameter_believed_only_from_listed_networks() {
+    let mut a = announce(1, 1, 7000, 0, Event::Started);
+    a.ip = Some("192.0.2.1".parse().unwrap());
+    for (net, want) in [
+        ("10.0.0.0/8", "127.0.0.1:7000"),
+        ("127.0.0.0/8", "192.0.2.1:7000"),
+    ] {
+        let mut cfg = test_config();
+        cfg.ip_param_from = vec![net.parse().unwrap()];
+        let s = TestServer::start(cfg).await;
+        get(s.addr(), &announce_target(&a)).await;
+        let r = get(
+            s.addr(),
+            &announce_target(&announce(1, 2, 7001, 5, Event::Started)),
+        )
+        .await;
+        assert_eq!(peers_v4(&r.body), vec![want.parse().unwrap()], "{net}");
+        s.stop().await;
+    }
+}
