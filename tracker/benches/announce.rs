@@ -48,6 +48,7 @@ fn preloaded(torrents: u32, per: u32) -> Store {
                 peer_id: PeerId([1; 20]),
                 event: Event::Started,
                 seeder: p % 4 == 0,
+                origin: false,
                 now: 0,
             };
             out.clear();
@@ -91,6 +92,7 @@ fn bench(c: &mut Criterion) {
                         peer_id: q.peer_id,
                         event: Event::None,
                         seeder: q.left == 0,
+                        origin: false,
                         now: 1,
                     };
                     out.clear();

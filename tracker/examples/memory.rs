@@ -70,6 +70,7 @@ fn main() {
             peer_id: PeerId([i as u8; 20]),
             event: Event::Started,
             seeder: i % 5 == 0,
+            origin: false,
             now: 0,
         };
         out.clear();

@@ -184,6 +184,7 @@ impl Tracker {
             peer_id: a.peer_id,
             event: a.event,
             seeder: a.is_seeder(),
+            origin: false,
             now: self.now(),
         };
         let effect = self

@@ -3,6 +3,7 @@
 //! [`run`] serves a [`Config`] on bound [`Listeners`] until a cancellation token fires;
 //! the `tracker` binary and the seeder's embedded mode both call it.
 
+pub mod access;
 pub mod cli;
 pub mod client_ip;
 pub mod config;

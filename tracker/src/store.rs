@@ -3,7 +3,10 @@
 //! Every operation takes one shard guard, does its work without awaiting, and drops it;
 //! counts are kept on change so metrics never walk the map.
 
+use std::collections::BinaryHeap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use dashmap::DashMap;
 use prometheus::IntGauge;
@@ -11,7 +14,8 @@ use rand::Rng;
 use seedline_common::announce_response::{self as reply, ReplyHead};
 use seedline_common::{scrape, Event, InfoHash, ScrapeStats};
 
-use crate::swarm::{Change, PeerAnnounce, PeerForm, Swarm};
+use crate::access::{Access, Mode};
+use crate::swarm::{Change, PeerAnnounce, PeerForm, Role, Swarm};
 
 /// Many small shards keep each lock hold of the sweeper short.
 const SHARDS: usize = 256;
@@ -68,6 +72,15 @@ pub enum StoreError {
 pub struct AnnounceEffect {
     pub completed: bool,
     pub not_stored: bool,
+    /// Origin seeders handed to this leecher.
+    pub origins_sent: usize,
+}
+
+/// One torrent's saved state: its count and, when peers are persisted, its peers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedSwarm {
+    pub downloaded: u32,
+    pub peers: Vec<(SocketAddr, Role)>,
 }
 
 pub struct Store {
@@ -75,6 +88,11 @@ pub struct Store {
     torrents: AtomicUsize,
     limits: StoreConfig,
     gauges: StoreGauges,
+    access: Arc<Access>,
+    /// Counts loaded from the state file for torrents that had no entry to restore them
+    /// into; claimed by the swarm's first announce, and saved again until then.
+    restored: DashMap<InfoHash, u32, hashbrown::DefaultHashBuilder>,
+    restored_len: AtomicUsize,
 }
 
 /// Reply fields the store does not own.
@@ -88,7 +106,13 @@ pub struct ReplyParams {
 }
 
 impl Store {
+    /// A store for an `open` tracker.
     pub fn new(limits: StoreConfig, gauges: StoreGauges) -> Self {
+        Self::with_access(limits, gauges, Arc::new(Access::new(Mode::Open)))
+    }
+
+    /// A store that keeps the torrents `access` registers even while they have no peers.
+    pub fn with_access(limits: StoreConfig, gauges: StoreGauges, access: Arc<Access>) -> Self {
         Self {
             swarms: DashMap::with_capacity_and_hasher_and_shard_amount(
                 0,
@@ -98,6 +122,9 @@ impl Store {
             torrents: AtomicUsize::new(0),
             limits,
             gauges,
+            access,
+            restored: DashMap::default(),
+            restored_len: AtomicUsize::new(0),
         }
     }
 
@@ -133,11 +160,9 @@ impl Store {
                 if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
                     return Err(StoreError::TorrentLimit);
                 }
-                self.swarms.entry(info_hash).or_insert_with(|| {
-                    self.torrents.fetch_add(1, Ordering::Relaxed);
-                    self.gauges.torrents.inc();
-                    Swarm::default()
-                })
+                self.swarms
+                    .entry(info_hash)
+                    .or_insert_with(|| self.new_swarm(&info_hash))
             }
         };
         let swarm = guard.value_mut();
@@ -156,18 +181,177 @@ impl Store {
             external_ip: p.external_ip,
         };
         reply::write_head(out, &head);
-        swarm.write_peers(&placed, p.numwant, p.form, rng, out);
+        let origins_sent = swarm.write_peers(&placed, p.numwant, p.form, rng, out);
         reply::write_tail(out, None);
         let empty = swarm.is_empty();
         drop(guard);
         self.gauges.apply(&change);
-        if empty {
+        if empty && !self.access.keeps(&info_hash) {
             self.remove_if_empty(&info_hash);
         }
         Ok(AnnounceEffect {
             completed: change.completed,
             not_stored: change.not_stored,
+            origins_sent,
         })
+    }
+
+    fn new_swarm(&self, ih: &InfoHash) -> Swarm {
+        self.torrents.fetch_add(1, Ordering::Relaxed);
+        self.gauges.torrents.inc();
+        let mut s = Swarm::default();
+        if self.restored_len.load(Ordering::Relaxed) > 0 {
+            if let Some((_, n)) = self.restored.remove(ih) {
+                self.restored_len.fetch_sub(1, Ordering::Relaxed);
+                s.set_downloaded(n);
+            }
+        }
+        s
+    }
+
+    /// The counts of one torrent, if the store has an entry for it.
+    pub fn stats(&self, ih: &InfoHash) -> Option<ScrapeStats> {
+        self.swarms.get(ih).map(|s| s.stats()).or_else(|| {
+            self.restored.get(ih).map(|n| ScrapeStats {
+                downloaded: *n,
+                ..ScrapeStats::default()
+            })
+        })
+    }
+
+    /// Up to `limit` torrents with hashes above `after`, in hash order: a stable page
+    /// whatever changes in between. Memory is `O(limit)`, not `O(torrents)`.
+    pub fn page(&self, after: Option<InfoHash>, limit: usize) -> Vec<(InfoHash, ScrapeStats)> {
+        let key = |s: ScrapeStats| (s.complete, s.incomplete, s.downloaded);
+        let mut heap = BinaryHeap::with_capacity(limit + 1);
+        for e in self.swarms.iter() {
+            let ih = *e.key();
+            if after.is_some_and(|a| ih <= a) {
+                continue;
+            }
+            if heap.len() < limit {
+                heap.push((ih, key(e.value().stats())));
+            } else if heap.peek().is_some_and(|top| ih < top.0) {
+                heap.pop();
+                heap.push((ih, key(e.value().stats())));
+            }
+        }
+        heap.into_sorted_vec()
+            .into_iter()
+            .map(|(ih, (complete, incomplete, downloaded))| {
+                let s = ScrapeStats {
+                    complete,
+                    incomplete,
+                    downloaded,
+                };
+                (ih, s)
+            })
+            .collect()
+    }
+
+    /// Drops `ih`'s swarm whatever it holds (unregistered or denied torrents).
+    pub fn drop_swarm(&self, ih: &InfoHash) -> bool {
+        match self.swarms.remove(ih) {
+            Some((_, mut s)) => {
+                self.forget(&mut s);
+                self.torrents.fetch_sub(1, Ordering::Relaxed);
+                self.gauges.torrents.dec();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops every swarm the access list no longer serves (after a list change), and
+    /// empty ones it no longer keeps. Returns the number of swarms dropped.
+    pub fn purge_refused(&self) -> usize {
+        let mut dropped = 0;
+        let mut total = Change::default();
+        self.swarms.retain(|ih, s| {
+            let keep = self.access.check(ih).is_ok() && (!s.is_empty() || self.access.keeps(ih));
+            if !keep {
+                total.add(&s.expire(u32::MAX));
+                dropped += 1;
+            }
+            keep
+        });
+        self.torrents.fetch_sub(dropped, Ordering::Relaxed);
+        self.gauges.torrents.sub(dropped as i64);
+        self.gauges.apply(&total);
+        dropped
+    }
+
+    fn forget(&self, s: &mut Swarm) {
+        self.gauges.apply(&s.expire(u32::MAX));
+    }
+
+    /// Calls `f` with each torrent worth saving: entries with a count, or with peers when
+    /// `peers` is set, then restored counts not yet claimed. One shard is locked at a
+    /// time, and only while its entries are copied out.
+    pub fn for_each_saved(&self, peers: bool, mut f: impl FnMut(InfoHash, SavedSwarm)) {
+        for e in self.swarms.iter() {
+            let s = e.value();
+            if s.stats().downloaded == 0 && !(peers && !s.is_empty()) {
+                continue;
+            }
+            let saved = SavedSwarm {
+                downloaded: s.stats().downloaded,
+                peers: if peers {
+                    s.addrs().collect()
+                } else {
+                    Vec::new()
+                },
+            };
+            let ih = *e.key();
+            drop(e);
+            f(ih, saved);
+        }
+        for e in self.restored.iter() {
+            f(
+                *e.key(),
+                SavedSwarm {
+                    downloaded: *e.value(),
+                    peers: Vec::new(),
+                },
+            );
+        }
+    }
+
+    /// Loads one saved torrent. Its peers count as seen at `now`, so they expire like
+    /// any other unless they announce again. A torrent the access list refuses is
+    /// skipped; one without peers that the store would not keep waits in a side table
+    /// for its first announce. Returns whether anything was loaded.
+    pub fn restore(&self, ih: InfoHash, saved: SavedSwarm, now: u32) -> bool {
+        if self.access.check(&ih).is_err() {
+            return false;
+        }
+        if saved.peers.is_empty() && !self.access.keeps(&ih) {
+            if saved.downloaded > 0 && self.restored.insert(ih, saved.downloaded).is_none() {
+                self.restored_len.fetch_add(1, Ordering::Relaxed);
+            }
+            return saved.downloaded > 0;
+        }
+        if !self.swarms.contains_key(&ih) && self.torrent_count() >= self.limits.max_torrents {
+            return false;
+        }
+        let mut guard = self.swarms.entry(ih).or_insert_with(|| self.new_swarm(&ih));
+        let swarm = guard.value_mut();
+        swarm.set_downloaded(swarm.stats().downloaded.max(saved.downloaded));
+        let mut total = Change::default();
+        for (addr, role) in saved.peers {
+            total.add(&swarm.restore(addr, role, now, self.limits.max_peers_per_torrent));
+        }
+        drop(guard);
+        self.gauges.apply(&total);
+        true
+    }
+
+    /// Makes sure a registered torrent has an entry, so it shows up with zero peers.
+    pub fn ensure(&self, ih: InfoHash) {
+        if self.swarms.contains_key(&ih) || self.torrent_count() >= self.limits.max_torrents {
+            return;
+        }
+        self.swarms.entry(ih).or_insert_with(|| self.new_swarm(&ih));
     }
 
     /// Appends a scrape reply for `hashes`; unknown ones are left out.
@@ -195,9 +379,9 @@ impl Store {
     pub fn expire(&self, cutoff: u32) -> u64 {
         let mut total = Change::default();
         let mut removed_swarms = 0usize;
-        self.swarms.retain(|_, s| {
+        self.swarms.retain(|ih, s| {
             total.add(&s.expire(cutoff));
-            let keep = !s.is_empty();
+            let keep = !s.is_empty() || self.access.keeps(ih);
             removed_swarms += usize::from(!keep);
             keep
         });
@@ -207,7 +391,8 @@ impl Store {
         -(total.seeders.iter().chain(&total.leechers).sum::<i64>()) as u64
     }
 
-    fn remove_if_empty(&self, h: &InfoHash) {
+    /// Removes `h`'s entry if it has no peers (a torrent unregistered while idle).
+    pub fn remove_if_empty(&self, h: &InfoHash) {
         if self.swarms.remove_if(h, |_, s| s.is_empty()).is_some() {
             self.torrents.fetch_sub(1, Ordering::Relaxed);
             self.gauges.torrents.dec();

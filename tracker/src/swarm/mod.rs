@@ -14,7 +14,7 @@ use seedline_common::announce_response as reply;
 use seedline_common::peer::{compact_v4, compact_v6, from_compact_v4, from_compact_v6};
 use seedline_common::{Event, PeerId, ScrapeStats};
 
-pub use peer_list::{CompactAddr, Peer, PeerList};
+pub use peer_list::{CompactAddr, Peer, PeerList, Role};
 
 /// Net change in stored peers, for the global gauges: `[ipv4, ipv6]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,7 +44,19 @@ pub struct PeerAnnounce {
     pub peer_id: PeerId,
     pub event: Event,
     pub seeder: bool,
+    /// The announcer is one of the content provider's origins (by address or peer id).
+    pub origin: bool,
     pub now: u32,
+}
+
+impl PeerAnnounce {
+    fn role(&self) -> Role {
+        match (self.seeder, self.origin) {
+            (false, _) => Role::Leecher,
+            (true, false) => Role::Seeder,
+            (true, true) => Role::Origin,
+        }
+    }
 }
 
 /// How peers are written into the reply.
@@ -107,14 +119,15 @@ impl Swarm {
     }
 
     /// Applies one announce. `max_peers` caps the swarm: a new peer past it is answered
-    /// but not stored. `keep_id` stores the peer id for non-compact replies.
+    /// but not stored (origins are always stored). `keep_id` stores the peer id for
+    /// non-compact replies.
     pub fn announce(
         &mut self,
         a: &PeerAnnounce,
         max_peers: usize,
         keep_id: bool,
     ) -> (Change, Placed) {
-        let full = self.peer_count() >= max_peers;
+        let full = self.peer_count() >= max_peers && !a.origin;
         let (change, pos, was_seeder) = match a.addr {
             SocketAddr::V4(s) => update(&mut self.v4, compact_v4(&s), a, full, keep_id, 0),
             SocketAddr::V6(s) => {
@@ -141,7 +154,9 @@ impl Swarm {
     }
 
     /// Writes the `peers`/`peers6` part of the reply for the announcer in `placed`.
-    /// Only peers of the announcer's own family are sent.
+    /// Only peers of the announcer's own family are sent. A leecher gets the origin
+    /// seeders first, then a random sample of everyone else; a seeder gets leechers only.
+    /// Returns how many origins were handed out.
     pub fn write_peers<R: Rng>(
         &self,
         placed: &Placed,
@@ -149,44 +164,46 @@ impl Swarm {
         form: PeerForm,
         rng: &mut R,
         out: &mut Vec<u8>,
-    ) {
+    ) -> usize {
         let want = if placed.stopped { 0 } else { numwant };
-        let (excl, leechers_only) = (placed.pos, placed.seeder);
         match (form, placed.v6) {
             (PeerForm::Compact, false) => {
                 let l = &self.v4;
-                let n = l.sample_len(excl, leechers_only, want);
-                reply::begin_compact_v4(out, n);
-                l.sample(excl, leechers_only, n, rng, |i| {
-                    out.extend_from_slice(&l.get(i).addr)
-                });
+                let pick = Pick::new(l, placed, want);
+                reply::begin_compact_v4(out, pick.len());
+                pick.each(l, rng, |i| out.extend_from_slice(&l.get(i).addr));
+                pick.origins
             }
             (PeerForm::Compact, true) => {
                 let l = self.v6();
                 reply::begin_compact_v4(out, 0);
-                let n = l.sample_len(excl, leechers_only, want);
-                reply::begin_compact_v6(out, n);
-                l.sample(excl, leechers_only, n, rng, |i| {
-                    out.extend_from_slice(&l.get(i).addr)
-                });
+                let pick = Pick::new(l, placed, want);
+                reply::begin_compact_v6(out, pick.len());
+                pick.each(l, rng, |i| out.extend_from_slice(&l.get(i).addr));
+                pick.origins
             }
             (PeerForm::Dict { peer_id }, v6) => {
                 reply::begin_dict_peers(out);
                 // Ids are sent when asked for and kept (see `keep_id`).
-                if v6 {
+                let origins = if v6 {
                     let l = self.v6();
-                    l.sample(excl, leechers_only, want, rng, |i| {
+                    let pick = Pick::new(l, placed, want);
+                    pick.each(l, rng, |i| {
                         let id = l.peer_id(i).filter(|_| peer_id);
                         reply::write_dict_peer(out, from_compact_v6(&l.get(i).addr), id)
                     });
+                    pick.origins
                 } else {
                     let l = &self.v4;
-                    l.sample(excl, leechers_only, want, rng, |i| {
+                    let pick = Pick::new(l, placed, want);
+                    pick.each(l, rng, |i| {
                         let id = l.peer_id(i).filter(|_| peer_id);
                         reply::write_dict_peer(out, from_compact_v4(&l.get(i).addr), id)
                     });
-                }
+                    pick.origins
+                };
                 reply::end_dict_peers(out);
+                origins
             }
         }
     }
@@ -203,18 +220,72 @@ impl Swarm {
         }
     }
 
-    /// Every stored peer's address, for diagnostics and persistence.
-    pub fn addrs(&self) -> impl Iterator<Item = (SocketAddr, bool)> + '_ {
-        let v4 = (0..self.v4.len()).map(|i| {
-            (
-                from_compact_v4(&self.v4.get(i).addr),
-                self.v4.is_seeder_at(i),
-            )
-        });
+    /// Every stored peer's address and role, for diagnostics and persistence.
+    pub fn addrs(&self) -> impl Iterator<Item = (SocketAddr, Role)> + '_ {
+        let v4 =
+            (0..self.v4.len()).map(|i| (from_compact_v4(&self.v4.get(i).addr), self.v4.role_at(i)));
         let list6 = self.v6();
-        let v6 = (0..list6.len())
-            .map(move |i| (from_compact_v6(&list6.get(i).addr), list6.is_seeder_at(i)));
+        let v6 =
+            (0..list6.len()).map(move |i| (from_compact_v6(&list6.get(i).addr), list6.role_at(i)));
         v4.chain(v6)
+    }
+
+    /// Adds a peer restored from saved state, last seen at `now`; a peer already present
+    /// or past `max_peers` is skipped. Returns the change for the gauges.
+    pub fn restore(&mut self, addr: SocketAddr, role: Role, now: u32, max_peers: usize) -> Change {
+        let a = PeerAnnounce {
+            addr,
+            peer_id: PeerId([0; 20]),
+            event: Event::None,
+            seeder: role != Role::Leecher,
+            origin: role == Role::Origin,
+            now,
+        };
+        let present = match addr {
+            SocketAddr::V4(s) => self.v4.find(&compact_v4(&s)).is_some(),
+            SocketAddr::V6(s) => self.v6().find(&compact_v6(&s)).is_some(),
+        };
+        if present || self.peer_count() >= max_peers {
+            return Change::default();
+        }
+        self.announce(&a, max_peers, false).0
+    }
+}
+
+/// Which positions of one family's list go into a reply: up to `want` origins for a
+/// leecher, then a random sample of the rest, never the announcer.
+struct Pick {
+    origins: usize,
+    rest: std::ops::Range<usize>,
+    rest_len: usize,
+    exclude: Option<usize>,
+}
+
+impl Pick {
+    fn new<A: CompactAddr>(l: &PeerList<A>, placed: &Placed, want: usize) -> Self {
+        let (origins, start) = if placed.seeder {
+            (0, l.seeders())
+        } else {
+            (l.origins().min(want), l.origins())
+        };
+        let rest = start..l.len();
+        let rest_len = l.sample_len(rest.clone(), placed.pos, want - origins);
+        Self {
+            origins,
+            rest,
+            rest_len,
+            exclude: placed.pos,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.origins + self.rest_len
+    }
+
+    fn each<A: CompactAddr, R: Rng>(&self, l: &PeerList<A>, rng: &mut R, mut f: impl FnMut(usize)) {
+        // The announcer, being a leecher, is never in the origin range.
+        l.sample(0..l.origins(), None, self.origins, rng, &mut f);
+        l.sample(self.rest.clone(), self.exclude, self.rest_len, rng, f);
     }
 }
 
@@ -243,7 +314,7 @@ fn update<A: CompactAddr>(
                 return (c, None, was);
             }
             list.touch(i, keep_id.then_some(a.peer_id), a.now);
-            let pos = list.set_role(i, a.seeder);
+            let pos = list.set_role(i, a.role());
             if was != a.seeder {
                 role(&mut c, was, -1);
                 role(&mut c, a.seeder, 1);
@@ -259,7 +330,7 @@ fn update<A: CompactAddr>(
             let pos = list.insert(
                 Peer::new(addr, a.now),
                 keep_id.then_some(a.peer_id),
-                a.seeder,
+                a.role(),
             );
             role(&mut c, a.seeder, 1);
             (c, Some(pos), false)

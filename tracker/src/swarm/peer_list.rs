@@ -1,7 +1,8 @@
 //! The peers of one address family in one swarm.
 //!
-//! Peers sit in one vector, seeders first, so that a seeder's reply samples only the
-//! leecher range and counts fall out of the split point. Lookup by address is a linear
+//! Peers sit in one vector ordered by role: origin seeders, then other seeders, then
+//! leechers. A seeder's reply samples only the leecher range, a leecher's reply takes the
+//! origin range first, and counts fall out of the split points. Lookup by address is a linear
 //! scan while the list is small (most swarms have a handful of peers) and goes through a
 //! position index once it grows, so memory per small swarm stays a few dozen bytes while
 //! a swarm of 100 000 peers still updates in O(1).
@@ -11,6 +12,7 @@
 //! empty unless the tracker is told to keep them.
 
 use std::hash::{BuildHasher, Hash};
+use std::ops::Range;
 
 use hashbrown::HashTable;
 use rand::Rng;
@@ -59,7 +61,17 @@ struct Index {
     hasher: Hasher,
 }
 
-/// Peers of one family, seeders in `peers[..seeders]`. Rarely needed parts are boxed: a
+/// What a stored peer is to the swarm; the order is the order of the ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Leecher,
+    Seeder,
+    /// A seeder that is one of the content provider's origins: handed to every leecher.
+    Origin,
+}
+
+/// Peers of one family: origins in `peers[..origins]`, seeders (origins included) in
+/// `peers[..seeders]`. Rarely needed parts are boxed: a
 /// swarm's size is paid once per torrent, and most torrents have a handful of peers.
 #[derive(Debug)]
 pub struct PeerList<A> {
@@ -69,6 +81,8 @@ pub struct PeerList<A> {
     #[allow(clippy::box_collection)]
     ids: Option<Box<Vec<PeerId>>>,
     seeders: u32,
+    /// Fits in the padding after `seeders`: roles cost no memory.
+    origins: u32,
     index: Option<Box<Index>>,
 }
 
@@ -77,6 +91,7 @@ impl<A> PeerList<A> {
         peers: Vec::new(),
         ids: None,
         seeders: 0,
+        origins: 0,
         index: None,
     };
 }
@@ -104,12 +119,26 @@ impl<A: CompactAddr> PeerList<A> {
         self.peers.len() - self.seeders()
     }
 
+    pub fn origins(&self) -> usize {
+        self.origins as usize
+    }
+
     pub fn get(&self, i: usize) -> &Peer<A> {
         &self.peers[i]
     }
 
     pub fn is_seeder_at(&self, i: usize) -> bool {
         i < self.seeders()
+    }
+
+    pub fn role_at(&self, i: usize) -> Role {
+        if i < self.origins() {
+            Role::Origin
+        } else if i < self.seeders() {
+            Role::Seeder
+        } else {
+            Role::Leecher
+        }
     }
 
     /// Position of the peer with this address.
@@ -131,7 +160,7 @@ impl<A: CompactAddr> PeerList<A> {
     }
 
     /// Adds a peer not yet in the list, with its id if ids are kept; returns its position.
-    pub fn insert(&mut self, peer: Peer<A>, id: Option<PeerId>, seeder: bool) -> usize {
+    pub fn insert(&mut self, peer: Peer<A>, id: Option<PeerId>, role: Role) -> usize {
         let pos = self.peers.len();
         grow(&mut self.peers);
         self.peers.push(peer);
@@ -155,31 +184,44 @@ impl<A: CompactAddr> PeerList<A> {
             None if self.peers.len() > INDEX_ABOVE => self.build_index(),
             None => {}
         }
-        if seeder {
-            self.promote(pos)
-        } else {
-            pos
-        }
+        self.set_role(pos, role)
     }
 
-    /// Moves the peer at `i` to the seeder or leecher range; returns its new position.
-    pub fn set_role(&mut self, i: usize, seeder: bool) -> usize {
-        match (seeder, self.is_seeder_at(i)) {
-            (true, false) => self.promote(i),
-            (false, true) => {
-                let last = self.seeders() - 1;
-                self.swap(i, last);
-                self.seeders -= 1;
-                last
-            }
-            _ => i,
+    /// Moves the peer at `i` into the range of `role` one boundary at a time; returns
+    /// its new position.
+    pub fn set_role(&mut self, mut i: usize, role: Role) -> usize {
+        let mut cur = self.role_at(i);
+        if cur == Role::Origin && role < Role::Origin {
+            let last = self.origins() - 1;
+            self.swap(i, last);
+            self.origins -= 1;
+            (i, cur) = (last, Role::Seeder);
         }
+        if cur == Role::Seeder && role == Role::Leecher {
+            let last = self.seeders() - 1;
+            self.swap(i, last);
+            self.seeders -= 1;
+            i = last;
+        }
+        if cur == Role::Leecher && role > Role::Leecher {
+            let to = self.seeders();
+            self.swap(i, to);
+            self.seeders += 1;
+            (i, cur) = (to, Role::Seeder);
+        }
+        if cur == Role::Seeder && role == Role::Origin {
+            let to = self.origins();
+            self.swap(i, to);
+            self.origins += 1;
+            i = to;
+        }
+        i
     }
 
     /// Removes the peer at `i`.
     pub fn remove(&mut self, mut i: usize) -> Peer<A> {
         if self.is_seeder_at(i) {
-            i = self.set_role(i, false);
+            i = self.set_role(i, Role::Leecher);
         }
         let last = self.peers.len() - 1;
         self.swap(i, last);
@@ -234,22 +276,22 @@ impl<A: CompactAddr> PeerList<A> {
     }
 
     /// How many peers [`Self::sample`] yields for these arguments.
-    pub fn sample_len(&self, exclude: Option<usize>, leechers_only: bool, want: usize) -> usize {
-        let (_, range, excl) = self.sample_range(exclude, leechers_only);
+    pub fn sample_len(&self, within: Range<usize>, exclude: Option<usize>, want: usize) -> usize {
+        let (_, range, excl) = sample_range(within, exclude);
         want.min(range - usize::from(excl.is_some()))
     }
 
-    /// Calls `each` with the positions of `want` peers picked at random (fewer if there are not that many),
-    /// never `exclude`, and only leechers when `leechers_only`.
+    /// Calls `each` with the positions of `want` peers of `within` picked at random
+    /// (fewer if there are not that many), never `exclude`.
     pub fn sample<R: Rng>(
         &self,
+        within: Range<usize>,
         exclude: Option<usize>,
-        leechers_only: bool,
         want: usize,
         rng: &mut R,
         mut each: impl FnMut(usize),
     ) {
-        let (start, range, excl) = self.sample_range(exclude, leechers_only);
+        let (start, range, excl) = sample_range(within, exclude);
         let avail = range - usize::from(excl.is_some());
         let k = want.min(avail);
         if k == 0 {
@@ -279,23 +321,6 @@ impl<A: CompactAddr> PeerList<A> {
             each(i);
             n += 1;
         }
-    }
-
-    fn sample_range(
-        &self,
-        exclude: Option<usize>,
-        leechers_only: bool,
-    ) -> (usize, usize, Option<usize>) {
-        let start = if leechers_only { self.seeders() } else { 0 };
-        let excl = exclude.filter(|&i| i >= start && i < self.peers.len());
-        (start, self.peers.len() - start, excl)
-    }
-
-    fn promote(&mut self, i: usize) -> usize {
-        let to = self.seeders();
-        self.swap(i, to);
-        self.seeders += 1;
-        to
     }
 
     fn swap(&mut self, i: usize, j: usize) {
@@ -331,6 +356,7 @@ impl<A: CompactAddr> PeerList<A> {
 
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
+        assert!(self.origins() <= self.seeders());
         assert!(self.seeders() <= self.peers.len());
         if let Some(ix) = &self.index {
             assert_eq!(ix.table.len(), self.peers.len());
@@ -343,6 +369,12 @@ impl<A: CompactAddr> PeerList<A> {
             assert_eq!(self.find(&p.addr), Some(i));
         }
     }
+}
+
+/// `(start, len, exclude if inside)` of a sampling range.
+fn sample_range(within: Range<usize>, exclude: Option<usize>) -> (usize, usize, Option<usize>) {
+    let excl = exclude.filter(|i| within.contains(i));
+    (within.start, within.len(), excl)
 }
 
 /// Grows by a quarter rather than doubling: most swarms are small and long-lived, and

@@ -16,7 +16,15 @@ fn ann(addr: &str, event: Event, seeder: bool, now: u32) -> PeerAnnounce {
         peer_id: PeerId([addr.len() as u8; 20]),
         event,
         seeder,
+        origin: false,
         now,
+    }
+}
+
+fn origin(addr: &str, seeder: bool) -> PeerAnnounce {
+    PeerAnnounce {
+        origin: true,
+        ..ann(addr, Event::None, seeder, 0)
     }
 }
 
@@ -270,7 +278,11 @@ fn random_walk_keeps_invariants() {
             _ => Event::None,
         };
         let seeder = r.random_bool(0.4);
-        s.announce(&ann(&addr, event, seeder, step), usize::MAX, true);
+        let a = PeerAnnounce {
+            origin: port % 7 == 0,
+            ..ann(&addr, event, seeder, step)
+        };
+        s.announce(&a, usize::MAX, true);
         if event == Event::Stopped {
             model.remove(&addr.parse().unwrap());
         } else {
@@ -278,6 +290,20 @@ fn random_walk_keeps_invariants() {
         }
         if step % 97 == 0 {
             s.v4.check_invariants();
+            let origins = model
+                .iter()
+                .filter(|(a, &seeder)| seeder && a.port() % 7 == 0)
+                .count();
+            assert_eq!(s.v4.origins(), origins);
+            for i in 0..s.v4.len() {
+                let a = from_compact_v4(&s.v4.get(i).addr);
+                let want = match (model[&a], a.port() % 7 == 0) {
+                    (false, _) => Role::Leecher,
+                    (true, false) => Role::Seeder,
+                    (true, true) => Role::Origin,
+                };
+                assert_eq!(s.v4.role_at(i), want);
+            }
             let st = s.stats();
             assert_eq!(st.complete as usize, model.values().filter(|&&x| x).count());
             assert_eq!(
@@ -286,4 +312,83 @@ fn random_walk_keeps_invariants() {
             );
         }
     }
+}
+
+#[test]
+fn leechers_get_every_origin_first_seeders_do_not() {
+    let mut s = Swarm::default();
+    for i in 1..=100 {
+        s.announce(
+            &ann(&format!("10.0.1.{i}:1"), Event::Started, i % 2 == 0, 0),
+            usize::MAX,
+            false,
+        );
+    }
+    s.announce(&origin("192.0.2.1:6881", true), usize::MAX, false);
+    s.announce(&origin("192.0.2.2:6881", true), usize::MAX, false);
+    // An origin that is still downloading is an ordinary leecher.
+    s.announce(&origin("192.0.2.3:6881", false), usize::MAX, false);
+    assert_eq!(s.v4.origins(), 2);
+    let origins: HashSet<SocketAddr> = [
+        "192.0.2.1:6881".parse().unwrap(),
+        "192.0.2.2:6881".parse().unwrap(),
+    ]
+    .into();
+    for seed in 0..50 {
+        let mut r = SmallRng::seed_from_u64(seed);
+        let (_, resp) = reply_with(
+            &mut s,
+            &ann("10.9.9.9:1", Event::None, false, 0),
+            5,
+            PeerForm::Compact,
+            &mut r,
+        );
+        let got = v4(&resp);
+        assert_eq!(got.len(), 5);
+        assert!(
+            origins.iter().all(|o| got[..2].contains(o)),
+            "origins lead: {got:?}"
+        );
+        assert_eq!(got.iter().collect::<HashSet<_>>().len(), 5, "no duplicates");
+        // numwant below the origin count: still only origins, no more than asked.
+        let (_, resp) = reply_with(
+            &mut s,
+            &ann("10.9.9.9:1", Event::None, false, 0),
+            1,
+            PeerForm::Dict { peer_id: false },
+            &mut r,
+        );
+        assert!(origins.contains(&v4(&resp)[0]));
+    }
+    // A seeder gets leechers only, origins being seeders.
+    let (_, resp) = compact(&mut s, "10.9.9.8:1", Event::None, true, 0);
+    assert!(v4(&resp).iter().all(|a| !origins.contains(a)));
+    // Stopping removes the origin and its hand-out.
+    let mut stop = origin("192.0.2.1:6881", true);
+    stop.event = Event::Stopped;
+    s.announce(&stop, usize::MAX, false);
+    assert_eq!(s.v4.origins(), 1);
+    s.v4.check_invariants();
+}
+
+#[test]
+fn origins_are_stored_past_the_peer_cap_and_restored_with_their_role() {
+    let mut s = Swarm::default();
+    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1, false);
+    let (c, placed) = s.announce(&origin("[2001:db8::1]:1", true), 1, false);
+    assert!(!c.not_stored);
+    assert!(placed.pos.is_some());
+    let mut t = Swarm::default();
+    for (addr, role) in s.addrs() {
+        t.restore(addr, role, 5, usize::MAX);
+    }
+    let roles: Vec<_> = t.addrs().map(|(_, r)| r).collect();
+    assert_eq!(roles, vec![Role::Leecher, Role::Origin]);
+    assert_eq!(t.stats().complete, 1);
+    // Restoring twice does not duplicate.
+    assert_eq!(
+        t.restore("10.0.0.1:1".parse().unwrap(), Role::Leecher, 5, usize::MAX),
+        Change::default()
+    );
+    assert_eq!(t.peer_count(), 2);
 }
