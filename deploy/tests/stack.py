@@ -106,6 +106,9 @@ class Stack:
         os.chmod(self.dir, 0o755)
         self.procs = Procs(self.dir)
         self.syscalls_file = os.path.join(self.dir, "tracker.syscalls")
+        self.state_dir = os.path.join(self.dir, "state")
+        os.mkdir(self.state_dir)
+        self.state_file = os.path.join(self.state_dir, "state")
         self.grace = 5
 
     def path(self, *parts):
@@ -134,6 +137,8 @@ class Stack:
             "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
             "--trusted-proxy", "127.0.0.1/32", "--log-format", "json",
             "--grace-period", str(self.grace),
+            # As the unit does: the state file in a directory of its own.
+            "--state-file", self.state_file,
         ]
         strace = ["strace", "-f", "-qq", "-s", "256", "-o", self.syscalls_file]
         self.procs.start("tracker", strace + argv)

@@ -35,7 +35,7 @@ class Static(unittest.TestCase):
 
     def test_env_example_lists_every_variable_once(self):
         help_text = run([self.tracker, "--help"]).stdout
-        in_help = re.findall(r"\[env: (TRACKER_[A-Z0-9_]+)=", help_text)
+        in_help = re.findall(r"\[env: (TRACKER_[A-Z0-9_]+)[=\]]", help_text)
         self.assertGreater(len(in_help), 20, help_text)
         listed = [v for v, _ in stack.env_example_assignments()]
         dupes = sorted({v for v in listed if listed.count(v) > 1})
@@ -51,14 +51,19 @@ class Static(unittest.TestCase):
         toml = os.path.join(self.dir, "tracker.toml")
         write(toml, default.stdout)
         help_text = run([self.tracker, "--help"]).stdout
-        no_default = set(re.findall(r"\n {10}(?:(?!\[default:)[^\n])*\[env: (TRACKER_\w+)=", help_text))
+        no_default = set(re.findall(r"\n {10}(?:(?!\[default:)[^\n])*\[env: (TRACKER_\w+)[=\]]", help_text))
         self.assertIn("TRACKER_TRUSTED_PROXY", no_default)
         env = {}
+        token_file = os.path.join(self.dir, "admin-token")
+        write(token_file, "a-token-of-sixteen-or-more\n")
+        # Example paths need not exist here; an access list needs a mode that reads it.
+        replaced = {"TRACKER_CONFIG": toml, "TRACKER_ADMIN_TOKEN_FILE": token_file}
+        companions = {"TRACKER_ACCESS_LIST": {"TRACKER_MODE": "deny"}}
         for var, value in stack.env_example_assignments():
-            if var == "TRACKER_CONFIG":
-                value = toml  # its example path need not exist here
+            value = replaced.get(var, value)
             if var in no_default:
-                r = run([self.tracker, "--print-config"], env=clean_env(**{var: value}))
+                extra = companions.get(var, {})
+                r = run([self.tracker, "--print-config"], env=clean_env(**{var: value}, **extra))
                 self.ok(r, f"tracker --print-config with {var}={value}")
             else:
                 env[var] = value

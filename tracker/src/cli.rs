@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use ipnet::IpNet;
 
+use crate::access::Mode;
 use crate::config::{Config, ConfigError, LogFormat};
 
 #[derive(Debug, Parser)]
@@ -70,6 +71,48 @@ pub struct Cli {
     /// Most torrents in a full scrape [default: 10000].
     #[arg(long, env = "TRACKER_FULL_SCRAPE_MAX")]
     pub full_scrape_max: Option<usize>,
+    /// Seconds a full-scrape reply is reused [default: 5].
+    #[arg(long, env = "TRACKER_FULL_SCRAPE_CACHE")]
+    pub full_scrape_cache: Option<u32>,
+    /// Access mode: open, allow (listed/registered only) or deny [default: open].
+    #[arg(long, env = "TRACKER_MODE")]
+    pub mode: Option<Mode>,
+    /// Access-list file: one 40-hex info hash a line; reloaded on SIGHUP and on change.
+    #[arg(long, env = "TRACKER_ACCESS_LIST")]
+    pub access_list: Option<PathBuf>,
+    /// Seconds between checks of the access-list file, 0 for SIGHUP only [default: 5].
+    #[arg(long, env = "TRACKER_ACCESS_LIST_POLL")]
+    pub access_list_poll: Option<u32>,
+    /// Bearer token that enables the admin API (at least 16 characters).
+    #[arg(long, env = "TRACKER_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// File holding the admin API token.
+    #[arg(long, env = "TRACKER_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// State file for download counts and registrations (saved periodically and at exit).
+    #[arg(long, env = "TRACKER_STATE_FILE")]
+    pub state_file: Option<PathBuf>,
+    /// Seconds between state-file saves [default: 300].
+    #[arg(long, env = "TRACKER_STATE_SAVE_INTERVAL")]
+    pub state_save_interval: Option<u32>,
+    /// Also save live swarms in the state file [default: false].
+    #[arg(long, env = "TRACKER_PERSIST_PEERS", num_args = 0..=1, default_missing_value = "true")]
+    pub persist_peers: Option<bool>,
+    /// Address of an origin seeder handed to every leecher, repeatable.
+    #[arg(long, env = "TRACKER_ORIGIN_PEER", value_delimiter = ',')]
+    pub origin_peer: Vec<SocketAddr>,
+    /// Peer id prefix that marks an origin seeder, repeatable (e.g. -SL0100-).
+    #[arg(long, env = "TRACKER_ORIGIN_PEER_ID_PREFIX", value_delimiter = ',')]
+    pub origin_peer_id_prefix: Vec<String>,
+    /// Announces and scrapes per client IP (IPv6: per /64) per minute, 0 for off [default: 0].
+    #[arg(long, env = "TRACKER_RATE_LIMIT_PER_MINUTE")]
+    pub rate_limit_per_minute: Option<u32>,
+    /// Requests a client may burst before the rate applies [default: 30].
+    #[arg(long, env = "TRACKER_RATE_LIMIT_BURST")]
+    pub rate_limit_burst: Option<u32>,
+    /// Most clients the rate limiter tracks [default: 1000000].
+    #[arg(long, env = "TRACKER_RATE_LIMIT_CLIENTS")]
+    pub rate_limit_clients: Option<usize>,
     /// Believe the `ip` announce parameter [default: false].
     #[arg(long, env = "TRACKER_ALLOW_IP_PARAM", num_args = 0..=1, default_missing_value = "true")]
     pub allow_ip_param: Option<bool>,
@@ -121,6 +164,16 @@ impl Cli {
         if !self.ip_param_from.is_empty() {
             c.ip_param_from = self.ip_param_from;
         }
+        if !self.origin_peer.is_empty() {
+            c.origin_peers = self.origin_peer;
+        }
+        if !self.origin_peer_id_prefix.is_empty() {
+            c.origin_peer_id_prefixes = self.origin_peer_id_prefix;
+        }
+        macro_rules! set_opt {
+            ($($f:ident),*) => { $( if self.$f.is_some() { c.$f = self.$f; } )* };
+        }
+        set_opt!(access_list, admin_token, admin_token_file, state_file);
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
         }
@@ -139,6 +192,14 @@ impl Cli {
             scrape_max_hashes,
             full_scrape,
             full_scrape_max,
+            full_scrape_cache,
+            mode,
+            access_list_poll,
+            state_save_interval,
+            persist_peers,
+            rate_limit_per_minute,
+            rate_limit_burst,
+            rate_limit_clients,
             allow_ip_param,
             max_request_head,
             header_read_timeout,

@@ -2,10 +2,17 @@
 //! file, and flags or `TRACKER_*` variables (see `cli.rs`), in that order of precedence.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+
+use crate::access::Mode;
+
+/// Shortest admin token accepted: a guessable token on an API that rewrites the access
+/// list is worse than none.
+pub const MIN_TOKEN_LEN: usize = 16;
 
 /// Everything the tracker can be told. Field docs are the operator's documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +51,39 @@ pub struct Config {
     pub full_scrape: bool,
     /// Most torrents in a full scrape.
     pub full_scrape_max: usize,
+    /// Seconds a full-scrape reply is reused before it is built again.
+    pub full_scrape_cache: u32,
+    /// `open` tracks every torrent, `allow` only listed/registered ones, `deny` all but
+    /// listed/denied ones.
+    pub mode: Mode,
+    /// File of info hashes (40 hex digits a line, `#` comments) for `allow`/`deny` mode,
+    /// reloaded on SIGHUP and when it changes.
+    pub access_list: Option<PathBuf>,
+    /// Seconds between checks of the access-list file for changes (0: SIGHUP only).
+    pub access_list_poll: u32,
+    /// Bearer token for the admin API (`/api/...` on the admin listener); no token, no API.
+    pub admin_token: Option<String>,
+    /// File holding the admin token (e.g. a systemd credential); used if `admin_token`
+    /// is not set.
+    pub admin_token_file: Option<PathBuf>,
+    /// Where `downloaded` counts and API registrations are saved (periodically and at
+    /// shutdown) and loaded from at start.
+    pub state_file: Option<PathBuf>,
+    /// Seconds between state-file saves.
+    pub state_save_interval: u32,
+    /// Also save live swarms, so a restart does not empty them until the next announces.
+    pub persist_peers: bool,
+    /// Origin seeders by announced address: every leecher gets them in its reply.
+    pub origin_peers: Vec<SocketAddr>,
+    /// Origin seeders by peer id prefix (e.g. `-SL0100-`).
+    pub origin_peer_id_prefixes: Vec<String>,
+    /// Announces and scrapes allowed per client IP (IPv6: per /64) per minute; 0 is off.
+    pub rate_limit_per_minute: u32,
+    /// Requests a client may make at once before the rate applies.
+    pub rate_limit_burst: u32,
+    /// Most client addresses tracked by the rate limiter; beyond it new clients are not
+    /// limited (memory stays bounded, real clients are never refused for an attack).
+    pub rate_limit_clients: usize,
     /// Believe the `ip` query parameter (only sensible on a private network).
     pub allow_ip_param: bool,
     /// Believe the `ip` query parameter from connections from these networks only (an
@@ -90,6 +130,20 @@ impl Default for Config {
             scrape_max_hashes: 100,
             full_scrape: false,
             full_scrape_max: 10_000,
+            full_scrape_cache: 5,
+            mode: Mode::Open,
+            access_list: None,
+            access_list_poll: 5,
+            admin_token: None,
+            admin_token_file: None,
+            state_file: None,
+            state_save_interval: 300,
+            persist_peers: false,
+            origin_peers: Vec::new(),
+            origin_peer_id_prefixes: Vec::new(),
+            rate_limit_per_minute: 0,
+            rate_limit_burst: 30,
+            rate_limit_clients: 1_000_000,
             allow_ip_param: false,
             ip_param_from: Vec::new(),
             max_request_head: 8192,
@@ -173,6 +227,7 @@ impl Config {
         if self.header_read_timeout == 0 || self.idle_timeout == 0 {
             return err("header_read_timeout and idle_timeout must be at least 1 second".into());
         }
+        self.validate_operator_features()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return err(format!(
                 "log_level {:?} is not a valid filter",
@@ -180,6 +235,61 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_operator_features(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        let token = self.admin_token()?;
+        if self.mode == Mode::Allow && self.access_list.is_none() && token.is_none() {
+            return err(
+                "mode allow needs access_list or an admin token, or no torrent can ever be tracked"
+                    .into(),
+            );
+        }
+        if self.access_list.is_some() && self.mode == Mode::Open {
+            return err("access_list is set but mode is open; use mode allow or deny".into());
+        }
+        if self.persist_peers && self.state_file.is_none() {
+            return err("persist_peers needs state_file".into());
+        }
+        if self.state_save_interval == 0 {
+            return err("state_save_interval must be at least 1 second".into());
+        }
+        for p in &self.origin_peer_id_prefixes {
+            if p.is_empty() || p.len() > 20 {
+                return err(format!("origin peer id prefix {p:?} must be 1 to 20 bytes"));
+            }
+        }
+        if self.rate_limit_per_minute > 0
+            && (self.rate_limit_burst == 0 || self.rate_limit_clients == 0)
+        {
+            return err("rate_limit_burst and rate_limit_clients must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The admin API token, from `admin_token` or `admin_token_file` (trimmed).
+    pub fn admin_token(&self) -> Result<Option<String>, ConfigError> {
+        let token = match (&self.admin_token, &self.admin_token_file) {
+            (Some(t), _) => t.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    ConfigError(format!(
+                        "cannot read admin_token_file {}: {e}",
+                        path.display()
+                    ))
+                })?
+                .trim()
+                .to_string(),
+            (None, None) => return Ok(None),
+        };
+        if token.len() < MIN_TOKEN_LEN || token.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(ConfigError(format!(
+                "the admin token must be at least {MIN_TOKEN_LEN} characters without spaces"
+            )));
+        }
+        Ok(Some(token))
     }
 
     /// The effective peer timeout in seconds.
@@ -220,6 +330,12 @@ mod tests {
             "max_torrents = 0",
             "log_level = \"[[\"",
             "admin_listen = \"0.0.0.0:6969\"",
+            "mode = \"allow\"",
+            "access_list = \"/x\"",
+            "admin_token = \"short\"",
+            "persist_peers = true",
+            "origin_peer_id_prefixes = [\"\"]",
+            "rate_limit_per_minute = 5\nrate_limit_burst = 0",
         ];
         for b in bad {
             let c = Config::from_toml(b).unwrap();

@@ -1,7 +1,9 @@
-//! Turns one HTTP request into one reply. Synchronous: nothing here awaits, so no swarm
-//! guard can be held across an `.await`.
+//! Turns one public HTTP request into one reply. Synchronous: nothing here awaits, so no
+//! swarm guard can be held across an `.await`.
 
-use std::net::SocketAddr;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -11,11 +13,14 @@ use hyper::{Method, Request, Response, StatusCode};
 use rand::Rng;
 use seedline_common::failure::encode_failure;
 use seedline_common::peer::canonical_ip;
-use seedline_common::{AnnounceRequest, ScrapeRequest};
+use seedline_common::{AnnounceRequest, PeerId, ScrapeRequest};
 
+use crate::access::Access;
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
+use crate::full_scrape::FullScrape;
 use crate::metrics::{Endpoint, Metrics};
+use crate::rate_limit::{RateLimiter, Verdict};
 use crate::store::{ReplyParams, Store, StoreConfig};
 use crate::swarm::{peer_addr, PeerAnnounce, PeerForm};
 
@@ -25,9 +30,34 @@ pub type Body = Full<Bytes>;
 pub struct Tracker {
     pub store: Store,
     pub metrics: Metrics,
+    pub access: Arc<Access>,
+    pub limiter: Option<RateLimiter>,
     proxies: TrustedProxies,
+    origins: Origins,
+    full_scrape: FullScrape,
+    admin_token: Option<String>,
+    state_dirty: tokio::sync::Notify,
     cfg: Config,
     start: Instant,
+}
+
+/// How an announcing origin seeder is recognised.
+struct Origins {
+    addrs: HashSet<SocketAddr>,
+    prefixes: Vec<Vec<u8>>,
+}
+
+impl Origins {
+    fn is_origin(&self, addr: &SocketAddr, id: &PeerId) -> bool {
+        self.addrs.contains(addr) || self.prefixes.iter().any(|p| id.0.starts_with(p))
+    }
+}
+
+/// A refused request: failure kind for metrics, reason for the client, BEP 31 minutes.
+type Failed = (&'static str, String, Option<u32>);
+
+fn failed(kind: &'static str, reason: impl ToString) -> Failed {
+    (kind, reason.to_string(), None)
 }
 
 /// How a request ended, for the requests counter.
@@ -44,13 +74,67 @@ impl Tracker {
             max_peers_per_torrent: cfg.max_peers_per_torrent,
             keep_peer_ids: cfg.keep_peer_ids,
         };
+        let access = Arc::new(Access::new(cfg.mode));
+        let admin_token = cfg.admin_token().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "admin API off");
+            None
+        });
         Self {
-            store: Store::new(limits, metrics.store.clone()),
+            store: Store::with_access(limits, metrics.store.clone(), access.clone()),
             metrics,
+            access,
+            limiter: (cfg.rate_limit_per_minute > 0).then(|| {
+                RateLimiter::new(
+                    cfg.rate_limit_per_minute,
+                    cfg.rate_limit_burst,
+                    cfg.rate_limit_clients,
+                )
+            }),
             proxies: TrustedProxies::new(cfg.trusted_proxies.clone()),
+            origins: Origins {
+                addrs: cfg
+                    .origin_peers
+                    .iter()
+                    .map(|a| peer_addr(canonical_ip(a.ip()), a.port()))
+                    .collect(),
+                prefixes: cfg
+                    .origin_peer_id_prefixes
+                    .iter()
+                    .map(|p| p.as_bytes().to_vec())
+                    .collect(),
+            },
+            full_scrape: FullScrape::new(cfg.full_scrape_cache, cfg.full_scrape_max),
+            admin_token,
+            state_dirty: tokio::sync::Notify::new(),
             cfg: cfg.clone(),
             start: Instant::now(),
         }
+    }
+
+    /// The admin API's bearer token; `None` turns the API off.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
+    }
+
+    /// Asks for the state file to be saved soon (after an API change).
+    pub fn state_changed(&self) {
+        self.state_dirty.notify_one();
+    }
+
+    /// Resolves after [`Self::state_changed`].
+    pub async fn state_change(&self) {
+        self.state_dirty.notified().await;
+    }
+
+    /// Updates the gauges of the access list's sizes.
+    pub fn refresh_access_gauges(&self) {
+        let g = &self.metrics.ops.access_entries;
+        g.with_label_values(&["file"])
+            .set(self.access.file_len() as i64);
+        g.with_label_values(&["api_registered"])
+            .set(self.access.registered_len() as i64);
+        g.with_label_values(&["api_denied"])
+            .set(self.access.denied_len() as i64);
     }
 
     /// Seconds since start; the swarm clock.
@@ -79,8 +163,8 @@ impl Tracker {
         resp
     }
 
-    /// Serves a request on the admin listener.
-    pub fn handle_admin<B>(&self, req: &Request<B>) -> Response<Body> {
+    /// Serves `/metrics` and `/health` on the admin listener (the API is in `api`).
+    pub fn handle_admin_plain<B>(&self, req: &Request<B>) -> Response<Body> {
         if !matches!(*req.method(), Method::GET | Method::HEAD) {
             return method_not_allowed();
         }
@@ -118,32 +202,72 @@ impl Tracker {
         }
         let query = req.uri().query().unwrap_or("").as_bytes();
         let mut out = Vec::with_capacity(128);
-        let result = match endpoint {
-            Endpoint::Announce => self.announce(req, peer, query, &mut out),
-            _ => self.scrape(query, &mut out),
-        };
+        let result = self
+            .proxies
+            .client_ip(peer, req.headers())
+            .map_err(|e| failed(e.kind(), e))
+            .and_then(|client| {
+                self.rate_limit(client, endpoint)?;
+                match endpoint {
+                    Endpoint::Announce => {
+                        self.announce(client, peer, query, &mut out).map(|()| None)
+                    }
+                    _ => self.scrape(query, &mut out),
+                }
+            });
         match result {
-            Ok(()) => (endpoint, Outcome::Ok, bencoded(out)),
-            Err((kind, reason)) => {
+            Ok(None) => (endpoint, Outcome::Ok, bencoded(out)),
+            Ok(Some(cached)) => (endpoint, Outcome::Ok, bencoded(cached)),
+            Err((kind, reason, retry_in)) => {
                 out.clear();
-                encode_failure(&mut out, &reason, None);
+                encode_failure(&mut out, &reason, retry_in);
                 (endpoint, Outcome::Failure(kind), bencoded(out))
             }
         }
     }
 
-    fn announce<B>(
+    fn rate_limit(&self, client: IpAddr, endpoint: Endpoint) -> Result<(), Failed> {
+        let Some(rl) = &self.limiter else {
+            return Ok(());
+        };
+        match rl.check(client, rl.now()) {
+            Verdict::Allowed => Ok(()),
+            Verdict::Untracked => {
+                self.metrics.ops.rate_limit_untracked.inc();
+                Ok(())
+            }
+            Verdict::Limited(l) => {
+                let name = if endpoint == Endpoint::Announce {
+                    "announce"
+                } else {
+                    "scrape"
+                };
+                self.metrics
+                    .ops
+                    .rate_limited
+                    .with_label_values(&[name])
+                    .inc();
+                // BEP 31 counts in minutes; a client told to wait must not come back sooner.
+                Err((
+                    "rate_limited",
+                    l.to_string(),
+                    Some(l.retry_secs.div_ceil(60)),
+                ))
+            }
+        }
+    }
+
+    fn announce(
         &self,
-        req: &Request<B>,
+        client: IpAddr,
         peer: SocketAddr,
         query: &[u8],
         out: &mut Vec<u8>,
-    ) -> Result<(), (&'static str, String)> {
-        let client = self
-            .proxies
-            .client_ip(peer, req.headers())
-            .map_err(|e| (e.kind(), e.to_string()))?;
-        let a = AnnounceRequest::parse_query(query).map_err(|e| (e.kind(), e.to_string()))?;
+    ) -> Result<(), Failed> {
+        let a = AnnounceRequest::parse_query(query).map_err(|e| failed(e.kind(), e))?;
+        self.access
+            .check(&a.info_hash)
+            .map_err(|e| failed(e.kind(), e))?;
         let ip = match a.ip {
             Some(ip)
                 if self.cfg.allow_ip_param
@@ -179,18 +303,25 @@ impl Tracker {
                 }
             },
         };
+        let addr = peer_addr(ip, a.port);
         let pa = PeerAnnounce {
-            addr: peer_addr(ip, a.port),
+            addr,
             peer_id: a.peer_id,
             event: a.event,
             seeder: a.is_seeder(),
-            origin: false,
+            origin: self.origins.is_origin(&addr, &a.peer_id),
             now: self.now(),
         };
         let effect = self
             .store
             .announce(a.info_hash, &pa, &params, &mut rng, out)
-            .map_err(|e| ("torrent_limit", e.to_string()))?;
+            .map_err(|e| failed("torrent_limit", e))?;
+        if effect.origins_sent > 0 {
+            self.metrics
+                .ops
+                .origins_sent
+                .inc_by(effect.origins_sent as u64);
+        }
         if effect.completed {
             self.metrics.completed.inc();
         }
@@ -200,31 +331,44 @@ impl Tracker {
         Ok(())
     }
 
-    fn scrape(&self, query: &[u8], out: &mut Vec<u8>) -> Result<(), (&'static str, String)> {
-        let s = ScrapeRequest::parse_query(query, self.cfg.scrape_max_hashes)
-            .map_err(|e| (e.kind(), e.to_string()))?;
+    /// Writes a scrape reply into `out`, or returns a cached full scrape.
+    fn scrape(&self, query: &[u8], out: &mut Vec<u8>) -> Result<Option<Bytes>, Failed> {
+        let mut s = ScrapeRequest::parse_query(query, self.cfg.scrape_max_hashes)
+            .map_err(|e| failed(e.kind(), e))?;
         if !s.info_hashes.is_empty() {
+            // Refused torrents are left out like unknown ones; refused alone, they fail.
+            let mut refused = None;
+            s.info_hashes.retain(|h| match self.access.check(h) {
+                Ok(()) => true,
+                Err(e) => {
+                    refused = Some(e);
+                    false
+                }
+            });
+            if let (true, Some(e)) = (s.info_hashes.is_empty(), refused) {
+                return Err(failed(e.kind(), e));
+            }
             self.store.scrape(&s.info_hashes, out);
+            Ok(None)
         } else if self.cfg.full_scrape {
-            self.store.scrape_all(self.cfg.full_scrape_max, out);
+            Ok(Some(self.full_scrape.get(&self.store, &self.metrics.ops)))
         } else {
-            return Err((
+            Err(failed(
                 "full_scrape_disabled",
-                "full scrape is disabled; pass info_hash".into(),
-            ));
+                "full scrape is disabled; pass info_hash",
+            ))
         }
-        Ok(())
     }
 }
 
-fn bencoded(body: Vec<u8>) -> Response<Body> {
-    let mut r = Response::new(Body::from(body));
+fn bencoded(body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Body::new(body.into()));
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     r
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+pub(crate) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -234,7 +378,7 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     r
 }
 
-fn method_not_allowed() -> Response<Body> {
+pub(crate) fn method_not_allowed() -> Response<Body> {
     let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
     r.headers_mut()
         .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));

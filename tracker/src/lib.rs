@@ -4,15 +4,22 @@
 //! the `tracker` binary and the seeder's embedded mode both call it.
 
 pub mod access;
+pub mod api;
 pub mod cli;
 pub mod client_ip;
 pub mod config;
+pub mod full_scrape;
 pub mod handler;
 mod idle_io;
 pub mod logging;
 pub mod metrics;
+pub mod ops_metrics;
+pub mod persist;
+pub mod rate_limit;
+pub mod reload;
 pub mod server;
 pub mod shutdown;
+pub mod state_file;
 pub mod store;
 pub mod swarm;
 

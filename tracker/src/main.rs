@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use seedline_tracker::{cli::Cli, logging, server, shutdown, Listeners};
+use seedline_tracker::{cli::Cli, logging, reload, server, shutdown, Listeners};
 use tokio_util::sync::CancellationToken;
 
 /// sysexits' EX_CONFIG-adjacent code for a configuration the tracker refuses.
@@ -22,6 +22,13 @@ fn main() -> ExitCode {
     if print {
         print!("{}", cfg.to_toml());
         return ExitCode::SUCCESS;
+    }
+    // At start a broken list is a configuration error; later it only keeps the old one.
+    if let Some(path) = &cfg.access_list {
+        if let Err(e) = reload::read_list(path) {
+            eprintln!("tracker: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
     }
     logging::init(cfg.log_format, &cfg.log_level);
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -6,6 +6,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
+use crate::ops_metrics::OpsMetrics;
 use crate::store::StoreGauges;
 
 /// Request endpoints, as label values.
@@ -41,6 +42,7 @@ pub struct Metrics {
     pub completed: IntCounter,
     pub peers_not_stored: IntCounter,
     pub sweep_duration: Histogram,
+    pub ops: OpsMetrics,
 }
 
 const PREFIX: &str = "seedline_tracker";
@@ -79,7 +81,10 @@ impl Metrics {
         .expect("metric");
         let g = |n: &str, h: &str| IntGauge::new(n, h).expect("metric");
         let c = |n: &str, h: &str| IntCounter::new(n, h).expect("metric");
-        let torrents = g("torrents", "Torrents with at least one peer.");
+        let torrents = g(
+            "torrents",
+            "Torrents in the store: with at least one peer, or registered.",
+        );
         let connections_open = g("connections_open", "Open client connections.");
         let connections_total = c("connections_total", "Client connections accepted.");
         let connections_idle_closed = c(
@@ -138,6 +143,7 @@ impl Metrics {
             completed: completed.clone(),
             peers_not_stored: peers_not_stored.clone(),
             sweep_duration: sweep_duration.clone(),
+            ops: OpsMetrics::register(&registry),
             registry: registry.clone(),
         };
         reg(Box::new(requests));

@@ -19,10 +19,14 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+
 use crate::config::Config;
-use crate::handler::Tracker;
+use crate::handler::{Body, Tracker};
 use crate::idle_io::{Deadlines, IdleIo};
 use crate::metrics::Metrics;
+use crate::{api, persist, reload};
 
 /// Bound sockets, so callers (and tests, with port 0) know the addresses before serving.
 pub struct Listeners {
@@ -82,9 +86,44 @@ pub async fn run(cfg: Config, listeners: Listeners, shutdown: CancellationToken)
     serve(tracker, listeners, shutdown).await;
 }
 
-/// Serves `tracker` on `listeners` until `shutdown` is cancelled, then drains.
+/// Loads the access list and the state file into a tracker that has not served yet.
+fn load(tracker: &Tracker) {
+    let cfg = tracker.config();
+    if let Some(path) = &cfg.access_list {
+        reload::reload(tracker, path);
+    }
+    if let Some(path) = &cfg.state_file {
+        persist::load(tracker, path);
+    }
+    tracker.refresh_access_gauges();
+    if tracker.admin_token().is_some() {
+        tracing::info!("admin API on (bearer token)");
+    }
+}
+
+/// Serves `tracker` on `listeners` until `shutdown` is cancelled, then drains and saves
+/// the state file.
 pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: CancellationToken) {
     let cfg = tracker.config().clone();
+    {
+        let t = tracker.clone();
+        let _ = tokio::task::spawn_blocking(move || load(&t)).await;
+    }
+    let mut background = Vec::new();
+    if let Some(path) = cfg.access_list.clone() {
+        background.push(tokio::spawn(reload::reload_loop(
+            tracker.clone(),
+            path,
+            shutdown.clone(),
+        )));
+    }
+    if let Some(path) = cfg.state_file.clone() {
+        background.push(tokio::spawn(persist::save_loop(
+            tracker.clone(),
+            path,
+            shutdown.clone(),
+        )));
+    }
     for a in listeners.public_addrs() {
         tracing::info!(addr = %a, "tracker listening");
     }
@@ -138,6 +177,14 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
         tracing::info!(drained = open, "connections drained");
     }
     let _ = sweeper.await;
+    for b in background {
+        let _ = b.await;
+    }
+    if let Some(path) = &cfg.state_file {
+        if persist::save_now(&tracker, path).await {
+            tracing::info!(path = %path.display(), "state saved");
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -193,15 +240,40 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) 
     };
     let io = TokioIo::new(IdleIo::new(stream, limits));
     let tracker = ctx.tracker.clone();
-    let admin = ctx.admin;
-    let svc = service_fn(move |req| {
-        let resp = if admin {
-            tracker.handle_admin(&req)
-        } else {
-            tracker.handle_public(&req, peer)
-        };
-        ready(Ok::<_, Infallible>(resp))
-    });
+    let res = if ctx.admin {
+        let svc = service_fn(move |req| {
+            let t = tracker.clone();
+            async move { Ok::<_, Infallible>(admin_response(&t, req).await) }
+        });
+        drive(io, svc, ctx).await
+    } else {
+        let svc =
+            service_fn(move |req| ready(Ok::<_, Infallible>(tracker.handle_public(&req, peer))));
+        drive(io, svc, ctx).await
+    };
+    if let Err(e) = res {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+    if !ctx.admin {
+        m.connections_open.dec();
+    }
+}
+
+async fn admin_response(t: &Tracker, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        api::handle(t, req).await
+    } else {
+        t.handle_admin_plain(&req)
+    }
+}
+
+/// Runs one HTTP/1 connection until it ends or, at shutdown, finishes its request.
+async fn drive<S>(io: TokioIo<IdleIo<TcpStream>>, svc: S, ctx: &AcceptCtx) -> hyper::Result<()>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = Body>,
+{
+    let cfg = ctx.tracker.config();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -211,18 +283,12 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) 
         .max_buf_size(cfg.max_request_head);
     let conn = builder.serve_connection(io, svc);
     tokio::pin!(conn);
-    let res = tokio::select! {
+    tokio::select! {
         r = conn.as_mut() => r,
         _ = ctx.drain.cancelled() => {
             conn.as_mut().graceful_shutdown();
             conn.as_mut().await
         }
-    };
-    if let Err(e) = res {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
-    }
-    if !ctx.admin {
-        m.connections_open.dec();
     }
 }
 
@@ -240,6 +306,10 @@ async fn sweep_loop(tracker: Arc<Tracker>, shutdown: CancellationToken) {
         // A sweep walks every swarm; keep it off the request workers.
         let done = tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
+            if let Some(rl) = &t.limiter {
+                rl.sweep(rl.now());
+                t.metrics.ops.rate_limit_clients.set(rl.clients() as i64);
+            }
             let cutoff = t.now().saturating_sub(t.config().peer_timeout_secs());
             let removed = t.store.expire(cutoff);
             t.metrics.peers_expired.inc_by(removed);

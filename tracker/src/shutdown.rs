@@ -3,13 +3,14 @@
 use tokio_util::sync::CancellationToken;
 
 /// Cancels `token` on the first SIGINT or SIGTERM; exits the process on the second.
-/// SIGHUP, which operators send to reload, must not kill the process (its default).
+/// SIGHUP, which operators send to reload, must not kill the process (its default); the
+/// access-list reloader listens for it too.
 pub fn cancel_on_signals(token: CancellationToken) {
     tokio::spawn(async {
         use tokio::signal::unix::{signal, SignalKind};
         let mut hup = signal(SignalKind::hangup()).expect("install SIGHUP handler");
         while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP received; the tracker has nothing to reload");
+            tracing::debug!("SIGHUP received");
         }
     });
     tokio::spawn(async move {

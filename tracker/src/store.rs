@@ -291,7 +291,7 @@ impl Store {
     pub fn for_each_saved(&self, peers: bool, mut f: impl FnMut(InfoHash, SavedSwarm)) {
         for e in self.swarms.iter() {
             let s = e.value();
-            if s.stats().downloaded == 0 && !(peers && !s.is_empty()) {
+            if s.stats().downloaded == 0 && (!peers || s.is_empty()) {
                 continue;
             }
             let saved = SavedSwarm {
@@ -358,7 +358,7 @@ impl Store {
     pub fn scrape(&self, hashes: &[InfoHash], out: &mut Vec<u8>) {
         let found = hashes
             .iter()
-            .filter_map(|h| self.swarms.get(h).map(|s| (*h, s.stats())))
+            .filter_map(|h| self.stats(h).map(|s| (*h, s)))
             .collect();
         write_scrape(found, out);
     }

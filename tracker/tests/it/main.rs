@@ -1,10 +1,15 @@
 //! Integration tests against the real tracker on loopback.
 
+mod access;
 mod announce;
+mod api;
 mod deploy;
 mod lifecycle;
 mod limits;
 mod malformed;
+mod origin;
+mod persist;
+mod process;
 mod proxy;
 mod real_client;
 mod scrape;

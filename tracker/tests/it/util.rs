@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use seedline_common::{AnnounceRequest, Event, InfoHash, PeerId};
+use seedline_common::announce_response::Peers;
+use seedline_common::{AnnounceRequest, AnnounceResponse, Event, InfoHash, PeerId};
 use seedline_tracker::{serve, Config, Listeners, Tracker};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -107,6 +108,19 @@ pub async fn get_with(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) 
     c.read_response().await.expect("a response")
 }
 
+/// One request of any method on a fresh connection.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut c = Conn::open(addr).await;
+    c.send_request(method, target, headers, body).await;
+    c.read_response().await.expect("a response")
+}
+
 /// A keep-alive connection.
 pub struct Conn {
     pub stream: TcpStream,
@@ -126,12 +140,27 @@ impl Conn {
     }
 
     pub async fn send(&mut self, target: &str, headers: &[(&str, &str)]) {
-        let mut req = format!("GET {target} HTTP/1.1\r\nHost: tracker\r\n");
+        self.send_request("GET", target, headers, b"").await;
+    }
+
+    pub async fn send_request(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) {
+        let mut req = format!("{method} {target} HTTP/1.1\r\nHost: tracker\r\n");
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
+        if !body.is_empty() || method != "GET" {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
         req.push_str("\r\n");
-        self.stream.write_all(req.as_bytes()).await.unwrap();
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        self.stream.write_all(&bytes).await.unwrap();
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
@@ -251,4 +280,15 @@ pub fn metric(text: &str, prefix: &str) -> Option<f64> {
     text.lines()
         .find(|l| l.starts_with(prefix))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// The peers of an announce reply, whatever their form.
+pub fn reply_peers(body: &[u8]) -> Vec<SocketAddr> {
+    match AnnounceResponse::decode(body)
+        .expect("announce reply")
+        .peers
+    {
+        Peers::Compact { v4, .. } => v4,
+        Peers::Dict(d) => d.into_iter().map(|p| p.0).collect(),
+    }
 }

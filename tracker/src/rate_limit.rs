@@ -1,0 +1,186 @@
+//! Per-client token buckets for announces and scrapes.
+//!
+//! IPv6 clients are limited per /64, the smallest network a host is usually given, or
+//! one host could take 2^64 fresh buckets. The table is capped: past the cap, new
+//! clients are served unlimited (and counted) rather than refused, because a flood of
+//! spoofed-looking sources must not lock out real users, and memory must stay bounded.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use dashmap::DashMap;
+
+/// A client over its rate: how long until one more request would be accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("rate limit exceeded; retry in {retry_secs} seconds")]
+pub struct Limited {
+    pub retry_secs: u32,
+}
+
+/// What [`RateLimiter::check`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Allowed because the table is full; not tracked.
+    Untracked,
+    Limited(Limited),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f32,
+    /// Milliseconds since the limiter's epoch.
+    last: u64,
+}
+
+pub struct RateLimiter {
+    per_ms: f64,
+    burst: f32,
+    max_clients: usize,
+    buckets: DashMap<u128, Bucket, hashbrown::DefaultHashBuilder>,
+    len: AtomicUsize,
+    epoch: Instant,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32, burst: u32, max_clients: usize) -> Self {
+        Self {
+            per_ms: f64::from(per_minute) / 60_000.0,
+            burst: burst as f32,
+            max_clients,
+            buckets: DashMap::default(),
+            len: AtomicUsize::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Milliseconds on the limiter's clock.
+    pub fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    pub fn clients(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Takes one token from `ip`'s bucket at time `now` (from [`Self::now`]).
+    pub fn check(&self, ip: IpAddr, now: u64) -> Verdict {
+        let key = key(ip);
+        if let Some(mut b) = self.buckets.get_mut(&key) {
+            return self.take(&mut b, now);
+        }
+        if self.len.load(Ordering::Relaxed) >= self.max_clients {
+            return Verdict::Untracked;
+        }
+        let mut b = self.buckets.entry(key).or_insert_with(|| {
+            self.len.fetch_add(1, Ordering::Relaxed);
+            Bucket {
+                tokens: self.burst,
+                last: now,
+            }
+        });
+        self.take(&mut b, now)
+    }
+
+    fn take(&self, b: &mut Bucket, now: u64) -> Verdict {
+        self.refill(b, now);
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            return Verdict::Allowed;
+        }
+        let wait_ms = f64::from(1.0 - b.tokens) / self.per_ms;
+        Verdict::Limited(Limited {
+            retry_secs: (wait_ms / 1000.0).ceil().max(1.0) as u32,
+        })
+    }
+
+    fn refill(&self, b: &mut Bucket, now: u64) {
+        let elapsed = now.saturating_sub(b.last) as f64;
+        b.tokens = (f64::from(b.tokens) + elapsed * self.per_ms).min(f64::from(self.burst)) as f32;
+        b.last = now.max(b.last);
+    }
+
+    /// Forgets clients whose buckets have refilled: they are the same as new ones.
+    /// Returns how many were dropped.
+    pub fn sweep(&self, now: u64) -> usize {
+        let mut dropped = 0;
+        self.buckets.retain(|_, b| {
+            self.refill(b, now);
+            let keep = b.tokens < self.burst;
+            dropped += usize::from(!keep);
+            keep
+        });
+        self.len.fetch_sub(dropped, Ordering::Relaxed);
+        dropped
+    }
+}
+
+/// IPv4 addresses as themselves (IPv4-mapped), IPv6 by their /64.
+fn key(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(_) => u128::from(v6),
+            None => u128::from(v6) & !((1u128 << 64) - 1),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_rate_then_refill() {
+        // 60 a minute = one a second, burst 3.
+        let rl = RateLimiter::new(60, 3, 10);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            assert_eq!(rl.check(ip, 0), Verdict::Allowed);
+        }
+        assert_eq!(rl.check(ip, 0), Verdict::Limited(Limited { retry_secs: 1 }));
+        assert_eq!(
+            rl.check(ip, 999),
+            Verdict::Limited(Limited { retry_secs: 1 })
+        );
+        assert_eq!(rl.check(ip, 1000), Verdict::Allowed);
+        // Another client has its own bucket.
+        assert_eq!(
+            rl.check("192.0.2.2".parse().unwrap(), 1000),
+            Verdict::Allowed
+        );
+        assert_eq!(rl.clients(), 2);
+        // Full again after three seconds: swept.
+        assert_eq!(rl.sweep(1500), 0);
+        assert_eq!(rl.sweep(5000), 2);
+        assert_eq!(rl.clients(), 0);
+    }
+
+    #[test]
+    fn ipv6_shares_a_bucket_per_64_and_the_table_is_capped() {
+        let rl = RateLimiter::new(1, 1, 2);
+        assert_eq!(
+            rl.check("2001:db8::1".parse().unwrap(), 0),
+            Verdict::Allowed
+        );
+        assert!(matches!(
+            rl.check("2001:db8::ffff:1".parse().unwrap(), 0),
+            Verdict::Limited(Limited { retry_secs: 60 })
+        ));
+        assert_eq!(
+            rl.check("2001:db8:0:1::1".parse().unwrap(), 0),
+            Verdict::Allowed
+        );
+        assert_eq!(rl.check("10.0.0.1".parse().unwrap(), 0), Verdict::Untracked);
+        assert_eq!(rl.clients(), 2);
+    }
+
+    #[test]
+    fn a_clock_going_backwards_does_not_mint_tokens() {
+        let rl = RateLimiter::new(60, 1, 10);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(rl.check(ip, 10_000), Verdict::Allowed);
+        assert!(matches!(rl.check(ip, 0), Verdict::Limited(_)));
+    }
+}

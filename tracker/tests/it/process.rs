@@ -1,0 +1,131 @@
+//! The real `tracker` binary as a child process: started on ephemeral ports, its JSON
+//! log read for addresses and events, signalled, and always killed on drop.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::util::WAIT;
+
+pub struct Proc {
+    child: Child,
+    pub public: SocketAddr,
+    pub admin: SocketAddr,
+    log: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Proc {
+    /// Starts the tracker with `args` plus loopback listeners and JSON logs; waits
+    /// (bounded) until both listeners are up.
+    pub fn spawn(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tracker"))
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .args(["--log-format", "json", "--log-level", "info"])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tracker");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let v = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| serde_json::json!({ "fields": { "message": line } }));
+                sink.lock().unwrap().push(v);
+            }
+        });
+        let mut p = Self {
+            child,
+            public: "0.0.0.0:0".parse().unwrap(),
+            admin: "0.0.0.0:0".parse().unwrap(),
+            log,
+        };
+        p.public = p.addr_of("tracker listening");
+        p.admin = p.addr_of("admin listening");
+        p
+    }
+
+    fn addr_of(&mut self, message: &str) -> SocketAddr {
+        let v = self
+            .wait_log(message)
+            .unwrap_or_else(|| panic!("tracker did not log {message:?}: {:?}", self.messages()));
+        v["fields"]["addr"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// The first log event whose message starts with `message`, waiting up to [`WAIT`].
+    pub fn wait_log(&mut self, message: &str) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Some(v) = self.find_log(message) {
+                return Some(v);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("tracker exited ({status}): {:?}", self.messages());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn find_log(&self, message: &str) -> Option<serde_json::Value> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|v| {
+                v["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with(message))
+            })
+            .cloned()
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|v| v["fields"].to_string())
+            .collect()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig}");
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit.
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal("TERM");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tracker did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
