@@ -5,15 +5,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
-use hyper::Uri;
-use hyper_util::rt::TokioIo;
+use hyper::Method;
 use seedline_common::announce::Key;
 use seedline_common::announce_response::{AnnounceResponse, ResponseError};
 use seedline_common::{AnnounceRequest, Event};
 use tokio_util::sync::CancellationToken;
 
+use super::http::{self, HttpError};
 use super::shared::Shared;
 use super::torrent::Torrent;
 
@@ -69,11 +68,16 @@ pub fn tiers_for(shared: &Shared, t: &Torrent) -> Vec<Vec<String>> {
     tiers
 }
 
-/// Announces `t` until `stop` fires, then sends `stopped` (bounded by the grace period).
+/// Registers `t` with the tracker API (if configured), announces it until `stop` fires,
+/// then sends `stopped` (bounded by the grace period).
 pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) {
     let mut tiers = tiers_for(&shared, &t);
     if tiers.is_empty() {
         tracing::warn!(torrent = %t.source.display(), "no http:// tracker to announce to");
+        return;
+    }
+    // An allow-mode tracker refuses announces for torrents it has not been told about.
+    if !super::register::until_registered(&shared, &t, &stop).await {
         return;
     }
     let key =
@@ -179,56 +183,23 @@ pub async fn announce_once(
 }
 
 async fn get(url: &str, req: &AnnounceRequest) -> Result<AnnounceResponse, AnnounceError> {
-    let bad = || AnnounceError::BadUrl(url.to_owned());
-    let uri: Uri = url.parse().map_err(|_| bad())?;
-    let host = uri
-        .host()
-        .ok_or_else(bad)?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(80);
-    let mut target = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    target.push(if uri.query().is_some() { '&' } else { '?' });
+    let mut target = url.to_owned();
+    target.push(if url.contains('?') { '&' } else { '?' });
     let mut query = Vec::new();
     req.write_query(&mut query);
     target.push_str(std::str::from_utf8(&query).expect("query is ASCII"));
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+    let reply = http::request(Method::GET, &target, &[], Bytes::new(), MAX_REPLY)
         .await
-        .map_err(AnnounceError::Connect)?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| AnnounceError::Http(e.to_string()))?;
-    let driver = tokio::spawn(conn);
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .unwrap_or(host);
-    let request = hyper::Request::get(target)
-        .header(hyper::header::HOST, authority)
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("Seedline/", env!("CARGO_PKG_VERSION")),
-        )
-        .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| AnnounceError::Http(e.to_string()))?;
-    let resp = sender
-        .send_request(request)
-        .await
-        .map_err(|e| AnnounceError::Http(e.to_string()))?;
-    let status = resp.status();
-    let body = Limited::new(resp.into_body(), MAX_REPLY)
-        .collect()
-        .await
-        .map_err(|e| AnnounceError::Http(e.to_string()))?
-        .to_bytes();
-    driver.abort();
-    if !status.is_success() {
-        return Err(AnnounceError::Status(status.as_u16()));
+        .map_err(|e| match e {
+            HttpError::BadUrl(_) => AnnounceError::BadUrl(url.to_owned()),
+            HttpError::Connect(e) => AnnounceError::Connect(e),
+            HttpError::Http(m) => AnnounceError::Http(m),
+        })?;
+    if !reply.status.is_success() {
+        return Err(AnnounceError::Status(reply.status.as_u16()));
     }
-    if let Some(f) = seedline_common::FailureResponse::decode(&body) {
+    if let Some(f) = seedline_common::FailureResponse::decode(&reply.body) {
         return Err(AnnounceError::Failure(f.reason));
     }
-    AnnounceResponse::decode(&body).map_err(AnnounceError::Reply)
+    AnnounceResponse::decode(&reply.body).map_err(AnnounceError::Reply)
 }

@@ -52,6 +52,15 @@ pub struct Cli {
     /// Address announced for this seeder (`ip`); the embedded tracker believes it.
     #[arg(long, env = "SEEDER_ANNOUNCE_IP")]
     pub announce_ip: Option<IpAddr>,
+    /// A Seedline tracker's admin URL (http://host:6970) to register every torrent with.
+    #[arg(long, env = "SEEDER_TRACKER_API")]
+    pub tracker_api: Option<String>,
+    /// Bearer token for --tracker-api.
+    #[arg(long, env = "SEEDER_TRACKER_API_TOKEN", hide_env_values = true)]
+    pub tracker_api_token: Option<String>,
+    /// File holding the bearer token for --tracker-api.
+    #[arg(long, env = "SEEDER_TRACKER_API_TOKEN_FILE")]
+    pub tracker_api_token_file: Option<PathBuf>,
     /// Public listener of the embedded tracker [default: 0.0.0.0:6969].
     #[arg(long, env = "SEEDER_EMBEDDED_TRACKER_LISTEN")]
     pub embedded_tracker_listen: Option<SocketAddr>,
@@ -139,6 +148,15 @@ impl Cli {
         }
         if self.tracker.is_some() {
             c.tracker = self.tracker;
+        }
+        if self.tracker_api.is_some() {
+            c.tracker_api = self.tracker_api;
+        }
+        if self.tracker_api_token.is_some() {
+            c.tracker_api_token = self.tracker_api_token;
+        }
+        if self.tracker_api_token_file.is_some() {
+            c.tracker_api_token_file = self.tracker_api_token_file;
         }
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };

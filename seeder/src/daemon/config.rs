@@ -40,6 +40,14 @@ pub struct Config {
     /// The address announced for this seeder (the `ip` parameter), for an origin whose
     /// tracker would otherwise see a loopback or private address.
     pub announce_ip: Option<IpAddr>,
+    /// Base URL of a Seedline tracker's admin listener (`http://host:6970`): every torrent
+    /// is registered there (`PUT /api/torrents/{hash}`) before it is announced, so an
+    /// `allow`-mode tracker tracks what this origin publishes.
+    pub tracker_api: Option<String>,
+    /// Bearer token for `tracker_api`.
+    pub tracker_api_token: Option<String>,
+    /// File holding the bearer token for `tracker_api`; used if the token is not set.
+    pub tracker_api_token_file: Option<PathBuf>,
     /// Public listener of the embedded tracker.
     pub embedded_tracker_listen: SocketAddr,
     /// Admin listener of the embedded tracker (its own `/metrics`).
@@ -82,6 +90,9 @@ impl Default for Config {
             torrents: Vec::new(),
             tracker: None,
             announce_ip: None,
+            tracker_api: None,
+            tracker_api_token: None,
+            tracker_api_token_file: None,
             embedded_tracker_listen: SocketAddr::from(([0, 0, 0, 0], 6969)),
             embedded_tracker_admin_listen: SocketAddr::from(([127, 0, 0, 1], 6970)),
             max_peers: 2000,
@@ -128,6 +139,12 @@ impl Config {
                 ));
             }
         }
+        if let Some(api) = &self.tracker_api {
+            if !api.starts_with("http://") {
+                return err(format!("tracker_api {api:?} is not an http:// URL"));
+            }
+            self.tracker_api_token()?;
+        }
         for (name, v) in [
             ("max_peers", self.max_peers),
             ("max_peers_per_torrent", self.max_peers_per_torrent),
@@ -157,6 +174,33 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The token for `tracker_api`, from the setting or its file (trimmed).
+    pub fn tracker_api_token(&self) -> Result<String, ConfigError> {
+        let token = match (&self.tracker_api_token, &self.tracker_api_token_file) {
+            (Some(t), _) => t.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    ConfigError(format!(
+                        "cannot read tracker_api_token_file {}: {e}",
+                        path.display()
+                    ))
+                })?
+                .trim()
+                .to_string(),
+            (None, None) => {
+                return Err(ConfigError(
+                    "tracker_api needs tracker_api_token or tracker_api_token_file".into(),
+                ))
+            }
+        };
+        if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ConfigError(
+                "the tracker API token must be non-empty, without spaces".into(),
+            ));
+        }
+        Ok(token)
     }
 
     pub fn secs(n: u32) -> Duration {

@@ -38,6 +38,7 @@ pub struct Metrics {
     pub requests_rejected: IntCounterVec,
     pub torrents: IntGaugeVec,
     pub announces: IntCounterVec,
+    pub registrations: IntCounterVec,
     pub disk_read_errors: IntCounter,
     pub pieces_verified: IntCounterVec,
 }
@@ -106,6 +107,11 @@ impl Metrics {
             announces: counter_vec(
                 "announces_total",
                 "Announces to trackers by outcome (ok, failure, error).",
+                "outcome",
+            ),
+            registrations: counter_vec(
+                "tracker_registrations_total",
+                "Registrations with the tracker admin API by outcome (ok, refused, error).",
                 "outcome",
             ),
             disk_read_errors: counter(

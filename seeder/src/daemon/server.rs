@@ -55,6 +55,10 @@ fn embedded_tracker_config(cfg: &Config) -> seedline_tracker::Config {
             .iter()
             .map(|n| n.parse().expect("valid network"))
             .collect(),
+        // This process is the origin: every leecher gets it first.
+        origin_peer_id_prefixes: vec![
+            String::from_utf8_lossy(&super::shared::peer_id_prefix()).into_owned()
+        ],
         ..Default::default()
     }
 }

@@ -61,13 +61,20 @@ impl Shared {
     }
 }
 
-/// Azureus-style: `-SL0100-` and 12 random printable bytes, new for every run.
+/// The Azureus-style client prefix of this version's peer ids, e.g. `-SL0100-`; the
+/// embedded tracker recognises the origin by it.
+pub fn peer_id_prefix() -> [u8; 8] {
+    let mut p = *b"-SL0000-";
+    p[3] = env!("CARGO_PKG_VERSION_MAJOR").as_bytes()[0];
+    p[4] = env!("CARGO_PKG_VERSION_MINOR").as_bytes()[0];
+    p
+}
+
+/// The prefix and 12 random printable bytes, new for every run.
 fn new_peer_id() -> PeerId {
     use rand::Rng;
-    let mut id = *b"-SL0000-000000000000";
-    let v = env!("CARGO_PKG_VERSION_MAJOR").as_bytes()[0];
-    id[3] = v;
-    id[4] = env!("CARGO_PKG_VERSION_MINOR").as_bytes()[0];
+    let mut id = [0u8; 20];
+    id[..8].copy_from_slice(&peer_id_prefix());
     const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     let mut rng = rand::rng();
     for b in &mut id[8..] {

@@ -92,3 +92,66 @@ async fn sigterm_announces_stopped_and_exits_zero() {
         "the tracker heard `stopped` before the seeder exited: {after:?}"
     );
 }
+
+/// With `--tracker-api`, an allow-mode tracker learns the torrent from the seeder itself
+/// and then tracks it; nothing is announced before the registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registers_with_an_allow_mode_tracker_then_announces() {
+    use std::sync::Arc;
+    let token = "seeder-test-token-0123456789";
+    let tcfg = TrackerConfig {
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        mode: seedline_tracker::access::Mode::Allow,
+        admin_token: Some(token.into()),
+        ..TrackerConfig::default()
+    };
+    let tl = TrackerListeners::bind(&tcfg).unwrap();
+    let (tracker, admin) = (tl.public_addrs()[0], tl.admin_addr().unwrap());
+    let t = Arc::new(seedline_tracker::Tracker::new(
+        &tcfg,
+        seedline_tracker::metrics::Metrics::new(),
+    ));
+    let stop = CancellationToken::new();
+    let _guard = stop.clone().drop_guard();
+    tokio::spawn(seedline_tracker::serve(t.clone(), tl, stop));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, _) = release(dir.path(), true);
+    let meta = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let _child = KillOnDrop::spawn(
+        Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .arg("--torrent")
+            .arg(&torrent)
+            .arg("--data")
+            .arg(dir.path())
+            .arg("--tracker")
+            .arg(format!("http://{tracker}/announce"))
+            .arg("--tracker-api")
+            .arg(format!("http://{admin}"))
+            .env("SEEDER_TRACKER_API_TOKEN_FILE", &token_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    assert!(
+        eventually(|| async {
+            scrape(tracker, meta.info_hash)
+                .await
+                .is_some_and(|s| s.complete == 1)
+        })
+        .await,
+        "registered, then announced"
+    );
+    let entry = t.access.registration(&meta.info_hash).expect("registered");
+    assert_eq!(entry.name.as_deref(), Some(meta.metainfo.info.name.as_str()));
+    // The tracker never refused an announce from the seeder (the test's own early
+    // scrapes were refused, as they should be).
+    let m = String::from_utf8(t.metrics.render()).unwrap();
+    assert!(
+        m.contains("seedline_tracker_requests_total{endpoint=\"announce\",outcome=\"failure\"} 0"),
+        "{m}"
+    );
+}
