@@ -14,6 +14,9 @@ use crate::access::Mode;
 /// list is worse than none.
 pub const MIN_TOKEN_LEN: usize = 16;
 
+/// What `--print-config` shows instead of a secret.
+pub const REDACTED: &str = "REDACTED";
+
 /// Everything the tracker can be told. Field docs are the operator's documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -168,8 +171,14 @@ impl Config {
         toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
     }
 
+    /// The configuration as TOML, with the admin token replaced by `REDACTED` so the
+    /// output can be pasted into a ticket.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("config serializes")
+        let mut shown = self.clone();
+        if shown.admin_token.is_some() {
+            shown.admin_token = Some(REDACTED.into());
+        }
+        toml::to_string_pretty(&shown).expect("config serializes")
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -316,6 +325,13 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(Config::from_toml(&c.to_toml()).unwrap(), c);
         assert_eq!(c.peer_timeout_secs(), 3780);
+        let secret = Config {
+            admin_token: Some("a-real-secret-token-123".into()),
+            ..Config::default()
+        };
+        let shown = secret.to_toml();
+        assert!(!shown.contains("a-real-secret"), "{shown}");
+        assert!(shown.contains("admin_token = \"REDACTED\""), "{shown}");
     }
 
     #[test]

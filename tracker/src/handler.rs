@@ -315,7 +315,7 @@ impl Tracker {
         let effect = self
             .store
             .announce(a.info_hash, &pa, &params, &mut rng, out)
-            .map_err(|e| failed("torrent_limit", e))?;
+            .map_err(|e| failed(e.kind(), e))?;
         if effect.origins_sent > 0 {
             self.metrics
                 .ops

@@ -92,6 +92,24 @@ impl OpsMetrics {
             )
             .expect("metric"),
         };
+        // Known label values exist from the start, so dashboards and alerts see zeros
+        // rather than no series at all.
+        for source in ["file", "api_registered", "api_denied"] {
+            m.access_entries.with_label_values(&[source]);
+        }
+        for result in ["ok", "error"] {
+            m.access_reloads.with_label_values(&[result]);
+            m.state_saves.with_label_values(&[result]);
+        }
+        for result in ["ok", "missing", "corrupt", "error"] {
+            m.state_loads.with_label_values(&[result]);
+        }
+        for endpoint in ["announce", "scrape"] {
+            m.rate_limited.with_label_values(&[endpoint]);
+        }
+        for status in ["200", "201", "400", "401", "404"] {
+            m.api_requests.with_label_values(&[status]);
+        }
         let reg =
             |c: Box<dyn prometheus::core::Collector>| registry.register(c).expect("unique metric");
         reg(Box::new(m.access_entries.clone()));

@@ -1,7 +1,10 @@
 //! Loading the access-list file, at start, on SIGHUP, and when it changes on disk.
 //!
 //! A reload is all or nothing: a file that does not parse leaves the previous list in
-//! place and says why, so a half-saved edit never opens or closes the tracker.
+//! place and says why, and a changed file is read only once it has stopped changing, so
+//! a half-saved edit never opens or closes the tracker. Operators should still replace
+//! the file by renaming a complete one over it. Swarms a new list refuses are dropped,
+//! but their download counts are kept in case the torrent comes back.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -75,6 +78,9 @@ pub async fn reload_loop(t: Arc<Tracker>, path: PathBuf, shutdown: CancellationT
     let mut tick = tokio::time::interval(Duration::from_secs(poll.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut seen = fingerprint(&path);
+    // A change is read once the file has stayed the same for a whole poll, so a file
+    // still being written (`cat new > list`) is not taken half-done.
+    let mut settling = None;
     loop {
         let hup_recv = async {
             match hup.as_mut() {
@@ -88,11 +94,18 @@ pub async fn reload_loop(t: Arc<Tracker>, path: PathBuf, shutdown: CancellationT
                 tracing::info!("SIGHUP: reloading the access list");
             }
             _ = tick.tick(), if poll > 0 => {
-                if fingerprint(&path) == seen {
+                let now = fingerprint(&path);
+                if now == seen {
+                    settling = None;
+                    continue;
+                }
+                if settling != Some(now) {
+                    settling = Some(now);
                     continue;
                 }
             }
         }
+        settling = None;
         seen = fingerprint(&path);
         let (t2, p2) = (t.clone(), path.clone());
         let _ = tokio::task::spawn_blocking(move || reload(&t2, &p2)).await;

@@ -65,6 +65,18 @@ pub struct StoreConfig {
 pub enum StoreError {
     #[error("tracker is tracking its maximum number of torrents; try again later")]
     TorrentLimit,
+    /// The access list changed between the handler's check and the store.
+    #[error("{0}")]
+    Refused(#[from] crate::access::Refused),
+}
+
+impl StoreError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::TorrentLimit => "torrent_limit",
+            Self::Refused(r) => r.kind(),
+        }
+    }
 }
 
 /// What an announce did, for metrics.
@@ -160,6 +172,9 @@ impl Store {
                 if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
                     return Err(StoreError::TorrentLimit);
                 }
+                // Checked again here: a list change since the caller's check must not
+                // bring back a swarm it just dropped.
+                self.access.check(&info_hash)?;
                 self.swarms
                     .entry(info_hash)
                     .or_insert_with(|| self.new_swarm(&info_hash))
@@ -272,6 +287,8 @@ impl Store {
             if !keep {
                 total.add(&s.expire(u32::MAX));
                 dropped += 1;
+                // A list edited by mistake must not cost the torrent its history.
+                self.keep_count(*ih, s.stats().downloaded);
             }
             keep
         });
@@ -326,10 +343,7 @@ impl Store {
             return false;
         }
         if saved.peers.is_empty() && !self.access.keeps(&ih) {
-            if saved.downloaded > 0 && self.restored.insert(ih, saved.downloaded).is_none() {
-                self.restored_len.fetch_add(1, Ordering::Relaxed);
-            }
-            return saved.downloaded > 0;
+            return self.keep_count(ih, saved.downloaded);
         }
         if !self.swarms.contains_key(&ih) && self.torrent_count() >= self.limits.max_torrents {
             return false;
@@ -339,16 +353,38 @@ impl Store {
         swarm.set_downloaded(swarm.stats().downloaded.max(saved.downloaded));
         let mut total = Change::default();
         for (addr, role) in saved.peers {
-            total.add(&swarm.restore(addr, role, now, self.limits.max_peers_per_torrent));
+            total.add(&swarm.restore(
+                addr,
+                role,
+                now,
+                self.limits.max_peers_per_torrent,
+                self.limits.keep_peer_ids,
+            ));
         }
         drop(guard);
         self.gauges.apply(&total);
         true
     }
 
+    /// Keeps the count of a torrent without an entry until its swarm comes back. The
+    /// table is capped at `max_torrents`; returns whether the count was kept.
+    fn keep_count(&self, ih: InfoHash, downloaded: u32) -> bool {
+        if downloaded == 0 || self.restored_len.load(Ordering::Relaxed) >= self.limits.max_torrents
+        {
+            return false;
+        }
+        if self.restored.insert(ih, downloaded).is_none() {
+            self.restored_len.fetch_add(1, Ordering::Relaxed);
+        }
+        true
+    }
+
     /// Makes sure a registered torrent has an entry, so it shows up with zero peers.
     pub fn ensure(&self, ih: InfoHash) {
-        if self.swarms.contains_key(&ih) || self.torrent_count() >= self.limits.max_torrents {
+        if self.swarms.contains_key(&ih)
+            || self.torrent_count() >= self.limits.max_torrents
+            || self.access.check(&ih).is_err()
+        {
             return;
         }
         self.swarms.entry(ih).or_insert_with(|| self.new_swarm(&ih));

@@ -123,8 +123,13 @@ impl Config {
         toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
     }
 
+    /// The configuration as TOML, with the tracker API token redacted.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("config serializes")
+        let mut shown = self.clone();
+        if shown.tracker_api_token.is_some() {
+            shown.tracker_api_token = Some(seedline_tracker::config::REDACTED.into());
+        }
+        toml::to_string_pretty(&shown).expect("config serializes")
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -146,7 +146,10 @@ async fn registers_with_an_allow_mode_tracker_then_announces() {
         "registered, then announced"
     );
     let entry = t.access.registration(&meta.info_hash).expect("registered");
-    assert_eq!(entry.name.as_deref(), Some(meta.metainfo.info.name.as_str()));
+    assert_eq!(
+        entry.name.as_deref(),
+        Some(meta.metainfo.info.name.as_str())
+    );
     // The tracker never refused an announce from the seeder (the test's own early
     // scrapes were refused, as they should be).
     let m = String::from_utf8(t.metrics.render()).unwrap();

@@ -16,6 +16,14 @@ use seedline_common::{Event, PeerId, ScrapeStats};
 
 pub use peer_list::{CompactAddr, Peer, PeerList, Role};
 
+/// The id of a restored peer until it announces again.
+pub const UNKNOWN_ID: PeerId = PeerId([0; 20]);
+
+/// Most origin seeders per swarm and family. A peer id prefix is the client's to choose,
+/// so origin status must not buy unbounded storage or whole replies; past this, further
+/// origins are ordinary seeders.
+pub const MAX_ORIGINS: usize = 8;
+
 /// Net change in stored peers, for the global gauges: `[ipv4, ipv6]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Change {
@@ -119,15 +127,15 @@ impl Swarm {
     }
 
     /// Applies one announce. `max_peers` caps the swarm: a new peer past it is answered
-    /// but not stored (origins are always stored). `keep_id` stores the peer id for
-    /// non-compact replies.
+    /// but not stored, unless it is one of the first [`MAX_ORIGINS`] origin seeders.
+    /// `keep_id` stores the peer id for non-compact replies.
     pub fn announce(
         &mut self,
         a: &PeerAnnounce,
         max_peers: usize,
         keep_id: bool,
     ) -> (Change, Placed) {
-        let full = self.peer_count() >= max_peers && !a.origin;
+        let full = self.peer_count() >= max_peers;
         let (change, pos, was_seeder) = match a.addr {
             SocketAddr::V4(s) => update(&mut self.v4, compact_v4(&s), a, full, keep_id, 0),
             SocketAddr::V6(s) => {
@@ -189,7 +197,7 @@ impl Swarm {
                     let l = self.v6();
                     let pick = Pick::new(l, placed, want);
                     pick.each(l, rng, |i| {
-                        let id = l.peer_id(i).filter(|_| peer_id);
+                        let id = l.peer_id(i).filter(|id| peer_id && **id != UNKNOWN_ID);
                         reply::write_dict_peer(out, from_compact_v6(&l.get(i).addr), id)
                     });
                     pick.origins
@@ -197,7 +205,7 @@ impl Swarm {
                     let l = &self.v4;
                     let pick = Pick::new(l, placed, want);
                     pick.each(l, rng, |i| {
-                        let id = l.peer_id(i).filter(|_| peer_id);
+                        let id = l.peer_id(i).filter(|id| peer_id && **id != UNKNOWN_ID);
                         reply::write_dict_peer(out, from_compact_v4(&l.get(i).addr), id)
                     });
                     pick.origins
@@ -231,11 +239,19 @@ impl Swarm {
     }
 
     /// Adds a peer restored from saved state, last seen at `now`; a peer already present
-    /// or past `max_peers` is skipped. Returns the change for the gauges.
-    pub fn restore(&mut self, addr: SocketAddr, role: Role, now: u32, max_peers: usize) -> Change {
+    /// or past `max_peers` is skipped. Its id is unknown: with `keep_id` it gets
+    /// [`UNKNOWN_ID`], which replies leave out. Returns the change for the gauges.
+    pub fn restore(
+        &mut self,
+        addr: SocketAddr,
+        role: Role,
+        now: u32,
+        max_peers: usize,
+        keep_id: bool,
+    ) -> Change {
         let a = PeerAnnounce {
             addr,
-            peer_id: PeerId([0; 20]),
+            peer_id: UNKNOWN_ID,
             event: Event::None,
             seeder: role != Role::Leecher,
             origin: role == Role::Origin,
@@ -248,7 +264,7 @@ impl Swarm {
         if present || self.peer_count() >= max_peers {
             return Change::default();
         }
-        self.announce(&a, max_peers, false).0
+        self.announce(&a, max_peers, keep_id).0
     }
 }
 
@@ -298,6 +314,16 @@ fn update<A: CompactAddr>(
     family: usize,
 ) -> (Change, Option<usize>, bool) {
     let mut c = Change::default();
+    let found = list.find(&addr);
+    let mut new_role = a.role();
+    if new_role == Role::Origin
+        && list.origins() >= MAX_ORIGINS
+        && found.is_none_or(|i| list.role_at(i) != Role::Origin)
+    {
+        new_role = Role::Seeder;
+    }
+    // Only an origin that gets the origin role may pass the peer cap.
+    let full = full && new_role != Role::Origin;
     let role = |c: &mut Change, seeder: bool, d: i64| {
         if seeder {
             c.seeders[family] += d;
@@ -305,7 +331,7 @@ fn update<A: CompactAddr>(
             c.leechers[family] += d;
         }
     };
-    match list.find(&addr) {
+    match found {
         Some(i) => {
             let was = list.is_seeder_at(i);
             if a.event == Event::Stopped {
@@ -314,7 +340,7 @@ fn update<A: CompactAddr>(
                 return (c, None, was);
             }
             list.touch(i, keep_id.then_some(a.peer_id), a.now);
-            let pos = list.set_role(i, a.role());
+            let pos = list.set_role(i, new_role);
             if was != a.seeder {
                 role(&mut c, was, -1);
                 role(&mut c, a.seeder, 1);
@@ -330,7 +356,7 @@ fn update<A: CompactAddr>(
             let pos = list.insert(
                 Peer::new(addr, a.now),
                 keep_id.then_some(a.peer_id),
-                a.role(),
+                new_role,
             );
             role(&mut c, a.seeder, 1);
             (c, Some(pos), false)

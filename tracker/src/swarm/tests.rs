@@ -279,7 +279,7 @@ fn random_walk_keeps_invariants() {
         };
         let seeder = r.random_bool(0.4);
         let a = PeerAnnounce {
-            origin: port % 7 == 0,
+            origin: port % 19 == 0,
             ..ann(&addr, event, seeder, step)
         };
         s.announce(&a, usize::MAX, true);
@@ -292,12 +292,12 @@ fn random_walk_keeps_invariants() {
             s.v4.check_invariants();
             let origins = model
                 .iter()
-                .filter(|(a, &seeder)| seeder && a.port() % 7 == 0)
+                .filter(|(a, &seeder)| seeder && a.port() % 19 == 0)
                 .count();
             assert_eq!(s.v4.origins(), origins);
             for i in 0..s.v4.len() {
                 let a = from_compact_v4(&s.v4.get(i).addr);
-                let want = match (model[&a], a.port() % 7 == 0) {
+                let want = match (model[&a], a.port() % 19 == 0) {
                     (false, _) => Role::Leecher,
                     (true, false) => Role::Seeder,
                     (true, true) => Role::Origin,
@@ -380,15 +380,62 @@ fn origins_are_stored_past_the_peer_cap_and_restored_with_their_role() {
     assert!(placed.pos.is_some());
     let mut t = Swarm::default();
     for (addr, role) in s.addrs() {
-        t.restore(addr, role, 5, usize::MAX);
+        t.restore(addr, role, 5, usize::MAX, true);
     }
     let roles: Vec<_> = t.addrs().map(|(_, r)| r).collect();
     assert_eq!(roles, vec![Role::Leecher, Role::Origin]);
     assert_eq!(t.stats().complete, 1);
     // Restoring twice does not duplicate.
     assert_eq!(
-        t.restore("10.0.0.1:1".parse().unwrap(), Role::Leecher, 5, usize::MAX),
+        t.restore(
+            "10.0.0.1:1".parse().unwrap(),
+            Role::Leecher,
+            5,
+            usize::MAX,
+            true
+        ),
         Change::default()
     );
     assert_eq!(t.peer_count(), 2);
+    // Restored peers keep id storage on: a new peer's id is still sent, theirs is not.
+    let dict = PeerForm::Dict { peer_id: true };
+    let (_, r) = reply(
+        &mut t,
+        &ann("10.0.0.9:1", Event::Started, false, 6),
+        50,
+        dict,
+    );
+    let Peers::Dict(d) = r.peers else {
+        panic!("dict form")
+    };
+    assert_eq!(d.len(), 1, "v4 only");
+    assert_eq!(d[0].1, None, "the restored peer's unknown id is left out");
+    let (_, r) = reply(&mut t, &ann("10.0.0.1:1", Event::None, false, 7), 50, dict);
+    let Peers::Dict(d) = r.peers else {
+        panic!("dict form")
+    };
+    assert_eq!(
+        d[0].1,
+        Some(PeerId([10; 20])),
+        "a peer that announced has its id"
+    );
+}
+
+#[test]
+fn origin_status_is_bounded() {
+    let mut s = Swarm::default();
+    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 5, false);
+    // An origin that is not seeding is an ordinary leecher, cap included.
+    let (c, _) = s.announce(&origin("10.0.0.2:1", false), 1, false);
+    assert!(c.not_stored);
+    for p in 1..=20 {
+        s.announce(&origin(&format!("192.0.2.1:{p}"), true), 5, false);
+    }
+    assert_eq!(s.v4.origins(), MAX_ORIGINS);
+    assert_eq!(
+        s.peer_count(),
+        1 + MAX_ORIGINS,
+        "past the cap only the first origins"
+    );
+    s.v4.check_invariants();
 }

@@ -168,3 +168,41 @@ async fn full_scrape_lists_tracked_torrents_from_a_short_lived_cache() {
     assert_eq!(all.files.len(), 2, "bounded by full_scrape_max");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_torrent_dropped_by_a_list_edit_keeps_its_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("allow.txt");
+    std::fs::write(&list, format!("{}\n", hex(1))).unwrap();
+    let mut cfg = test_config();
+    cfg.mode = Mode::Allow;
+    cfg.access_list = Some(list.clone());
+    cfg.access_list_poll = 1;
+    let s = TestServer::start(cfg).await;
+    let mut a = announce(1, 1, 6881, 5, Event::Started);
+    get(s.addr(), &announce_target(&a)).await;
+    a.left = 0;
+    a.event = Event::Completed;
+    get(s.addr(), &announce_target(&a)).await;
+
+    // Replaced by rename, as operators should: never seen half-written.
+    let tmp = dir.path().join("allow.new");
+    std::fs::write(&tmp, format!("{}\n", hex(2))).unwrap();
+    std::fs::rename(&tmp, &list).unwrap();
+    assert!(
+        eventually(|| async { failure(&announce_ih(&s, 1).await.body).is_some() }).await,
+        "torrent 1 dropped"
+    );
+    std::fs::write(&tmp, format!("{}\n{}\n", hex(1), hex(2))).unwrap();
+    std::fs::rename(&tmp, &list).unwrap();
+    let back = eventually(|| async {
+        let r = get(s.addr(), &format!("/scrape?info_hash={}", "%01".repeat(20))).await;
+        ScrapeResponse::decode(&r.body)
+            .ok()
+            .and_then(|sr| sr.files.get(&InfoHash([1; 20])).map(|f| f.downloaded))
+            == Some(1)
+    })
+    .await;
+    assert!(back, "the count came back with the torrent");
+    s.stop().await;
+}
