@@ -279,26 +279,13 @@ impl Config {
 
     /// The admin API token, from `admin_token` or `admin_token_file` (trimmed).
     pub fn admin_token(&self) -> Result<Option<String>, ConfigError> {
-        let token = match (&self.admin_token, &self.admin_token_file) {
-            (Some(t), _) => t.clone(),
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .map_err(|e| {
-                    ConfigError(format!(
-                        "cannot read admin_token_file {}: {e}",
-                        path.display()
-                    ))
-                })?
-                .trim()
-                .to_string(),
-            (None, None) => return Ok(None),
-        };
-        if token.len() < MIN_TOKEN_LEN || token.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(ConfigError(format!(
-                "the admin token must be at least {MIN_TOKEN_LEN} characters without spaces"
-            )));
+        let token = read_secret(&self.admin_token, &self.admin_token_file, "admin_token")?;
+        match token {
+            Some(t) if t.len() < MIN_TOKEN_LEN => Err(ConfigError(format!(
+                "the admin token must be at least {MIN_TOKEN_LEN} characters"
+            ))),
+            t => Ok(t),
         }
-        Ok(Some(token))
     }
 
     /// The effective peer timeout in seconds.
@@ -313,6 +300,29 @@ impl Config {
     pub fn grace(&self) -> Duration {
         Duration::from_secs(u64::from(self.grace_period))
     }
+}
+
+/// A secret given directly or in a file (`{name}_file`, trimmed, e.g. a systemd
+/// credential); the direct value wins. Empty or with whitespace inside, it is refused.
+pub fn read_secret(
+    value: &Option<String>,
+    file: &Option<PathBuf>,
+    name: &str,
+) -> Result<Option<String>, ConfigError> {
+    let secret = match (value, file) {
+        (Some(v), _) => v.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {name}_file {}: {e}", path.display())))?
+            .trim()
+            .to_string(),
+        (None, None) => return Ok(None),
+    };
+    if secret.is_empty() || secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ConfigError(format!(
+            "{name} must be non-empty, without spaces or control characters"
+        )));
+    }
+    Ok(Some(secret))
 }
 
 #[cfg(test)]

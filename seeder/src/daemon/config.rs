@@ -183,29 +183,15 @@ impl Config {
 
     /// The token for `tracker_api`, from the setting or its file (trimmed).
     pub fn tracker_api_token(&self) -> Result<String, ConfigError> {
-        let token = match (&self.tracker_api_token, &self.tracker_api_token_file) {
-            (Some(t), _) => t.clone(),
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .map_err(|e| {
-                    ConfigError(format!(
-                        "cannot read tracker_api_token_file {}: {e}",
-                        path.display()
-                    ))
-                })?
-                .trim()
-                .to_string(),
-            (None, None) => {
-                return Err(ConfigError(
-                    "tracker_api needs tracker_api_token or tracker_api_token_file".into(),
-                ))
-            }
-        };
-        if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ConfigError(
-                "the tracker API token must be non-empty, without spaces".into(),
-            ));
-        }
-        Ok(token)
+        seedline_tracker::config::read_secret(
+            &self.tracker_api_token,
+            &self.tracker_api_token_file,
+            "tracker_api_token",
+        )
+        .map_err(|e| ConfigError(e.0))?
+        .ok_or_else(|| {
+            ConfigError("tracker_api needs tracker_api_token or tracker_api_token_file".into())
+        })
     }
 
     pub fn secs(n: u32) -> Duration {
