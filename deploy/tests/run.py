@@ -3,9 +3,9 @@
 the tracker run end to end behind the shipped nginx and HAProxy configurations with a
 real Prometheus scraping it. Python 3 standard library only; Linux; 127.0.0.1 only.
 
-    /usr/bin/python3 deploy/tests/run.py [--tracker PATH] [--keep] [-v]
+    /usr/bin/python3 deploy/tests/run.py [--tracker PATH] [--seeder PATH] [--keep] [-v]
 
-Builds target/debug/tracker with cargo unless --tracker is given. Needs, from Debian:
+Builds target/debug/tracker and seeder with cargo unless both are given. Needs, from Debian:
 nginx haproxy prometheus openssl strace docker-compose (systemd-analyze comes with
 systemd). Prints `N passed, M failed` last; exits 1 if anything failed.
 """
@@ -40,7 +40,7 @@ class StackStartFailed(unittest.TestCase):
     error = None
 
     def test_stack_starts(self):
-        self.fail(f"the tracker, nginx, HAProxy and Prometheus did not all start: {self.error}")
+        self.fail(f"the tracker, seeder, nginx, HAProxy and Prometheus did not all start: {self.error}")
 
 
 def interrupted(signum, _frame):
@@ -50,6 +50,7 @@ def interrupted(signum, _frame):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tracker", help="tracker binary to test (default: build target/debug/tracker)")
+    ap.add_argument("--seeder", help="seeder binary to test (default: build target/debug/seeder)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory and logs")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -57,13 +58,14 @@ def main():
     # SIGTERM (a CI timeout) unwinds through the `finally` below, as Ctrl-C does.
     signal.signal(signal.SIGTERM, interrupted)
 
-    tracker = stack.tracker_binary(args.tracker)
+    tracker, seeder = stack.binaries(args.tracker, args.seeder)
     test_static.Static.tracker = tracker
+    test_static.Static.seeder = seeder
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     suite.addTests(loader.loadTestsFromTestCase(test_static.Static))
 
-    st = stack.Stack(tracker)
+    st = stack.Stack(tracker, seeder)
     result = None
     try:
         try:
@@ -80,7 +82,7 @@ def main():
     finally:
         st.stop()
         if result is None or not result.wasSuccessful():
-            for name in ("tracker", "nginx", "haproxy", "prometheus"):
+            for name in ("tracker", "seeder", "nginx", "haproxy", "prometheus"):
                 tail = st.procs.log(name)[-1500:]
                 if tail:
                     print(f"---- {name} log (tail) ----\n{tail}")

@@ -1,6 +1,6 @@
-"""The running system under test: the real tracker, the shipped nginx and HAProxy
-configurations in front of it, and a real Prometheus scraping it, all on 127.0.0.1 with
-ports and paths substituted into temporary copies of the shipped files.
+"""The running system under test: the real tracker and seeder, the shipped nginx and
+HAProxy configurations in front of the tracker, and a real Prometheus scraping both, all
+on 127.0.0.1 with ports and paths substituted into temporary copies of the shipped files.
 
 The tracker runs under `strace -f` so that the last test can compare what it did with
 what the systemd unit allows: its system calls with `SystemCallFilter`, its sockets with
@@ -87,21 +87,24 @@ def haproxy_cfg(pem, https_port=None, http_port=None, upstream=None):
     return t
 
 
-def prometheus_cfg(target, interval="1s"):
-    """deploy/prometheus/prometheus.yml scraping `target` every `interval`, with the
-    Alertmanager block removed (none runs here)."""
+def prometheus_cfg(target, seeder_target, interval="1s"):
+    """deploy/prometheus/prometheus.yml scraping the tracker at `target` and the seeder
+    at `seeder_target` every `interval`, with the Alertmanager block removed (none runs
+    here)."""
     t = read(deploy_path("prometheus", "prometheus.yml"))
+    t = substitute(t, r'"127\.0\.0\.1:6971"', f'"{seeder_target}"', 1)
     t = substitute(t, r"^(\s*)scrape_interval: \S+$", rf"\1scrape_interval: {interval}", 1)
     t = substitute(t, r"^(\s*)evaluation_interval: \S+$", rf"\1evaluation_interval: {interval}", 1)
-    t = substitute(t, r"^(\s*)scrape_timeout: \S+$", rf"\1scrape_timeout: {interval}", 1)
+    t = substitute(t, r"^(\s*)scrape_timeout: \S+$", rf"\1scrape_timeout: {interval}", 2)
     t = substitute(t, r'"127\.0\.0\.1:6970"', f'"{target}"', 1)
     t = substitute(t, r"^alerting:\n(?:[ #].*\n|\n)*?(?=^\S)", "", 1)
     return t
 
 
 class Stack:
-    def __init__(self, tracker_bin):
+    def __init__(self, tracker_bin, seeder_bin):
         self.tracker_bin = tracker_bin
+        self.seeder_bin = seeder_bin
         self.dir = tempfile.mkdtemp(prefix="seedline-deploy-")
         os.chmod(self.dir, 0o755)
         self.procs = Procs(self.dir)
@@ -117,6 +120,7 @@ class Stack:
     def start(self):
         self.cert, self.key, self.pem = make_cert(self.dir)
         self._start_tracker()
+        self._start_seeder()
         (self.nginx_https, self.nginx_http, self.haproxy_https, self.haproxy_http,
          self.prometheus_port) = free_ports(5)
         self._start_nginx()
@@ -161,6 +165,37 @@ class Stack:
         self.public_port = int(self.public.rsplit(":", 1)[1])
         self.admin_port = int(self.admin.rsplit(":", 1)[1])
 
+    # ---- seeder ---------------------------------------------------------------------
+
+    def _start_seeder(self):
+        """The seeder with an empty library (it serves and announces nothing, so the
+        trusted-proxy rule for 127.0.0.1 does not matter here)."""
+        library = self.path("library")
+        os.mkdir(library)
+        self.procs.start("seeder", [
+            self.seeder_bin, "--library", library,
+            "--tracker", f"http://{self.public}/announce",
+            "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-format", "json",
+        ])
+
+        def admin():
+            self.procs.alive("seeder")
+            for line in self.procs.log("seeder").splitlines():
+                try:
+                    f = json.loads(line)["fields"]
+                except (ValueError, KeyError):
+                    continue
+                if f.get("message", "").startswith("admin listening"):
+                    return f["addr"]
+            return None
+
+        self.seeder_admin = wait_for("the seeder's admin address", admin, timeout=30)
+
+    def seeder_metrics_text(self):
+        status, body = get(f"http://{self.seeder_admin}/metrics")
+        assert status == 200, status
+        return body.decode()
+
     def tracker_pid(self):
         """The tracker itself, the only child of the strace process."""
         sp = self.procs.procs["tracker"].pid
@@ -199,7 +234,7 @@ class Stack:
     def _start_prometheus(self):
         d = self.path("prometheus")
         os.mkdir(d)
-        write(os.path.join(d, "prometheus.yml"), prometheus_cfg(self.admin))
+        write(os.path.join(d, "prometheus.yml"), prometheus_cfg(self.admin, self.seeder_admin))
         shutil.copy(deploy_path("prometheus", "alerts.yml"), d)
         self.prometheus = f"http://127.0.0.1:{self.prometheus_port}"
         self.procs.start("prometheus", [
@@ -247,12 +282,14 @@ class Stack:
         return names, families, writes
 
 
-def tracker_binary(path=None):
-    """`path`, or target/debug/tracker freshly built with cargo."""
-    if path:
-        return os.path.abspath(path)
+def binaries(tracker=None, seeder=None):
+    """(tracker, seeder): the given paths, or target/debug/{tracker,seeder} freshly built
+    with cargo."""
+    if tracker and seeder:
+        return os.path.abspath(tracker), os.path.abspath(seeder)
     r = subprocess.run(
-        ["cargo", "build", "--locked", "-p", "seedline-tracker", "--bin", "tracker"],
+        ["cargo", "build", "--locked", "-p", "seedline-tracker", "--bin", "tracker",
+         "-p", "seedline-seeder", "--bin", "seeder"],
         cwd=ROOT, capture_output=True, text=True, timeout=900, env=clean_env(),
     )
     if r.returncode != 0:
@@ -261,29 +298,32 @@ def tracker_binary(path=None):
         ["cargo", "metadata", "--no-deps", "--format-version", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, env=clean_env(),
     )
-    return os.path.join(json.loads(meta.stdout)["target_directory"], "debug", "tracker")
+    target = os.path.join(json.loads(meta.stdout)["target_directory"], "debug")
+    return (os.path.abspath(tracker) if tracker else os.path.join(target, "tracker"),
+            os.path.abspath(seeder) if seeder else os.path.join(target, "seeder"))
 
 
-def unit_with_exec(path):
-    """deploy/systemd/seedline-tracker.service with ExecStart pointing at `path`."""
-    t = read(deploy_path("systemd", "seedline-tracker.service"))
-    return substitute(t, r"^ExecStart=/usr/local/bin/tracker", f"ExecStart={path}", 1)
+def unit_with_exec(path, unit="seedline-tracker.service", binary="tracker"):
+    """A shipped unit with ExecStart pointing at `path`."""
+    t = read(deploy_path("systemd", unit))
+    return substitute(t, rf"^ExecStart=/usr/local/bin/{binary}", f"ExecStart={path}", 1)
 
 
-def env_example_assignments():
-    """[(variable, value)] for every `VAR=value` or `#VAR=value` line of the example."""
+def env_example_assignments(name="tracker"):
+    """[(variable, value)] for every `VAR=value` or `#VAR=value` line of an example."""
     out = []
-    for line in read(deploy_path("systemd", "tracker.env.example")).splitlines():
-        m = re.match(r"^#?(TRACKER_[A-Z0-9_]+)=(.*)$", line)
+    prefix = name.upper()
+    for line in read(deploy_path("systemd", f"{name}.env.example")).splitlines():
+        m = re.match(rf"^#?({prefix}_[A-Z0-9_]+)=(.*)$", line)
         if m:
             out.append((m.group(1), m.group(2)))
     return out
 
 
-def unit_syscall_filter():
+def unit_syscall_filter(unit="seedline-tracker.service"):
     """The unit's SystemCallFilter lines as (allowed items, denied items)."""
     allow, deny = [], []
-    unit = read(deploy_path("systemd", "seedline-tracker.service"))
+    unit = read(deploy_path("systemd", unit))
     for value in re.findall(r"^SystemCallFilter=(.*)$", unit, re.M):
         if value.startswith("~"):
             deny += value[1:].split()

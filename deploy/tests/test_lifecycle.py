@@ -62,7 +62,7 @@ class Lifecycle(unittest.TestCase):
                 cwd=deploy_path("container"))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn(f"context: {ROOT}\n", r.stdout)
-        for path in re.findall(r"^\s*- (/[^:]+):", r.stdout, re.M):
+        for path in re.findall(r"^\s*- (/[^:\n]+):", r.stdout, re.M):
             if not path.endswith("/tls"):  # the operator's certificates
                 self.assertTrue(os.path.exists(path), f"compose.yaml mounts missing {path}")
 

@@ -1,5 +1,5 @@
 """A real Prometheus with the shipped prometheus.yml and alerts.yml scrapes the running
-tracker; the dashboard's and the alerts' queries run against it."""
+tracker and seeder; the dashboards' and the alerts' queries run against it."""
 
 import json
 import re
@@ -13,7 +13,13 @@ GRAFANA_VARS = {"$instance": ".*", "$__rate_interval": "1m", "${datasource}": ""
 
 
 def dashboard_exprs():
-    d = json.loads(read(deploy_path("grafana", "seedline-tracker.json")))
+    out = []
+    for part in ("tracker", "seeder"):
+        out += panel_exprs(json.loads(read(deploy_path("grafana", f"seedline-{part}.json"))))
+    return out
+
+
+def panel_exprs(d):
     out = []
     for p in d["panels"]:
         for t in p.get("targets", []):
@@ -57,22 +63,30 @@ class Prometheus(unittest.TestCase):
         self.assertEqual(r["status"], "success", f"{expr}: {r}")
         return r["data"]["result"]
 
-    def test_tracker_target_is_up(self):
+    def target(self, job):
         def up():
             targets = get_json(f"{self.stack.prometheus}/api/v1/targets")["data"]["activeTargets"]
-            mine = [t for t in targets if t["labels"].get("job") == "seedline-tracker"]
+            mine = [t for t in targets if t["labels"].get("job") == job]
             assert len(mine) == 1, mine
             assert mine[0]["health"] == "up", mine[0]
             return mine[0]
 
-        target = wait_for("Prometheus to scrape the tracker", up, timeout=30)
-        self.assertEqual(target["scrapeUrl"], f"http://{self.stack.admin}/metrics")
+        return wait_for(f"Prometheus to scrape {job}", up, timeout=30)
 
-    def test_tracker_series_are_stored(self):
-        for name in ("seedline_tracker_torrents", "seedline_tracker_requests_total",
-                     "seedline_tracker_request_duration_seconds_bucket"):
+    def test_tracker_target_is_up(self):
+        self.assertEqual(self.target("seedline-tracker")["scrapeUrl"], f"http://{self.stack.admin}/metrics")
+
+    def test_seeder_target_is_up(self):
+        self.assertEqual(self.target("seedline-seeder")["scrapeUrl"], f"http://{self.stack.seeder_admin}/metrics")
+
+    def test_series_are_stored(self):
+        for name, job in (("seedline_tracker_torrents", "seedline-tracker"),
+                          ("seedline_tracker_requests_total", "seedline-tracker"),
+                          ("seedline_tracker_request_duration_seconds_bucket", "seedline-tracker"),
+                          ("seedline_seeder_peers_connected", "seedline-seeder"),
+                          ("seedline_seeder_uploaded_bytes_total", "seedline-seeder")):
             result = wait_for(f"a {name} series", lambda n=name: self.query(n), timeout=30)
-            self.assertEqual(result[0]["metric"].get("job"), "seedline-tracker")
+            self.assertEqual(result[0]["metric"].get("job"), job)
 
     def test_alert_rules_load_and_evaluate(self):
         names = [a for a, _ in alert_exprs()]
@@ -102,8 +116,15 @@ class Prometheus(unittest.TestCase):
         # A request from a trusted proxy without X-Forwarded-For gets a failure reply,
         # so that failures_total (which appears with its first sample) is exported.
         get(f"http://{self.stack.public}/announce")
-        exported = metric_families(self.stack.metrics_text())
-        for path in (("grafana", "seedline-tracker.json"), ("prometheus", "alerts.yml")):
-            used = set(re.findall(r"seedline_tracker_[a-z_]+", read(deploy_path(*path))))
-            with self.subTest(file=path[-1]):
-                self.assertEqual(sorted(used - exported), [], "not exported by the tracker")
+        exported = {
+            "tracker": metric_families(self.stack.metrics_text()),
+            "seeder": metric_families(self.stack.seeder_metrics_text()),
+        }
+        files = [("grafana", "seedline-tracker.json"), ("grafana", "seedline-seeder.json"),
+                 ("prometheus", "alerts.yml")]
+        for path in files:
+            text = read(deploy_path(*path))
+            for part, names in exported.items():
+                used = set(re.findall(rf"seedline_{part}_[a-z_]+", text))
+                with self.subTest(file=path[-1], by=part):
+                    self.assertEqual(sorted(used - names), [], f"not exported by the {part}")

@@ -87,7 +87,7 @@ class ProxyTests:
         c = self.client("https", "127.0.0.5")
         admin = self.stack.admin
         targets = [
-            "/metrics", "/", "/admin", "/api/v1/torrents", "/announce/", "/announce.php",
+            "/metrics", "/", "/admin", "/api/v1/torrents", "/api/stats", "/api/torrents", "/announce/", "/announce.php",
             "/ANNOUNCE", "//metrics", "/%6detrics", "/scrape/../metrics", "/health/x",
             f"http://{admin}/metrics", "/metrics?x=/announce",
         ]

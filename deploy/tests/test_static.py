@@ -1,5 +1,6 @@
 """Checks of the shipped files with the real programs, before anything runs: nginx -t,
-haproxy -c, promtool, systemd-analyze, and the env example against `tracker --help`."""
+haproxy -c, promtool, systemd-analyze, and the env examples against `tracker --help` and
+`seeder --help`."""
 
 import json
 import os
@@ -14,6 +15,7 @@ from harness import TOOLS, clean_env, deploy_path, free_ports, read, run, write
 
 class Static(unittest.TestCase):
     tracker = None  # set by run.py
+    seeder = None
 
     @classmethod
     def setUpClass(cls):
@@ -33,75 +35,121 @@ class Static(unittest.TestCase):
 
     # ---- systemd --------------------------------------------------------------------
 
-    def test_env_example_lists_every_variable_once(self):
-        help_text = run([self.tracker, "--help"]).stdout
-        in_help = re.findall(r"\[env: (TRACKER_[A-Z0-9_]+)[=\]]", help_text)
+    def check_env_lists_every_variable_once(self, binary, name):
+        prefix = name.upper()
+        help_text = run([binary, "--help"]).stdout
+        in_help = re.findall(rf"\[env: ({prefix}_[A-Z0-9_]+)[=\]]", help_text)
         self.assertGreater(len(in_help), 20, help_text)
-        listed = [v for v, _ in stack.env_example_assignments()]
+        listed = [v for v, _ in stack.env_example_assignments(name)]
         dupes = sorted({v for v in listed if listed.count(v) > 1})
-        self.assertEqual(dupes, [], "listed more than once in tracker.env.example")
-        self.assertEqual(sorted(set(listed) - set(in_help)), [], "in the example, not in tracker --help")
-        self.assertEqual(sorted(set(in_help) - set(listed)), [], "in tracker --help, missing from the example")
+        self.assertEqual(dupes, [], f"listed more than once in {name}.env.example")
+        self.assertEqual(sorted(set(listed) - set(in_help)), [], f"in the example, not in {name} --help")
+        self.assertEqual(sorted(set(in_help) - set(listed)), [], f"in {name} --help, missing from the example")
 
-    def test_env_example_values_are_the_defaults(self):
-        """Every value in the example, set at once, gives the default configuration;
-        values of settings without a default (given as examples) are accepted."""
-        default = run([self.tracker, "--print-config"])
-        self.ok(default, "tracker --print-config")
-        toml = os.path.join(self.dir, "tracker.toml")
-        write(toml, default.stdout)
-        help_text = run([self.tracker, "--help"]).stdout
-        no_default = set(re.findall(r"\n {10}(?:(?!\[default:)[^\n])*\[env: (TRACKER_\w+)[=\]]", help_text))
-        self.assertIn("TRACKER_TRUSTED_PROXY", no_default)
-        env = {}
-        token_file = os.path.join(self.dir, "admin-token")
-        write(token_file, "a-token-of-sixteen-or-more\n")
-        # Example paths need not exist here; an access list needs a mode that reads it.
-        replaced = {"TRACKER_CONFIG": toml, "TRACKER_ADMIN_TOKEN_FILE": token_file}
-        companions = {"TRACKER_ACCESS_LIST": {"TRACKER_MODE": "deny"}}
-        for var, value in stack.env_example_assignments():
+    def check_env_values_are_the_defaults(self, binary, name, base, replaced, companions):
+        """Every value in the example, set at once (over `base`), gives the default
+        configuration; values of settings without a default (given as examples) are
+        accepted one at a time, with their `companions`."""
+        prefix = name.upper()
+        default = run([binary, "--print-config"], env=clean_env(**base))
+        self.ok(default, f"{name} --print-config")
+        help_text = run([binary, "--help"]).stdout
+        no_default = set(re.findall(rf"\n {{10}}(?:(?!\[default:)[^\n])*\[env: ({prefix}_\w+)[=\]]", help_text))
+        env = dict(base)
+        for var, value in stack.env_example_assignments(name):
             value = replaced.get(var, value)
             if var in no_default:
-                extra = companions.get(var, {})
-                r = run([self.tracker, "--print-config"], env=clean_env(**{var: value}, **extra))
-                self.ok(r, f"tracker --print-config with {var}={value}")
+                extra = {**base, **companions.get(var, {}), var: value}
+                r = run([binary, "--print-config"], env=clean_env(**extra))
+                self.ok(r, f"{name} --print-config with {var}={value}")
             else:
                 env[var] = value
-        r = run([self.tracker, "--print-config"], env=clean_env(**env))
-        self.ok(r, "tracker --print-config with every variable of the example")
+        r = run([binary, "--print-config"], env=clean_env(**env))
+        self.ok(r, f"{name} --print-config with every variable of the example")
         self.assertEqual(r.stdout, default.stdout)
+        return no_default
 
-    def test_unit_passes_systemd_analyze_verify(self):
-        unit = os.path.join(self.dir, "seedline-tracker.service")
-        write(unit, stack.unit_with_exec(self.tracker))
+    def token_file(self):
+        path = os.path.join(self.dir, "admin-token")
+        write(path, "a-token-of-sixteen-or-more\n")
+        return path
+
+    def test_env_example_lists_every_variable_once(self):
+        self.check_env_lists_every_variable_once(self.tracker, "tracker")
+
+    def test_env_example_values_are_the_defaults(self):
+        toml = os.path.join(self.dir, "tracker.toml")
+        write(toml, run([self.tracker, "--print-config"]).stdout)
+        no_default = self.check_env_values_are_the_defaults(
+            self.tracker, "tracker", {},
+            # Example paths need not exist here; an access list needs a mode that reads it.
+            {"TRACKER_CONFIG": toml, "TRACKER_ADMIN_TOKEN_FILE": self.token_file()},
+            {"TRACKER_ACCESS_LIST": {"TRACKER_MODE": "deny"}},
+        )
+        self.assertIn("TRACKER_TRUSTED_PROXY", no_default)
+
+    def test_seeder_env_example_lists_every_variable_once(self):
+        self.check_env_lists_every_variable_once(self.seeder, "seeder")
+
+    def test_seeder_env_example_values_are_the_defaults(self):
+        # The seeder refuses to start with nothing to seed: the unit sets the library.
+        base = {"SEEDER_LIBRARY": "/srv/seedline/library"}
+        toml = os.path.join(self.dir, "seeder.toml")
+        write(toml, run([self.seeder, "--print-config"], env=clean_env(**base)).stdout)
+        no_default = self.check_env_values_are_the_defaults(
+            self.seeder, "seeder", base,
+            {"SEEDER_CONFIG": toml, "SEEDER_TRACKER_API_TOKEN_FILE": self.token_file()},
+            {"SEEDER_TORRENT": {"SEEDER_DATA": "/srv/seedline/extra"},
+             "SEEDER_DATA": {"SEEDER_TORRENT": "/srv/seedline/extra/release.torrent"},
+             "SEEDER_TRACKER_API": {"SEEDER_TRACKER_API_TOKEN": "a-token-of-sixteen-or-more"}},
+        )
+        self.assertIn("SEEDER_TRACKER", no_default)
+        unit = read(deploy_path("systemd", "seedline-seeder.service"))
+        self.assertIn(f"Environment=SEEDER_LIBRARY={base['SEEDER_LIBRARY']}\n", unit)
+
+    def check_unit(self, binary, unit_name, binary_name):
+        unit = os.path.join(self.dir, unit_name)
+        write(unit, stack.unit_with_exec(binary, unit_name, binary_name))
         r = run(["systemd-analyze", "verify", unit])
-        self.ok(r, "systemd-analyze verify")
+        self.ok(r, f"systemd-analyze verify {unit_name}")
         self.assertEqual((r.stdout + r.stderr).strip(), "", "verify printed warnings")
-
-    def test_unit_sandbox_exposure_is_low(self):
-        unit = os.path.join(self.dir, "seedline-tracker.service")
-        write(unit, stack.unit_with_exec(self.tracker))
         r = run(["systemd-analyze", "security", "--offline=yes", "--no-pager", unit])
         self.ok(r, "systemd-analyze security")
         m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
         self.assertIsNotNone(m, r.stdout[-500:])
         self.assertLessEqual(float(m.group(1)), 2.0, r.stdout)
 
-    def test_unit_limits_fit_the_tracker_defaults(self):
-        unit = read(deploy_path("systemd", "seedline-tracker.service"))
+    def test_units_pass_systemd_analyze_verify_and_security(self):
+        self.check_unit(self.tracker, "seedline-tracker.service", "tracker")
+        self.check_unit(self.seeder, "seedline-seeder.service", "seeder")
+
+    def check_unit_limits(self, binary, unit_name, env, connections_key):
+        unit = read(deploy_path("systemd", unit_name))
         keys = dict(re.findall(r"^(\w+)=(.*)$", unit, re.M))
-        cfg = dict(re.findall(r"^(\w+) = (\S+)$", run([self.tracker, "--print-config"]).stdout, re.M))
+        out = run([binary, "--print-config"], env=clean_env(**env)).stdout
+        cfg = dict(re.findall(r"^(\w+) = (\S+)$", out, re.M))
         self.assertGreater(int(keys["TimeoutStopSec"].rstrip("s")), int(cfg["grace_period"]))
-        self.assertGreater(int(keys["LimitNOFILE"]), int(cfg["max_connections"]) + 100)
+        self.assertGreater(int(keys["LimitNOFILE"]), int(cfg[connections_key]) + 100)
+        name = unit_name.removesuffix(".service")
         for k, v in {
-            "DynamicUser": "yes", "StateDirectory": "seedline-tracker", "ProtectSystem": "strict",
+            "DynamicUser": "yes", "StateDirectory": name, "ProtectSystem": "strict",
             "ProtectHome": "yes", "PrivateTmp": "yes", "NoNewPrivileges": "yes",
             "CapabilityBoundingSet": "", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
             "MemoryDenyWriteExecute": "yes", "Restart": "on-failure",
-            "EnvironmentFile": "-/etc/seedline/tracker.env", "ExecStart": "/usr/local/bin/tracker",
+            "RestartPreventExitStatus": "64",
         }.items():
-            self.assertEqual(keys.get(k), v, k)
-        self.assertEqual(stack.unit_syscall_filter()[0], ["@system-service"])
+            self.assertEqual(keys.get(k), v, f"{unit_name}: {k}")
+        self.assertEqual(stack.unit_syscall_filter(unit_name)[0], ["@system-service"])
+        return keys
+
+    def test_unit_limits_fit_the_defaults(self):
+        keys = self.check_unit_limits(self.tracker, "seedline-tracker.service", {}, "max_connections")
+        self.assertEqual(keys["EnvironmentFile"], "-/etc/seedline/tracker.env")
+        self.assertEqual(keys["ExecStart"], "/usr/local/bin/tracker")
+        keys = self.check_unit_limits(self.seeder, "seedline-seeder.service",
+                                      {"SEEDER_LIBRARY": "/srv/seedline/library"}, "max_peers")
+        self.assertEqual(keys["EnvironmentFile"], "-/etc/seedline/seeder.env")
+        self.assertEqual(keys["ExecStart"], "/usr/local/bin/seeder")
 
     # ---- proxies --------------------------------------------------------------------
 
@@ -144,24 +192,27 @@ class Static(unittest.TestCase):
             read(deploy_path("prometheus", "alerts.test.yml"))))
         self.assertEqual(sorted(alerts - tested), [], "alerts never shown firing in alerts.test.yml")
 
-    def test_dashboard_is_consistent(self):
-        d = json.loads(read(deploy_path("grafana", "seedline-tracker.json")))
-        self.assertEqual(d["uid"], "seedline-tracker")
-        ids = [p["id"] for p in d["panels"]]
-        self.assertEqual(len(ids), len(set(ids)), "duplicate panel ids")
-        names = {v["name"] for v in d["templating"]["list"]}
-        self.assertEqual(names, {"datasource", "instance"})
-        for p in d["panels"]:
-            if p["type"] == "row":
-                continue
-            self.assertTrue(p.get("targets"), p["title"])
-            self.assertEqual(p["datasource"]["uid"], "${datasource}", p["title"])
-            g = p["gridPos"]
-            self.assertLessEqual(g["x"] + g["w"], 24, p["title"])
-        # The dashboard shows everything the alerts watch.
-        used = set(re.findall(r"seedline_tracker_[a-z_]+", json.dumps(d)))
-        alerted = set(re.findall(r"seedline_tracker_[a-z_]+", read(deploy_path("prometheus", "alerts.yml"))))
-        self.assertEqual(sorted(alerted - used), [], "metrics alerted on but not on the dashboard")
+    def test_dashboards_are_consistent(self):
+        alerts = read(deploy_path("prometheus", "alerts.yml"))
+        for part in ("tracker", "seeder"):
+            with self.subTest(dashboard=part):
+                d = json.loads(read(deploy_path("grafana", f"seedline-{part}.json")))
+                self.assertEqual(d["uid"], f"seedline-{part}")
+                ids = [p["id"] for p in d["panels"]]
+                self.assertEqual(len(ids), len(set(ids)), "duplicate panel ids")
+                names = {v["name"] for v in d["templating"]["list"]}
+                self.assertEqual(names, {"datasource", "instance"})
+                for p in d["panels"]:
+                    if p["type"] == "row":
+                        continue
+                    self.assertTrue(p.get("targets"), p["title"])
+                    self.assertEqual(p["datasource"]["uid"], "${datasource}", p["title"])
+                    g = p["gridPos"]
+                    self.assertLessEqual(g["x"] + g["w"], 24, p["title"])
+                # The dashboard shows everything the alerts watch.
+                used = set(re.findall(rf"seedline_{part}_[a-z_]+", json.dumps(d)))
+                alerted = set(re.findall(rf"seedline_{part}_[a-z_]+", alerts))
+                self.assertEqual(sorted(alerted - used), [], "metrics alerted on but not on the dashboard")
 
     # ---- container ------------------------------------------------------------------
 

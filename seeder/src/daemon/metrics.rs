@@ -80,7 +80,7 @@ impl Metrics {
         registry
             .register(Box::new(torrents.clone()))
             .expect("unique metric");
-        Self {
+        let m = Self {
             uploaded_bytes: counter("uploaded_bytes_total", "Piece data bytes sent to peers."),
             blocks_served: counter(
                 "blocks_served_total",
@@ -124,7 +124,43 @@ impl Metrics {
                 "result",
             ),
             registry,
+        };
+        // Known outcomes exist from the start, so alerts see zeros, not missing series.
+        for outcome in ["ok", "failure", "error"] {
+            m.announces.with_label_values(&[outcome]);
         }
+        for outcome in ["ok", "refused", "error"] {
+            m.registrations.with_label_values(&[outcome]);
+        }
+        for result in ["good", "bad"] {
+            m.pieces_verified.with_label_values(&[result]);
+        }
+        for state in ["checking", "seeding", "missing"] {
+            m.torrents.with_label_values(&[state]);
+        }
+        use reason::*;
+        for why in [PROTOCOL, BAD_REQUEST, CHOKED, NOT_AVAILABLE, TOO_MANY_REQUESTS] {
+            m.requests_rejected.with_label_values(&[why]);
+        }
+        for why in [
+            NOT_BITTORRENT,
+            UNKNOWN_TORRENT,
+            HANDSHAKE_TIMEOUT,
+            PEER_LIMIT,
+            PROTOCOL,
+            BAD_REQUEST,
+            TOO_MANY_REQUESTS,
+            IDLE,
+            CLOSED,
+            IO,
+            DISK,
+            SEED,
+            REMOVED,
+            SHUTDOWN,
+        ] {
+            m.disconnects.with_label_values(&[why]);
+        }
+        m
     }
 
     pub fn render(&self) -> Vec<u8> {
