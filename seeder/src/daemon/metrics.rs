@@ -139,7 +139,13 @@ impl Metrics {
             m.torrents.with_label_values(&[state]);
         }
         use reason::*;
-        for why in [PROTOCOL, BAD_REQUEST, CHOKED, NOT_AVAILABLE, TOO_MANY_REQUESTS] {
+        for why in [
+            PROTOCOL,
+            BAD_REQUEST,
+            CHOKED,
+            NOT_AVAILABLE,
+            TOO_MANY_REQUESTS,
+        ] {
             m.requests_rejected.with_label_values(&[why]);
         }
         for why in [

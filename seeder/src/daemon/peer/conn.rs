@@ -36,7 +36,8 @@ struct Outbox {
 /// What the writer should do next.
 pub enum Work {
     Control(Vec<u8>),
-    Block(BlockRequest),
+    /// The requests moved into the writer's batch.
+    Blocks,
     Idle,
 }
 
@@ -111,15 +112,27 @@ impl Conn {
         true
     }
 
-    /// The next thing to send: control messages first, then one block.
-    pub fn next_work(&self) -> Work {
+    /// The next thing to send: control messages first, then queued requests, moved into
+    /// `batch` (cleared first) up to `max_bytes` of block data, at least one.
+    pub fn next_work(&self, batch: &mut Vec<BlockRequest>, max_bytes: u64) -> Work {
         let mut out = self.out.lock().expect("outbox lock");
         if !out.control.is_empty() {
             return Work::Control(std::mem::take(&mut out.control));
         }
-        match out.requests.pop_front() {
-            Some(r) => Work::Block(r),
-            None => Work::Idle,
+        batch.clear();
+        let mut bytes = 0u64;
+        while let Some(r) = out.requests.front() {
+            if !batch.is_empty() && bytes + u64::from(r.length) > max_bytes {
+                break;
+            }
+            bytes += u64::from(r.length);
+            batch.push(*r);
+            out.requests.pop_front();
+        }
+        if batch.is_empty() {
+            Work::Idle
+        } else {
+            Work::Blocks
         }
     }
 

@@ -1,11 +1,16 @@
-//! The sending half of a connection: control messages first, then one requested block at
-//! a time through the upload limits, read from disk into this connection's own buffer.
+//! The sending half of a connection: control messages first, then requested blocks through
+//! the upload limits, read from disk into this connection's own buffer.
+//!
+//! Queued requests go out in batches of up to [`BATCH_BYTES`]: one blocking-pool trip and
+//! one `write` per batch instead of per 16 KiB block. Measured on loopback against
+//! python3-libtorrent, a block at a time spent a fifth of the seeder's CPU on thread
+//! hand-offs and wake-ups.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use seedline_common::wire::{write_piece_header, Bitfield, BlockRequest, Message, MAX_BLOCK_LEN};
+use seedline_common::wire::{write_piece_header, Bitfield, BlockRequest, Message};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 
@@ -17,6 +22,9 @@ use crate::daemon::shared::Shared;
 /// connections silent for two minutes).
 const KEEPALIVE: Duration = Duration::from_secs(90);
 const HEADER: usize = 13;
+/// Block data read and sent in one go. Small enough that a choke or a cancel still takes
+/// effect within a few milliseconds, large enough to amortise the hand-off.
+const BATCH_BYTES: u64 = 256 * 1024;
 
 /// Sends until the connection fails; returns the disconnect reason. `advertised` is what
 /// the peer was told we have; pieces proven later are sent as `have`.
@@ -28,36 +36,34 @@ pub async fn run(
 ) -> &'static str {
     let t = conn.torrent.clone();
     let mut progress = t.progress.subscribe();
-    let mut buf = Vec::with_capacity(HEADER + MAX_BLOCK_LEN as usize);
+    let mut buf = Vec::with_capacity(BATCH_BYTES as usize + 16 * HEADER);
+    let mut batch = Vec::new();
     loop {
-        let result = match conn.next_work() {
+        let result = match conn.next_work(&mut batch, BATCH_BYTES) {
             Work::Control(bytes) => {
                 let r = wr.write_all(&bytes).await;
                 conn.recycle(bytes);
                 r
             }
-            Work::Block(r) => match block(conn, shared, r, buf).await {
-                Ok(b) => {
-                    buf = b;
-                    let r = wr.write_all(&buf).await;
-                    if r.is_ok() {
-                        count(conn, shared, buf.len() - HEADER);
-                    }
-                    r
-                }
-                Err((b, why)) => {
-                    buf = b;
+            Work::Blocks => {
+                let (b, refused) = blocks(conn, shared, std::mem::take(&mut batch), buf).await;
+                buf = b;
+                for (r, why) in &refused {
                     shared
                         .metrics
                         .requests_rejected
                         .with_label_values(&[why])
                         .inc();
                     if conn.fast {
-                        conn.send(Message::Reject(r));
+                        conn.send(Message::Reject(*r));
                     }
-                    Ok(())
                 }
-            },
+                let r = wr.write_all(&buf).await;
+                if r.is_ok() {
+                    count(conn, shared, &buf);
+                }
+                r
+            }
             Work::Idle => {
                 tokio::select! {
                     () = conn.wait_for_work() => {}
@@ -80,26 +86,44 @@ pub async fn run(
     }
 }
 
-fn count(conn: &Conn, shared: &Shared, n: usize) {
-    let n = n as u64;
+/// Counts the block data of the `piece` frames in `buf`, which went out.
+fn count(conn: &Conn, shared: &Shared, buf: &[u8]) {
+    let frames = frames_in(buf);
+    if frames == 0 {
+        return;
+    }
+    let n = (buf.len() - frames * HEADER) as u64;
     shared.metrics.uploaded_bytes.inc_by(n);
-    shared.metrics.blocks_served.inc();
+    shared.metrics.blocks_served.inc_by(frames as u64);
     conn.torrent.uploaded.fetch_add(n, Ordering::Relaxed);
     conn.round_bytes.fetch_add(n, Ordering::Relaxed);
 }
 
-/// Reads the block into `buf` behind its `piece` header. A piece not yet proven is
-/// hashed first; a bad one is refused. Errors carry the buffer back with a reason.
-async fn block(
+/// How many `piece` frames `buf` holds (each is its 4-byte length and that many bytes).
+fn frames_in(mut buf: &[u8]) -> usize {
+    let mut n = 0;
+    while buf.len() >= 4 {
+        let len = u32::from_be_bytes(buf[..4].try_into().expect("4 bytes")) as usize;
+        buf = &buf[(4 + len).min(buf.len())..];
+        n += 1;
+    }
+    n
+}
+
+/// Reads the batch into `buf`, each block behind its `piece` header, in one trip to the
+/// blocking pool. A piece not yet proven is hashed first; blocks of a bad piece, or that
+/// cannot be read, are left out and returned with the reason.
+async fn blocks(
     conn: &Conn,
     shared: &Shared,
-    r: BlockRequest,
+    batch: Vec<BlockRequest>,
     mut buf: Vec<u8>,
-) -> Result<Vec<u8>, (Vec<u8>, &'static str)> {
+) -> (Vec<u8>, Vec<(BlockRequest, &'static str)>) {
     let t = conn.torrent.clone();
-    shared.limiter.acquire(u64::from(r.length)).await;
-    t.limiter.acquire(u64::from(r.length)).await;
-    let permit = if t.is_verified(r.index) {
+    let total: u64 = batch.iter().map(|r| u64::from(r.length)).sum();
+    shared.limiter.acquire(total).await;
+    t.limiter.acquire(total).await;
+    let permit = if batch.iter().all(|r| t.is_verified(r.index)) {
         None
     } else {
         Some(
@@ -112,35 +136,59 @@ async fn block(
         )
     };
     let metrics = shared.metrics.clone();
+    let refused_all = batch.clone();
     let joined = tokio::task::spawn_blocking(move || {
-        if permit.is_some() {
+        let _permit = permit;
+        buf.clear();
+        let mut refused = Vec::new();
+        for r in batch {
             match t.ensure_verified(r.index) {
                 Ok(true) => {}
-                Ok(false) => return (buf, Err(reason::NOT_AVAILABLE)),
+                Ok(false) => {
+                    refused.push((r, reason::NOT_AVAILABLE));
+                    continue;
+                }
                 Err(e) => {
                     metrics.disk_read_errors.inc();
                     tracing::error!(torrent = %t.source.display(), error = %e, "cannot read piece");
-                    return (buf, Err(reason::DISK));
+                    refused.push((r, reason::DISK));
+                    continue;
                 }
             }
-        }
-        buf.clear();
-        write_piece_header(&mut buf, r.index, r.begin, r.length);
-        buf.resize(HEADER + r.length as usize, 0);
-        let offset = t.info.piece_range(u64::from(r.index)).start + u64::from(r.begin);
-        match t.storage.read_at(offset, &mut buf[HEADER..]) {
-            Ok(()) => (buf, Ok(())),
-            Err(e) => {
+            let start = buf.len();
+            write_piece_header(&mut buf, r.index, r.begin, r.length);
+            buf.resize(start + HEADER + r.length as usize, 0);
+            let offset = t.info.piece_range(u64::from(r.index)).start + u64::from(r.begin);
+            if let Err(e) = t.storage.read_at(offset, &mut buf[start + HEADER..]) {
                 metrics.disk_read_errors.inc();
                 tracing::error!(torrent = %t.source.display(), error = %e, "cannot read block");
-                (buf, Err(reason::DISK))
+                buf.truncate(start);
+                refused.push((r, reason::DISK));
             }
         }
+        (buf, refused)
     })
     .await;
-    match joined {
-        Ok((buf, Ok(()))) => Ok(buf),
-        Ok((buf, Err(why))) => Err((buf, why)),
-        Err(_) => Err((Vec::new(), reason::DISK)),
+    joined.unwrap_or_else(|_| {
+        let refused = refused_all.into_iter().map(|r| (r, reason::DISK)).collect();
+        (Vec::new(), refused)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_counted_by_their_length_prefixes() {
+        let mut buf = Vec::new();
+        assert_eq!(frames_in(&buf), 0);
+        for len in [16384, 1, 7] {
+            let start = buf.len();
+            write_piece_header(&mut buf, 3, 0, len);
+            buf.resize(start + HEADER + len as usize, 0xab);
+        }
+        assert_eq!(frames_in(&buf), 3);
+        assert_eq!(buf.len() - 3 * HEADER, 16384 + 1 + 7);
     }
 }

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Seedline's seeder against a libtorrent seed (python3-libtorrent) of the same torrent:
+# python3-libtorrent downloads SIZE of random data on loopback from one, then the other,
+# alternating, ROUNDS times, twice from each seed process (first and second download).
+# Reports the download time and the seed's CPU seconds per GiB uploaded (user + system
+# from /proc/PID/stat over the download).
+#
+#   bash seeder/bench/seeder-vs-libtorrent.sh                 # 1 GiB, 3 rounds
+#   SIZE=64M ROUNDS=1 bash seeder/bench/seeder-vs-libtorrent.sh   # smoke test
+#
+# The seed runs on SEED_CPU, the downloader on LEECH_CPU. Every step has a timeout, the
+# whole script stops after MAX_SECONDS, only 127.0.0.1 is used, and everything started
+# here is killed on exit. Output: $OUT/runs.tsv and $OUT/summary.md.
+set -euo pipefail
+
+SIZE=${SIZE:-1G}
+ROUNDS=${ROUNDS:-3}
+SEED_CPU=${SEED_CPU:-0}
+LEECH_CPU=${LEECH_CPU:-1}
+MAX_SECONDS=${MAX_SECONDS:-1800}
+DOWNLOAD_TIMEOUT=${DOWNLOAD_TIMEOUT:-600}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${OUT:-$ROOT/target/bench/seeder-vs-libtorrent}
+HELPER=$ROOT/seeder/tests/it/lt_helper.py
+# Debian's python3, which has python3-libtorrent (not a pyenv or venv one).
+PYTHON=${PYTHON:-/usr/bin/python3}
+SEEDER=$ROOT/target/release/seeder
+MAKE_TORRENT=$ROOT/target/release/make-torrent
+
+if [[ -z ${BENCH_TIME_LIMITED:-} ]]; then
+    BENCH_TIME_LIMITED=1 exec timeout -s TERM "$MAX_SECONDS" "$0" "$@"
+fi
+
+WORK=""
+SEED_PID=""
+PORT=""     # the seed's peer port
+SEED_IN=""   # fd feeding the libtorrent seed's stdin (it runs until stdin closes)
+
+cleanup() {
+    [[ -n $SEED_PID ]] && kill "$SEED_PID" 2>/dev/null || true
+    [[ -n $SEED_PID ]] && wait "$SEED_PID" 2>/dev/null || true
+    [[ -n $WORK ]] && rm -rf "$WORK"
+    return 0
+}
+trap cleanup EXIT
+trap 'echo "bench: stopped (time limit of ${MAX_SECONDS}s, or SIGTERM)" >&2; exit 124' TERM
+trap 'echo "bench: interrupted" >&2; exit 130' INT
+
+log() { echo "bench: $*" >&2; }
+
+# User + system CPU ticks (1/100 s) of a process and its threads.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Waits (bounded) for a line matching $2 in file $1; prints the line.
+wait_line() {
+    local file=$1 pattern=$2 i
+    for i in $(seq 300); do
+        if grep -m1 -E "$pattern" "$file" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$SEED_PID" 2>/dev/null || { log "seed exited: $(tail -5 "$file")"; return 1; }
+        sleep 0.1
+    done
+    log "timed out waiting for /$pattern/ in $file"
+    return 1
+}
+
+start_seedline() {
+    "$SEEDER" --torrent "$WORK/release.torrent" --data "$WORK/data" \
+        --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+        --embedded-tracker-listen 127.0.0.1:0 --embedded-tracker-admin-listen 127.0.0.1:0 \
+        --log-format json >"$WORK/seed.log" 2>&1 &
+    SEED_PID=$!
+    taskset -pc "$SEED_CPU" "$SEED_PID" >/dev/null
+    local line
+    line=$(wait_line "$WORK/seed.log" '"message":"seeding"') || exit 1
+    PORT=$(sed -E 's/.*"addr":"127\.0\.0\.1:([0-9]+)".*/\1/' <<<"$line")
+}
+
+start_libtorrent() {
+    # stdin stays open (a FIFO held by this shell) until stop_seed.
+    rm -f "$WORK/seed.in"
+    mkfifo "$WORK/seed.in"
+    taskset -c "$SEED_CPU" "$PYTHON" "$HELPER" seed "$WORK/release.torrent" "$WORK/data" \
+        <"$WORK/seed.in" >"$WORK/seed.log" 2>&1 &
+    SEED_PID=$!
+    exec {SEED_IN}>"$WORK/seed.in"
+    local line
+    line=$(wait_line "$WORK/seed.log" '^READY ') || exit 1
+    PORT=$(awk '{ print $2 }' <<<"$line")
+}
+
+stop_seed() {
+    if [[ -n $SEED_IN ]]; then
+        exec {SEED_IN}>&-
+        SEED_IN=""
+    fi
+    kill "$SEED_PID" 2>/dev/null || true
+    wait "$SEED_PID" 2>/dev/null || true
+    SEED_PID=""
+}
+
+# One seed process, two downloads: the first includes whatever the seed does on first
+# use (Seedline hashes each piece of a trusted torrent just before its first upload; the
+# libtorrent seed hashed everything before it said READY), the second does not.
+measure() {
+    local name=$1 impl=$2 pass before after t0 t1 secs cpu
+    PORT=""
+    "start_$impl"
+    [[ $PORT =~ ^[0-9]+$ ]] || { log "$name: no port ($PORT)"; exit 1; }
+    for pass in first second; do
+        rm -rf "$WORK/dl"
+        mkdir "$WORK/dl"
+        before=$(cpu_ticks "$SEED_PID")
+        t0=$(date +%s.%N)
+        taskset -c "$LEECH_CPU" timeout "$DOWNLOAD_TIMEOUT" "$PYTHON" "$HELPER" download \
+            "$WORK/release.torrent" "$WORK/dl" "$PORT" "$DOWNLOAD_TIMEOUT" >"$WORK/dl.log" 2>&1 \
+            || { log "$name: download failed: $(tail -3 "$WORK/dl.log")"; stop_seed; exit 1; }
+        t1=$(date +%s.%N)
+        after=$(cpu_ticks "$SEED_PID")
+        cmp -s "$WORK/data/release.bin" "$WORK/dl/release.bin" \
+            || { log "$name: downloaded data differs"; stop_seed; exit 1; }
+        secs=$(echo "$t1 - $t0" | bc -l)
+        cpu=$(echo "($after - $before) / 100" | bc -l)
+        printf '%s\t%s\t%s\t%.2f\t%.1f\t%.2f\t%.2f\n' "$name" "$impl" "$pass" "$secs" \
+            "$(echo "$BYTES / $secs / 1000000" | bc -l)" "$cpu" \
+            "$(echo "$cpu / ($BYTES / 1073741824)" | bc -l)" | tee -a "$OUT/runs.tsv"
+    done
+    stop_seed
+}
+
+main() {
+    "$PYTHON" -c 'import libtorrent' 2>/dev/null || { log "needs python3-libtorrent"; exit 1; }
+    command -v bc >/dev/null || { log "needs bc"; exit 1; }
+    mkdir -p "$OUT"
+    WORK=$(mktemp -d)
+    log "building release binaries"
+    timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-seeder \
+        --bin seeder --bin make-torrent
+    mkdir "$WORK/data"
+    head -c "$SIZE" /dev/urandom >"$WORK/data/release.bin"
+    BYTES=$(stat -c %s "$WORK/data/release.bin")
+    "$MAKE_TORRENT" --announce http://127.0.0.1:9/announce -o "$WORK/release.torrent" \
+        "$WORK/data/release.bin" >/dev/null
+    {
+        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), nproc $(nproc)"
+        echo "kernel: $(uname -r)"
+        echo "seedline: $(git -C "$ROOT" rev-parse --short HEAD)"
+        echo "libtorrent: $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)')"
+        echo "workload: $BYTES bytes, one file, python3-libtorrent downloads on cpu $LEECH_CPU, seed on cpu $SEED_CPU"
+    } >"$OUT/env.txt"
+    printf 'run\timpl\tdownload\tseconds\tMB/s\tseed CPU s\tseed CPU s/GiB\n' >"$OUT/runs.tsv"
+    local r
+    for r in $(seq "$ROUNDS"); do
+        measure "seedline-r$r" seedline
+        measure "libtorrent-r$r" libtorrent
+    done
+    {
+        echo "| run | download | seconds | MB/s | seed CPU s | seed CPU s/GiB |"
+        echo "|---|---|---|---|---|---|"
+        awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s |\n", $1, $3, $4, $5, $6, $7 }' "$OUT/runs.tsv"
+    } >"$OUT/summary.md"
+    cat "$OUT/env.txt" "$OUT/summary.md"
+}
+
+main
