@@ -12,5 +12,6 @@ mod real_clients;
 mod reference;
 mod rejects;
 mod seed;
+mod transmission;
 mod util;
 mod verify;
