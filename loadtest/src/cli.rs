@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::seeder::SeederArgs;
 use crate::tracker::TrackerArgs;
 
 #[derive(Debug, Parser)]
@@ -15,4 +16,7 @@ pub struct Cli {
 pub enum Command {
     /// Load an HTTP tracker with announces and scrapes (loopback targets only by default).
     Tracker(TrackerArgs),
+    /// Download one torrent from a seeder with many leechers (loopback targets only by
+    /// default).
+    Seeder(SeederArgs),
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use seedline_loadtest::cli::{Cli, Command};
-use seedline_loadtest::{signal, tracker};
+use seedline_loadtest::{seeder, signal, tracker};
 use tokio_util::sync::CancellationToken;
 
 /// A configuration the generator refuses (sysexits' EX_USAGE).
@@ -14,7 +14,10 @@ const EXIT_CONFIG: u8 = 64;
 const EXIT_ERRORS: u8 = 1;
 
 fn main() -> ExitCode {
-    let Command::Tracker(args) = Cli::parse().command;
+    let args = match Cli::parse().command {
+        Command::Tracker(args) => args,
+        Command::Seeder(args) => return run_seeder(&args),
+    };
     let cfg = match args.to_config() {
         Ok(c) => c,
         Err(e) => {
@@ -50,4 +53,43 @@ fn run(cfg: &tracker::Config, json: bool) -> anyhow::Result<bool> {
     }
     let errors = report.measured.errors_total + report.preload.map_or(0, |p| p.errors_total);
     Ok(errors == 0)
+}
+
+/// `loadtest seeder`: exit 0 when every leecher completed with good pieces, 1 if some
+/// failed, 64 for bad arguments.
+fn run_seeder(args: &seeder::SeederArgs) -> ExitCode {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loadtest: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let token = CancellationToken::new();
+    if let Err(e) = signal::cancel_on_ctrl_c(token.clone()) {
+        eprintln!("loadtest: cannot watch for Ctrl-C: {e}");
+        return ExitCode::FAILURE;
+    }
+    let result = rt.block_on(seeder::run(args, &token));
+    match result {
+        Ok(report) => {
+            if args.json {
+                match serde_json::to_string_pretty(&report) {
+                    Ok(j) => println!("{j}"),
+                    Err(e) => eprintln!("loadtest: {e}"),
+                }
+            } else {
+                print!("{}", report.human());
+            }
+            if report.error_count() == 0 && report.completed == args.peers {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_ERRORS)
+            }
+        }
+        Err(e) => {
+            eprintln!("loadtest: {e:#}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
 }

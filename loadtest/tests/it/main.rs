@@ -1,4 +1,5 @@
 //! Integration tests: the load generator against the real tracker, in-process on loopback.
 
+mod seeder;
 mod tracker;
 mod util;

@@ -1,0 +1,274 @@
+//! One synthetic leecher: connects, handshakes, and downloads the whole torrent with a
+//! pipeline of block requests, checking every piece against the torrent's hash.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use seedline_common::wire::{
+    frame_len, Bitfield, BlockRequest, Handshake, Message, HANDSHAKE_LEN, MAX_BLOCK_LEN,
+};
+use seedline_common::PeerId;
+use sha1::{Digest, Sha1};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::Torrent;
+
+/// Largest frame accepted from the seed: a block and its header, with room to spare.
+const MAX_FRAME: u32 = 2 * MAX_BLOCK_LEN + 64;
+
+/// What one leecher did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub connect: Option<Duration>,
+    /// From connect to the seed's handshake.
+    pub handshake: Option<Duration>,
+    /// From the handshake to the last block.
+    pub download: Option<Duration>,
+    pub bytes: u64,
+    pub pieces_bad: u64,
+    pub error: Option<&'static str>,
+}
+
+/// Downloads `t` from `target` until done, `stop`, or `stall` without data.
+pub async fn run(
+    target: SocketAddr,
+    t: &Torrent,
+    index: usize,
+    pipeline: usize,
+    stall: Duration,
+    stop: &CancellationToken,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let started = Instant::now();
+    let result = tokio::select! {
+        r = download(target, t, index, pipeline, stall, &mut out, started) => r,
+        () = stop.cancelled() => Err("stopped"),
+    };
+    if let Err(e) = result {
+        out.error = Some(e);
+    }
+    out
+}
+
+async fn download(
+    target: SocketAddr,
+    t: &Torrent,
+    index: usize,
+    pipeline: usize,
+    stall: Duration,
+    out: &mut Outcome,
+    started: Instant,
+) -> Result<(), &'static str> {
+    let mut s = tokio::time::timeout(stall, TcpStream::connect(target))
+        .await
+        .map_err(|_| "connect_timeout")?
+        .map_err(|_| "connect_failed")?;
+    let _ = s.set_nodelay(true);
+    out.connect = Some(started.elapsed());
+    let mut id = *b"-SL0LT0-000000000000";
+    id[8..].copy_from_slice(format!("{index:012}").as_bytes());
+    s.write_all(&Handshake::new(t.info_hash, PeerId(id)).encode())
+        .await
+        .map_err(|_| "io_error")?;
+    let mut hs = [0u8; HANDSHAKE_LEN];
+    tokio::time::timeout(stall, s.read_exact(&mut hs))
+        .await
+        .map_err(|_| "handshake_timeout")?
+        .map_err(|_| "closed_in_handshake")?;
+    let theirs = Handshake::decode(&hs)
+        .ok()
+        .flatten()
+        .ok_or("bad_handshake")?;
+    if theirs.info_hash != t.info_hash {
+        return Err("wrong_info_hash");
+    }
+    out.handshake = Some(started.elapsed());
+    let dl_start = Instant::now();
+    let mut st = State::new(t, index);
+    let mut buf = Vec::with_capacity(256 * 1024);
+    let mut wbuf = Vec::new();
+    let mut sent_interested = false;
+    loop {
+        // Parse every whole frame in the buffer.
+        let mut used = 0;
+        // `frame_len` answers once the length prefix is in; wait for the whole frame.
+        while let Some(len) = frame_len(&buf[used..], MAX_FRAME).map_err(|_| "bad_frame")? {
+            if buf.len() - used < len {
+                break;
+            }
+            let (msg, _) = Message::decode(&buf[used..used + len], MAX_FRAME)
+                .map_err(|_| "bad_message")?
+                .ok_or("bad_message")?;
+            st.on_message(msg, t, out)?;
+            used += len;
+        }
+        buf.drain(..used);
+        if st.done() {
+            out.download = Some(dl_start.elapsed());
+            return Ok(());
+        }
+        wbuf.clear();
+        if !sent_interested && st.seed_has_any() {
+            Message::Interested.encode(&mut wbuf);
+            sent_interested = true;
+        }
+        if st.unchoked {
+            st.fill(pipeline, &mut wbuf);
+        }
+        if !wbuf.is_empty() {
+            s.write_all(&wbuf).await.map_err(|_| "io_error")?;
+        }
+        let mut chunk = [0u8; 64 * 1024];
+        let n = tokio::time::timeout(stall, s.read(&mut chunk))
+            .await
+            .map_err(|_| "stalled")?
+            .map_err(|_| "io_error")?;
+        if n == 0 {
+            return Err("closed_by_seed");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Which blocks are wanted, asked for and received, and the pieces being assembled.
+struct State {
+    have: Bitfield,
+    unchoked: bool,
+    /// Blocks not yet requested, in download order (each leecher starts elsewhere, so a
+    /// crowd asks for different pieces as a swarm would).
+    todo: std::collections::VecDeque<BlockRequest>,
+    outstanding: Vec<BlockRequest>,
+    /// Pieces being assembled, checked against their hash when complete.
+    pieces: Vec<Option<PieceBuf>>,
+    remaining_pieces: usize,
+}
+
+struct PieceBuf {
+    data: Vec<u8>,
+    received: u64,
+}
+
+impl State {
+    fn new(t: &Torrent, index: usize) -> Self {
+        let count = t.piece_count();
+        let start = if count == 0 {
+            0
+        } else {
+            (index * 7919) % count
+        };
+        let mut todo = std::collections::VecDeque::new();
+        for k in 0..count {
+            let p = (start + k) % count;
+            let len = t.piece_len(p);
+            let mut begin = 0;
+            while begin < len {
+                let l = (len - begin).min(u64::from(MAX_BLOCK_LEN));
+                todo.push_back(BlockRequest {
+                    index: p as u32,
+                    begin: begin as u32,
+                    length: l as u32,
+                });
+                begin += l;
+            }
+        }
+        Self {
+            have: Bitfield::new(count as u32),
+            unchoked: false,
+            todo,
+            outstanding: Vec::new(),
+            pieces: (0..count).map(|_| None).collect(),
+            remaining_pieces: count,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.remaining_pieces == 0
+    }
+
+    fn seed_has_any(&self) -> bool {
+        self.have.count() > 0
+    }
+
+    fn on_message(
+        &mut self,
+        msg: Message<'_>,
+        t: &Torrent,
+        out: &mut Outcome,
+    ) -> Result<(), &'static str> {
+        match msg {
+            Message::Bitfield(b) => {
+                self.have = Bitfield::from_payload(b, t.piece_count() as u32)
+                    .map_err(|_| "bad_bitfield")?;
+            }
+            Message::HaveAll => self.have = Bitfield::full(t.piece_count() as u32),
+            Message::Have(i) => {
+                self.have.set(i);
+            }
+            Message::Unchoke => self.unchoked = true,
+            Message::Choke => {
+                self.unchoked = false;
+                // Without the Fast extension a choke drops every pending request.
+                for r in self.outstanding.drain(..).rev() {
+                    self.todo.push_front(r);
+                }
+            }
+            Message::Reject(r) => {
+                if let Some(pos) = self.outstanding.iter().position(|q| *q == r) {
+                    self.outstanding.swap_remove(pos);
+                    self.todo.push_back(r);
+                }
+            }
+            Message::Piece { index, begin, data } => {
+                let r = BlockRequest {
+                    index,
+                    begin,
+                    length: data.len() as u32,
+                };
+                let pos = self
+                    .outstanding
+                    .iter()
+                    .position(|q| *q == r)
+                    .ok_or("unrequested_block")?;
+                self.outstanding.swap_remove(pos);
+                out.bytes += data.len() as u64;
+                let p = index as usize;
+                let plen = t.piece_len(p);
+                let buf = self.pieces[p].get_or_insert_with(|| PieceBuf {
+                    data: vec![0; plen as usize],
+                    received: 0,
+                });
+                buf.data[begin as usize..begin as usize + data.len()].copy_from_slice(data);
+                buf.received += data.len() as u64;
+                if buf.received == plen {
+                    let buf = self.pieces[p].take().expect("piece buffer");
+                    if Sha1::digest(&buf.data).as_slice() != t.hashes[p] {
+                        out.pieces_bad += 1;
+                        return Err("bad_piece");
+                    }
+                    self.remaining_pieces -= 1;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Requests blocks the seed has until `pipeline` are outstanding.
+    fn fill(&mut self, pipeline: usize, wbuf: &mut Vec<u8>) {
+        let mut skipped = 0;
+        while self.outstanding.len() < pipeline && skipped < self.todo.len() {
+            let Some(r) = self.todo.pop_front() else {
+                break;
+            };
+            if self.have.has(r.index) {
+                Message::Request(r).encode(wbuf);
+                self.outstanding.push(r);
+            } else {
+                self.todo.push_back(r);
+                skipped += 1;
+            }
+        }
+    }
+}
