@@ -83,7 +83,7 @@ fn args(target: SocketAddr, torrent: &Path, extra: &[&str]) -> seeder::SeederArg
 }
 
 fn data(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 31 ^ i >> 11) as u8).collect()
+    (0..len).map(|i| ((i * 31) ^ (i >> 11)) as u8).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
