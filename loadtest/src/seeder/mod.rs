@@ -23,31 +23,31 @@ use crate::tracker::procfs;
 #[derive(Debug, Args)]
 pub struct SeederArgs {
     /// The seeder's peer address, e.g. 127.0.0.1:6881.
-    #[arg(long)]
+    #[arg(long, env = "LOADTEST_SEEDER_TARGET")]
     pub target: SocketAddr,
     /// Allow a target outside 127.0.0.0/8 and ::1 (load only machines you run).
-    #[arg(long)]
+    #[arg(long, env = "LOADTEST_SEEDER_ALLOW_REMOTE")]
     pub allow_remote: bool,
     /// The .torrent the seeder serves.
-    #[arg(long)]
+    #[arg(long, env = "LOADTEST_SEEDER_TORRENT")]
     pub torrent: PathBuf,
     /// Leechers, each its own connection, all downloading the whole torrent.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, env = "LOADTEST_SEEDER_PEERS", default_value_t = 8)]
     pub peers: usize,
     /// Block requests each leecher keeps outstanding.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, env = "LOADTEST_SEEDER_PIPELINE", default_value_t = 64)]
     pub pipeline: usize,
     /// Seconds without progress after which a leecher gives up.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, env = "LOADTEST_SEEDER_STALL_TIMEOUT", default_value_t = 30)]
     pub stall_timeout: u64,
     /// Seconds the whole run may take.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, env = "LOADTEST_SEEDER_TIMEOUT", default_value_t = 600)]
     pub timeout: u64,
     /// The seeder's pid, for its CPU time and memory (when it runs on this machine).
-    #[arg(long)]
+    #[arg(long, env = "LOADTEST_SEEDER_TARGET_PID")]
     pub target_pid: Option<u32>,
     /// Print the report as JSON.
-    #[arg(long)]
+    #[arg(long, env = "LOADTEST_SEEDER_JSON")]
     pub json: bool,
 }
 
