@@ -13,6 +13,26 @@ use crate::util::KillOnDrop;
 
 const BIN: &str = env!("CARGO_BIN_EXE_seeder");
 
+/// The seeder binary on loopback serving `torrent` (content in `data`), announcing to
+/// the tracker at `tracker`, output discarded.
+fn seeder_cmd(
+    torrent: &std::path::Path,
+    data: &std::path::Path,
+    tracker: std::net::SocketAddr,
+) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .arg("--torrent")
+        .arg(torrent)
+        .arg("--data")
+        .arg(data)
+        .arg("--tracker")
+        .arg(format!("http://{tracker}/announce"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
 #[test]
 fn config_errors_exit_64_and_print_config_shows_the_sources() {
     let out = Command::new(BIN).output().unwrap();
@@ -55,18 +75,7 @@ async fn sigterm_announces_stopped_and_exits_zero() {
     let ih = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap())
         .unwrap()
         .info_hash;
-    let mut child = KillOnDrop::spawn(
-        Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-            .arg("--torrent")
-            .arg(&torrent)
-            .arg("--data")
-            .arg(dir.path())
-            .arg("--tracker")
-            .arg(format!("http://{tracker}/announce"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
+    let mut child = KillOnDrop::spawn(&mut seeder_cmd(&torrent, dir.path(), tracker));
     assert!(
         eventually(|| async { scrape(tracker, ih).await.is_some_and(|s| s.complete == 1) }).await,
         "the seeder announces started"
@@ -122,19 +131,10 @@ async fn registers_with_an_allow_mode_tracker_then_announces() {
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let _child = KillOnDrop::spawn(
-        Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-            .arg("--torrent")
-            .arg(&torrent)
-            .arg("--data")
-            .arg(dir.path())
-            .arg("--tracker")
-            .arg(format!("http://{tracker}/announce"))
+        seeder_cmd(&torrent, dir.path(), tracker)
             .arg("--tracker-api")
             .arg(format!("http://{admin}"))
-            .env("SEEDER_TRACKER_API_TOKEN_FILE", &token_file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
+            .env("SEEDER_TRACKER_API_TOKEN_FILE", &token_file),
     );
     assert!(
         eventually(|| async {
