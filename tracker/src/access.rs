@@ -147,10 +147,7 @@ impl Access {
 
     /// Every API registration, for the state file and listings.
     pub fn registrations(&self) -> Vec<(InfoHash, Entry)> {
-        self.registered
-            .iter()
-            .map(|e| (*e.key(), e.value().clone()))
-            .collect()
+        copy_out(&self.registered)
     }
 
     /// Denies `ih` (used in `deny` mode); returns whether it is new.
@@ -171,10 +168,7 @@ impl Access {
     }
 
     pub fn denials(&self) -> Vec<(InfoHash, Entry)> {
-        self.denied
-            .iter()
-            .map(|e| (*e.key(), e.value().clone()))
-            .collect()
+        copy_out(&self.denied)
     }
 
     /// Restores saved API entries without touching their dates.
@@ -186,6 +180,11 @@ impl Access {
             self.denied.insert(ih, e);
         }
     }
+}
+
+/// Every entry of an API list, copied so no shard stays locked.
+fn copy_out(map: &DashMap<InfoHash, Entry>) -> Vec<(InfoHash, Entry)> {
+    map.iter().map(|e| (*e.key(), e.value().clone())).collect()
 }
 
 /// A line of the access-list file that is not an info hash.

@@ -227,6 +227,10 @@ impl Store {
     /// The counts of one torrent, if the store has an entry for it.
     pub fn stats(&self, ih: &InfoHash) -> Option<ScrapeStats> {
         self.swarms.get(ih).map(|s| s.stats()).or_else(|| {
+            // Scrapes of unknown hashes pass here: skip the side table while it is empty.
+            if self.restored_len.load(Ordering::Relaxed) == 0 {
+                return None;
+            }
             self.restored.get(ih).map(|n| ScrapeStats {
                 downloaded: *n,
                 ..ScrapeStats::default()
@@ -308,11 +312,12 @@ impl Store {
     pub fn for_each_saved(&self, peers: bool, mut f: impl FnMut(InfoHash, SavedSwarm)) {
         for e in self.swarms.iter() {
             let s = e.value();
-            if s.stats().downloaded == 0 && (!peers || s.is_empty()) {
+            let downloaded = s.stats().downloaded;
+            if downloaded == 0 && (!peers || s.is_empty()) {
                 continue;
             }
             let saved = SavedSwarm {
-                downloaded: s.stats().downloaded,
+                downloaded,
                 peers: if peers {
                     s.addrs().collect()
                 } else {
