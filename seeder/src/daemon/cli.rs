@@ -88,6 +88,10 @@ pub struct Cli {
     /// Requests one peer may have queued [default: 500].
     #[arg(long, env = "SEEDER_MAX_REQUESTS_PER_PEER")]
     pub max_requests_per_peer: Option<usize>,
+    /// BEP 16 super-seeding: offer each peer the rarest pieces one or two at a time, so
+    /// each piece tends to leave the origin once [default: false].
+    #[arg(long, env = "SEEDER_SUPER_SEED", num_args = 0..=1, default_missing_value = "true")]
+    pub super_seed: Option<bool>,
     /// Seconds to complete a handshake [default: 10].
     #[arg(long, env = "SEEDER_HANDSHAKE_TIMEOUT")]
     pub handshake_timeout: Option<u32>,
@@ -174,6 +178,7 @@ impl Cli {
             upload_rate,
             torrent_upload_rate,
             max_requests_per_peer,
+            super_seed,
             handshake_timeout,
             idle_timeout,
             request_timeout,

@@ -65,6 +65,10 @@ pub struct Config {
     pub torrent_upload_rate: u64,
     /// Requests a peer may have queued; more is a protocol violation.
     pub max_requests_per_peer: usize,
+    /// BEP 16 super-seeding for every torrent: offer each peer a few of the rarest
+    /// pieces instead of everything, so each piece tends to leave the origin once. For a
+    /// release's first distribution; a swarm that can serve itself needs it no more.
+    pub super_seed: bool,
     /// Seconds a new connection has to complete its handshake.
     pub handshake_timeout: u32,
     /// Seconds without any message after which a peer is dropped.
@@ -102,6 +106,7 @@ impl Default for Config {
             upload_rate: 0,
             torrent_upload_rate: 0,
             max_requests_per_peer: 500,
+            super_seed: false,
             handshake_timeout: 10,
             idle_timeout: 180,
             request_timeout: 60,

@@ -116,6 +116,7 @@ impl Library {
             path,
             data_dir,
             self.shared.cfg.torrent_upload_rate,
+            self.shared.cfg.super_seed,
             self.shutdown.child_token(),
             self.shared.metrics.clone(),
         )?;

@@ -31,6 +31,7 @@ pub struct Metrics {
     pub uploaded_bytes: IntCounter,
     pub blocks_served: IntCounter,
     pub metadata_pieces_served: IntCounter,
+    pub super_seed_offers: IntCounter,
     pub peers_connected: IntGauge,
     pub peers_unchoked: IntGauge,
     pub connections_total: IntCounter,
@@ -89,6 +90,10 @@ impl Metrics {
             metadata_pieces_served: counter(
                 "metadata_pieces_served_total",
                 "BEP 9 metadata pieces sent (magnet links resolved against us).",
+            ),
+            super_seed_offers: counter(
+                "super_seed_offers_total",
+                "Pieces offered to a peer with `have` while super-seeding (BEP 16).",
             ),
             peers_connected: gauge("peers_connected", "Peers past the handshake, now."),
             peers_unchoked: gauge("peers_unchoked", "Peers allowed to request, now."),

@@ -15,6 +15,7 @@ pub mod register;
 pub mod server;
 pub mod shared;
 pub mod storage;
+pub mod super_seed;
 pub mod torrent;
 
 pub use config::Config;

@@ -43,6 +43,7 @@ pub fn torrent(data: &[u8], piece_length: u64, ours: bool) -> Fixture {
         &path,
         dir.path(),
         0,
+        false,
         CancellationToken::new(),
         Metrics::new(),
     )

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::metrics::Metrics;
 use super::rate::RateLimiter;
 use super::storage::{ContentError, Storage};
+use super::super_seed::SuperSeed;
 
 /// What our `make-torrent` writes in `created by`, whatever its version.
 const CREATED_BY_PREFIX: &str = "seedline make-torrent ";
@@ -68,6 +69,8 @@ pub struct Torrent {
     pub peers: AtomicUsize,
     pub uploaded: AtomicU64,
     pub limiter: RateLimiter,
+    /// Present when the torrent is super-seeded (BEP 16).
+    pub super_seed: Option<SuperSeed>,
     /// Cancelled when the torrent is removed from the library: its peers disconnect.
     pub token: CancellationToken,
     state: std::sync::Mutex<State>,
@@ -82,6 +85,7 @@ impl Torrent {
         path: &Path,
         data_dir: &Path,
         rate: u64,
+        super_seed: bool,
         token: CancellationToken,
         metrics: Metrics,
     ) -> Result<Arc<Self>, String> {
@@ -94,6 +98,8 @@ impl Torrent {
             .created_by
             .as_deref()
             .is_some_and(|c| c.starts_with(CREATED_BY_PREFIX));
+        let piece_count = u32::try_from(m.info.pieces.len())
+            .map_err(|_| format!("{} has too many pieces", path.display()))?;
         let pieces = (0..m.info.pieces.len())
             .map(|_| AtomicU8::new(UNKNOWN))
             .collect();
@@ -114,6 +120,7 @@ impl Torrent {
             peers: AtomicUsize::new(0),
             uploaded: AtomicU64::new(0),
             limiter: RateLimiter::new(rate),
+            super_seed: super_seed.then(|| SuperSeed::new(piece_count)),
             token,
             state: std::sync::Mutex::new(State::Missing),
             content_error: std::sync::Mutex::new(None),

@@ -12,6 +12,7 @@ mod real_clients;
 mod reference;
 mod rejects;
 mod seed;
+mod super_seed;
 mod transmission;
 mod util;
 mod verify;

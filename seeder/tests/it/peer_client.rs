@@ -123,21 +123,28 @@ impl Client {
     pub async fn download(&mut self, total: u64, piece_len: u64, depth: usize) -> Vec<u8> {
         self.send(Message::Interested).await;
         self.until(|m| matches!(m, Message::Unchoke)).await;
-        let mut blocks = Vec::new();
-        let mut off = 0u64;
-        while off < total {
-            let index = (off / piece_len) as u32;
-            let begin = (off % piece_len) as u32;
-            let piece_end = ((u64::from(index) + 1) * piece_len).min(total);
-            let length = (piece_end - off).min(u64::from(BLOCK)) as u32;
-            blocks.push(BlockRequest {
-                index,
-                begin,
-                length,
-            });
-            off += u64::from(length);
-        }
         let mut data = vec![0u8; total as usize];
+        self.fetch(blocks_of(0..total, piece_len), piece_len, depth, &mut data)
+            .await;
+        data
+    }
+
+    /// Downloads piece `index` into its place in `data` (the whole torrent's bytes);
+    /// the peer must already be unchoked.
+    pub async fn download_piece(&mut self, index: u32, piece_len: u64, data: &mut [u8]) {
+        let start = u64::from(index) * piece_len;
+        let end = (start + piece_len).min(data.len() as u64);
+        self.fetch(blocks_of(start..end, piece_len), piece_len, 16, data)
+            .await;
+    }
+
+    async fn fetch(
+        &mut self,
+        blocks: Vec<BlockRequest>,
+        piece_len: u64,
+        depth: usize,
+        data: &mut [u8],
+    ) {
         let mut sent = 0;
         let mut received = 0;
         while received < blocks.len() {
@@ -161,7 +168,6 @@ impl Client {
             data[at..at + d.len()].copy_from_slice(d);
             received += 1;
         }
-        data
     }
 
     /// Resolves the info dictionary over BEP 9, as a magnet-link client does.
@@ -226,4 +232,23 @@ impl Client {
         }
         info
     }
+}
+
+/// The block requests covering the byte range `range` of the torrent.
+fn blocks_of(range: std::ops::Range<u64>, piece_len: u64) -> Vec<BlockRequest> {
+    let mut blocks = Vec::new();
+    let mut off = range.start;
+    while off < range.end {
+        let index = (off / piece_len) as u32;
+        let begin = (off % piece_len) as u32;
+        let piece_end = ((u64::from(index) + 1) * piece_len).min(range.end);
+        let length = (piece_end - off).min(u64::from(BLOCK)) as u32;
+        blocks.push(BlockRequest {
+            index,
+            begin,
+            length,
+        });
+        off += u64::from(length);
+    }
+    blocks
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use seedline_common::wire::{ExtendedHandshake, Handshake, Message, HANDSHAKE_LEN};
+use seedline_common::wire::{Bitfield, ExtendedHandshake, Handshake, Message, HANDSHAKE_LEN};
 use serde_bytes::ByteBuf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -19,6 +19,7 @@ use super::writer;
 use crate::daemon::config::Config;
 use crate::daemon::metrics::reason;
 use crate::daemon::shared::Shared;
+use crate::daemon::super_seed::SuperSeed;
 use crate::daemon::torrent::Torrent;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -62,11 +63,22 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: &Arc<Shared>) ->
         torrent.clone(),
         fast,
     ));
-    let advertised = torrent.bitfield();
+    // A super-seed claims nothing and offers pieces with `have` once it knows the peer.
+    let super_seed = torrent
+        .super_seed
+        .as_ref()
+        .map(|ss| Joined { ss, id: conn.id });
+    let advertised = if super_seed.is_some() {
+        Bitfield::new(torrent.piece_count())
+    } else {
+        torrent.bitfield()
+    };
     let mut hello = Handshake::new(torrent.info_hash, shared.peer_id)
         .encode()
         .to_vec();
-    if fast && advertised.is_full() {
+    if super_seed.is_some() && !fast {
+        // BEP 3 lets a peer with nothing skip the bitfield.
+    } else if fast && advertised.is_full() {
         Message::HaveAll.encode(&mut hello);
     } else if fast && advertised.count() == 0 {
         Message::HaveNone.encode(&mut hello);
@@ -81,6 +93,13 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: &Arc<Shared>) ->
             payload: &payload,
         }
         .encode(&mut hello);
+    }
+    if let Some(j) = &super_seed {
+        let offers = j.ss.join(j.id, |i| torrent.advertised(i));
+        for &i in &offers {
+            Message::Have(i).encode(&mut hello);
+        }
+        shared.metrics.super_seed_offers.inc_by(offers.len() as u64);
     }
     if stream.write_all(&hello).await.is_err() {
         return reason::IO;
@@ -137,6 +156,19 @@ fn extended_handshake(shared: &Shared, t: &Torrent, addr: SocketAddr) -> Extende
         h.metadata_size = Some(t.info_bytes.len() as i64);
     }
     h
+}
+
+/// A peer known to a torrent's super-seeding state, forgotten on drop whichever way the
+/// connection ends.
+struct Joined<'a> {
+    ss: &'a SuperSeed,
+    id: u64,
+}
+
+impl Drop for Joined<'_> {
+    fn drop(&mut self) {
+        self.ss.leave(self.id);
+    }
 }
 
 /// A counted place among the connected peers, given back on drop.

@@ -62,6 +62,30 @@ impl Conn {
         self.wake.notify_one();
     }
 
+    /// Sends `have` for pieces offered while super-seeding.
+    pub fn offer(&self, pieces: &[u32], metrics: &crate::daemon::metrics::Metrics) {
+        if pieces.is_empty() {
+            return;
+        }
+        let mut out = self.out.lock().expect("outbox lock");
+        for &i in pieces {
+            Message::Have(i).encode(&mut out.control);
+        }
+        drop(out);
+        metrics.super_seed_offers.inc_by(pieces.len() as u64);
+        self.wake.notify_one();
+    }
+
+    /// Whether the peer may be served `index`: proven (or trusted), and when
+    /// super-seeding, offered to this peer.
+    pub fn may_serve(&self, index: u32) -> bool {
+        let t = &self.torrent;
+        t.advertised(index)
+            && t.super_seed
+                .as_ref()
+                .is_none_or(|s| s.offered(self.id, index))
+    }
+
     /// Queues a request unless `max` are already queued; returns whether it fit.
     pub fn push_request(&self, r: BlockRequest, max: usize) -> bool {
         let mut out = self.out.lock().expect("outbox lock");

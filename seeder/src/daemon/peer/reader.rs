@@ -93,10 +93,15 @@ fn handle(
             // Late or repeated bitfields replace the old one rather than end the
             // connection: some clients send one after their extended handshake.
             let b = Bitfield::from_payload(bits, t.piece_count()).map_err(|_| reason::PROTOCOL)?;
+            super_seed_bitfield(conn, shared, &b);
             view.have = Some(b);
         }
         Message::HaveAll => view.have = Some(Bitfield::full(t.piece_count())),
-        Message::HaveNone => view.have = Some(Bitfield::new(t.piece_count())),
+        Message::HaveNone => {
+            let b = Bitfield::new(t.piece_count());
+            super_seed_bitfield(conn, shared, &b);
+            view.have = Some(b);
+        }
         Message::Have(i) => {
             if i >= t.piece_count() {
                 return Err(reason::PROTOCOL);
@@ -104,6 +109,9 @@ fn handle(
             view.have
                 .get_or_insert_with(|| Bitfield::new(t.piece_count()))
                 .set(i);
+            if let Some(ss) = &t.super_seed {
+                conn.offer(&ss.have(conn.id, i, |p| t.advertised(p)), &shared.metrics);
+            }
         }
         Message::Extended { id, payload } => extended(conn, shared, view, id, payload)?,
         Message::Piece { .. } => {
@@ -129,6 +137,16 @@ fn handle(
         return Err(reason::SEED);
     }
     Ok(())
+}
+
+fn super_seed_bitfield(conn: &Conn, shared: &Shared, b: &Bitfield) {
+    let t = &conn.torrent;
+    if let Some(ss) = &t.super_seed {
+        conn.offer(
+            &ss.bitfield(conn.id, b, |p| t.advertised(p)),
+            &shared.metrics,
+        );
+    }
 }
 
 fn request(
@@ -170,7 +188,7 @@ fn request(
         return Ok(());
     }
     view.choked_requests = 0;
-    if !t.advertised(r.index) {
+    if !conn.may_serve(r.index) {
         rejected(reason::NOT_AVAILABLE);
         return Ok(());
     }

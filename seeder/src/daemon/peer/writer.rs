@@ -67,14 +67,19 @@ pub async fn run(
             Work::Idle => {
                 tokio::select! {
                     () = conn.wait_for_work() => {}
-                    Ok(()) = progress.changed() => {
-                        for i in 0..t.piece_count() {
-                            if !advertised.has(i) && t.advertised(i) {
-                                advertised.set(i);
-                                conn.send(Message::Have(i));
+                    Ok(()) = progress.changed() => match &t.super_seed {
+                        Some(ss) => {
+                            conn.offer(&ss.refill(conn.id, |i| t.advertised(i)), &shared.metrics);
+                        }
+                        None => {
+                            for i in 0..t.piece_count() {
+                                if !advertised.has(i) && t.advertised(i) {
+                                    advertised.set(i);
+                                    conn.send(Message::Have(i));
+                                }
                             }
                         }
-                    }
+                    },
                     () = tokio::time::sleep(KEEPALIVE) => conn.send(Message::KeepAlive),
                 }
                 Ok(())

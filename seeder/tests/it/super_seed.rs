@@ -1,0 +1,130 @@
+//! BEP 16 super-seeding in-process: peers are offered different pieces, may request only
+//! what they were offered, get the next piece once they announce one, and a lone leecher
+//! still gets the whole release with each piece leaving the origin once.
+
+use std::collections::HashSet;
+
+use seedline_common::wire::{BlockRequest, Message};
+use seedline_common::Metainfo;
+
+use crate::daemon_util::{eventually, one_off, test_config, Running};
+use crate::peer_client::Client;
+use crate::seed::release;
+
+/// Reads until `n` offers (`have`) arrived; the seeder must claim nothing before them.
+async fn offers(c: &mut Client, n: usize) -> Vec<u32> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        c.until(|m| {
+            match m {
+                Message::Have(i) => got.push(*i),
+                Message::HaveAll | Message::Bitfield(_) => {
+                    panic!("a super-seed must not claim pieces in bulk: {m:?}")
+                }
+                _ => return false,
+            }
+            true
+        })
+        .await;
+    }
+    got
+}
+
+async fn start() -> (
+    Running,
+    seedline_common::InfoHash,
+    Metainfo,
+    Vec<u8>,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, expected) = release(dir.path(), true);
+    let parsed = Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    cfg.super_seed = true;
+    let s = Running::start(cfg).await;
+    (s, parsed.info_hash, parsed.metainfo, expected, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_get_different_pieces_and_only_those() {
+    let (s, ih, m, expected, _dir) = start().await;
+    let pieces = m.info.pieces.len() as u32;
+    assert!(pieces >= 6, "the release needs pieces for three peers");
+    let mut a = Client::handshake(s.peer, ih).await;
+    let mut b = Client::handshake(s.peer, ih).await;
+    let mut c = Client::handshake(s.peer, ih).await;
+    let (oa, ob, oc) = (
+        offers(&mut a, 2).await,
+        offers(&mut b, 2).await,
+        offers(&mut c, 2).await,
+    );
+    let all: HashSet<u32> = oa.iter().chain(&ob).chain(&oc).copied().collect();
+    assert_eq!(
+        all.len(),
+        6,
+        "six offers, six different pieces: {oa:?} {ob:?} {oc:?}"
+    );
+
+    a.send(Message::Interested).await;
+    a.until(|m| matches!(m, Message::Unchoke)).await;
+    // A piece offered to someone else is refused (BEP 6 reject), not served.
+    let elsewhere = BlockRequest {
+        index: ob[0],
+        begin: 0,
+        length: 16 * 1024,
+    };
+    a.send(Message::Request(elsewhere)).await;
+    a.until(|m| *m == Message::Reject(elsewhere)).await;
+    assert!(
+        s.metric("seedline_seeder_requests_rejected_total{reason=\"not_available\"}")
+            .await
+            >= 1.0
+    );
+    // An offered piece is served, byte-exact.
+    let mut data = vec![0u8; expected.len()];
+    a.download_piece(oa[0], m.info.piece_length, &mut data)
+        .await;
+    let range = m.info.piece_range(u64::from(oa[0]));
+    assert!(
+        data[range.start as usize..range.end as usize]
+            == expected[range.start as usize..range.end as usize]
+    );
+    // Announcing it brings one new offer, a piece nobody was offered yet.
+    a.send(Message::Have(oa[0])).await;
+    let next = offers(&mut a, 1).await;
+    assert!(!all.contains(&next[0]), "{next:?} was already out");
+    assert!(s.metric("seedline_seeder_super_seed_offers_total").await >= 7.0);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_leecher_gets_everything_with_each_piece_sent_once() {
+    let (s, ih, m, expected, _dir) = start().await;
+    let pieces = m.info.pieces.len();
+    let mut c = Client::handshake(s.peer, ih).await;
+    c.send(Message::Interested).await;
+    let mut data = vec![0u8; expected.len()];
+    let mut done = HashSet::new();
+    let mut pending = offers(&mut c, 2).await;
+    c.until(|m| matches!(m, Message::Unchoke)).await;
+    while let Some(i) = pending.pop() {
+        c.download_piece(i, m.info.piece_length, &mut data).await;
+        assert!(done.insert(i), "piece {i} offered twice");
+        c.send(Message::Have(i)).await;
+        if done.len() + pending.len() < pieces {
+            pending.extend(offers(&mut c, 1).await);
+        }
+    }
+    assert_eq!(done.len(), pieces);
+    assert!(data == expected, "downloaded bytes differ");
+    assert!(
+        eventually(|| async {
+            s.metric("seedline_seeder_uploaded_bytes_total").await == expected.len() as f64
+        })
+        .await,
+        "every byte left the origin exactly once"
+    );
+    s.stop().await;
+}
