@@ -7,6 +7,13 @@
 #
 #   bash seeder/bench/seeder-vs-libtorrent.sh                 # 1 GiB, 3 rounds
 #   SIZE=64M ROUNDS=1 bash seeder/bench/seeder-vs-libtorrent.sh   # smoke test
+#   CLIENT_MSE=1 bash seeder/bench/seeder-vs-libtorrent.sh        # client tries MSE first
+#
+# The downloader writes into tmpfs (DL_PARENT, default /dev/shm): written to disk, its own
+# writeback dominated the run time and carried over from one run into the next.
+# By default the downloader connects in plain text. libtorrent's default is to open with
+# an MSE (encrypted) handshake; Seedline does not speak MSE and closes such a connection,
+# and libtorrent reconnects in plain text a second later. CLIENT_MSE=1 measures that.
 #
 # The seed runs on SEED_CPU, the downloader on LEECH_CPU. Every step has a timeout, the
 # whole script stops after MAX_SECONDS, only 127.0.0.1 is used, and everything started
@@ -19,6 +26,7 @@ SEED_CPU=${SEED_CPU:-0}
 LEECH_CPU=${LEECH_CPU:-1}
 MAX_SECONDS=${MAX_SECONDS:-1800}
 DOWNLOAD_TIMEOUT=${DOWNLOAD_TIMEOUT:-600}
+CLIENT_MSE=${CLIENT_MSE:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$ROOT/target/bench/seeder-vs-libtorrent}
 HELPER=$ROOT/seeder/tests/it/lt_helper.py
@@ -32,6 +40,7 @@ if [[ -z ${BENCH_TIME_LIMITED:-} ]]; then
 fi
 
 WORK=""
+DL=""      # where the downloader writes: tmpfs, so its disk is not what is measured
 SEED_PID=""
 PORT=""     # the seed's peer port
 SEED_IN=""   # fd feeding the libtorrent seed's stdin (it runs until stdin closes)
@@ -40,6 +49,7 @@ cleanup() {
     [[ -n $SEED_PID ]] && kill "$SEED_PID" 2>/dev/null || true
     [[ -n $SEED_PID ]] && wait "$SEED_PID" 2>/dev/null || true
     [[ -n $WORK ]] && rm -rf "$WORK"
+    [[ -n $DL ]] && rm -rf "$DL"
     return 0
 }
 trap cleanup EXIT
@@ -104,27 +114,32 @@ stop_seed() {
 # use (Seedline hashes each piece of a trusted torrent just before its first upload; the
 # libtorrent seed hashed everything before it said READY), the second does not.
 measure() {
-    local name=$1 impl=$2 pass before after t0 t1 secs cpu
+    local name=$1 impl=$2 pass before after t0 t1 secs cpu leech_cpu
     PORT=""
     "start_$impl"
     [[ $PORT =~ ^[0-9]+$ ]] || { log "$name: no port ($PORT)"; exit 1; }
     for pass in first second; do
-        rm -rf "$WORK/dl"
-        mkdir "$WORK/dl"
+        rm -rf "$DL"
+        mkdir "$DL"
+        # Start from clean page cache state: no writeback of the last download running.
+        sync
         before=$(cpu_ticks "$SEED_PID")
         t0=$(date +%s.%N)
         taskset -c "$LEECH_CPU" timeout "$DOWNLOAD_TIMEOUT" "$PYTHON" "$HELPER" download \
-            "$WORK/release.torrent" "$WORK/dl" "$PORT" "$DOWNLOAD_TIMEOUT" >"$WORK/dl.log" 2>&1 \
+            "$WORK/release.torrent" "$DL" "$PORT" "$DOWNLOAD_TIMEOUT" \
+            "$([[ $CLIENT_MSE == 1 ]] && echo default || echo plaintext)" >"$WORK/dl.log" 2>&1 \
             || { log "$name: download failed: $(tail -3 "$WORK/dl.log")"; stop_seed; exit 1; }
         t1=$(date +%s.%N)
         after=$(cpu_ticks "$SEED_PID")
-        cmp -s "$WORK/data/release.bin" "$WORK/dl/release.bin" \
+        cmp -s "$WORK/data/release.bin" "$DL/release.bin" \
             || { log "$name: downloaded data differs"; stop_seed; exit 1; }
         secs=$(echo "$t1 - $t0" | bc -l)
         cpu=$(echo "($after - $before) / 100" | bc -l)
-        printf '%s\t%s\t%s\t%.2f\t%.1f\t%.2f\t%.2f\n' "$name" "$impl" "$pass" "$secs" \
+        leech_cpu=$(awk '/^DONE/ { print $2 }' "$WORK/dl.log")
+        printf '%s\t%s\t%s\t%.2f\t%.1f\t%.2f\t%.2f\t%.2f\n' "$name" "$impl" "$pass" "$secs" \
             "$(echo "$BYTES / $secs / 1000000" | bc -l)" "$cpu" \
-            "$(echo "$cpu / ($BYTES / 1073741824)" | bc -l)" | tee -a "$OUT/runs.tsv"
+            "$(echo "$cpu / ($BYTES / 1073741824)" | bc -l)" \
+            "$(echo "${leech_cpu:-0} / ($BYTES / 1073741824)" | bc -l)" | tee -a "$OUT/runs.tsv"
     done
     stop_seed
 }
@@ -134,6 +149,7 @@ main() {
     command -v bc >/dev/null || { log "needs bc"; exit 1; }
     mkdir -p "$OUT"
     WORK=$(mktemp -d)
+    DL=$(mktemp -d -p "${DL_PARENT:-/dev/shm}")
     log "building release binaries"
     timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-seeder \
         --bin seeder --bin make-torrent
@@ -149,17 +165,18 @@ main() {
         echo "seedline: $(git -C "$ROOT" rev-parse --short HEAD)"
         echo "libtorrent: $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)')"
         echo "workload: $BYTES bytes, one file, python3-libtorrent downloads on cpu $LEECH_CPU, seed on cpu $SEED_CPU"
+        echo "client opens with MSE: $CLIENT_MSE"
     } >"$OUT/env.txt"
-    printf 'run\timpl\tdownload\tseconds\tMB/s\tseed CPU s\tseed CPU s/GiB\n' >"$OUT/runs.tsv"
+    printf 'run\timpl\tdownload\tseconds\tMB/s\tseed CPU s\tseed CPU s/GiB\tdownloader CPU s/GiB\n' >"$OUT/runs.tsv"
     local r
     for r in $(seq "$ROUNDS"); do
         measure "seedline-r$r" seedline
         measure "libtorrent-r$r" libtorrent
     done
     {
-        echo "| run | download | seconds | MB/s | seed CPU s | seed CPU s/GiB |"
-        echo "|---|---|---|---|---|---|"
-        awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s |\n", $1, $3, $4, $5, $6, $7 }' "$OUT/runs.tsv"
+        echo "| run | download | seconds | MB/s | seed CPU s | seed CPU s/GiB | downloader CPU s/GiB |"
+        echo "|---|---|---|---|---|---|---|"
+        awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $3, $4, $5, $6, $7, $8 }' "$OUT/runs.tsv"
     } >"$OUT/summary.md"
     cat "$OUT/env.txt" "$OUT/summary.md"
 }

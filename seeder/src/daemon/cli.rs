@@ -85,7 +85,7 @@ pub struct Cli {
     /// Upload limit per torrent in bytes/s, 0 for none [default: 0].
     #[arg(long, env = "SEEDER_TORRENT_UPLOAD_RATE")]
     pub torrent_upload_rate: Option<u64>,
-    /// Requests one peer may have queued [default: 500].
+    /// Requests one peer may have queued [default: 2000].
     #[arg(long, env = "SEEDER_MAX_REQUESTS_PER_PEER")]
     pub max_requests_per_peer: Option<usize>,
     /// BEP 16 super-seeding: offer each peer the rarest pieces one or two at a time, so

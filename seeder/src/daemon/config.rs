@@ -63,7 +63,9 @@ pub struct Config {
     pub upload_rate: u64,
     /// Upload limit in bytes per second per torrent (0: none).
     pub torrent_upload_rate: u64,
-    /// Requests a peer may have queued; more is a protocol violation.
+    /// Requests a peer may have queued; more is a protocol violation. Sent as `reqq`;
+    /// 2000 is libtorrent's own, and a downloader on a fast link keeps that many in
+    /// flight (24 KiB of queue per peer at most).
     pub max_requests_per_peer: usize,
     /// BEP 16 super-seeding for every torrent: offer each peer a few of the rarest
     /// pieces instead of everything, so each piece tends to leave the origin once. For a
@@ -105,7 +107,7 @@ impl Default for Config {
             choke_interval: 10,
             upload_rate: 0,
             torrent_upload_rate: 0,
-            max_requests_per_peer: 500,
+            max_requests_per_peer: 2000,
             super_seed: false,
             handshake_timeout: 10,
             idle_timeout: 180,

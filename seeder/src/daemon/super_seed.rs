@@ -78,6 +78,10 @@ impl SuperSeed {
         let Some(p) = peers.get_mut(&id) else {
             return Vec::new();
         };
+        // Repeats cost a comparison, not a pass over the pieces and a search.
+        if p.has == *has {
+            return Vec::new();
+        }
         for (i, n) in spread.iter_mut().enumerate() {
             let i = i as u32;
             *n = *n - u32::from(p.has.has(i)) + u32::from(has.has(i));
@@ -108,6 +112,35 @@ impl SuperSeed {
     /// Tops the peer's offers up, after more pieces became servable.
     pub fn refill(&self, id: u64, servable: impl Fn(u32) -> bool) -> Vec<u32> {
         self.lock().refill(id, &servable)
+    }
+
+    /// Closes the peer's open offers that it will not take up (all of them, or just
+    /// `index`) and offers others: a peer that is not interested in what it was offered
+    /// (it downloads only some files, say), or a piece that turned out bad, must not
+    /// leave it waiting forever. Withdrawn pieces stay requestable.
+    pub fn withdraw(
+        &self,
+        id: u64,
+        index: Option<u32>,
+        servable: impl Fn(u32) -> bool,
+    ) -> Vec<u32> {
+        let mut s = self.lock();
+        let Swarm { spread, peers, .. } = &mut *s;
+        let Some(p) = peers.get_mut(&id) else {
+            return Vec::new();
+        };
+        let before = p.open.len();
+        p.open.retain(|&i| {
+            let keep = index.is_some_and(|x| x != i);
+            if !keep {
+                spread[i as usize] -= 1;
+            }
+            keep
+        });
+        if p.open.len() == before {
+            return Vec::new();
+        }
+        s.refill(id, &servable)
     }
 
     /// Whether the peer was offered `index`, so may request it.

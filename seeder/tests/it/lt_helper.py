@@ -7,8 +7,12 @@
                            ({"parent", "name", "piece_length", "size" or "files"})
   seed TORRENT SAVE_PATH   check the data, seed it, and run a one-peer HTTP tracker;
                            prints "READY <peer port> <tracker port>", runs until stdin closes
-  download TORRENT SAVE_PATH PEER_PORT TIMEOUT
-                           download from 127.0.0.1:PEER_PORT; prints "DONE" when complete
+  download TORRENT SAVE_PATH PEER_PORT TIMEOUT [plaintext]
+                           download from 127.0.0.1:PEER_PORT; prints "DONE <CPU seconds>"
+                           (this process's user + system time) when complete. With
+                           `plaintext` the first connection is not encrypted: by default
+                           libtorrent opens with MSE and, against a seed that closes it,
+                           reconnects in plain text a second later
   leech SOURCE SAVE_PATH TIMEOUT COUNT
                            COUNT sessions at once download SOURCE (a .torrent file or a
                            magnet link) into SAVE_PATH/0, SAVE_PATH/1, ..., finding peers
@@ -20,6 +24,7 @@ UPnP and NAT-PMP off, so nothing leaves the machine.
 
 import http.server
 import json
+import resource
 import socket
 import struct
 import sys
@@ -29,8 +34,9 @@ import time
 import libtorrent as lt
 
 
-def session():
+def session(**extra):
     return lt.session({
+        **extra,
         "listen_interfaces": "127.0.0.1:0",
         "enable_dht": False,
         "enable_lsd": False,
@@ -112,12 +118,13 @@ def seed(torrent, save_path):
     sys.stdin.read()
 
 
-def download(torrent, save_path, peer_port, timeout):
-    ses = session()
+def download(torrent, save_path, peer_port, timeout, mode="default"):
+    ses = session(out_enc_policy=int(lt.enc_policy.disabled)) if mode == "plaintext" else session()
     handle = add(ses, torrent, save_path)
     handle.connect_peer(("127.0.0.1", int(peer_port)))
     wait_for(handle, lambda s: s.is_seeding, float(timeout), "downloading")
-    print("DONE", flush=True)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"DONE {usage.ru_utime + usage.ru_stime:.2f}", flush=True)
 
 
 def leech(source, save_path, timeout, count):

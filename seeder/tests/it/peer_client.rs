@@ -45,8 +45,14 @@ impl Client {
 
     /// Connects and completes the handshake (with the Fast and extension bits).
     pub async fn handshake(addr: SocketAddr, info_hash: InfoHash) -> Self {
-        let mut c = Self::connect(addr).await;
         let ours = Handshake::new(info_hash, PeerId(*b"-TC0001-testclient01"));
+        Self::handshake_as(addr, ours).await
+    }
+
+    /// Completes the handshake `ours` (e.g. with other reserved bits).
+    pub async fn handshake_as(addr: SocketAddr, ours: Handshake) -> Self {
+        let info_hash = ours.info_hash;
+        let mut c = Self::connect(addr).await;
         c.send_raw(&ours.encode()).await;
         c.fill(HANDSHAKE_LEN)
             .await

@@ -4,11 +4,11 @@
 
 use std::collections::HashSet;
 
-use seedline_common::wire::{BlockRequest, Message};
-use seedline_common::Metainfo;
+use seedline_common::wire::{BlockRequest, Handshake, Message};
+use seedline_common::{Metainfo, PeerId};
 
 use crate::daemon_util::{eventually, one_off, test_config, Running};
-use crate::peer_client::Client;
+use crate::peer_client::{Client, Got};
 use crate::seed::release;
 
 /// Reads until `n` offers (`have`) arrived; the seeder must claim nothing before them.
@@ -30,7 +30,11 @@ async fn offers(c: &mut Client, n: usize) -> Vec<u32> {
     got
 }
 
-async fn start() -> (
+/// A super-seeding seeder of the test release; `ours`: made by our `make-torrent`
+/// (trusted), or foreign (verified in the background).
+async fn start(
+    ours: bool,
+) -> (
     Running,
     seedline_common::InfoHash,
     Metainfo,
@@ -38,7 +42,7 @@ async fn start() -> (
     tempfile::TempDir,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let (torrent, expected) = release(dir.path(), true);
+    let (torrent, expected) = release(dir.path(), ours);
     let parsed = Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
     let mut cfg = test_config();
     cfg.torrents = vec![one_off(&torrent, dir.path())];
@@ -49,7 +53,7 @@ async fn start() -> (
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_get_different_pieces_and_only_those() {
-    let (s, ih, m, expected, _dir) = start().await;
+    let (s, ih, m, expected, _dir) = start(true).await;
     let pieces = m.info.pieces.len() as u32;
     assert!(pieces >= 6, "the release needs pieces for three peers");
     let mut a = Client::handshake(s.peer, ih).await;
@@ -101,7 +105,7 @@ async fn peers_get_different_pieces_and_only_those() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lone_leecher_gets_everything_with_each_piece_sent_once() {
-    let (s, ih, m, expected, _dir) = start().await;
+    let (s, ih, m, expected, _dir) = start(true).await;
     let pieces = m.info.pieces.len();
     let mut c = Client::handshake(s.peer, ih).await;
     c.send(Message::Interested).await;
@@ -126,5 +130,53 @@ async fn a_lone_leecher_gets_everything_with_each_piece_sent_once() {
         .await,
         "every byte left the origin exactly once"
     );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_bep3_peer_gets_offers_and_new_ones_when_not_interested() {
+    let (s, ih, m, _, _dir) = start(true).await;
+    // No Fast, no extensions: no `have_none`, no bitfield (BEP 3 lets one with nothing
+    // skip it); the first messages are the offers.
+    let mut hs = Handshake::new(ih, PeerId(*b"-TC0001-plainbep3pee"));
+    hs.reserved = [0; 8];
+    let mut c = Client::handshake_as(s.peer, hs).await;
+    let mut first = Vec::new();
+    for _ in 0..2 {
+        let Got::Msg(frame) = c.next().await else {
+            panic!("closed")
+        };
+        match Message::decode(&frame, u32::MAX).unwrap().unwrap().0 {
+            Message::Have(i) => first.push(i),
+            other => panic!("expected an offer first, got {other:?}"),
+        }
+    }
+    // A peer that does not want its offers (it downloads other files, say) is not left
+    // waiting: it is offered other pieces.
+    c.send(Message::Interested).await;
+    c.send(Message::NotInterested).await;
+    let second = offers(&mut c, 2).await;
+    assert!(
+        second.iter().all(|i| !first.contains(i)),
+        "{first:?} then {second:?}"
+    );
+    assert!(m.info.pieces.len() >= 4);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_torrent_is_offered_once_its_pieces_are_proven() {
+    let (s, ih, m, expected, _dir) = start(false).await;
+    let mut c = Client::handshake(s.peer, ih).await;
+    let got = offers(&mut c, 2).await;
+    c.send(Message::Interested).await;
+    c.until(|m| matches!(m, Message::Unchoke)).await;
+    let mut data = vec![0u8; expected.len()];
+    for &i in &got {
+        c.download_piece(i, m.info.piece_length, &mut data).await;
+        let r = m.info.piece_range(u64::from(i));
+        let r = r.start as usize..r.end as usize;
+        assert!(data[r.clone()] == expected[r], "piece {i} differs");
+    }
     s.stop().await;
 }

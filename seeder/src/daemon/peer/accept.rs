@@ -63,7 +63,9 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: &Arc<Shared>) ->
         torrent.clone(),
         fast,
     ));
-    // A super-seed claims nothing and offers pieces with `have` once it knows the peer.
+    // Subscribed before the bitfield is taken, so no piece proven later is missed.
+    let progress = torrent.progress.subscribe();
+    // A super-seed claims nothing and offers a few pieces with `have` instead.
     let super_seed = torrent
         .super_seed
         .as_ref()
@@ -108,7 +110,7 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: &Arc<Shared>) ->
     shared.choker.add(conn.clone());
     let why = tokio::select! {
         why = reader::run(&conn, shared, &mut rd, buf) => why,
-        why = writer::run(&conn, shared, &mut wr, advertised) => why,
+        why = writer::run(&conn, shared, &mut wr, advertised, progress) => why,
         () = torrent.token.cancelled() => reason::REMOVED,
     };
     shared.choker.remove(&conn);

@@ -62,6 +62,11 @@ impl Conn {
         self.wake.notify_one();
     }
 
+    /// Bytes of control messages waiting to be sent.
+    pub fn control_backlog(&self) -> usize {
+        self.out.lock().expect("outbox lock").control.len()
+    }
+
     /// Sends `have` for pieces offered while super-seeding.
     pub fn offer(&self, pieces: &[u32], metrics: &crate::daemon::metrics::Metrics) {
         if pieces.is_empty() {

@@ -23,14 +23,18 @@ pub const UT_METADATA_ID: u8 = 1;
 /// which a seed never needs but a confused peer may send; extended messages fit too.
 const MAX_MESSAGE: u32 = 9 + MAX_BLOCK_LEN + 1024;
 
+/// Replies (rejects, metadata pieces) a peer may leave unread before it is dropped.
+const MAX_CONTROL_BACKLOG: usize = 1024 * 1024;
+
 /// What the reader learned that outlives one message.
 #[derive(Default)]
 struct PeerView {
     /// The id the peer wants `ut_metadata` under, from its extended handshake.
     metadata_id: Option<u8>,
     have: Option<Bitfield>,
-    /// Requests that arrived while the peer was choked, since it was last unchoked.
-    choked_requests: usize,
+    /// Requests refused in a row (choked, or for pieces it may not have): a few are
+    /// races, a stream of them is abuse, and every one costs a `reject` in the outbox.
+    refused_in_row: usize,
 }
 
 /// Reads until the peer leaves or misbehaves; returns the disconnect reason.
@@ -51,6 +55,10 @@ pub async fn run(
                 Ok(Some((msg, used))) => {
                     if let Err(why) = handle(conn, shared, &mut view, msg) {
                         return why;
+                    }
+                    if conn.control_backlog() > MAX_CONTROL_BACKLOG {
+                        // Asking for replies (metadata, rejects) without reading them.
+                        return reason::TOO_MANY_REQUESTS;
                     }
                     let _ = buf.split_to(used);
                 }
@@ -86,7 +94,15 @@ fn handle(
     let m = &shared.metrics;
     match msg {
         Message::Interested => shared.choker.interested(conn),
-        Message::NotInterested => shared.choker.not_interested(conn),
+        Message::NotInterested => {
+            shared.choker.not_interested(conn);
+            if let Some(ss) = &t.super_seed {
+                conn.offer(
+                    &ss.withdraw(conn.id, None, |p| t.advertised(p)),
+                    &shared.metrics,
+                );
+            }
+        }
         Message::Request(r) => request(conn, shared, view, r)?,
         Message::Cancel(r) => conn.cancel(r),
         Message::Bitfield(bits) => {
@@ -178,20 +194,23 @@ fn request(
             .inc();
         return Err(reason::BAD_REQUEST);
     }
-    if !conn.unchoked.load(Ordering::Acquire) {
-        // Requests already in flight when we choked are normal; a stream of them is not.
-        view.choked_requests += 1;
-        rejected(reason::CHOKED);
-        if view.choked_requests > shared.cfg.max_requests_per_peer {
+    let refusal = if !conn.unchoked.load(Ordering::Acquire) {
+        // Requests already in flight when we choked are normal.
+        Some(reason::CHOKED)
+    } else if !conn.may_serve(r.index) {
+        Some(reason::NOT_AVAILABLE)
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
+        view.refused_in_row += 1;
+        rejected(why);
+        if view.refused_in_row > shared.cfg.max_requests_per_peer {
             return Err(reason::TOO_MANY_REQUESTS);
         }
         return Ok(());
     }
-    view.choked_requests = 0;
-    if !conn.may_serve(r.index) {
-        rejected(reason::NOT_AVAILABLE);
-        return Ok(());
-    }
+    view.refused_in_row = 0;
     if !conn.push_request(r, shared.cfg.max_requests_per_peer) {
         shared
             .metrics

@@ -13,6 +13,7 @@ use std::time::Duration;
 use seedline_common::wire::{write_piece_header, Bitfield, BlockRequest, Message};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::watch;
 
 use super::conn::{Conn, Work};
 use crate::daemon::metrics::reason;
@@ -33,9 +34,9 @@ pub async fn run(
     shared: &Shared,
     wr: &mut OwnedWriteHalf,
     mut advertised: Bitfield,
+    mut progress: watch::Receiver<u32>,
 ) -> &'static str {
     let t = conn.torrent.clone();
-    let mut progress = t.progress.subscribe();
     let mut buf = Vec::with_capacity(BATCH_BYTES as usize + 16 * HEADER);
     let mut batch = Vec::new();
     loop {
@@ -56,6 +57,11 @@ pub async fn run(
                         .inc();
                     if conn.fast {
                         conn.send(Message::Reject(*r));
+                    }
+                    // A super-seed's offer that cannot be served is replaced.
+                    if let Some(ss) = &t.super_seed {
+                        let offers = ss.withdraw(conn.id, Some(r.index), |i| t.advertised(i));
+                        conn.offer(&offers, &shared.metrics);
                     }
                 }
                 let r = wr.write_all(&buf).await;

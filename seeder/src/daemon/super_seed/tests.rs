@@ -131,3 +131,44 @@ fn leaving_returns_the_spread_to_zero_over_a_random_walk() {
     }
     assert!(ss.lock().spread.iter().all(|&n| n == 0));
 }
+
+#[test]
+fn withdrawn_offers_are_replaced_and_stay_requestable() {
+    let ss = SuperSeed::new(8);
+    let first = ss.join(1, ALL);
+    // Not interested in what it got: both offers go, two new ones come.
+    let second = ss.withdraw(1, None, ALL);
+    assert_eq!(second.len(), 2);
+    assert!(second.iter().all(|i| !first.contains(i)));
+    assert!(first.iter().all(|&i| ss.offered(1, i)));
+    // One bad piece: only it is replaced.
+    let third = ss.withdraw(1, Some(second[0]), ALL);
+    assert_eq!(third.len(), 1);
+    assert!(
+        ss.withdraw(1, Some(first[0]), ALL).is_empty(),
+        "not open any more"
+    );
+    assert_consistent(&ss);
+}
+
+#[test]
+fn a_leaving_peer_frees_its_offers_for_the_next() {
+    let ss = SuperSeed::new(4);
+    let a = ss.join(1, ALL);
+    let b = ss.join(2, ALL);
+    ss.leave(1);
+    let mut c = ss.join(3, ALL);
+    c.sort_unstable();
+    let mut a = a;
+    a.sort_unstable();
+    assert_eq!(c, a, "the pieces nobody holds now: {b:?} are still out");
+}
+
+#[test]
+fn a_repeated_bitfield_changes_nothing() {
+    let ss = SuperSeed::new(4);
+    ss.join(1, ALL);
+    let none = Bitfield::new(4);
+    assert!(ss.bitfield(1, &none, ALL).is_empty());
+    assert_consistent(&ss);
+}
