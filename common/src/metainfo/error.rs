@@ -3,7 +3,7 @@
 //! Each message names the offending key as a path (`info -> files -> 3 -> path`), because
 //! the person reading it has a file in front of them and needs to know where to look.
 
-use super::value::BencodeError;
+use crate::bencode::value::BencodeError;
 
 /// A rejected torrent. Paths in messages are bencode key paths joined with ` -> `.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

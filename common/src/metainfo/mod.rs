@@ -14,7 +14,6 @@ mod model;
 mod parse;
 mod piece_length;
 mod validate;
-pub mod value;
 
 pub use builder::{check_name, parse_tier, sort_by_torrent_path, sort_files, Publication};
 pub use error::MetainfoError;

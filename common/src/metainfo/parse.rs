@@ -7,7 +7,7 @@ use sha1::{Digest, Sha1};
 
 use super::error::{child, MetainfoError};
 use super::model::{FileEntry, Info, Layout, Metainfo};
-use super::value::{self, Dict, Value};
+use crate::bencode::value::{self, Dict, Value};
 use crate::id::InfoHash;
 
 /// A parsed torrent and its info hash.

@@ -2,7 +2,7 @@
 //! against any peer that has the torrent.
 
 use crate::bencode;
-use crate::metainfo::value::{self, Value};
+use crate::bencode::value::{self, Value};
 
 /// Metadata is exchanged in pieces of this size (the last one may be shorter).
 pub const METADATA_PIECE_LEN: usize = 16 * 1024;

@@ -1,8 +1,11 @@
-//! Hand-written bencode output for the hot path.
+//! Bencode: hand-written output for the hot paths, and [`value`], the strict borrowing
+//! decoder for untrusted input.
 //!
 //! The tracker writes replies straight into its response buffer while it holds a swarm;
-//! going through `serde_bencode` would mean building an owned value first. Decoding, and
-//! the tests that check these bytes, use `serde_bencode`.
+//! going through `serde_bencode` would mean building an owned value first.
+
+pub mod value;
+
 
 /// Appends `i<n>e`.
 pub fn int(out: &mut Vec<u8>, n: i64) {

@@ -92,7 +92,7 @@ fn depth_is_capped() {
 
 #[test]
 fn every_truncation_of_a_torrent_is_an_error() {
-    let torrent: &[u8] = include_bytes!("../testdata/mktorrent-dir.torrent");
+    let torrent: &[u8] = include_bytes!("../../metainfo/testdata/mktorrent-dir.torrent");
     assert!(decode(torrent).is_ok());
     for cut in 0..torrent.len() {
         assert!(
