@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use seedline_common::wire::{
-    frame_len, Bitfield, BlockRequest, Handshake, Message, HANDSHAKE_LEN, MAX_BLOCK_LEN,
+    frame_len, Bitfield, BlockRequest, ExtendedHandshake, Handshake, Message,
+    EXTENDED_HANDSHAKE_ID, HANDSHAKE_LEN, MAX_BLOCK_LEN,
 };
 use seedline_common::PeerId;
 use sha1::{Digest, Sha1};
@@ -18,6 +19,10 @@ use super::Torrent;
 /// Largest frame accepted from the seed: a block and its header, with room to spare.
 const MAX_FRAME: u32 = 2 * MAX_BLOCK_LEN + 64;
 
+/// Requests a seed takes at once when its extended handshake names no `reqq` (BEP 10:
+/// libtorrent's default).
+const DEFAULT_REQQ: usize = 250;
+
 /// What one leecher did.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
@@ -27,6 +32,8 @@ pub struct Outcome {
     /// From the handshake to the last block.
     pub download: Option<Duration>,
     pub bytes: u64,
+    /// The `reqq` the seed advertised in its extended handshake.
+    pub seed_reqq: Option<u32>,
     pub pieces_bad: u64,
     pub error: Option<&'static str>,
 }
@@ -86,7 +93,7 @@ async fn download(
     }
     out.handshake = Some(started.elapsed());
     let dl_start = Instant::now();
-    let mut st = State::new(t, index);
+    let mut st = State::new(t, index, pipeline);
     let mut buf = Vec::with_capacity(256 * 1024);
     let mut wbuf = Vec::new();
     let mut sent_interested = false;
@@ -115,7 +122,7 @@ async fn download(
             sent_interested = true;
         }
         if st.unchoked {
-            st.fill(pipeline, &mut wbuf);
+            st.fill(&mut wbuf);
         }
         if !wbuf.is_empty() {
             s.write_all(&wbuf).await.map_err(|_| "io_error")?;
@@ -136,6 +143,10 @@ async fn download(
 struct State {
     have: Bitfield,
     unchoked: bool,
+    /// Requests kept outstanding: `--pipeline`, lowered to the seed's `reqq` as real
+    /// clients do (a seed may drop a peer that asks for more).
+    depth: usize,
+    pipeline: usize,
     /// Blocks not yet requested, in download order (each leecher starts elsewhere, so a
     /// crowd asks for different pieces as a swarm would).
     todo: std::collections::VecDeque<BlockRequest>,
@@ -151,7 +162,7 @@ struct PieceBuf {
 }
 
 impl State {
-    fn new(t: &Torrent, index: usize) -> Self {
+    fn new(t: &Torrent, index: usize, pipeline: usize) -> Self {
         let count = t.piece_count();
         let start = if count == 0 {
             0
@@ -176,6 +187,8 @@ impl State {
         Self {
             have: Bitfield::new(count as u32),
             unchoked: false,
+            depth: pipeline.min(DEFAULT_REQQ),
+            pipeline,
             todo,
             outstanding: Vec::new(),
             pieces: (0..count).map(|_| None).collect(),
@@ -207,6 +220,16 @@ impl State {
                 self.have.set(i);
             }
             Message::Unchoke => self.unchoked = true,
+            Message::Extended {
+                id: EXTENDED_HANDSHAKE_ID,
+                payload,
+            } => {
+                let reqq = ExtendedHandshake::decode(payload).ok().and_then(|h| h.reqq);
+                if let Some(q) = reqq.and_then(|q| u32::try_from(q).ok()).filter(|&q| q > 0) {
+                    self.depth = self.pipeline.min(q as usize);
+                    out.seed_reqq = Some(q);
+                }
+            }
             Message::Choke => {
                 self.unchoked = false;
                 // Without the Fast extension a choke drops every pending request.
@@ -255,10 +278,10 @@ impl State {
         Ok(())
     }
 
-    /// Requests blocks the seed has until `pipeline` are outstanding.
-    fn fill(&mut self, pipeline: usize, wbuf: &mut Vec<u8>) {
+    /// Requests blocks the seed has until `depth` are outstanding.
+    fn fill(&mut self, wbuf: &mut Vec<u8>) {
         let mut skipped = 0;
-        while self.outstanding.len() < pipeline && skipped < self.todo.len() {
+        while self.outstanding.len() < self.depth && skipped < self.todo.len() {
             let Some(r) = self.todo.pop_front() else {
                 break;
             };

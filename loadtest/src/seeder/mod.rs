@@ -34,8 +34,9 @@ pub struct SeederArgs {
     /// Leechers, each its own connection, all downloading the whole torrent.
     #[arg(long, env = "LOADTEST_SEEDER_PEERS", default_value_t = 8)]
     pub peers: usize,
-    /// Block requests each leecher keeps outstanding.
-    #[arg(long, env = "LOADTEST_SEEDER_PIPELINE", default_value_t = 64)]
+    /// Most block requests each leecher keeps outstanding; the seed's advertised `reqq`
+    /// (250 when it names none) lowers it, as in real clients.
+    #[arg(long, env = "LOADTEST_SEEDER_PIPELINE", default_value_t = 2000)]
     pub pipeline: usize,
     /// Seconds without progress after which a leecher gives up.
     #[arg(long, env = "LOADTEST_SEEDER_STALL_TIMEOUT", default_value_t = 30)]

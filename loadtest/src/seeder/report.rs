@@ -14,6 +14,8 @@ pub struct Report {
     pub target: String,
     pub peers: usize,
     pub pipeline: usize,
+    /// The `reqq` the seed advertised (BEP 10), which caps the pipeline.
+    pub seed_reqq: Option<u32>,
     pub torrent_bytes: u64,
     pub elapsed_secs: f64,
     /// Piece data received by all leechers.
@@ -91,6 +93,7 @@ impl Report {
             target: args.target.to_string(),
             peers: args.peers,
             pipeline: args.pipeline,
+            seed_reqq: outcomes.iter().find_map(|o| o.seed_reqq),
             torrent_bytes: t.total,
             elapsed_secs: secs,
             bytes_total,
@@ -124,8 +127,13 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "target     {}  {} leechers x {} bytes, pipeline {}",
-            self.target, self.peers, self.torrent_bytes, self.pipeline
+            "target     {}  {} leechers x {} bytes, pipeline {} (seed's reqq {})",
+            self.target,
+            self.peers,
+            self.torrent_bytes,
+            self.pipeline,
+            self.seed_reqq
+                .map_or_else(|| "not given".to_owned(), |q| q.to_string())
         );
         let _ = writeln!(
             s,

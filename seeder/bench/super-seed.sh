@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# What BEP 16 super-seeding saves the origin: LEECHERS python3-libtorrent leechers
+# download SIZE of random data at once from our seeder through its embedded tracker,
+# once from a normal seed and once from a super-seed (--super-seed), alternating, ROUNDS
+# times. Reports the bytes the origin uploaded per copy of the release (1.00 would be
+# "each piece left the origin once") and the time until every leecher had it all.
+#
+#   bash seeder/bench/super-seed.sh                        # 256 MiB, 4 leechers, 3 rounds
+#   SIZE=32M ROUNDS=1 bash seeder/bench/super-seed.sh      # smoke test
+#
+# The leechers trade among themselves over loopback (they find each other through the
+# tracker), write into tmpfs (DL_PARENT, default /dev/shm), and run on LEECH_CPU; the
+# seeder on SEED_CPU. Every step has a timeout, the whole script stops after
+# MAX_SECONDS, only 127.0.0.1 is used, and everything started here is killed on exit.
+# Output: $OUT/runs.tsv and $OUT/summary.md.
+set -euo pipefail
+
+SIZE=${SIZE:-256M}
+LEECHERS=${LEECHERS:-4}
+ROUNDS=${ROUNDS:-3}
+SEED_CPU=${SEED_CPU:-0}
+LEECH_CPU=${LEECH_CPU:-1}
+MAX_SECONDS=${MAX_SECONDS:-1800}
+DOWNLOAD_TIMEOUT=${DOWNLOAD_TIMEOUT:-600}
+TRACKER_PORT=${TRACKER_PORT:-26969}
+ADMIN_PORT=${ADMIN_PORT:-26971}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${OUT:-$ROOT/target/bench/super-seed}
+HELPER=$ROOT/seeder/tests/it/lt_helper.py
+PYTHON=${PYTHON:-/usr/bin/python3}
+SEEDER=$ROOT/target/release/seeder
+MAKE_TORRENT=$ROOT/target/release/make-torrent
+
+if [[ -z ${BENCH_TIME_LIMITED:-} ]]; then
+    BENCH_TIME_LIMITED=1 exec timeout -s TERM "$MAX_SECONDS" "$0" "$@"
+fi
+
+WORK=""
+DL=""
+SEED_PID=""
+cleanup() {
+    [[ -n $SEED_PID ]] && kill "$SEED_PID" 2>/dev/null || true
+    [[ -n $SEED_PID ]] && wait "$SEED_PID" 2>/dev/null || true
+    [[ -n $WORK ]] && rm -rf "$WORK"
+    [[ -n $DL ]] && rm -rf "$DL"
+    return 0
+}
+trap cleanup EXIT
+trap 'echo "bench: stopped (time limit of ${MAX_SECONDS}s, or SIGTERM)" >&2; exit 124' TERM
+trap 'echo "bench: interrupted" >&2; exit 130' INT
+
+log() { echo "bench: $*" >&2; }
+
+metric() {
+    curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
+
+measure() {
+    local name=$1 mode=$2 flag=() i t0 t1 up
+    [[ $mode == super-seed ]] && flag=(--super-seed)
+    "$SEEDER" --torrent "$WORK/release.torrent" --data "$WORK/data" "${flag[@]}" \
+        --listen 127.0.0.1:0 --admin-listen "127.0.0.1:$ADMIN_PORT" \
+        --embedded-tracker-listen "127.0.0.1:$TRACKER_PORT" \
+        --embedded-tracker-admin-listen 127.0.0.1:0 --log-level warn >"$WORK/seed.log" 2>&1 &
+    SEED_PID=$!
+    taskset -pc "$SEED_CPU" "$SEED_PID" >/dev/null
+    for i in $(seq 100); do
+        [[ $(metric 'seedline_seeder_torrents{state="seeding"}') == 1 ]] && break
+        sleep 0.1
+    done
+    rm -rf "$DL" && mkdir -p "$DL"
+    sync
+    t0=$(date +%s.%N)
+    taskset -c "$LEECH_CPU" timeout "$DOWNLOAD_TIMEOUT" "$PYTHON" "$HELPER" leech \
+        "$WORK/release.torrent" "$DL" "$DOWNLOAD_TIMEOUT" "$LEECHERS" >"$WORK/leech.log" 2>&1 \
+        || { log "$name: leechers failed: $(tail -3 "$WORK/leech.log")"; exit 1; }
+    t1=$(date +%s.%N)
+    up=$(metric seedline_seeder_uploaded_bytes_total)
+    for i in $(seq 0 $((LEECHERS - 1))); do
+        cmp -s "$WORK/data/release.bin" "$DL/$i/release.bin" \
+            || { log "$name: leecher $i has different data"; exit 1; }
+    done
+    kill "$SEED_PID"
+    wait "$SEED_PID" 2>/dev/null || true
+    SEED_PID=""
+    printf '%s\t%s\t%.2f\t%s\t%.2f\n' "$name" "$mode" "$(echo "$t1 - $t0" | bc -l)" "$up" \
+        "$(echo "$up / $BYTES" | bc -l)" | tee -a "$OUT/runs.tsv"
+}
+
+main() {
+    "$PYTHON" -c 'import libtorrent' 2>/dev/null || { log "needs python3-libtorrent"; exit 1; }
+    command -v bc >/dev/null || { log "needs bc"; exit 1; }
+    command -v curl >/dev/null || { log "needs curl"; exit 1; }
+    mkdir -p "$OUT"
+    WORK=$(mktemp -d)
+    DL=$(mktemp -d -p "${DL_PARENT:-/dev/shm}")
+    log "building release binaries"
+    timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-seeder \
+        --bin seeder --bin make-torrent
+    mkdir "$WORK/data"
+    head -c "$SIZE" /dev/urandom >"$WORK/data/release.bin"
+    BYTES=$(stat -c %s "$WORK/data/release.bin")
+    "$MAKE_TORRENT" --announce "http://127.0.0.1:$TRACKER_PORT/announce" \
+        -o "$WORK/release.torrent" "$WORK/data/release.bin" >/dev/null
+    {
+        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), nproc $(nproc)"
+        echo "seedline: $(git -C "$ROOT" rev-parse --short HEAD)"
+        echo "libtorrent: $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)')"
+        echo "workload: $BYTES bytes, $LEECHERS python3-libtorrent leechers at once on cpu $LEECH_CPU, seed on cpu $SEED_CPU"
+    } >"$OUT/env.txt"
+    printf 'run\tmode\tseconds until all done\torigin bytes up\tcopies from the origin\n' >"$OUT/runs.tsv"
+    local r
+    for r in $(seq "$ROUNDS"); do
+        measure "normal-r$r" normal
+        measure "super-seed-r$r" super-seed
+    done
+    {
+        echo "| run | seconds until all done | origin bytes up | copies from the origin |"
+        echo "|---|---|---|---|"
+        awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s |\n", $1, $3, $4, $5 }' "$OUT/runs.tsv"
+    } >"$OUT/summary.md"
+    cat "$OUT/env.txt" "$OUT/summary.md"
+}
+
+main
