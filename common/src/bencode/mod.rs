@@ -6,7 +6,6 @@
 
 pub mod value;
 
-
 /// Appends `i<n>e`.
 pub fn int(out: &mut Vec<u8>, n: i64) {
     out.push(b'i');
