@@ -121,18 +121,16 @@ impl<'a> Decoder<'a> {
         let start = self.pos;
         self.pos += 1;
         let mut entries = Vec::new();
-        let mut key_offsets = Vec::new();
         while self.peek()? != b'e' {
             if !self.peek()?.is_ascii_digit() {
                 return Err(BencodeError::KeyNotString(self.pos));
             }
-            key_offsets.push(self.pos);
             let key = self.bytes()?;
             let value = self.value(depth + 1)?;
             entries.push((key, value));
         }
         self.pos += 1;
-        check_unique_keys(&entries, &key_offsets)?;
+        check_unique_keys(self.buf, &entries)?;
         Ok(Dict {
             entries,
             raw: &self.buf[start..self.pos],
@@ -191,25 +189,30 @@ impl<'a> Decoder<'a> {
 
 /// Keys in order (as bencode asks) are unique at the cost of one pass; otherwise sorting
 /// indices keeps this O(n log n) for a hostile dictionary with many keys.
-fn check_unique_keys(
-    entries: &[(&[u8], Value<'_>)],
-    offsets: &[usize],
-) -> Result<(), BencodeError> {
+fn check_unique_keys(buf: &[u8], entries: &[(&[u8], Value<'_>)]) -> Result<(), BencodeError> {
     if entries.windows(2).all(|w| w[0].0 < w[1].0) {
         return Ok(());
     }
     let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_by_key(|&i| (entries[i].0, offsets[i]));
+    // Equal keys sort by where they are in `buf`, so the second one is named.
+    order.sort_by_key(|&i| (entries[i].0, entries[i].0.as_ptr()));
     for pair in order.windows(2) {
         let (first, second) = (entries[pair[0]].0, entries[pair[1]].0);
         if first == second {
             return Err(BencodeError::DuplicateKey {
                 key: String::from_utf8_lossy(second).into_owned(),
-                at: offsets[pair[1]],
+                at: key_offset(buf, second),
             });
         }
     }
     Ok(())
+}
+
+/// Where the string holding `key` (a slice of `buf`) starts: its length prefix.
+fn key_offset(buf: &[u8], key: &[u8]) -> usize {
+    let body = key.as_ptr() as usize - buf.as_ptr() as usize;
+    let digits = key.len().checked_ilog10().map_or(1, |d| d as usize + 1);
+    body - digits - 1
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use seedline_common::announce_response::{Peers, ResponseError};
-use seedline_common::{AnnounceResponse, Event, InfoHash, ScrapeResponse};
+use seedline_common::announce_response::{PeersView, ReplyView, ResponseError};
+use seedline_common::{Event, InfoHash, ScrapeResponse};
 
 /// Kinds of failed requests, in report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,21 +86,20 @@ pub struct Notes {
     pub announcer_in_peers: bool,
 }
 
-/// Decodes an announce reply and checks it against the request.
+/// Decodes an announce reply and checks it against the request, without copying its
+/// peers out of the buffer.
 pub fn check_announce(body: &[u8], sent: &AnnounceSent) -> Result<Notes, Problem> {
-    let r = AnnounceResponse::decode(body).map_err(|e| match e {
+    let r = ReplyView::parse(body).map_err(|e| match e {
         ResponseError::Failure(reason) => Problem::new(ErrorKind::Failure, reason),
         ResponseError::Malformed(m) => Problem::new(ErrorKind::Bencode, m),
         ResponseError::Invalid(m) => Problem::new(ErrorKind::Bencode, m),
     })?;
     let invalid = |m: &str| Err(Problem::new(ErrorKind::Invalid, m));
     // BEP 7 allows both families in one reply; `numwant` bounds them together.
-    let (v4, v6) = match &r.peers {
-        Peers::Compact { v4, v6 } => (v4, v6),
-        Peers::Dict(_) => return invalid("dictionary peers although compact=1 was asked"),
-    };
-    let mut addrs = v4.iter().chain(v6);
-    let count = v4.len() + v6.len();
+    if matches!(r.peers, PeersView::Dict(_)) {
+        return invalid("dictionary peers although compact=1 was asked");
+    }
+    let count = r.peer_count();
     if count > sent.numwant as usize {
         return invalid("more peers than numwant");
     }
@@ -115,7 +114,7 @@ pub fn check_announce(body: &[u8], sent: &AnnounceSent) -> Result<Notes, Problem
         return invalid("more peers than the swarm counts");
     }
     Ok(Notes {
-        announcer_in_peers: sent.me.is_some_and(|me| addrs.any(|a| *a == me)),
+        announcer_in_peers: sent.me.is_some_and(|me| r.addrs().any(|a| a == me)),
     })
 }
 
@@ -138,7 +137,8 @@ pub fn check_scrape(body: &[u8], asked: &[InfoHash]) -> Result<(), Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use seedline_common::announce_response::ReplyHead;
+    use seedline_common::announce_response::{Peers, ReplyHead};
+    use seedline_common::AnnounceResponse;
     use seedline_common::ScrapeStats;
 
     fn reply(complete: u32, incomplete: u32, v4: Vec<SocketAddr>) -> Vec<u8> {

@@ -2,16 +2,19 @@
 //!
 //! The writer functions are what the tracker's hot path calls while it walks a swarm;
 //! [`AnnounceResponse::encode`] is built from the same functions, and
-//! [`AnnounceResponse::decode`] reads with the strict decoder of [`crate::bencode::value`];
+//! [`AnnounceResponse::decode`] reads with the strict decoder of [`crate::bencode::value`]
+//! (through [`ReplyView`], which leaves the peers in the buffer);
 //! the tests prove the hand-written bytes decode to the value they were written from, and
 //! that what `serde_bencode` writes decodes too.
 
 use std::net::{IpAddr, SocketAddr};
 
 use crate::bencode;
-use crate::bencode::value::{self, Value};
 use crate::id::PeerId;
 use crate::peer;
+
+mod view;
+pub use view::{PeersView, ReplyView};
 
 /// The scalar part of an announce reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -127,6 +130,23 @@ pub enum ResponseError {
 }
 
 impl AnnounceResponse {
+    /// Decodes a reply; a `failure reason` comes back as [`ResponseError::Failure`].
+    pub fn decode(buf: &[u8]) -> Result<Self, ResponseError> {
+        let v = ReplyView::parse(buf)?;
+        let peers = match v.peers {
+            PeersView::Compact { v4, v6 } => Peers::Compact {
+                v4: peer::parse_compact_v4(v4).expect("length checked by parse"),
+                v6: peer::parse_compact_v6(v6).expect("length checked by parse"),
+            },
+            PeersView::Dict(list) => Peers::Dict(list),
+        };
+        Ok(Self {
+            head: v.head,
+            peers,
+            warning: v.warning.map(|w| String::from_utf8_lossy(w).into_owned()),
+        })
+    }
+
     /// Appends the bencoded reply.
     pub fn encode(&self, out: &mut Vec<u8>) {
         write_head(out, &self.head);
@@ -157,105 +177,6 @@ impl AnnounceResponse {
         }
         write_tail(out, self.warning.as_deref());
     }
-
-    /// Decodes a reply; a `failure reason` comes back as [`ResponseError::Failure`].
-    /// Borrowing decoder, one pass, no copies of the peer strings: the load generator
-    /// decodes every reply it gets, at up to 100 000 a second.
-    pub fn decode(buf: &[u8]) -> Result<Self, ResponseError> {
-        let root = value::decode(buf).map_err(|e| ResponseError::Malformed(e.to_string()))?;
-        let Value::Dict(dict) = root else {
-            return Err(ResponseError::Malformed("not a dictionary".into()));
-        };
-        if let Some(Value::Bytes(reason)) = dict.get(b"failure reason") {
-            return Err(ResponseError::Failure(
-                String::from_utf8_lossy(reason).into_owned(),
-            ));
-        }
-        let int = |key: &'static str| match dict.get(key.as_bytes()) {
-            None => Ok(None),
-            Some(Value::Int(n)) => u32::try_from(*n)
-                .map(Some)
-                .map_err(|_| ResponseError::Invalid("count or interval out of range")),
-            Some(_) => Err(ResponseError::Malformed(format!("{key} is not an integer"))),
-        };
-        let bytes = |key: &'static str| match dict.get(key.as_bytes()) {
-            None => Ok(None),
-            Some(Value::Bytes(b)) => Ok(Some(*b)),
-            Some(_) => Err(ResponseError::Malformed(format!("{key} is not a string"))),
-        };
-        let external_ip = match bytes("external ip")? {
-            None => None,
-            Some(b) => Some(match b.len() {
-                4 => IpAddr::from(<[u8; 4]>::try_from(b).expect("4 bytes")),
-                16 => IpAddr::from(<[u8; 16]>::try_from(b).expect("16 bytes")),
-                _ => return Err(ResponseError::Invalid("external ip must be 4 or 16 bytes")),
-            }),
-        };
-        let head = ReplyHead {
-            interval: int("interval")?
-                .ok_or_else(|| ResponseError::Malformed("missing interval".into()))?,
-            min_interval: int("min interval")?,
-            complete: int("complete")?.unwrap_or(0),
-            incomplete: int("incomplete")?.unwrap_or(0),
-            downloaded: int("downloaded")?.unwrap_or(0),
-            external_ip,
-        };
-        let v6 = match bytes("peers6")? {
-            Some(b) => peer::parse_compact_v6(b).ok_or(ResponseError::Invalid(
-                "peers6 length is not a multiple of 18",
-            ))?,
-            None => Vec::new(),
-        };
-        let peers = match dict.get(b"peers") {
-            None => Peers::Compact { v4: Vec::new(), v6 },
-            Some(Value::Bytes(b)) => Peers::Compact {
-                v4: peer::parse_compact_v4(b).ok_or(ResponseError::Invalid(
-                    "peers length is not a multiple of 6",
-                ))?,
-                v6,
-            },
-            Some(Value::List(list)) => Peers::Dict(
-                list.iter()
-                    .map(dict_peer)
-                    .collect::<Result<_, ResponseError>>()?,
-            ),
-            Some(_) => return Err(ResponseError::Invalid("peers must be a string or a list")),
-        };
-        let warning = bytes("warning message")?.map(|w| String::from_utf8_lossy(w).into_owned());
-        Ok(Self {
-            head,
-            peers,
-            warning,
-        })
-    }
-}
-
-/// One peer of the dictionary form: `ip` (text), `port`, optional `peer id`.
-fn dict_peer(v: &Value<'_>) -> Result<(SocketAddr, Option<PeerId>), ResponseError> {
-    let Value::Dict(d) = v else {
-        return Err(ResponseError::Invalid("a peer is not a dictionary"));
-    };
-    let ip: IpAddr = match d.get(b"ip") {
-        Some(Value::Bytes(b)) => std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or(ResponseError::Invalid("peer ip is not an address"))?,
-        _ => return Err(ResponseError::Invalid("peer without an ip")),
-    };
-    let port = match d.get(b"port") {
-        Some(Value::Int(p)) => {
-            u16::try_from(*p).map_err(|_| ResponseError::Invalid("peer port out of range"))?
-        }
-        _ => return Err(ResponseError::Invalid("peer without a port")),
-    };
-    let id = match d.get(b"peer id") {
-        None => None,
-        Some(Value::Bytes(b)) => {
-            Some(PeerId::from_slice(b).ok_or(ResponseError::Invalid("peer id must be 20 bytes"))?)
-        }
-        Some(_) => return Err(ResponseError::Invalid("peer id is not a string")),
-    };
-    Ok((SocketAddr::new(ip, port), id))
 }
 
 #[cfg(test)]
@@ -322,6 +243,40 @@ mod tests {
         assert!(AnnounceResponse::decode(b"").is_err());
         assert!(AnnounceResponse::decode(b"d8:intervali1e5:peers5:abcdee").is_err());
         assert!(AnnounceResponse::decode(b"d8:intervali-1ee").is_err());
+    }
+
+    #[test]
+    fn the_view_leaves_peers_in_the_buffer_and_lists_them_in_order() {
+        let r = AnnounceResponse {
+            head: ReplyHead {
+                interval: 60,
+                complete: 3,
+                ..Default::default()
+            },
+            peers: Peers::Compact {
+                v4: vec!["1.2.3.4:1".parse().unwrap(), "5.6.7.8:2".parse().unwrap()],
+                v6: vec!["[::9]:3".parse().unwrap()],
+            },
+            warning: Some("w".into()),
+        };
+        let mut out = Vec::new();
+        r.encode(&mut out);
+        let v = ReplyView::parse(&out).unwrap();
+        assert_eq!(v.peer_count(), 3);
+        let PeersView::Compact { v4, .. } = &v.peers else {
+            panic!("compact")
+        };
+        assert!(
+            out.as_ptr_range().contains(&v4.as_ptr()),
+            "borrowed, not copied"
+        );
+        let addrs: Vec<SocketAddr> = v.addrs().collect();
+        let Peers::Compact { v4, v6 } = &r.peers else {
+            unreachable!()
+        };
+        assert_eq!(addrs, [v4.clone(), v6.clone()].concat());
+        assert_eq!(v.warning, Some(&b"w"[..]));
+        assert_eq!(v.head, r.head);
     }
 
     #[test]
