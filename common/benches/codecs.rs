@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use seedline_common::announce_response::{Peers, ReplyHead};
+use seedline_common::announce_response::{Peers, ReplyHead, ReplyView};
 use seedline_common::wire::{write_piece_header, Message};
 use seedline_common::{AnnounceRequest, AnnounceResponse, Metainfo};
 
@@ -46,6 +46,9 @@ fn announce(c: &mut Criterion) {
     let bytes = reply();
     g.bench_function("decode_reply_50_peers", |b| {
         b.iter(|| AnnounceResponse::decode(black_box(&bytes)).unwrap())
+    });
+    g.bench_function("view_reply_50_peers", |b| {
+        b.iter(|| ReplyView::parse(black_box(&bytes)).unwrap().peer_count())
     });
     let r = AnnounceResponse::decode(&bytes).unwrap();
     let mut out = Vec::with_capacity(512);
