@@ -187,3 +187,84 @@ async fn peer_limit_and_handshake_timeout() {
     assert_eq!(metric(&m, "seedline_seeder_peers_connected"), 1.0);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_and_unread_replies_are_bounded() {
+    use seedline_common::wire::{ExtendedHandshake, MetadataMessage};
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, _) = release(dir.path(), true);
+    let ih = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap())
+        .unwrap()
+        .info_hash;
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    cfg.max_requests_per_peer = 50;
+    cfg.super_seed = true;
+    let s = Running::start(cfg).await;
+
+    // A super-seed refuses pieces it did not offer; a stream of such requests is cut off
+    // instead of filling the outbox with rejects.
+    let mut c = Client::handshake(s.peer, ih).await;
+    let mut offered = Vec::new();
+    c.send(Message::Interested).await;
+    c.until(|m| {
+        if let Message::Have(i) = m {
+            offered.push(*i);
+        }
+        matches!(m, Message::Unchoke)
+    })
+    .await;
+    let other = (0..6).find(|i| !offered.contains(i)).unwrap();
+    let r = BlockRequest {
+        index: other,
+        begin: 0,
+        length: 16_384,
+    };
+    let mut flood = Vec::new();
+    for _ in 0..60 {
+        flood.extend(frame(Message::Request(r)));
+    }
+    c.send_raw(&flood).await;
+    c.expect_closed().await;
+
+    // Metadata asked for over and over without reading the replies: dropped once a
+    // megabyte of replies waits, not when memory runs out.
+    let mut c = Client::handshake(s.peer, ih).await;
+    let mut hs = ExtendedHandshake::default();
+    hs.m.insert("ut_metadata".into(), 3);
+    let mut payload = Vec::new();
+    hs.encode(&mut payload);
+    let mut flood = frame(Message::Extended {
+        id: 0,
+        payload: &payload,
+    });
+    let mut req = Vec::new();
+    MetadataMessage::Request { piece: 0 }.encode(&mut req);
+    // Each reply carries the whole info dictionary: 100 000 of them are far more than the
+    // socket buffers on both sides hold.
+    for _ in 0..100_000 {
+        flood.extend(frame(Message::Extended {
+            id: 1,
+            payload: &req,
+        }));
+    }
+    c.send_raw(&flood).await;
+    c.expect_closed().await;
+
+    let m = s.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_seeder_disconnects_total{reason=\"too_many_requests\"}"
+        ),
+        2.0,
+        "{m}"
+    );
+    assert!(
+        metric(
+            &m,
+            "seedline_seeder_requests_rejected_total{reason=\"not_available\"}"
+        ) >= 50.0
+    );
+    s.stop().await;
+}
