@@ -313,6 +313,42 @@ mod tests {
             AnnounceResponse::decode(b"d8:interval1:xe"),
             Err(ResponseError::Malformed(m)) if m.contains("interval")
         ));
+        assert!(matches!(
+            AnnounceResponse::decode(b"d5:peers0:e"),
+            Err(ResponseError::Malformed(m)) if m.contains("missing interval")
+        ));
+        assert_eq!(
+            AnnounceResponse::decode(b"d8:intervali-5ee"),
+            Err(ResponseError::Invalid("interval out of range"))
+        );
+        assert_eq!(
+            AnnounceResponse::decode(b"d8:completei-1e8:intervali5ee"),
+            Err(ResponseError::Invalid("count out of range"))
+        );
+        // A failure whose reason is not UTF-8 is still a failure.
+        assert!(matches!(
+            AnnounceResponse::decode(b"d14:failure reason2:\xff\xfee"),
+            Err(ResponseError::Failure(_))
+        ));
+    }
+
+    #[test]
+    fn trailing_whitespace_is_tolerated_and_other_trailing_bytes_are_not() {
+        let r = AnnounceResponse::decode(b"d8:intervali60e5:peers0:e\r\n").unwrap();
+        assert_eq!(r.head.interval, 60);
+        assert_eq!(
+            r.peers,
+            Peers::Compact {
+                v4: vec![],
+                v6: vec![]
+            }
+        );
+        assert!(matches!(
+            AnnounceResponse::decode(b"d8:intervali60e5:peers0:ex"),
+            Err(ResponseError::Malformed(m)) if m.contains("trailing")
+        ));
+        let empty_list = AnnounceResponse::decode(b"d8:intervali60e5:peerslee").unwrap();
+        assert_eq!(empty_list.peers, Peers::Dict(vec![]));
     }
 
     prop_compose! {

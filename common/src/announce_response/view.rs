@@ -31,9 +31,18 @@ pub struct ReplyView<'a> {
 
 impl<'a> ReplyView<'a> {
     /// Checks and reads a reply; a `failure reason` comes back as
-    /// [`ResponseError::Failure`].
+    /// [`ResponseError::Failure`]. Trailing whitespace is allowed (trackers written as
+    /// scripts often end their output with a newline); any other trailing byte is not.
     pub fn parse(buf: &'a [u8]) -> Result<Self, ResponseError> {
-        let root = value::decode(buf).map_err(|e| ResponseError::Malformed(e.to_string()))?;
+        let (root, used) =
+            value::decode_prefix(buf).map_err(|e| ResponseError::Malformed(e.to_string()))?;
+        let rest = &buf[used..];
+        if !rest.iter().all(u8::is_ascii_whitespace) {
+            return Err(ResponseError::Malformed(format!(
+                "{} bytes of trailing data after the reply",
+                rest.len()
+            )));
+        }
         let Value::Dict(dict) = root else {
             return Err(ResponseError::Malformed("not a dictionary".into()));
         };
@@ -46,7 +55,7 @@ impl<'a> ReplyView<'a> {
             None => Ok(None),
             Some(Value::Int(n)) => u32::try_from(*n)
                 .map(Some)
-                .map_err(|_| ResponseError::Invalid("count or interval out of range")),
+                .map_err(|_| ResponseError::Invalid(out_of_range(key))),
             Some(_) => Err(ResponseError::Malformed(format!("{key} is not an integer"))),
         };
         let bytes = |key: &'static str| match dict.get(key.as_bytes()) {
@@ -119,6 +128,14 @@ impl<'a> ReplyView<'a> {
             .chunks_exact(18)
             .map(|c| peer::from_compact_v6(c.try_into().expect("18 bytes")));
         v4.chain(v6).chain(dict.iter().map(|(a, _)| *a))
+    }
+}
+
+fn out_of_range(key: &str) -> &'static str {
+    match key {
+        "interval" => "interval out of range",
+        "min interval" => "min interval out of range",
+        _ => "count out of range",
     }
 }
 

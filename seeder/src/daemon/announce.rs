@@ -198,8 +198,8 @@ async fn get(url: &str, req: &AnnounceRequest) -> Result<AnnounceResponse, Annou
     if !reply.status.is_success() {
         return Err(AnnounceError::Status(reply.status.as_u16()));
     }
-    if let Some(f) = seedline_common::FailureResponse::decode(&reply.body) {
-        return Err(AnnounceError::Failure(f.reason));
-    }
-    AnnounceResponse::decode(&reply.body).map_err(AnnounceError::Reply)
+    AnnounceResponse::decode(&reply.body).map_err(|e| match e {
+        ResponseError::Failure(reason) => AnnounceError::Failure(reason),
+        e => AnnounceError::Reply(e),
+    })
 }

@@ -57,6 +57,36 @@ fn rejects_malformed() {
                 at: 7,
             },
         ),
+        // Offsets name the second key's length prefix, also for longer prefixes, empty
+        // keys, and duplicates apart from each other or inside a nested dictionary.
+        (
+            b"d10:abcdefghiji1e10:abcdefghiji2ee",
+            DuplicateKey {
+                key: "abcdefghij".into(),
+                at: 17,
+            },
+        ),
+        (
+            b"d0:i1e0:i2ee",
+            DuplicateKey {
+                key: "".into(),
+                at: 6,
+            },
+        ),
+        (
+            b"d1:bi1e1:ai2e1:bi3ee",
+            DuplicateKey {
+                key: "b".into(),
+                at: 13,
+            },
+        ),
+        (
+            b"d1:xd1:ai1e1:ai2eee",
+            DuplicateKey {
+                key: "a".into(),
+                at: 11,
+            },
+        ),
         (b"i1ei2e", TrailingData(3)),
         (b"le0:", TrailingData(2)),
     ];
