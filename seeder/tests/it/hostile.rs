@@ -1,8 +1,10 @@
 //! Hostile and broken peers: each is disconnected (or refused) and counted, and the
 //! seeder goes on serving a well-behaved client afterwards.
 
+use seedline_common::metainfo::Info;
 use seedline_common::wire::{BlockRequest, Handshake, Message};
 use seedline_common::{InfoHash, PeerId};
+use seedline_seeder::daemon::config::Config;
 
 use crate::daemon_util::{metric, one_off, test_config, Running};
 use crate::peer_client::{Client, Got};
@@ -14,16 +16,30 @@ fn frame(m: Message<'_>) -> Vec<u8> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_peers_are_dropped_and_others_still_served() {
+/// A seeder of the test release with `tweak` applied to its config; the release's bytes
+/// and info are returned with it.
+async fn start(
+    tweak: impl FnOnce(&mut Config),
+) -> (
+    Running,
+    seedline_common::InfoHash,
+    Info,
+    Vec<u8>,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
     let (torrent, expected) = release(dir.path(), true);
     let parsed = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
-    let (ih, info) = (parsed.info_hash, parsed.metainfo.info);
     let mut cfg = test_config();
     cfg.torrents = vec![one_off(&torrent, dir.path())];
-    cfg.max_requests_per_peer = 50;
+    tweak(&mut cfg);
     let s = Running::start(cfg).await;
+    (s, parsed.info_hash, parsed.metainfo.info, expected, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peers_are_dropped_and_others_still_served() {
+    let (s, ih, info, expected, _dir) = start(|c| c.max_requests_per_peer = 50).await;
 
     // Wrong info hash: closed after the handshake.
     let mut c = Client::connect(s.peer).await;
@@ -149,16 +165,11 @@ async fn hostile_peers_are_dropped_and_others_still_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peer_limit_and_handshake_timeout() {
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, _) = release(dir.path(), true);
-    let ih = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap())
-        .unwrap()
-        .info_hash;
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    cfg.max_peers_per_torrent = 1;
-    cfg.handshake_timeout = 1;
-    let s = Running::start(cfg).await;
+    let (s, ih, _, _, _dir) = start(|c| {
+        c.max_peers_per_torrent = 1;
+        c.handshake_timeout = 1;
+    })
+    .await;
     let _first = Client::handshake(s.peer, ih).await;
     let mut second = Client::connect(s.peer).await;
     second
@@ -191,16 +202,11 @@ async fn peer_limit_and_handshake_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_requests_and_unread_replies_are_bounded() {
     use seedline_common::wire::{ExtendedHandshake, MetadataMessage};
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, _) = release(dir.path(), true);
-    let ih = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap())
-        .unwrap()
-        .info_hash;
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    cfg.max_requests_per_peer = 50;
-    cfg.super_seed = true;
-    let s = Running::start(cfg).await;
+    let (s, ih, _, _, _dir) = start(|c| {
+        c.max_requests_per_peer = 50;
+        c.super_seed = true;
+    })
+    .await;
 
     // A super-seed refuses pieces it did not offer; a stream of such requests is cut off
     // instead of filling the outbox with rejects.
