@@ -6,9 +6,9 @@ use seedline_common::wire::{BlockRequest, Handshake, Message};
 use seedline_common::{InfoHash, PeerId};
 use seedline_seeder::daemon::config::Config;
 
-use crate::daemon_util::{metric, one_off, test_config, Running};
+use crate::daemon_util::{metric, Running};
 use crate::peer_client::{Client, Got};
-use crate::seed::release;
+use crate::seed::serve_release;
 
 fn frame(m: Message<'_>) -> Vec<u8> {
     let mut out = Vec::new();
@@ -16,25 +16,11 @@ fn frame(m: Message<'_>) -> Vec<u8> {
     out
 }
 
-/// A seeder of the test release with `tweak` applied to its config; the release's bytes
-/// and info are returned with it.
 async fn start(
     tweak: impl FnOnce(&mut Config),
-) -> (
-    Running,
-    seedline_common::InfoHash,
-    Info,
-    Vec<u8>,
-    tempfile::TempDir,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, expected) = release(dir.path(), true);
-    let parsed = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    tweak(&mut cfg);
-    let s = Running::start(cfg).await;
-    (s, parsed.info_hash, parsed.metainfo.info, expected, dir)
+) -> (Running, InfoHash, Info, Vec<u8>, tempfile::TempDir) {
+    let r = serve_release(true, tweak).await;
+    (r.s, r.ih, r.m.info, r.bytes, r._dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

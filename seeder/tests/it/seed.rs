@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use seedline_common::Metainfo;
+use seedline_seeder::daemon::config::Config;
 use sha1::{Digest, Sha1};
 
 use crate::daemon_util::{eventually, one_off, test_config, Running};
@@ -37,6 +38,33 @@ pub fn release(dir: &Path, ours: bool) -> (PathBuf, Vec<u8>) {
         bytes.extend(content(*len, i));
     }
     (dir.join("rel.torrent"), bytes)
+}
+
+/// A running seeder of the test release (see [`release`]) with `tweak` applied to its
+/// config: the seeder, the release's info hash, metainfo and bytes, and its directory.
+pub struct Served {
+    pub s: Running,
+    pub ih: seedline_common::InfoHash,
+    pub m: Metainfo,
+    pub bytes: Vec<u8>,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn serve_release(ours: bool, tweak: impl FnOnce(&mut Config)) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, bytes) = release(dir.path(), ours);
+    let (ih, m) = parse(&torrent);
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    tweak(&mut cfg);
+    let s = Running::start(cfg).await;
+    Served {
+        s,
+        ih,
+        m,
+        bytes,
+        _dir: dir,
+    }
 }
 
 /// Waits until `n` torrents are being served.

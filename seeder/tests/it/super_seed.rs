@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 
 use seedline_common::wire::{BlockRequest, Handshake, Message};
-use seedline_common::{Metainfo, PeerId};
+use seedline_common::{InfoHash, Metainfo, PeerId};
 
-use crate::daemon_util::{eventually, one_off, test_config, Running};
+use crate::daemon_util::{eventually, Running};
 use crate::peer_client::{Client, Got};
-use crate::seed::release;
+use crate::seed::serve_release;
 
 /// Reads until `n` offers (`have`) arrived; the seeder must claim nothing before them.
 async fn offers(c: &mut Client, n: usize) -> Vec<u32> {
@@ -32,23 +32,9 @@ async fn offers(c: &mut Client, n: usize) -> Vec<u32> {
 
 /// A super-seeding seeder of the test release; `ours`: made by our `make-torrent`
 /// (trusted), or foreign (verified in the background).
-async fn start(
-    ours: bool,
-) -> (
-    Running,
-    seedline_common::InfoHash,
-    Metainfo,
-    Vec<u8>,
-    tempfile::TempDir,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, expected) = release(dir.path(), ours);
-    let parsed = Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    cfg.super_seed = true;
-    let s = Running::start(cfg).await;
-    (s, parsed.info_hash, parsed.metainfo, expected, dir)
+async fn start(ours: bool) -> (Running, InfoHash, Metainfo, Vec<u8>, tempfile::TempDir) {
+    let r = serve_release(ours, |c| c.super_seed = true).await;
+    (r.s, r.ih, r.m, r.bytes, r._dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
