@@ -75,6 +75,7 @@ fn bench(c: &mut Criterion) {
 
     for (name, torrents, per) in [
         ("reannounce_10k_torrents_x10", 10_000, 10),
+        ("reannounce_200_torrents_x500", 200, 500),
         ("reannounce_1_torrent_x50k", 1, 50_000),
     ] {
         let store = preloaded(torrents, per);

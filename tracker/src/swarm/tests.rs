@@ -269,17 +269,27 @@ fn random_walk_keeps_invariants() {
     let mut r = rng();
     let mut s = Swarm::default();
     let mut model: std::collections::HashMap<SocketAddr, bool> = Default::default();
+    // Phases of growth and shrinkage take the list above the index threshold and back
+    // below half of it, where the index is dropped, several times.
+    let ports = 600u16;
+    assert!(usize::from(ports) * 8 / 10 > super::peer_list::INDEX_ABOVE);
+    let mut peak = 0;
+    let mut low_after_peak = false;
+    // Fewer origin ports than MAX_ORIGINS, so the cap never applies and the model stays
+    // simple.
+    let is_origin = |port: u16| port % 19 == 0 && usize::from(port / 19) < super::MAX_ORIGINS;
     for step in 0..20_000u32 {
-        let port = r.random_range(1..120u16);
+        let port = r.random_range(1..=ports);
         let addr = format!("10.0.0.1:{port}");
+        let stop_tenths = if (step / 2000) % 2 == 0 { 1 } else { 9 };
         let event = match r.random_range(0..10) {
-            0..=2 => Event::Stopped,
-            3 => Event::Completed,
+            n if n < stop_tenths => Event::Stopped,
+            n if n == stop_tenths => Event::Completed,
             _ => Event::None,
         };
         let seeder = r.random_bool(0.4);
         let a = PeerAnnounce {
-            origin: port % 19 == 0,
+            origin: is_origin(port),
             ..ann(&addr, event, seeder, step)
         };
         s.announce(&a, usize::MAX, true);
@@ -288,16 +298,19 @@ fn random_walk_keeps_invariants() {
         } else {
             model.insert(addr.parse().unwrap(), seeder);
         }
+        peak = peak.max(s.v4.len());
+        low_after_peak |=
+            peak > super::peer_list::INDEX_ABOVE && s.v4.len() < super::peer_list::INDEX_ABOVE / 2;
         if step % 97 == 0 {
             s.v4.check_invariants();
             let origins = model
                 .iter()
-                .filter(|(a, &seeder)| seeder && a.port() % 19 == 0)
+                .filter(|(a, &seeder)| seeder && is_origin(a.port()))
                 .count();
             assert_eq!(s.v4.origins(), origins);
             for i in 0..s.v4.len() {
                 let a = from_compact_v4(&s.v4.get(i).addr);
-                let want = match (model[&a], a.port() % 19 == 0) {
+                let want = match (model[&a], is_origin(a.port())) {
                     (false, _) => Role::Leecher,
                     (true, false) => Role::Seeder,
                     (true, true) => Role::Origin,
@@ -312,6 +325,10 @@ fn random_walk_keeps_invariants() {
             );
         }
     }
+    assert!(
+        low_after_peak,
+        "the walk crossed the index threshold both ways"
+    );
 }
 
 #[test]
