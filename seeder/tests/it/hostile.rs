@@ -83,10 +83,7 @@ async fn hostile_peers_are_dropped_and_others_still_served() {
     c.send(Message::Request(r)).await;
     c.until(|m| *m == Message::Reject(r)).await;
     // A flood of them is not: the connection ends once the limit is passed.
-    let mut flood = Vec::new();
-    for _ in 0..100 {
-        flood.extend(frame(Message::Request(r)));
-    }
+    let flood = frame(Message::Request(r)).repeat(100);
     c.send_raw(&flood).await;
     c.expect_closed().await;
 
@@ -212,10 +209,7 @@ async fn refused_requests_and_unread_replies_are_bounded() {
         begin: 0,
         length: 16_384,
     };
-    let mut flood = Vec::new();
-    for _ in 0..60 {
-        flood.extend(frame(Message::Request(r)));
-    }
+    let flood = frame(Message::Request(r)).repeat(60);
     c.send_raw(&flood).await;
     c.expect_closed().await;
 
@@ -234,12 +228,13 @@ async fn refused_requests_and_unread_replies_are_bounded() {
     MetadataMessage::Request { piece: 0 }.encode(&mut req);
     // Each reply carries the whole info dictionary: 100 000 of them are far more than the
     // socket buffers on both sides hold.
-    for _ in 0..100_000 {
-        flood.extend(frame(Message::Extended {
+    flood.extend(
+        frame(Message::Extended {
             id: 1,
             payload: &req,
-        }));
-    }
+        })
+        .repeat(100_000),
+    );
     c.send_raw(&flood).await;
     c.expect_closed().await;
 

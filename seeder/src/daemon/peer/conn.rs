@@ -9,6 +9,7 @@ use std::time::Instant;
 use seedline_common::wire::{BlockRequest, Message};
 use tokio::sync::Notify;
 
+use crate::daemon::super_seed::SuperSeed;
 use crate::daemon::torrent::Torrent;
 
 pub struct Conn {
@@ -67,13 +68,22 @@ impl Conn {
         self.out.lock().expect("outbox lock").control.len()
     }
 
-    /// Sends `have` for pieces offered while super-seeding.
-    pub fn offer(&self, pieces: &[u32], metrics: &crate::daemon::metrics::Metrics) {
+    /// When the torrent is super-seeded, applies `update` to its state for this peer
+    /// (given the peer's id and which pieces may be served) and sends `have` for the
+    /// pieces it offers; otherwise does nothing.
+    pub fn super_seed(
+        &self,
+        metrics: &crate::daemon::metrics::Metrics,
+        update: impl FnOnce(&SuperSeed, u64, &dyn Fn(u32) -> bool) -> Vec<u32>,
+    ) {
+        let t = &self.torrent;
+        let Some(ss) = &t.super_seed else { return };
+        let pieces = update(ss, self.id, &|i| t.advertised(i));
         if pieces.is_empty() {
             return;
         }
         let mut out = self.out.lock().expect("outbox lock");
-        for &i in pieces {
+        for &i in &pieces {
             Message::Have(i).encode(&mut out.control);
         }
         drop(out);

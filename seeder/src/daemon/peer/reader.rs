@@ -96,12 +96,7 @@ fn handle(
         Message::Interested => shared.choker.interested(conn),
         Message::NotInterested => {
             shared.choker.not_interested(conn);
-            if let Some(ss) = &t.super_seed {
-                conn.offer(
-                    &ss.withdraw(conn.id, None, |p| t.advertised(p)),
-                    &shared.metrics,
-                );
-            }
+            conn.super_seed(m, |ss, id, servable| ss.withdraw(id, None, servable));
         }
         Message::Request(r) => request(conn, shared, view, r)?,
         Message::Cancel(r) => conn.cancel(r),
@@ -109,13 +104,13 @@ fn handle(
             // Late or repeated bitfields replace the old one rather than end the
             // connection: some clients send one after their extended handshake.
             let b = Bitfield::from_payload(bits, t.piece_count()).map_err(|_| reason::PROTOCOL)?;
-            super_seed_bitfield(conn, shared, &b);
+            conn.super_seed(m, |ss, id, servable| ss.bitfield(id, &b, servable));
             view.have = Some(b);
         }
         Message::HaveAll => view.have = Some(Bitfield::full(t.piece_count())),
         Message::HaveNone => {
             let b = Bitfield::new(t.piece_count());
-            super_seed_bitfield(conn, shared, &b);
+            conn.super_seed(m, |ss, id, servable| ss.bitfield(id, &b, servable));
             view.have = Some(b);
         }
         Message::Have(i) => {
@@ -125,9 +120,7 @@ fn handle(
             view.have
                 .get_or_insert_with(|| Bitfield::new(t.piece_count()))
                 .set(i);
-            if let Some(ss) = &t.super_seed {
-                conn.offer(&ss.have(conn.id, i, |p| t.advertised(p)), &shared.metrics);
-            }
+            conn.super_seed(m, |ss, id, servable| ss.have(id, i, servable));
         }
         Message::Extended { id, payload } => extended(conn, shared, view, id, payload)?,
         Message::Piece { .. } => {
@@ -153,16 +146,6 @@ fn handle(
         return Err(reason::SEED);
     }
     Ok(())
-}
-
-fn super_seed_bitfield(conn: &Conn, shared: &Shared, b: &Bitfield) {
-    let t = &conn.torrent;
-    if let Some(ss) = &t.super_seed {
-        conn.offer(
-            &ss.bitfield(conn.id, b, |p| t.advertised(p)),
-            &shared.metrics,
-        );
-    }
 }
 
 fn request(

@@ -59,10 +59,9 @@ pub async fn run(
                         conn.send(Message::Reject(*r));
                     }
                     // A super-seed's offer that cannot be served is replaced.
-                    if let Some(ss) = &t.super_seed {
-                        let offers = ss.withdraw(conn.id, Some(r.index), |i| t.advertised(i));
-                        conn.offer(&offers, &shared.metrics);
-                    }
+                    conn.super_seed(&shared.metrics, |ss, id, servable| {
+                        ss.withdraw(id, Some(r.index), servable)
+                    });
                 }
                 let r = wr.write_all(&buf).await;
                 if r.is_ok() {
@@ -73,16 +72,13 @@ pub async fn run(
             Work::Idle => {
                 tokio::select! {
                     () = conn.wait_for_work() => {}
-                    Ok(()) = progress.changed() => match &t.super_seed {
-                        Some(ss) => {
-                            conn.offer(&ss.refill(conn.id, |i| t.advertised(i)), &shared.metrics);
-                        }
-                        None => {
-                            for i in 0..t.piece_count() {
-                                if !advertised.has(i) && t.advertised(i) {
-                                    advertised.set(i);
-                                    conn.send(Message::Have(i));
-                                }
+                    Ok(()) = progress.changed() => if t.super_seed.is_some() {
+                        conn.super_seed(&shared.metrics, |ss, id, servable| ss.refill(id, servable));
+                    } else {
+                        for i in 0..t.piece_count() {
+                            if !advertised.has(i) && t.advertised(i) {
+                                advertised.set(i);
+                                conn.send(Message::Have(i));
                             }
                         }
                     },
