@@ -134,6 +134,18 @@ mod tests {
     fn reads_this_process() {
         let me = std::process::id();
         assert!(rss_kib(me).unwrap() > 0);
-        cpu_time(me).unwrap();
+        // Burn CPU until at least two ticks show; the deadline only bounds a broken reader.
+        let start = cpu_time(me).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut x = 0u64;
+        while cpu_time(me).unwrap() < start + Duration::from_millis(20) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "CPU time never advanced"
+            );
+            for i in 0..100_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+        }
     }
 }
