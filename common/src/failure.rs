@@ -1,8 +1,7 @@
 //! Request errors that a tracker reports to the client, and the failure reply itself.
 
-use serde::Deserialize;
-
 use crate::bencode;
+use crate::bencode::value::{self, Value};
 
 /// A request the tracker understood as HTTP but cannot serve. Each one becomes a
 /// `failure reason` the client shows its user, so the message says what is wrong.
@@ -40,11 +39,9 @@ impl RequestError {
 }
 
 /// `d14:failure reason<msg>e`, optionally with BEP 31 `retry in` minutes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureResponse {
-    #[serde(rename = "failure reason")]
     pub reason: String,
-    #[serde(rename = "retry in", default, skip_serializing_if = "Option::is_none")]
     pub retry_in: Option<u32>,
 }
 
@@ -54,9 +51,24 @@ impl FailureResponse {
         encode_failure(out, &self.reason, self.retry_in);
     }
 
-    /// Decodes a reply; `None` if it is not a failure.
+    /// Decodes a reply; `None` if it is not a failure. The reason is shown to people, so
+    /// bytes that are not UTF-8 are replaced rather than refused; a `retry in` that is not
+    /// a minute count is ignored.
     pub fn decode(buf: &[u8]) -> Option<Self> {
-        serde_bencode::from_bytes(buf).ok()
+        let Ok(Value::Dict(d)) = value::decode_reply(buf) else {
+            return None;
+        };
+        let Some(Value::Bytes(reason)) = d.get(b"failure reason") else {
+            return None;
+        };
+        let retry_in = match d.get(b"retry in") {
+            Some(Value::Int(m)) => u32::try_from(*m).ok(),
+            _ => None,
+        };
+        Some(Self {
+            reason: String::from_utf8_lossy(reason).into_owned(),
+            retry_in,
+        })
     }
 }
 

@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
 use crate::announce::id20;
 use crate::bencode;
+use crate::bencode::value::{self, Value};
 use crate::failure::{FailureResponse, RequestError};
 use crate::id::InfoHash;
 use crate::query::{self, pairs};
@@ -49,7 +48,7 @@ impl ScrapeRequest {
 }
 
 /// The three numbers a scrape reports for one torrent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ScrapeStats {
     pub complete: u32,
     pub downloaded: u32,
@@ -82,11 +81,6 @@ pub struct ScrapeResponse {
     pub files: BTreeMap<InfoHash, ScrapeStats>,
 }
 
-#[derive(Deserialize)]
-struct Wire {
-    files: BTreeMap<serde_bytes::ByteBuf, ScrapeStats>,
-}
-
 impl ScrapeResponse {
     /// Appends the bencoded reply, keys in byte order.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -102,13 +96,35 @@ impl ScrapeResponse {
         if let Some(f) = FailureResponse::decode(buf) {
             return Err(format!("tracker failure: {}", f.reason));
         }
-        let w: Wire = serde_bencode::from_bytes(buf).map_err(|e| e.to_string())?;
-        let mut files = BTreeMap::new();
-        for (k, v) in w.files {
-            let h = InfoHash::from_slice(&k).ok_or("scrape key is not 20 bytes")?;
-            files.insert(h, v);
+        let root = value::decode_reply(buf).map_err(|e| e.to_string())?;
+        let Some(Value::Dict(files)) = dict(&root)?.get(b"files") else {
+            return Err("files is missing or not a dictionary".into());
+        };
+        let mut out = BTreeMap::new();
+        for (k, v) in files.entries() {
+            let h = InfoHash::from_slice(k).ok_or("scrape key is not 20 bytes")?;
+            let stats = dict(v)?;
+            let count = |key: &'static str| match stats.get(key.as_bytes()) {
+                Some(Value::Int(n)) => {
+                    u32::try_from(*n).map_err(|_| format!("files -> {key} is out of range"))
+                }
+                _ => Err(format!("files -> {key} is missing or not an integer")),
+            };
+            let s = ScrapeStats {
+                complete: count("complete")?,
+                downloaded: count("downloaded")?,
+                incomplete: count("incomplete")?,
+            };
+            out.insert(h, s);
         }
-        Ok(Self { files })
+        Ok(Self { files: out })
+    }
+}
+
+fn dict<'v, 'a>(v: &'v Value<'a>) -> Result<&'v value::Dict<'a>, String> {
+    match v {
+        Value::Dict(d) => Ok(d),
+        _ => Err("expected a dictionary".into()),
     }
 }
 

@@ -34,15 +34,7 @@ impl<'a> ReplyView<'a> {
     /// [`ResponseError::Failure`]. Trailing whitespace is allowed (trackers written as
     /// scripts often end their output with a newline); any other trailing byte is not.
     pub fn parse(buf: &'a [u8]) -> Result<Self, ResponseError> {
-        let (root, used) =
-            value::decode_prefix(buf).map_err(|e| ResponseError::Malformed(e.to_string()))?;
-        let rest = &buf[used..];
-        if !rest.iter().all(u8::is_ascii_whitespace) {
-            return Err(ResponseError::Malformed(format!(
-                "{} bytes of trailing data after the reply",
-                rest.len()
-            )));
-        }
+        let root = value::decode_reply(buf).map_err(|e| ResponseError::Malformed(e.to_string()))?;
         let Value::Dict(dict) = root else {
             return Err(ResponseError::Malformed("not a dictionary".into()));
         };

@@ -76,6 +76,17 @@ pub fn decode(buf: &[u8]) -> Result<Value<'_>, BencodeError> {
     }
 }
 
+/// Decodes one value followed by nothing but ASCII whitespace: tracker replies, which
+/// trackers written as scripts often end with a newline.
+pub fn decode_reply(buf: &[u8]) -> Result<Value<'_>, BencodeError> {
+    let (value, used) = decode_prefix(buf)?;
+    let rest = &buf[used..];
+    if !rest.iter().all(u8::is_ascii_whitespace) {
+        return Err(BencodeError::TrailingData(rest.len()));
+    }
+    Ok(value)
+}
+
 /// Decodes one value at the start of `buf` and returns it with the number of bytes it
 /// spans; whatever follows is the caller's (BEP 9 `ut_metadata` puts raw data after a
 /// dictionary).

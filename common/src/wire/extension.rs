@@ -1,43 +1,124 @@
 //! The BEP 10 extended handshake: which extensions a peer speaks, under which ids.
+//!
+//! Read with the strict borrowing decoder ([`crate::bencode::value`]): its depth limit is
+//! what keeps a hostile handshake nested thousands of lists deep from overflowing the
+//! stack, and the caller caps the payload's length before it is buffered
+//! ([`MAX_EXTENDED_LEN`]).
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use serde_bytes::ByteBuf;
+use crate::bencode;
+use crate::bencode::value::{self, BencodeError, Value};
 
 /// The extended-message id of the handshake itself.
 pub const EXTENDED_HANDSHAKE_ID: u8 = 0;
 
+/// The largest extended message (id byte, extension id and payload) the protocols we
+/// speak need: a BEP 9 data message is a 16 KiB metadata piece plus a small dictionary,
+/// and real extended handshakes are a few hundred bytes. libtorrent refuses anything
+/// over its 16 KiB receive buffer for the handshake; this leaves room for both.
+pub const MAX_EXTENDED_LEN: u32 = 2 + 16 * 1024 + 1024;
+
+/// Most extensions an `m` dictionary may name; real clients name about ten.
+const MAX_EXTENSIONS: usize = 128;
+
 /// The handshake dictionary. Unknown keys are ignored, as BEP 10 asks.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtendedHandshake {
     /// Extension name -> the id the sender wants to receive it under (0 = disabled).
-    #[serde(default)]
     pub m: BTreeMap<String, i64>,
     /// The sender's listen port.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p: Option<i64>,
     /// Client name and version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub v: Option<ByteBuf>,
+    pub v: Option<Vec<u8>>,
     /// The receiver's address as the sender sees it (4 or 16 bytes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub yourip: Option<ByteBuf>,
+    pub yourip: Option<Vec<u8>>,
     /// How many outstanding requests the sender accepts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reqq: Option<i64>,
     /// BEP 9: size of the info dictionary in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata_size: Option<i64>,
 }
 
+/// Why a payload is not an extended handshake.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtensionError {
+    #[error("extended handshake: {0}")]
+    Bencode(#[from] BencodeError),
+    #[error("extended handshake: {0} is missing or of the wrong type")]
+    Field(&'static str),
+    #[error("extended handshake: more than {MAX_EXTENSIONS} extensions in `m`")]
+    TooManyExtensions,
+}
+
 impl ExtendedHandshake {
-    pub fn decode(payload: &[u8]) -> Result<Self, serde_bencode::Error> {
-        serde_bencode::from_bytes(payload)
+    /// Reads a handshake. Known keys of the wrong type are errors; entries of `m` that
+    /// are not a UTF-8 name with an integer id are skipped, as a client would.
+    pub fn decode(payload: &[u8]) -> Result<Self, ExtensionError> {
+        let Value::Dict(d) = value::decode(payload)? else {
+            return Err(ExtensionError::Field("the top-level dictionary"));
+        };
+        let int = |key: &'static str| match d.get(key.as_bytes()) {
+            None => Ok(None),
+            Some(Value::Int(n)) => Ok(Some(*n)),
+            Some(_) => Err(ExtensionError::Field(key)),
+        };
+        let bytes = |key: &'static str| match d.get(key.as_bytes()) {
+            None => Ok(None),
+            Some(Value::Bytes(b)) => Ok(Some(b.to_vec())),
+            Some(_) => Err(ExtensionError::Field(key)),
+        };
+        let mut m = BTreeMap::new();
+        match d.get(b"m") {
+            None => {}
+            Some(Value::Dict(ext)) => {
+                if ext.entries().len() > MAX_EXTENSIONS {
+                    return Err(ExtensionError::TooManyExtensions);
+                }
+                for (name, id) in ext.entries() {
+                    if let (Ok(name), Value::Int(id)) = (std::str::from_utf8(name), id) {
+                        m.insert(name.to_owned(), *id);
+                    }
+                }
+            }
+            Some(_) => return Err(ExtensionError::Field("m")),
+        }
+        Ok(Self {
+            m,
+            p: int("p")?,
+            v: bytes("v")?,
+            yourip: bytes("yourip")?,
+            reqq: int("reqq")?,
+            metadata_size: int("metadata_size")?,
+        })
     }
 
+    /// Appends the handshake as a bencoded dictionary, keys in sorted order.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend(serde_bencode::to_bytes(self).expect("plain data always encodes"));
+        out.push(b'd');
+        bencode::bytes(out, b"m");
+        out.push(b'd');
+        for (name, id) in &self.m {
+            bencode::key_int(out, name.as_bytes(), *id);
+        }
+        out.push(b'e');
+        if let Some(n) = self.metadata_size {
+            bencode::key_int(out, b"metadata_size", n);
+        }
+        if let Some(n) = self.p {
+            bencode::key_int(out, b"p", n);
+        }
+        if let Some(n) = self.reqq {
+            bencode::key_int(out, b"reqq", n);
+        }
+        if let Some(v) = &self.v {
+            bencode::bytes(out, b"v");
+            bencode::bytes(out, v);
+        }
+        if let Some(ip) = &self.yourip {
+            bencode::bytes(out, b"yourip");
+            bencode::bytes(out, ip);
+        }
+        out.push(b'e');
     }
 
     /// The id the sender wants `name` messages under, if it enabled the extension.
@@ -58,8 +139,8 @@ mod tests {
         let h = ExtendedHandshake {
             m: BTreeMap::from([("ut_metadata".to_owned(), 3)]),
             p: Some(6881),
-            v: Some(ByteBuf::from(b"Seedline 0.1".to_vec())),
-            yourip: Some(ByteBuf::from(vec![127, 0, 0, 1])),
+            v: Some(b"Seedline 0.1".to_vec()),
+            yourip: Some(vec![127, 0, 0, 1]),
             reqq: Some(250),
             metadata_size: Some(31_337),
         };
@@ -94,8 +175,27 @@ mod tests {
             b"d1:mi5ee",
             b"le",
             b"d1:md3:fooi99999999999999999999eee",
+            b"d1:mlee",
+            b"d4:reqq3:abce",
         ] {
             assert!(ExtendedHandshake::decode(raw).is_err(), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_recursing() {
+        let mut raw = b"d1:x".to_vec();
+        raw.resize(4 + 20_000, b'l');
+        assert!(matches!(
+            ExtendedHandshake::decode(&raw),
+            Err(ExtensionError::Bencode(BencodeError::TooDeep(_)))
+        ));
+    }
+
+    #[test]
+    fn odd_extension_entries_are_skipped() {
+        let raw = b"d1:md2:\xff\xfei1e1:ali1ee1:bi2eee";
+        let h = ExtendedHandshake::decode(raw).unwrap();
+        assert_eq!(h.m, BTreeMap::from([("b".to_owned(), 2)]));
     }
 }

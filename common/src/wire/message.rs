@@ -70,16 +70,63 @@ const REJECT: u8 = 0x10;
 const ALLOWED_FAST: u8 = 0x11;
 const EXTENDED: u8 = 20;
 
+/// Caps on a frame's length prefix (payload plus id byte) by kind, so that the one
+/// message whose size grows with the torrent (the bitfield) does not raise the cap of
+/// every other: a hostile extended message stays as small as the protocol needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLimits {
+    pub bitfield: u32,
+    pub extended: u32,
+    pub other: u32,
+}
+
+impl FrameLimits {
+    /// One cap for every kind.
+    pub const fn uniform(max_len: u32) -> Self {
+        Self {
+            bitfield: max_len,
+            extended: max_len,
+            other: max_len,
+        }
+    }
+
+    fn for_id(&self, id: u8) -> u32 {
+        match id {
+            BITFIELD => self.bitfield,
+            EXTENDED => self.extended,
+            _ => self.other,
+        }
+    }
+
+    fn largest(&self) -> u32 {
+        self.bitfield.max(self.extended).max(self.other)
+    }
+}
+
+impl From<u32> for FrameLimits {
+    fn from(max_len: u32) -> Self {
+        Self::uniform(max_len)
+    }
+}
+
 /// The total size (prefix included) of the frame at the start of `buf`, once its 4-byte
-/// prefix has arrived, checked against `max_len` so nothing is allocated for a hostile
-/// length.
-pub fn frame_len(buf: &[u8], max_len: u32) -> Result<Option<usize>, WireError> {
+/// prefix (and, where the caps differ by kind, its id byte) has arrived, checked against
+/// `limits` so nothing is allocated for a hostile length.
+pub fn frame_len(buf: &[u8], limits: impl Into<FrameLimits>) -> Result<Option<usize>, WireError> {
+    let limits = limits.into();
     let Some(prefix) = buf.get(..4) else {
         return Ok(None);
     };
     let len = u32::from_be_bytes(prefix.try_into().expect("4 bytes"));
-    if len > max_len {
-        return Err(WireError::TooLong { len, max: max_len });
+    let max = match buf.get(4) {
+        _ if len == 0 => 0,
+        Some(&id) => limits.for_id(id),
+        None if len > limits.largest() => limits.largest(),
+        // The id decides the cap; it is the next byte.
+        None => return Ok(None),
+    };
+    if len > max {
+        return Err(WireError::TooLong { len, max });
     }
     Ok(Some(4 + len as usize))
 }
@@ -95,9 +142,13 @@ pub fn write_piece_header(out: &mut Vec<u8>, index: u32, begin: u32, len: u32) {
 
 impl<'a> Message<'a> {
     /// The message at the start of `buf` and the bytes it spans, or `None` until the whole
-    /// frame has arrived. `max_len` bounds the length prefix (payload plus id byte).
-    pub fn decode(buf: &'a [u8], max_len: u32) -> Result<Option<(Self, usize)>, WireError> {
-        let Some(total) = frame_len(buf, max_len)? else {
+    /// frame has arrived. `limits` bound the length prefix (payload plus id byte); a
+    /// plain `u32` is one bound for every kind.
+    pub fn decode(
+        buf: &'a [u8],
+        limits: impl Into<FrameLimits>,
+    ) -> Result<Option<(Self, usize)>, WireError> {
+        let Some(total) = frame_len(buf, limits)? else {
             return Ok(None);
         };
         if buf.len() < total {

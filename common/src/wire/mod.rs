@@ -13,9 +13,9 @@ mod message;
 mod metadata;
 
 pub use bitfield::{Bitfield, BitfieldError};
-pub use extension::{ExtendedHandshake, EXTENDED_HANDSHAKE_ID};
+pub use extension::{ExtendedHandshake, ExtensionError, EXTENDED_HANDSHAKE_ID, MAX_EXTENDED_LEN};
 pub use handshake::{Handshake, HandshakeError, HANDSHAKE_LEN, PROTOCOL};
-pub use message::{frame_len, write_piece_header, BlockRequest, Message, WireError};
+pub use message::{frame_len, write_piece_header, BlockRequest, FrameLimits, Message, WireError};
 pub use metadata::{MetadataError, MetadataMessage, METADATA_PIECE_LEN};
 
 /// The largest block a peer may request (BEP 3 clients use 16 KiB; larger requests are

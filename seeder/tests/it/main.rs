@@ -1,6 +1,7 @@
 //! Integration tests for `make-torrent` and the seeder: the real binaries and the
 //! in-process daemon, against real tools and clients.
 
+mod attack;
 mod binary;
 mod cli;
 mod daemon_util;

@@ -179,3 +179,41 @@ fn unknown_ids_are_passed_up_to_be_ignored() {
         )
     );
 }
+
+#[test]
+fn caps_differ_by_kind() {
+    let limits = FrameLimits {
+        bitfield: 100_000,
+        extended: 20,
+        other: 50,
+    };
+    let prefix = |len: u32, id: u8| {
+        let mut b = len.to_be_bytes().to_vec();
+        b.push(id);
+        b
+    };
+    // A big bitfield is fine; the same length as an extended message is not.
+    assert_eq!(frame_len(&prefix(90_000, 5), limits), Ok(Some(90_004)));
+    assert_eq!(
+        frame_len(&prefix(90_000, 20), limits),
+        Err(WireError::TooLong {
+            len: 90_000,
+            max: 20
+        })
+    );
+    assert_eq!(
+        frame_len(&prefix(21, 20), limits).map(|_| ()),
+        Err(WireError::TooLong { len: 21, max: 20 })
+    );
+    assert_eq!(frame_len(&prefix(50, 7), limits), Ok(Some(54)));
+    // Until the id arrives: wait if some kind could take the length, refuse if none can.
+    assert_eq!(frame_len(&30u32.to_be_bytes(), limits), Ok(None));
+    assert!(frame_len(&200_000u32.to_be_bytes(), limits).is_err());
+    // A keep-alive needs no id.
+    assert_eq!(frame_len(&[0, 0, 0, 0], limits), Ok(Some(4)));
+    // Decoding applies the same caps.
+    let mut ext = prefix(21, 20);
+    ext.extend([0; 20]);
+    assert!(Message::decode(&ext, limits).is_err());
+    assert!(Message::decode(&ext, MAX).unwrap().is_some());
+}

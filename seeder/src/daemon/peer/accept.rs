@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use seedline_common::wire::{Bitfield, ExtendedHandshake, Handshake, Message, HANDSHAKE_LEN};
-use serde_bytes::ByteBuf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -140,16 +139,16 @@ async fn read_handshake(
 fn extended_handshake(shared: &Shared, t: &Torrent, addr: SocketAddr) -> ExtendedHandshake {
     let mut h = ExtendedHandshake {
         p: Some(i64::from(shared.port)),
-        v: Some(ByteBuf::from(
+        v: Some(
             concat!("Seedline ", env!("CARGO_PKG_VERSION"))
                 .as_bytes()
                 .to_vec(),
-        )),
+        ),
         reqq: Some(shared.cfg.max_requests_per_peer as i64),
-        yourip: Some(ByteBuf::from(match addr.ip() {
+        yourip: Some(match addr.ip() {
             std::net::IpAddr::V4(ip) => ip.octets().to_vec(),
             std::net::IpAddr::V6(ip) => ip.octets().to_vec(),
-        })),
+        }),
         ..Default::default()
     };
     // BEP 27 clients do not swap metadata of private torrents with strangers.

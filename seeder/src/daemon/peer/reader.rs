@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use seedline_common::wire::{
-    Bitfield, BlockRequest, ExtendedHandshake, Message, MetadataMessage, EXTENDED_HANDSHAKE_ID,
-    MAX_BLOCK_LEN,
+    Bitfield, BlockRequest, ExtendedHandshake, FrameLimits, Message, MetadataMessage,
+    EXTENDED_HANDSHAKE_ID, MAX_BLOCK_LEN, MAX_EXTENDED_LEN,
 };
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
@@ -19,8 +19,8 @@ use crate::daemon::shared::Shared;
 /// The id we receive `ut_metadata` messages under (our extended handshake says so).
 pub const UT_METADATA_ID: u8 = 1;
 
-/// Largest message we accept apart from a bitfield: a `piece` message carrying a block,
-/// which a seed never needs but a confused peer may send; extended messages fit too.
+/// Largest message we accept apart from bitfields and extended messages: a `piece`
+/// message carrying a block, which a seed never needs but a confused peer may send.
 const MAX_MESSAGE: u32 = 9 + MAX_BLOCK_LEN + 1024;
 
 /// Replies (rejects, metadata pieces) a peer may leave unread before it is dropped.
@@ -45,8 +45,12 @@ pub async fn run(
     mut buf: BytesMut,
 ) -> &'static str {
     let t = &conn.torrent;
-    let bitfield_len = t.piece_count().div_ceil(8) + 1;
-    let max_len = MAX_MESSAGE.max(bitfield_len);
+    // Only the bitfield grows with the torrent; everything else keeps a fixed cap.
+    let max_len = FrameLimits {
+        bitfield: t.piece_count().div_ceil(8) + 1,
+        extended: MAX_EXTENDED_LEN,
+        other: MAX_MESSAGE,
+    };
     let idle = crate::daemon::config::Config::secs(shared.cfg.idle_timeout);
     let mut view = PeerView::default();
     loop {

@@ -1,0 +1,140 @@
+//! Attacks on the real `seeder` binary (a separate process, so a crash shows as an exit
+//! rather than taking the test harness down): each attack is followed by proof that the
+//! process is alive, its admin listener answers and a normal peer still downloads.
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use seedline_common::wire::{Message, EXTENDED_HANDSHAKE_ID};
+use seedline_common::InfoHash;
+
+use crate::daemon_util::{http_get, metric};
+use crate::peer_client::Client;
+use crate::seed::release;
+use crate::util::KillOnDrop;
+
+const BIN: &str = env!("CARGO_BIN_EXE_seeder");
+
+/// The seeder binary serving the test release with its embedded tracker, all on
+/// loopback `:0` ports, and the addresses it logged.
+pub struct SeederProcess {
+    pub child: KillOnDrop,
+    pub peer: SocketAddr,
+    pub admin: SocketAddr,
+    pub ih: InfoHash,
+    pub bytes: Vec<u8>,
+    pub piece_len: u64,
+    _dir: tempfile::TempDir,
+}
+
+impl SeederProcess {
+    pub fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (torrent, bytes) = release(dir.path(), true);
+        let meta =
+            seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .args(["--embedded-tracker-listen", "127.0.0.1:0"])
+            .args(["--embedded-tracker-admin-listen", "127.0.0.1:0"])
+            .args(["--log-format", "json", "--log-level", "info"])
+            .arg("--torrent")
+            .arg(&torrent)
+            .arg("--data")
+            .arg(dir.path())
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = KillOnDrop::spawn(&mut cmd);
+        let lines = stderr_lines(&mut child);
+        let (mut peer, mut admin) = (None, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while peer.is_none() || admin.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .expect("the seeder logs its listeners");
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            let addr = || v["fields"]["addr"].as_str().and_then(|a| a.parse().ok());
+            match v["fields"]["message"].as_str() {
+                Some("seeding") => peer = addr(),
+                Some("admin listening (/metrics, /health)") => admin = addr(),
+                _ => {}
+            }
+        }
+        Self {
+            child,
+            peer: peer.unwrap(),
+            admin: admin.unwrap(),
+            ih: meta.info_hash,
+            bytes,
+            piece_len: meta.metainfo.info.piece_length,
+            _dir: dir,
+        }
+    }
+
+    /// Still running, metrics answer, and a fresh peer downloads everything byte-exact.
+    pub async fn assert_healthy(&mut self) {
+        assert!(
+            self.child.child.try_wait().unwrap().is_none(),
+            "the seeder process exited"
+        );
+        let (status, _) = http_get(self.admin, "/health").await;
+        assert!(status.contains(" 200 "), "{status}");
+        let mut c = Client::handshake(self.peer, self.ih).await;
+        let got = c
+            .download(self.bytes.len() as u64, self.piece_len, 64)
+            .await;
+        assert!(got == self.bytes, "a normal peer downloads byte-exact");
+    }
+
+    pub async fn metric(&self, prefix: &str) -> f64 {
+        metric(
+            &String::from_utf8(http_get(self.admin, "/metrics").await.1).unwrap(),
+            prefix,
+        )
+    }
+}
+
+/// Lines the child writes to stderr, read in a thread so reads can time out; the rest of
+/// its output is drained so the child never blocks on a full pipe.
+fn stderr_lines(child: &mut KillOnDrop) -> mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// Issue 13, finding 1: an extended handshake nested 20 000 lists deep overflowed the
+/// decoder's stack and aborted the process (and its embedded tracker).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deeply_nested_extended_handshake_is_refused_not_a_crash() {
+    let mut s = SeederProcess::start(&[]);
+    for depth in [16_000, 20_000] {
+        let mut payload = b"d1:x".to_vec();
+        payload.resize(4 + depth, b'l');
+        let mut c = Client::handshake(s.peer, s.ih).await;
+        c.send(Message::Extended {
+            id: EXTENDED_HANDSHAKE_ID,
+            payload: &payload,
+        })
+        .await;
+        // Either answer is fine (an unreadable handshake only means no extensions, an
+        // oversized one ends the connection); dying is not.
+        let _ = tokio::time::timeout(Duration::from_secs(2), c.expect_closed()).await;
+        s.assert_healthy().await;
+    }
+    // The longer one is over the extended-message cap and ends its connection.
+    let protocol = s
+        .metric("seedline_seeder_disconnects_total{reason=\"protocol_error\"}")
+        .await;
+    assert!(protocol >= 1.0, "{protocol}");
+}
