@@ -68,6 +68,17 @@ class ProxyTests:
         self.assertEqual(external_ip(second), "127.0.0.3")
         self.assertEqual(compact_peers(second[b"peers"]), ["127.0.0.2:51413"])
 
+    def test_ip_parameter_through_the_proxy_is_ignored(self):
+        # Issue 13, finding 3: `ip=` must not let a client behind the proxy announce
+        # another address (a victim, or the origin's).
+        ih = new_hash()
+        spoof = announce_target(ih, os.urandom(20), 51413) + "&ip=192.0.2.99"
+        status, _, body = self.client("https", "127.0.0.10").request(spoof)
+        self.assertEqual(status, 200, body)
+        self.assertNotIn(b"failure reason", bdecode(body))
+        second = self.announce(self.client("http", "127.0.0.11"), ih, 6882, left=0)
+        self.assertEqual(compact_peers(second[b"peers"]), ["127.0.0.10:51413"])
+
     def test_binary_info_hash_passes_unchanged(self):
         ih = new_hash()
         c = self.client("https", "127.0.0.4")

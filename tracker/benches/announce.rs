@@ -32,11 +32,7 @@ fn ip(i: u32) -> IpAddr {
 /// A store with `torrents` swarms of `per` peers each.
 fn preloaded(torrents: u32, per: u32) -> Store {
     let store = Store::new(
-        StoreConfig {
-            max_torrents: usize::MAX,
-            max_peers_per_torrent: usize::MAX,
-            keep_peer_ids: false,
-        },
+        StoreConfig::new(usize::MAX, usize::MAX, false),
         StoreGauges::unregistered(),
     );
     let mut rng = SmallRng::seed_from_u64(1);

@@ -37,11 +37,7 @@ fn main() {
         cdf.push(acc);
     }
     let store = Store::new(
-        StoreConfig {
-            max_torrents: usize::MAX,
-            max_peers_per_torrent: usize::MAX,
-            keep_peer_ids,
-        },
+        StoreConfig::new(usize::MAX, usize::MAX, keep_peer_ids),
         StoreGauges::unregistered(),
     );
     let params = ReplyParams {

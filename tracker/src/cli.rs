@@ -59,6 +59,12 @@ pub struct Cli {
     /// Most peers stored per torrent [default: 200000].
     #[arg(long, env = "TRACKER_MAX_PEERS_PER_TORRENT")]
     pub max_peers_per_torrent: Option<usize>,
+    /// Most peers stored in all torrents together [default: 10000000].
+    #[arg(long, env = "TRACKER_MAX_PEERS")]
+    pub max_peers: Option<usize>,
+    /// Most peers of one torrent behind one IPv4 address or IPv6 /64 [default: 16].
+    #[arg(long, env = "TRACKER_MAX_PEERS_PER_ADDRESS")]
+    pub max_peers_per_address: Option<usize>,
     /// Keep peer ids for non-compact replies (20 bytes a peer) [default: false].
     #[arg(long, env = "TRACKER_KEEP_PEER_IDS", num_args = 0..=1, default_missing_value = "true")]
     pub keep_peer_ids: Option<bool>,
@@ -188,6 +194,8 @@ impl Cli {
             numwant_max,
             max_torrents,
             max_peers_per_torrent,
+            max_peers,
+            max_peers_per_address,
             keep_peer_ids,
             scrape_max_hashes,
             full_scrape,

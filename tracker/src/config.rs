@@ -42,8 +42,16 @@ pub struct Config {
     pub numwant_default: u32,
     /// Most peers returned, whatever `numwant` asks.
     pub numwant_max: u32,
+    /// Most torrents with an entry; registered and allow-listed torrents are always
+    /// tracked, whatever a flood of other hashes does.
     pub max_torrents: usize,
     pub max_peers_per_torrent: usize,
+    /// Most peers in all swarms together (about 30 bytes each): past it new peers are
+    /// answered but not stored, except in registered torrents (a fifth more).
+    pub max_peers: usize,
+    /// Most peers one IPv4 address or IPv6 /64 may have in one swarm: one host cannot
+    /// fill a swarm with its ports and push real peers out of the replies.
+    pub max_peers_per_address: usize,
     /// Keep each peer's id so that non-compact replies can include `peer id`. Costs 20
     /// bytes a peer (about twice the memory); off because current clients ask for
     /// compact replies, and non-compact replies without ids are still valid.
@@ -129,6 +137,8 @@ impl Default for Config {
             numwant_max: 200,
             max_torrents: 1_000_000,
             max_peers_per_torrent: 200_000,
+            max_peers: 10_000_000,
+            max_peers_per_address: 16,
             keep_peer_ids: false,
             scrape_max_hashes: 100,
             full_scrape: false,
@@ -220,6 +230,8 @@ impl Config {
         for (name, v) in [
             ("max_torrents", self.max_torrents),
             ("max_peers_per_torrent", self.max_peers_per_torrent),
+            ("max_peers", self.max_peers),
+            ("max_peers_per_address", self.max_peers_per_address),
             ("scrape_max_hashes", self.scrape_max_hashes),
             ("max_connections", self.max_connections),
         ] {
@@ -274,6 +286,17 @@ impl Config {
         {
             return err("rate_limit_burst and rate_limit_clients must be at least 1".into());
         }
+        // A connection from a proxy carries every internet client's requests: if `ip=`
+        // were believed from it, any client could announce any address.
+        for p in &self.trusted_proxies {
+            if let Some(n) = self.ip_param_from.iter().find(|n| overlaps(p, n)) {
+                return err(format!(
+                    "ip_param_from {n} overlaps trusted proxy network {p}: `ip` would be \
+                     believed from every client behind the proxy; an origin behind the proxy \
+                     announces through it, and the proxy reports its address"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -300,6 +323,11 @@ impl Config {
     pub fn grace(&self) -> Duration {
         Duration::from_secs(u64::from(self.grace_period))
     }
+}
+
+/// Whether two networks share an address (one contains the other's first address).
+fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// A secret given directly or in a file (`{name}_file`, trimmed, e.g. a systemd
@@ -362,6 +390,9 @@ mod tests {
             "persist_peers = true",
             "origin_peer_id_prefixes = [\"\"]",
             "rate_limit_per_minute = 5\nrate_limit_burst = 0",
+            "trusted_proxies = [\"127.0.0.1/32\"]\nip_param_from = [\"127.0.0.0/8\"]",
+            "trusted_proxies = [\"10.0.0.0/8\"]\nip_param_from = [\"10.2.3.4/32\"]",
+            "trusted_proxies = [\"::/0\"]\nip_param_from = [\"2001:db8::1/128\"]",
         ];
         for b in bad {
             let c = Config::from_toml(b).unwrap();
@@ -372,5 +403,7 @@ mod tests {
             .0
             .contains("unknown field"));
         assert!(Config::from_toml("trusted_proxies = [\"10.0.0.0/33\"]").is_err());
+        let apart = "trusted_proxies = [\"127.0.0.1/32\"]\nip_param_from = [\"127.0.0.2/32\"]";
+        Config::from_toml(apart).unwrap().validate().unwrap();
     }
 }

@@ -72,6 +72,8 @@ impl Tracker {
         let limits = StoreConfig {
             max_torrents: cfg.max_torrents,
             max_peers_per_torrent: cfg.max_peers_per_torrent,
+            max_peers: cfg.max_peers,
+            max_peers_per_address: cfg.max_peers_per_address,
             keep_peer_ids: cfg.keep_peer_ids,
         };
         let access = Arc::new(Access::new(cfg.mode));
@@ -268,14 +270,15 @@ impl Tracker {
         self.access
             .check(&a.info_hash)
             .map_err(|e| failed(e.kind(), e))?;
+        // `ip_param_from` is about the connection: a request relayed by a proxy is
+        // never believed, whatever the proxy's address (config refuses an overlap too).
+        let direct = canonical_ip(peer.ip());
         let ip = match a.ip {
             Some(ip)
                 if self.cfg.allow_ip_param
-                    || self
-                        .cfg
-                        .ip_param_from
-                        .iter()
-                        .any(|n| n.contains(&canonical_ip(peer.ip()))) =>
+                    || (client == direct
+                        && !self.proxies.contains(direct)
+                        && self.cfg.ip_param_from.iter().any(|n| n.contains(&direct))) =>
             {
                 canonical_ip(ip)
             }
@@ -325,8 +328,11 @@ impl Tracker {
         if effect.completed {
             self.metrics.completed.inc();
         }
-        if effect.not_stored {
-            self.metrics.peers_not_stored.inc();
+        if let Some(why) = effect.not_stored {
+            self.metrics
+                .peers_not_stored
+                .with_label_values(&[why.kind()])
+                .inc();
         }
         Ok(())
     }

@@ -40,7 +40,8 @@ pub struct Metrics {
     pub connections_slow_closed: IntCounter,
     pub peers_expired: IntCounter,
     pub completed: IntCounter,
-    pub peers_not_stored: IntCounter,
+    /// By [`crate::swarm::NotStored::kind`].
+    pub peers_not_stored: IntCounterVec,
     pub sweep_duration: Histogram,
     pub ops: OpsMetrics,
 }
@@ -103,10 +104,17 @@ impl Metrics {
             "downloads_completed_total",
             "Announces with event=completed that counted a download.",
         );
-        let peers_not_stored = c(
-            "peers_not_stored_total",
-            "Announces answered but not stored because the swarm was full.",
-        );
+        let peers_not_stored = IntCounterVec::new(
+            Opts::new(
+                "peers_not_stored_total",
+                "New peers answered but not stored, by the cap that kept them out (torrent_full, address_limit, tracker_full).",
+            ),
+            &["reason"],
+        )
+        .expect("metric");
+        for r in crate::swarm::NotStored::ALL {
+            peers_not_stored.with_label_values(&[r.kind()]);
+        }
         let sweep_duration = Histogram::with_opts(
             HistogramOpts::new("sweep_duration_seconds", "Time one expiry sweep took.")
                 .buckets(prometheus::exponential_buckets(0.001, 4.0, 8).expect("buckets")),
@@ -159,10 +167,10 @@ impl Metrics {
             connections_slow_closed,
             peers_expired,
             completed,
-            peers_not_stored,
         ] {
             reg(Box::new(x));
         }
+        reg(Box::new(peers_not_stored));
         reg(Box::new(sweep_duration));
         m
     }

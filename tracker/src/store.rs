@@ -5,7 +5,7 @@
 
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -15,7 +15,7 @@ use seedline_common::announce_response::{self as reply, ReplyHead};
 use seedline_common::{scrape, Event, InfoHash, ScrapeStats};
 
 use crate::access::{Access, Mode};
-use crate::swarm::{Change, PeerAnnounce, PeerForm, Role, Swarm};
+use crate::swarm::{Caps, Change, NotStored, PeerAnnounce, PeerForm, Role, Swarm};
 
 /// Many small shards keep each lock hold of the sweeper short.
 const SHARDS: usize = 256;
@@ -52,12 +52,34 @@ impl StoreGauges {
 }
 
 /// Caps that keep memory bounded whatever clients send, and what is stored per peer.
+///
+/// Torrents the access list keeps (registered through the API, or listed in `allow`
+/// mode) are the content provider's own: a flood of other hashes or peers must not lock
+/// them out, so they pass `max_torrents` (their number is bounded by the API's own cap
+/// and the operator's file) and have a reserve of a fifth above `max_peers`.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreConfig {
     pub max_torrents: usize,
     pub max_peers_per_torrent: usize,
+    /// Peers in all swarms together.
+    pub max_peers: usize,
+    /// Peers of one swarm behind one IPv4 address or IPv6 /64.
+    pub max_peers_per_address: usize,
     /// Store peer ids (20 bytes a peer) so non-compact replies can carry them.
     pub keep_peer_ids: bool,
+}
+
+impl StoreConfig {
+    /// The swarm and address caps alone, for tests and benchmarks.
+    pub fn new(max_torrents: usize, max_peers_per_torrent: usize, keep_peer_ids: bool) -> Self {
+        Self {
+            max_torrents,
+            max_peers_per_torrent,
+            max_peers: usize::MAX,
+            max_peers_per_address: usize::MAX,
+            keep_peer_ids,
+        }
+    }
 }
 
 /// Why an announce could not be served.
@@ -83,7 +105,7 @@ impl StoreError {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnnounceEffect {
     pub completed: bool,
-    pub not_stored: bool,
+    pub not_stored: Option<NotStored>,
     /// Origin seeders handed to this leecher.
     pub origins_sent: usize,
 }
@@ -98,6 +120,8 @@ pub struct SavedSwarm {
 pub struct Store {
     swarms: DashMap<InfoHash, Swarm, hashbrown::DefaultHashBuilder>,
     torrents: AtomicUsize,
+    /// Stored peers in all swarms, kept on change like the gauges.
+    peers: AtomicI64,
     limits: StoreConfig,
     gauges: StoreGauges,
     access: Arc<Access>,
@@ -132,6 +156,7 @@ impl Store {
                 SHARDS,
             ),
             torrents: AtomicUsize::new(0),
+            peers: AtomicI64::new(0),
             limits,
             gauges,
             access,
@@ -142,6 +167,33 @@ impl Store {
 
     pub fn torrent_count(&self) -> usize {
         self.torrents.load(Ordering::Relaxed)
+    }
+
+    /// Stored peers in all swarms.
+    pub fn peer_count(&self) -> usize {
+        self.peers.load(Ordering::Relaxed).max(0) as usize
+    }
+
+    /// Whether a new torrent may get an entry: below the cap, or one of the access
+    /// list's own (checked only at the cap, so the common path costs one atomic load).
+    fn room_for_torrent(&self, ih: &InfoHash) -> bool {
+        self.torrent_count() < self.limits.max_torrents || self.access.keeps(ih)
+    }
+
+    /// Whether the tracker as a whole may store one more peer in `ih`'s swarm.
+    fn tracker_full(&self, ih: &InfoHash) -> bool {
+        let n = self.peer_count();
+        let max = self.limits.max_peers;
+        n >= max && (n >= max.saturating_add(max / 5) || !self.access.keeps(ih))
+    }
+
+    /// Applies a change in stored peers to the gauges and the total.
+    fn apply(&self, c: &Change) {
+        self.gauges.apply(c);
+        let d = c.peers();
+        if d != 0 {
+            self.peers.fetch_add(d, Ordering::Relaxed);
+        }
     }
 
     /// Applies one announce and appends the whole bencoded reply to `out`.
@@ -169,7 +221,7 @@ impl Store {
                 return Ok(AnnounceEffect::default());
             }
             None => {
-                if self.torrents.load(Ordering::Relaxed) >= self.limits.max_torrents {
+                if !self.room_for_torrent(&info_hash) {
                     return Err(StoreError::TorrentLimit);
                 }
                 // Checked again here: a list change since the caller's check must not
@@ -181,11 +233,12 @@ impl Store {
             }
         };
         let swarm = guard.value_mut();
-        let (change, placed) = swarm.announce(
-            a,
-            self.limits.max_peers_per_torrent,
-            self.limits.keep_peer_ids,
-        );
+        let caps = Caps {
+            max_peers: self.limits.max_peers_per_torrent,
+            per_address: self.limits.max_peers_per_address,
+            tracker_full: self.tracker_full(&info_hash),
+        };
+        let (change, placed) = swarm.announce(a, caps, self.limits.keep_peer_ids);
         let s = swarm.stats();
         let head = ReplyHead {
             interval: p.interval,
@@ -200,7 +253,7 @@ impl Store {
         reply::write_tail(out, None);
         let empty = swarm.is_empty();
         drop(guard);
-        self.gauges.apply(&change);
+        self.apply(&change);
         if empty && !self.access.keeps(&info_hash) {
             self.remove_if_empty(&info_hash);
         }
@@ -298,12 +351,12 @@ impl Store {
         });
         self.torrents.fetch_sub(dropped, Ordering::Relaxed);
         self.gauges.torrents.sub(dropped as i64);
-        self.gauges.apply(&total);
+        self.apply(&total);
         dropped
     }
 
     fn forget(&self, s: &mut Swarm) {
-        self.gauges.apply(&s.expire(u32::MAX));
+        self.apply(&s.expire(u32::MAX));
     }
 
     /// Calls `f` with each torrent worth saving: entries with a count, or with peers when
@@ -350,7 +403,7 @@ impl Store {
         if saved.peers.is_empty() && !self.access.keeps(&ih) {
             return self.keep_count(ih, saved.downloaded);
         }
-        if !self.swarms.contains_key(&ih) && self.torrent_count() >= self.limits.max_torrents {
+        if !self.swarms.contains_key(&ih) && !self.room_for_torrent(&ih) {
             return false;
         }
         let mut guard = self.swarms.entry(ih).or_insert_with(|| self.new_swarm(&ih));
@@ -367,7 +420,7 @@ impl Store {
             ));
         }
         drop(guard);
-        self.gauges.apply(&total);
+        self.apply(&total);
         true
     }
 
@@ -387,7 +440,7 @@ impl Store {
     /// Makes sure a registered torrent has an entry, so it shows up with zero peers.
     pub fn ensure(&self, ih: InfoHash) {
         if self.swarms.contains_key(&ih)
-            || self.torrent_count() >= self.limits.max_torrents
+            || !self.room_for_torrent(&ih)
             || self.access.check(&ih).is_err()
         {
             return;
@@ -428,8 +481,8 @@ impl Store {
         });
         self.torrents.fetch_sub(removed_swarms, Ordering::Relaxed);
         self.gauges.torrents.sub(removed_swarms as i64);
-        self.gauges.apply(&total);
-        -(total.seeders.iter().chain(&total.leechers).sum::<i64>()) as u64
+        self.apply(&total);
+        -total.peers() as u64
     }
 
     /// Removes `h`'s entry if it has no peers (a torrent unregistered while idle).

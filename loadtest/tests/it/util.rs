@@ -27,6 +27,8 @@ impl TestTracker {
             listen: vec![listen.parse().unwrap()],
             admin_listen: "127.0.0.1:0".parse().unwrap(),
             interval_jitter: 0,
+            // The generator puts many peers of a swarm on one loopback address.
+            max_peers_per_address: 65_536,
             ..seedline_tracker::Config::default()
         };
         cfg.validate().expect("test config is valid");

@@ -24,6 +24,50 @@ pub const UNKNOWN_ID: PeerId = PeerId([0; 20]);
 /// origins are ordinary seeders.
 pub const MAX_ORIGINS: usize = 8;
 
+/// Why a new peer was answered but not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStored {
+    /// The swarm holds `max_peers_per_torrent`.
+    TorrentFull,
+    /// Its address (IPv6: its /64) already has `max_peers_per_address` peers here.
+    AddressLimit,
+    /// The tracker holds `max_peers` in all.
+    TrackerFull,
+}
+
+impl NotStored {
+    pub const ALL: [NotStored; 3] = [Self::TorrentFull, Self::AddressLimit, Self::TrackerFull];
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::TorrentFull => "torrent_full",
+            Self::AddressLimit => "address_limit",
+            Self::TrackerFull => "tracker_full",
+        }
+    }
+}
+
+/// The caps one announce is checked against. A plain `usize` is a swarm cap alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Most peers in this swarm.
+    pub max_peers: usize,
+    /// Most peers in this swarm behind one address (IPv6: one /64).
+    pub per_address: usize,
+    /// The whole tracker is at its peer cap: no new peer is stored.
+    pub tracker_full: bool,
+}
+
+impl From<usize> for Caps {
+    fn from(max_peers: usize) -> Self {
+        Self {
+            max_peers,
+            per_address: usize::MAX,
+            tracker_full: false,
+        }
+    }
+}
+
 /// Net change in stored peers, for the global gauges: `[ipv4, ipv6]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Change {
@@ -31,8 +75,15 @@ pub struct Change {
     pub leechers: [i64; 2],
     /// This announce counted a completed download.
     pub completed: bool,
-    /// The swarm was at its peer cap and the announcer was not stored.
-    pub not_stored: bool,
+    /// The announcer was new and a cap kept it out of the swarm.
+    pub not_stored: Option<NotStored>,
+}
+
+impl Change {
+    /// Net peers added (negative: removed).
+    pub fn peers(&self) -> i64 {
+        self.seeders.iter().chain(&self.leechers).sum()
+    }
 }
 
 impl Change {
@@ -126,21 +177,35 @@ impl Swarm {
         self.downloaded = n;
     }
 
-    /// Applies one announce. `max_peers` caps the swarm: a new peer past it is answered
-    /// but not stored, unless it is one of the first [`MAX_ORIGINS`] origin seeders.
+    /// Applies one announce. `caps` bound the swarm: a new peer past one is answered but
+    /// not stored, unless it is one of the first [`MAX_ORIGINS`] origin seeders. Peers
+    /// already stored are always updated, so a full swarm keeps those that re-announce.
     /// `keep_id` stores the peer id for non-compact replies.
     pub fn announce(
         &mut self,
         a: &PeerAnnounce,
-        max_peers: usize,
+        caps: impl Into<Caps>,
         keep_id: bool,
     ) -> (Change, Placed) {
-        let full = self.peer_count() >= max_peers;
+        let caps = caps.into();
+        let full = if caps.tracker_full {
+            Some(NotStored::TrackerFull)
+        } else {
+            (self.peer_count() >= caps.max_peers).then_some(NotStored::TorrentFull)
+        };
         let (change, pos, was_seeder) = match a.addr {
-            SocketAddr::V4(s) => update(&mut self.v4, compact_v4(&s), a, full, keep_id, 0),
+            SocketAddr::V4(s) => update(
+                &mut self.v4,
+                compact_v4(&s),
+                a,
+                full,
+                caps.per_address,
+                keep_id,
+                0,
+            ),
             SocketAddr::V6(s) => {
                 let list = self.v6.get_or_insert_with(Box::default);
-                let r = update(list, compact_v6(&s), a, full, keep_id, 1);
+                let r = update(list, compact_v6(&s), a, full, caps.per_address, keep_id, 1);
                 self.drop_empty_v6();
                 r
             }
@@ -309,7 +374,8 @@ fn update<A: CompactAddr>(
     list: &mut PeerList<A>,
     addr: A,
     a: &PeerAnnounce,
-    full: bool,
+    full: Option<NotStored>,
+    per_address: usize,
     keep_id: bool,
     family: usize,
 ) -> (Change, Option<usize>, bool) {
@@ -322,8 +388,9 @@ fn update<A: CompactAddr>(
     {
         new_role = Role::Seeder;
     }
-    // Only an origin that gets the origin role may pass the peer cap.
-    let full = full && new_role != Role::Origin;
+    // Only an origin that gets the origin role may pass the caps.
+    let capped = new_role != Role::Origin;
+    let full = full.filter(|_| capped);
     let role = |c: &mut Change, seeder: bool, d: i64| {
         if seeder {
             c.seeders[family] += d;
@@ -348,8 +415,14 @@ fn update<A: CompactAddr>(
             (c, Some(pos), was)
         }
         None if a.event == Event::Stopped => (c, None, false),
-        None if full => {
-            c.not_stored = true;
+        None if full.is_some() => {
+            c.not_stored = full;
+            (c, None, false)
+        }
+        // One host (IPv6: one /64) may not fill a swarm with the ports of one address
+        // and push real peers out of every reply.
+        None if capped && list.holder_has(&addr, per_address) => {
+            c.not_stored = Some(NotStored::AddressLimit);
             (c, None, false)
         }
         None => {

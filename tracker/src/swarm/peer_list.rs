@@ -19,9 +19,23 @@ use rand::Rng;
 use seedline_common::PeerId;
 
 /// A peer address in its compact wire form (6 or 18 bytes), copied into replies as is.
-pub trait CompactAddr: Copy + Eq + Hash + AsRef<[u8]> {}
-impl CompactAddr for [u8; 6] {}
-impl CompactAddr for [u8; 18] {}
+pub trait CompactAddr: Copy + Eq + Hash + AsRef<[u8]> {
+    /// Who controls the address, for per-address caps: the IPv4 address, or the IPv6
+    /// /64 (one subscriber's whole prefix, which it can rotate through at will).
+    fn holder(&self) -> u64;
+}
+
+impl CompactAddr for [u8; 6] {
+    fn holder(&self) -> u64 {
+        u64::from(u32::from_be_bytes([self[0], self[1], self[2], self[3]]))
+    }
+}
+
+impl CompactAddr for [u8; 18] {
+    fn holder(&self) -> u64 {
+        u64::from_be_bytes(self[..8].try_into().expect("8 bytes"))
+    }
+}
 
 /// One stored peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +77,19 @@ fn retarget(table: &mut HashTable<u32>, hash: u64, from: u32, to: u32) {
 struct Index {
     table: HashTable<u32>,
     hasher: Hasher,
+    /// Peers per [`CompactAddr::holder`], so the per-address cap costs O(1) in a big
+    /// swarm; small swarms count by the same scan that finds a peer.
+    per_holder: hashbrown::HashMap<u64, u32>,
+}
+
+impl Index {
+    fn count(&mut self, holder: u64, delta: i32) {
+        let n = self.per_holder.entry(holder).or_insert(0);
+        *n = n.saturating_add_signed(delta);
+        if *n == 0 {
+            self.per_holder.remove(&holder);
+        }
+    }
 }
 
 /// What a stored peer is to the swarm; the order is the order of the ranges.
@@ -158,6 +185,23 @@ impl<A: CompactAddr> PeerList<A> {
         }
     }
 
+    /// Whether at least `n` stored peers share `addr`'s holder (IPv4 address, IPv6 /64).
+    pub fn holder_has(&self, addr: &A, n: usize) -> bool {
+        let holder = addr.holder();
+        match &self.index {
+            Some(ix) => ix.per_holder.get(&holder).copied().unwrap_or(0) as usize >= n,
+            None => {
+                n == 0
+                    || self
+                        .peers
+                        .iter()
+                        .filter(|p| p.addr.holder() == holder)
+                        .nth(n - 1)
+                        .is_some()
+            }
+        }
+    }
+
     /// The id of the peer at `i`, if ids are kept.
     pub fn peer_id(&self, i: usize) -> Option<&PeerId> {
         self.ids.as_ref()?.get(i)
@@ -184,6 +228,7 @@ impl<A: CompactAddr> PeerList<A> {
                 let hasher = &ix.hasher;
                 ix.table
                     .insert_unique(h, pos as u32, |&p| hasher.hash_one(peers[p as usize].addr));
+                ix.count(peer.addr.holder(), 1);
             }
             None if self.peers.len() > INDEX_ABOVE => self.build_index(),
             None => {}
@@ -241,6 +286,7 @@ impl<A: CompactAddr> PeerList<A> {
             if let Ok(e) = ix.table.find_entry(h, |&p| p as usize == last) {
                 e.remove();
             }
+            ix.count(peer.addr.holder(), -1);
             if self.peers.len() < INDEX_ABOVE / 2 {
                 self.index = None;
             }
@@ -349,13 +395,19 @@ impl<A: CompactAddr> PeerList<A> {
     fn build_index(&mut self) {
         let hasher = Hasher::default();
         let mut table = HashTable::with_capacity(self.peers.len() * 2);
+        let mut per_holder = hashbrown::HashMap::new();
         for (pos, p) in self.peers.iter().enumerate() {
             let peers = &self.peers;
             table.insert_unique(hasher.hash_one(p.addr), pos as u32, |&q| {
                 hasher.hash_one(peers[q as usize].addr)
             });
+            *per_holder.entry(p.addr.holder()).or_insert(0) += 1;
         }
-        self.index = Some(Box::new(Index { table, hasher }));
+        self.index = Some(Box::new(Index {
+            table,
+            hasher,
+            per_holder,
+        }));
     }
 
     #[cfg(test)]
@@ -364,6 +416,11 @@ impl<A: CompactAddr> PeerList<A> {
         assert!(self.seeders() <= self.peers.len());
         if let Some(ix) = &self.index {
             assert_eq!(ix.table.len(), self.peers.len());
+            let mut counted = hashbrown::HashMap::new();
+            for p in &self.peers {
+                *counted.entry(p.addr.holder()).or_insert(0u32) += 1;
+            }
+            assert_eq!(ix.per_holder, counted);
         }
         assert!(self
             .ids

@@ -253,7 +253,7 @@ fn peer_cap_answers_without_storing() {
     let mut s = Swarm::default();
     s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1, true);
     let (c, placed) = s.announce(&ann("10.0.0.2:1", Event::Started, false, 0), 1, true);
-    assert!(c.not_stored);
+    assert_eq!(c.not_stored, Some(NotStored::TorrentFull));
     assert_eq!(placed.pos, None);
     assert_eq!(s.peer_count(), 1);
     // A known peer still updates at the cap.
@@ -393,7 +393,7 @@ fn origins_are_stored_past_the_peer_cap_and_restored_with_their_role() {
     let mut s = Swarm::default();
     s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1, false);
     let (c, placed) = s.announce(&origin("[2001:db8::1]:1", true), 1, false);
-    assert!(!c.not_stored);
+    assert!(c.not_stored.is_none());
     assert!(placed.pos.is_some());
     let mut t = Swarm::default();
     for (addr, role) in s.addrs() {
@@ -444,7 +444,7 @@ fn origin_status_is_bounded() {
     s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 5, false);
     // An origin that is not seeding is an ordinary leecher, cap included.
     let (c, _) = s.announce(&origin("10.0.0.2:1", false), 1, false);
-    assert!(c.not_stored);
+    assert_eq!(c.not_stored, Some(NotStored::TorrentFull));
     for p in 1..=20 {
         s.announce(&origin(&format!("192.0.2.1:{p}"), true), 5, false);
     }
@@ -455,4 +455,61 @@ fn origin_status_is_bounded() {
         "past the cap only the first origins"
     );
     s.v4.check_invariants();
+}
+
+/// Issue 13, finding 2: one address (IPv6: one /64) may not fill a swarm with its ports,
+/// below and above the size where the list keeps an index.
+#[test]
+fn one_address_cannot_fill_a_swarm() {
+    let caps = Caps {
+        max_peers: usize::MAX,
+        per_address: 4,
+        tracker_full: false,
+    };
+    for others in [0u16, 400] {
+        let mut s = Swarm::default();
+        for p in 0..others {
+            let a = ann(
+                &format!("10.1.{}.{}:1", p / 250, p % 250),
+                Event::Started,
+                false,
+                0,
+            );
+            assert!(s.announce(&a, caps, false).0.not_stored.is_none());
+        }
+        for (host, net) in [("192.0.2.1", "v4"), ("2001:db8::", "v6")] {
+            let addr = |port: u16| match net {
+                "v4" => format!("{host}:{port}"),
+                // Every address of one /64.
+                _ => format!("[{host}{port:x}]:6881"),
+            };
+            for port in 1..=10u16 {
+                let (c, _) = s.announce(&ann(&addr(port), Event::Started, false, 0), caps, false);
+                let want = (port > 4).then_some(NotStored::AddressLimit);
+                assert_eq!(c.not_stored, want, "{net} {port} with {others} others");
+            }
+            // A peer already stored still re-announces; a stopped one frees a place.
+            let (c, _) = s.announce(&ann(&addr(1), Event::None, true, 0), caps, false);
+            assert!(c.not_stored.is_none());
+            s.announce(&ann(&addr(2), Event::Stopped, false, 0), caps, false);
+            let (c, _) = s.announce(&ann(&addr(9), Event::Started, false, 0), caps, false);
+            assert!(c.not_stored.is_none());
+            // An origin by address passes, like the swarm cap.
+            let (c, _) = s.announce(&origin(&addr(11), true), caps, false);
+            assert!(c.not_stored.is_none());
+        }
+        assert_eq!(s.peer_count(), usize::from(others) + 2 * 5);
+        s.v4.check_invariants();
+        // The whole tracker at its cap stores no one new.
+        let full = Caps {
+            tracker_full: true,
+            ..caps
+        };
+        let (c, _) = s.announce(
+            &ann("198.51.100.1:1", Event::Started, false, 0),
+            full,
+            false,
+        );
+        assert_eq!(c.not_stored, Some(NotStored::TrackerFull));
+    }
 }

@@ -95,6 +95,24 @@ async fn binary_config_errors_and_signals() {
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interval must be at least 1"));
 
+    // `ip=` believed from a proxy's network would let every client behind it set any
+    // address (issue 13, finding 3): refused before binding.
+    let out = Command::new(bin)
+        .args([
+            "--trusted-proxy",
+            "127.0.0.1/32",
+            "--ip-param-from",
+            "127.0.0.0/8",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ip_param_from 127.0.0.0/8 overlaps trusted proxy network 127.0.0.1/32"),
+        "{stderr}"
+    );
+
     let out = Command::new(bin)
         .args(["--print-config", "--interval", "99", "--min-interval", "60"])
         .output()

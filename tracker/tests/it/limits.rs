@@ -155,7 +155,10 @@ async fn swarm_peer_cap_answers_but_does_not_store() {
     }
     let m = s.metrics().await;
     assert_eq!(
-        metric(&m, "seedline_tracker_peers_not_stored_total"),
+        metric(
+            &m,
+            "seedline_tracker_peers_not_stored_total{reason=\"torrent_full\"}"
+        ),
         Some(7.0)
     );
     s.stop().await;

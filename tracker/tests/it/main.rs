@@ -4,6 +4,7 @@ mod access;
 mod announce;
 mod api;
 mod deploy;
+mod flood;
 mod lifecycle;
 mod limits;
 mod malformed;

@@ -121,3 +121,15 @@ async fn ip_parameter_believed_only_from_listed_networks() {
         s.stop().await;
     }
 }
+
+/// Issue 13, finding 3: behind a proxy, `ip=` came from every client. A configuration
+/// where the two lists overlap is refused (the binary's exit 64 is in `lifecycle`).
+#[test]
+fn ip_parameter_networks_may_not_overlap_proxies() {
+    let mut cfg = test_config();
+    cfg.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    cfg.ip_param_from = vec!["127.0.0.0/8".parse().unwrap()];
+    assert!(cfg.validate().is_err());
+    cfg.ip_param_from = vec!["10.0.0.5/32".parse().unwrap()];
+    cfg.validate().unwrap();
+}

@@ -129,7 +129,13 @@ pub struct Conn {
 
 impl Conn {
     pub async fn open(addr: SocketAddr) -> Self {
-        let stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
+        Self::connected(TcpStream::connect(addr)).await
+    }
+
+    async fn connected(
+        connect: impl std::future::Future<Output = std::io::Result<TcpStream>>,
+    ) -> Self {
+        let stream = tokio::time::timeout(WAIT, connect)
             .await
             .expect("connect in time")
             .expect("connect");
@@ -137,6 +143,20 @@ impl Conn {
             stream,
             buf: Vec::new(),
         }
+    }
+
+    /// A connection from a chosen loopback source address (127.0.0.0/8 is all local),
+    /// so the tracker sees another client.
+    pub async fn open_from(addr: SocketAddr, source: std::net::IpAddr) -> Self {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(SocketAddr::new(source, 0)).unwrap();
+        Self::connected(sock.connect(addr)).await
+    }
+
+    /// One request and its reply on this connection.
+    pub async fn get(&mut self, target: &str) -> Response {
+        self.send(target, &[]).await;
+        self.read_response().await.expect("a response")
     }
 
     pub async fn send(&mut self, target: &str, headers: &[(&str, &str)]) {

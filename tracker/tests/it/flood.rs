@@ -1,0 +1,101 @@
+//! Floods against the real `tracker` binary (issue 13, finding 2): one host announcing
+//! thousands of ports into a swarm, and random info hashes up to the torrent cap. The
+//! caps hold, and the content provider's peers and torrents are still served.
+
+use std::net::{IpAddr, SocketAddr};
+
+use seedline_common::{AnnounceResponse, Event, FailureResponse, InfoHash};
+
+use crate::process::Proc;
+use crate::util::*;
+
+const TOKEN: &str = "flood-test-token-0123456789";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+async fn metrics(p: &Proc) -> String {
+    String::from_utf8(get(p.admin, "/metrics").await.body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_crowd_out_a_swarm() {
+    let p = Proc::spawn(&["--max-peers-per-address", "16"]);
+    // The real seeder of torrent 1.
+    let mut seed = Conn::open_from(p.public, ip("127.0.0.10")).await;
+    seed.get(&announce_target(&announce(1, 1, 6881, 0, Event::Started)))
+        .await;
+    // One host announces 3 000 ports into the same swarm on one keep-alive connection.
+    let mut flood = Conn::open_from(p.public, ip("127.0.0.9")).await;
+    for port in 1..=3_000u16 {
+        let mut a = announce(1, 2, port, 100, Event::Started);
+        a.peer_id.0[..2].copy_from_slice(&port.to_be_bytes());
+        let r = flood.get(&announce_target(&a)).await;
+        assert!(
+            FailureResponse::decode(&r.body).is_none(),
+            "answered normally"
+        );
+    }
+    let m = metrics(&p).await;
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_tracker_peers{family=\"ipv4\",role=\"leecher\"}"
+        ),
+        Some(16.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_tracker_peers_not_stored_total{reason=\"address_limit\"}"
+        ),
+        Some(2_984.0)
+    );
+    // A new leecher still gets the real seeder.
+    let mut leech = Conn::open_from(p.public, ip("127.0.0.11")).await;
+    let r = leech
+        .get(&announce_target(&announce(1, 3, 7000, 100, Event::Started)))
+        .await;
+    let peers = reply_peers(&r.body);
+    let seeder: SocketAddr = "127.0.0.10:6881".parse().unwrap();
+    assert!(peers.contains(&seeder), "{peers:?}");
+    assert_eq!(
+        AnnounceResponse::decode(&r.body).unwrap().head.incomplete,
+        17
+    );
+    assert!(p.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_random_hash_flood_does_not_lock_out_a_registered_torrent() {
+    let p = Proc::spawn(&["--max-torrents", "100", "--admin-token", TOKEN]);
+    let mut flood = Conn::open_from(p.public, ip("127.0.0.12")).await;
+    let mut refused = 0;
+    for i in 0..300u32 {
+        let mut a = announce(0, 2, 6881, 100, Event::Started);
+        a.info_hash.0[..4].copy_from_slice(&i.to_be_bytes());
+        a.info_hash.0[19] = 0xee;
+        let r = flood.get(&announce_target(&a)).await;
+        refused += usize::from(FailureResponse::decode(&r.body).is_some());
+    }
+    assert_eq!(refused, 200, "the cap holds for unregistered torrents");
+    // The content provider publishes a release during the flood.
+    let release = InfoHash([0x5e; 20]);
+    let auth = format!("Bearer {TOKEN}");
+    let path = format!("/api/torrents/{release}");
+    let r = request(p.admin, "PUT", &path, &[("Authorization", &auth)], b"").await;
+    assert!(r.status < 300, "registered: {}", r.status);
+    let mut a = announce(0x5e, 3, 6881, 0, Event::Started);
+    a.info_hash = release;
+    let mut seed = Conn::open_from(p.public, ip("127.0.0.13")).await;
+    let r = seed.get(&announce_target(&a)).await;
+    assert!(
+        FailureResponse::decode(&r.body).is_none(),
+        "the release is tracked"
+    );
+    let m = metrics(&p).await;
+    assert_eq!(metric(&m, "seedline_tracker_torrents"), Some(101.0), "{m}");
+    assert!(p.stop().success());
+}
