@@ -134,6 +134,9 @@ pub struct Cli {
     /// Seconds an idle keep-alive connection is kept [default: 60].
     #[arg(long, env = "TRACKER_IDLE_TIMEOUT")]
     pub idle_timeout: Option<u32>,
+    /// Seconds a reply may wait for the client to read it [default: 10].
+    #[arg(long, env = "TRACKER_WRITE_TIMEOUT")]
+    pub write_timeout: Option<u32>,
     /// Most open client connections [default: 10000].
     #[arg(long, env = "TRACKER_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
@@ -212,6 +215,7 @@ impl Cli {
             max_request_head,
             header_read_timeout,
             idle_timeout,
+            write_timeout,
             max_connections,
             grace_period,
             log_format,

@@ -106,6 +106,9 @@ pub struct Config {
     pub header_read_timeout: u32,
     /// Seconds a keep-alive connection may sit idle.
     pub idle_timeout: u32,
+    /// Seconds a reply may wait for the client to read before the connection is closed
+    /// (a client that pipelines requests and never reads would hold it forever).
+    pub write_timeout: u32,
     pub max_connections: usize,
     /// Seconds in-flight requests get to finish at shutdown.
     pub grace_period: u32,
@@ -162,6 +165,7 @@ impl Default for Config {
             max_request_head: 8192,
             header_read_timeout: 5,
             idle_timeout: 60,
+            write_timeout: 10,
             max_connections: 10_000,
             grace_period: 10,
             log_format: LogFormat::Text,
@@ -245,8 +249,11 @@ impl Config {
                 self.max_request_head
             ));
         }
-        if self.header_read_timeout == 0 || self.idle_timeout == 0 {
-            return err("header_read_timeout and idle_timeout must be at least 1 second".into());
+        if self.header_read_timeout == 0 || self.idle_timeout == 0 || self.write_timeout == 0 {
+            return err(
+                "header_read_timeout, idle_timeout and write_timeout must be at least 1 second"
+                    .into(),
+            );
         }
         self.validate_operator_features()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {

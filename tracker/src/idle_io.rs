@@ -1,10 +1,13 @@
-//! A socket wrapper that ends connections which are idle or send a request too slowly.
+//! A socket wrapper that ends connections which are idle, send a request too slowly, or
+//! do not read their replies.
 //!
 //! hyper's own header timeout closes a connection without telling why, and does not
 //! cover the wait between keep-alive requests. This wrapper does both, and counts each:
 //! a request is "being read" from its first byte (or from accept) until the first byte
 //! of the reply is written; it must finish within `head` (slowloris), and a connection
-//! with no traffic at all for `idle` is closed.
+//! with no traffic at all for `idle` is closed. A reply that cannot be written for
+//! `write` (a client pipelining requests and never reading) ends the connection too:
+//! hyper stops reading while a write is pending, so the check sits on the write path.
 //!
 //! Activity only records a timestamp; the timer is re-armed when it fires early. Resetting
 //! a tokio timer on every read and write cost more than the rest of this wrapper per
@@ -25,8 +28,33 @@ use tokio::time::{Instant, Sleep};
 pub struct Deadlines {
     pub idle: Duration,
     pub head: Duration,
+    pub write: Duration,
     pub idle_closed: IntCounter,
     pub slow_closed: IntCounter,
+    pub write_stalled: IntCounter,
+}
+
+impl Deadlines {
+    /// The configured limits, feeding the tracker's connection counters.
+    pub fn new(cfg: &crate::Config, m: &crate::metrics::Metrics) -> Self {
+        let secs = |s: u32| Duration::from_secs(u64::from(s));
+        Self {
+            idle: secs(cfg.idle_timeout),
+            head: secs(cfg.header_read_timeout),
+            write: secs(cfg.write_timeout),
+            idle_closed: m.connections_idle_closed.clone(),
+            slow_closed: m.connections_slow_closed.clone(),
+            write_stalled: m.connections_write_stalled.clone(),
+        }
+    }
+}
+
+/// Which limit a connection ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Expired {
+    Idle,
+    SlowHead,
+    WriteStalled,
 }
 
 pub struct IdleIo<S> {
@@ -34,6 +62,8 @@ pub struct IdleIo<S> {
     limits: Deadlines,
     last_activity: Instant,
     reading_since: Option<Instant>,
+    /// Since when a write has been refused by a full socket buffer.
+    blocked_since: Option<Instant>,
     sleep: Pin<Box<Sleep>>,
 }
 
@@ -45,18 +75,22 @@ impl<S> IdleIo<S> {
             limits,
             last_activity: now,
             reading_since: Some(now),
+            blocked_since: None,
             sleep: Box::pin(tokio::time::sleep_until(now)),
         };
         io.rearm();
         io
     }
 
-    fn deadline(&self) -> (Instant, bool) {
-        let idle = self.last_activity + self.limits.idle;
-        match self.reading_since {
-            Some(t) if t + self.limits.head < idle => (t + self.limits.head, true),
-            _ => (idle, false),
+    fn deadline(&self) -> (Instant, Expired) {
+        let mut at = (self.last_activity + self.limits.idle, Expired::Idle);
+        if let Some(t) = self.reading_since {
+            at = at.min((t + self.limits.head, Expired::SlowHead));
         }
+        if let Some(t) = self.blocked_since {
+            at = at.min((t + self.limits.write, Expired::WriteStalled));
+        }
+        at
     }
 
     fn rearm(&mut self) {
@@ -73,20 +107,45 @@ impl<S> IdleIo<S> {
     fn on_write(&mut self) {
         self.last_activity = Instant::now();
         self.reading_since = None;
+        self.blocked_since = None;
     }
 
     /// Ready once the real deadline has passed; re-arms the timer when it fired early
     /// because of activity since it was set.
-    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Expired> {
         loop {
             if self.sleep.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            let (at, slow) = self.deadline();
+            let (at, why) = self.deadline();
             if at <= Instant::now() {
-                return Poll::Ready(slow);
+                return Poll::Ready(why);
             }
             self.sleep.as_mut().reset(at);
+        }
+    }
+
+    /// The error that ends the connection, counted.
+    fn expired(&self, why: Expired) -> io::Error {
+        let (counter, msg) = match why {
+            Expired::Idle => (&self.limits.idle_closed, "connection idle"),
+            Expired::SlowHead => (&self.limits.slow_closed, "request head too slow"),
+            Expired::WriteStalled => (&self.limits.write_stalled, "client does not read replies"),
+        };
+        counter.inc();
+        io::Error::new(io::ErrorKind::TimedOut, msg)
+    }
+
+    /// A write the socket refused: starts the write clock (re-arming the timer if this
+    /// deadline comes first), then checks every deadline.
+    fn write_pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        if self.blocked_since.is_none() {
+            self.blocked_since = Some(Instant::now());
+            self.rearm();
+        }
+        match self.poll_expired(cx) {
+            Poll::Ready(why) => Poll::Ready(Err(self.expired(why))),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -106,15 +165,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for IdleIo<S> {
                 Poll::Ready(Ok(()))
             }
             Poll::Pending => match self.poll_expired(cx) {
-                Poll::Ready(slow) => {
-                    let (counter, msg) = if slow {
-                        (&self.limits.slow_closed, "request head too slow")
-                    } else {
-                        (&self.limits.idle_closed, "connection idle")
-                    };
-                    counter.inc();
-                    Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, msg)))
-                }
+                Poll::Ready(why) => Poll::Ready(Err(self.expired(why))),
                 Poll::Pending => Poll::Pending,
             },
             other => other,
@@ -129,8 +180,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for IdleIo<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.on_write();
+        match r {
+            Poll::Ready(Ok(n)) if n > 0 => self.on_write(),
+            Poll::Pending => return self.write_pending(cx),
+            _ => {}
         }
         r
     }
@@ -141,8 +194,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for IdleIo<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.on_write();
+        match r {
+            Poll::Ready(Ok(n)) if n > 0 => self.on_write(),
+            Poll::Pending => return self.write_pending(cx),
+            _ => {}
         }
         r
     }
@@ -152,7 +207,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for IdleIo<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        match Pin::new(&mut self.inner).poll_flush(cx) {
+            Poll::Pending => self.write_pending(cx),
+            r => r,
+        }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -38,6 +38,7 @@ pub struct Metrics {
     pub connections_total: IntCounter,
     pub connections_idle_closed: IntCounter,
     pub connections_slow_closed: IntCounter,
+    pub connections_write_stalled: IntCounter,
     pub peers_expired: IntCounter,
     pub completed: IntCounter,
     /// By [`crate::swarm::NotStored::kind`].
@@ -96,6 +97,10 @@ impl Metrics {
             "connections_slow_closed_total",
             "Connections closed for not sending a request within header_read_timeout.",
         );
+        let connections_write_stalled = c(
+            "connections_write_stalled_total",
+            "Connections closed because a reply could not be written for write_timeout (the client does not read).",
+        );
         let peers_expired = c(
             "peers_expired_total",
             "Peers dropped for not announcing within the peer timeout.",
@@ -147,6 +152,7 @@ impl Metrics {
             connections_total: connections_total.clone(),
             connections_idle_closed: connections_idle_closed.clone(),
             connections_slow_closed: connections_slow_closed.clone(),
+            connections_write_stalled: connections_write_stalled.clone(),
             peers_expired: peers_expired.clone(),
             completed: completed.clone(),
             peers_not_stored: peers_not_stored.clone(),
@@ -165,6 +171,7 @@ impl Metrics {
             connections_total,
             connections_idle_closed,
             connections_slow_closed,
+            connections_write_stalled,
             peers_expired,
             completed,
         ] {

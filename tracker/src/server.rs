@@ -232,12 +232,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) 
         m.connections_open.inc();
         m.connections_total.inc();
     }
-    let limits = Deadlines {
-        idle: Duration::from_secs(u64::from(cfg.idle_timeout)),
-        head: Duration::from_secs(u64::from(cfg.header_read_timeout)),
-        idle_closed: m.connections_idle_closed.clone(),
-        slow_closed: m.connections_slow_closed.clone(),
-    };
+    let limits = Deadlines::new(cfg, m);
     let io = TokioIo::new(IdleIo::new(stream, limits));
     let tracker = ctx.tracker.clone();
     let res = if ctx.admin {

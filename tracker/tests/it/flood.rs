@@ -99,3 +99,50 @@ async fn a_random_hash_flood_does_not_lock_out_a_registered_torrent() {
     assert_eq!(metric(&m, "seedline_tracker_torrents"), Some(101.0), "{m}");
     assert!(p.stop().success());
 }
+
+/// Issue 13, finding 4: a client that pipelines requests and never reads its replies
+/// held a connection forever (the deadlines were checked only while reading). It is now
+/// closed once a reply has waited `write_timeout`, and others are served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_never_read_are_closed_at_the_write_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let p = Proc::spawn(&["--write-timeout", "2", "--idle-timeout", "600"]);
+    let mut squatters = Vec::new();
+    for n in 0..4u8 {
+        // A small receive window, so the tracker's replies back up quickly.
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.set_recv_buffer_size(4096).unwrap();
+        sock.bind(SocketAddr::new(ip(&format!("127.0.0.{}", 20 + n)), 0))
+            .unwrap();
+        let stream = sock.connect(p.public).await.unwrap();
+        let (_rd, mut wr) = stream.into_split();
+        squatters.push(tokio::spawn(async move {
+            let req = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n".repeat(256);
+            // Writes until the tracker stops reading, then until it closes (the write
+            // fails); bounded by the outer timeout. `_rd` is never read.
+            let started = std::time::Instant::now();
+            while wr.write_all(&req).await.is_ok() {}
+            (_rd, started.elapsed())
+        }));
+    }
+    // Others are served while the squatters hold their connections.
+    for _ in 0..5 {
+        let r = get(p.public, "/health").await;
+        assert_eq!(r.status, 200);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    for s in squatters {
+        let (_, took) = tokio::time::timeout(WAIT, s)
+            .await
+            .expect("closed by the tracker")
+            .unwrap();
+        assert!(took < WAIT, "{took:?}");
+    }
+    let m = metrics(&p).await;
+    assert_eq!(
+        metric(&m, "seedline_tracker_connections_write_stalled_total"),
+        Some(4.0),
+        "{m}"
+    );
+    assert!(p.stop().success());
+}
