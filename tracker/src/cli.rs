@@ -140,6 +140,9 @@ pub struct Cli {
     /// Most open client connections [default: 10000].
     #[arg(long, env = "TRACKER_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Most open connections from one address or IPv6 /64, proxies apart [default: 256].
+    #[arg(long, env = "TRACKER_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<usize>,
     /// Seconds in-flight requests get at shutdown [default: 10].
     #[arg(long, env = "TRACKER_GRACE_PERIOD")]
     pub grace_period: Option<u32>,
@@ -217,6 +220,7 @@ impl Cli {
             idle_timeout,
             write_timeout,
             max_connections,
+            max_connections_per_address,
             grace_period,
             log_format,
             log_level

@@ -110,6 +110,9 @@ pub struct Config {
     /// (a client that pipelines requests and never reads would hold it forever).
     pub write_timeout: u32,
     pub max_connections: usize,
+    /// Most open connections from one address (IPv6: one /64); trusted proxies are not
+    /// counted. Keeps one host from holding every connection slot.
+    pub max_connections_per_address: usize,
     /// Seconds in-flight requests get to finish at shutdown.
     pub grace_period: u32,
     /// `text` or `json`.
@@ -167,6 +170,7 @@ impl Default for Config {
             idle_timeout: 60,
             write_timeout: 10,
             max_connections: 10_000,
+            max_connections_per_address: 256,
             grace_period: 10,
             log_format: LogFormat::Text,
             log_level: "info".into(),
@@ -238,6 +242,10 @@ impl Config {
             ("max_peers_per_address", self.max_peers_per_address),
             ("scrape_max_hashes", self.scrape_max_hashes),
             ("max_connections", self.max_connections),
+            (
+                "max_connections_per_address",
+                self.max_connections_per_address,
+            ),
         ] {
             if v == 0 {
                 return err(format!("{name} must be at least 1"));

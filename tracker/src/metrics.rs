@@ -39,6 +39,7 @@ pub struct Metrics {
     pub connections_idle_closed: IntCounter,
     pub connections_slow_closed: IntCounter,
     pub connections_write_stalled: IntCounter,
+    pub connections_address_limited: IntCounter,
     pub peers_expired: IntCounter,
     pub completed: IntCounter,
     /// By [`crate::swarm::NotStored::kind`].
@@ -101,6 +102,10 @@ impl Metrics {
             "connections_write_stalled_total",
             "Connections closed because a reply could not be written for write_timeout (the client does not read).",
         );
+        let connections_address_limited = c(
+            "connections_address_limited_total",
+            "Connections closed at accept because their address (IPv6: /64) held max_connections_per_address.",
+        );
         let peers_expired = c(
             "peers_expired_total",
             "Peers dropped for not announcing within the peer timeout.",
@@ -153,6 +158,7 @@ impl Metrics {
             connections_idle_closed: connections_idle_closed.clone(),
             connections_slow_closed: connections_slow_closed.clone(),
             connections_write_stalled: connections_write_stalled.clone(),
+            connections_address_limited: connections_address_limited.clone(),
             peers_expired: peers_expired.clone(),
             completed: completed.clone(),
             peers_not_stored: peers_not_stored.clone(),
@@ -172,6 +178,7 @@ impl Metrics {
             connections_idle_closed,
             connections_slow_closed,
             connections_write_stalled,
+            connections_address_limited,
             peers_expired,
             completed,
         ] {

@@ -22,7 +22,9 @@ use tokio_util::task::TaskTracker;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 
+use crate::client_ip::TrustedProxies;
 use crate::config::Config;
+use crate::conn_limit::PerAddress;
 use crate::handler::{Body, Tracker};
 use crate::idle_io::{Deadlines, IdleIo};
 use crate::metrics::Metrics;
@@ -133,6 +135,7 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
     let conns = TaskTracker::new();
     let drain = CancellationToken::new();
     let limit = Arc::new(Semaphore::new(cfg.max_connections));
+    let per_address = PerAddress::new(cfg.max_connections_per_address);
     let mut loops = Vec::new();
     for l in listeners.public {
         let ctx = AcceptCtx {
@@ -140,6 +143,10 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
             conns: conns.clone(),
             drain: drain.clone(),
             limit: limit.clone(),
+            per_address: Some((
+                per_address.clone(),
+                TrustedProxies::new(cfg.trusted_proxies.clone()),
+            )),
             admin: false,
         };
         loops.push(tokio::spawn(accept_loop(l, ctx, shutdown.clone())));
@@ -149,6 +156,7 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
         conns: conns.clone(),
         drain: drain.clone(),
         limit: Arc::new(Semaphore::new(64)),
+        per_address: None,
         admin: true,
     };
     loops.push(tokio::spawn(accept_loop(
@@ -193,6 +201,8 @@ struct AcceptCtx {
     conns: TaskTracker,
     drain: CancellationToken,
     limit: Arc<Semaphore>,
+    /// Public listeners: the per-address counts, and the proxies they do not apply to.
+    per_address: Option<(Arc<PerAddress>, TrustedProxies)>,
     admin: bool,
 }
 
@@ -216,10 +226,23 @@ async fn accept_loop(listener: TcpListener, ctx: AcceptCtx, shutdown: Cancellati
                 }
             },
         };
+        let slot = match &ctx.per_address {
+            Some((counts, proxies)) if !proxies.contains(peer.ip()) => {
+                match counts.try_open(peer.ip()) {
+                    Some(slot) => Some(slot),
+                    None => {
+                        // Closed at once: the address already holds its share.
+                        ctx.tracker.metrics.connections_address_limited.inc();
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
         let ctx2 = ctx.clone();
         ctx.conns.spawn(async move {
             serve_connection(stream, peer, &ctx2).await;
-            drop(permit);
+            drop((permit, slot));
         });
     }
 }

@@ -146,3 +146,45 @@ async fn pipelined_requests_never_read_are_closed_at_the_write_deadline() {
     );
     assert!(p.stop().success());
 }
+
+/// One address may hold at most `max_connections_per_address` connections (finding 4:
+/// one IP could hold all of `max_connections`); the rest are closed at accept, and
+/// other clients are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_hold_every_connection() {
+    use tokio::io::AsyncReadExt;
+    let p = Proc::spawn(&[
+        "--max-connections-per-address",
+        "8",
+        "--max-connections",
+        "64",
+    ]);
+    let mut held = Vec::new();
+    let mut closed = 0;
+    for _ in 0..20 {
+        let mut c = Conn::open_from(p.public, ip("127.0.0.40")).await;
+        // A refused connection is closed by the tracker without a byte.
+        let mut b = [0u8; 1];
+        match tokio::time::timeout(std::time::Duration::from_millis(300), c.stream.read(&mut b))
+            .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+            _ => held.push(c),
+        }
+    }
+    assert_eq!((held.len(), closed), (8, 12));
+    let r = Conn::open_from(p.public, ip("127.0.0.41"))
+        .await
+        .get("/health")
+        .await;
+    assert_eq!(r.status, 200);
+    // The held ones still work.
+    assert_eq!(held[0].get("/health").await.status, 200);
+    let m = metrics(&p).await;
+    assert_eq!(
+        metric(&m, "seedline_tracker_connections_address_limited_total"),
+        Some(12.0)
+    );
+    drop(held);
+    assert!(p.stop().success());
+}
