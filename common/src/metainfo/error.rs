@@ -53,6 +53,12 @@ pub enum MetainfoError {
     DuplicatePath(String),
     #[error("the path {0:?} in `info -> files` is both a file and a directory")]
     FileIsDirectory(String),
+    #[error("`{path}` joins to {len} bytes, more than the {max} a file system path may have")]
+    PathTooLong {
+        path: String,
+        len: usize,
+        max: usize,
+    },
     #[error("the files add up to more than {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("{url:?} is not a {what} URL (it must start with {schemes})")]

@@ -39,6 +39,12 @@ fn hostile_torrents_are_refused_by_name() {
             "add up to more than",
         ),
         (b"d4:infod".to_vec(), "not valid bencode"),
+        // Issue 13, finding 7: one path of 300 000 components (a 900 kB torrent) made
+        // validation quadratic; it is refused as longer than any file system path.
+        (
+            torrent_with_files(&format!("d6:lengthi1e4:pathl{}ee", "1:a".repeat(300_000))),
+            "more than the 4096 a file system path may have",
+        ),
     ];
     for (i, (bytes, needle)) in cases.into_iter().enumerate() {
         let name = format!("{i}.torrent");

@@ -151,6 +151,18 @@ fn rejects_bad_torrents_naming_the_problem() {
             with_info(&files("d6:lengthi1e4:pathl1:aeed6:lengthi1e4:pathl1:a1:bee")),
             "\"a\" in `info -> files` is both a file and a directory",
         ),
+        (
+            with_info(&files("d6:lengthi1e4:pathl1:a1:beed6:lengthi1e4:pathl1:aee")),
+            "\"a\" in `info -> files` is both a file and a directory",
+        ),
+        (
+            with_info(&files("d6:lengthi1e4:pathl1:a1:beed6:lengthi1e4:pathl1:a1:b1:cee")),
+            "\"a/b\" in `info -> files` is both a file and a directory",
+        ),
+        (
+            with_info(&files(&format!("d6:lengthi1e4:pathl{}ee", "1:a".repeat(2047)))),
+            "`info -> files -> 0 -> path` joins to 4098 bytes",
+        ),
         (with_info(&files("")), "`info -> files` is empty"),
         (
             with_info(&files("d6:lengthi9223372036854775807e4:pathl1:aeed6:lengthi9223372036854775807e4:pathl1:bee")),
@@ -164,6 +176,30 @@ fn rejects_bad_torrents_naming_the_problem() {
     for (torrent, needle) in cases {
         rejects(&torrent, needle);
     }
+}
+
+/// Issue 13, finding 7: one path of 300 000 components made validation quadratic.
+#[test]
+fn a_path_of_300_000_components_is_refused_in_linear_time() {
+    let torrent = with_info(&files(&format!(
+        "d6:lengthi1e4:pathl{}ee",
+        "1:a".repeat(300_000)
+    )));
+    assert!(torrent.len() > 900_000);
+    rejects(&torrent, "joins to 600004 bytes, more than the 4096");
+}
+
+/// Deep but legal paths, many of them sharing prefixes, are accepted; the checks that
+/// replaced joining every prefix still find a duplicate at the end.
+#[test]
+fn deep_shared_paths_are_checked_linearly() {
+    let deep = "1:d".repeat(1000);
+    let mut entries: String = (0..200)
+        .map(|i| format!("d6:lengthi1e4:pathl{deep}{}:f{i}ee", format!("f{i}").len()))
+        .collect();
+    Metainfo::from_bytes(&with_info(&files(&entries))).expect("legal");
+    entries.push_str(&format!("d6:lengthi1e4:pathl{deep}2:f7ee"));
+    rejects(&with_info(&files(&entries)), "appears twice");
 }
 
 #[test]
