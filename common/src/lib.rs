@@ -12,6 +12,7 @@ pub mod failure;
 pub mod id;
 pub mod metainfo;
 pub mod peer;
+pub mod per_address;
 pub mod query;
 pub mod scrape;
 pub mod wire;

@@ -8,7 +8,6 @@ pub mod api;
 pub mod cli;
 pub mod client_ip;
 pub mod config;
-mod conn_limit;
 pub mod full_scrape;
 pub mod handler;
 mod idle_io;

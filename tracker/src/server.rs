@@ -21,10 +21,10 @@ use tokio_util::task::TaskTracker;
 
 use hyper::body::Incoming;
 use hyper::{Request, Response};
+use seedline_common::per_address::PerAddress;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
-use crate::conn_limit::PerAddress;
 use crate::handler::{Body, Tracker};
 use crate::idle_io::{Deadlines, IdleIo};
 use crate::metrics::Metrics;

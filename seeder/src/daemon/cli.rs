@@ -73,6 +73,12 @@ pub struct Cli {
     /// Most connected peers per torrent [default: 500].
     #[arg(long, env = "SEEDER_MAX_PEERS_PER_TORRENT")]
     pub max_peers_per_torrent: Option<usize>,
+    /// Most connections from one address or IPv6 /64 [default: 8].
+    #[arg(long, env = "SEEDER_MAX_PEERS_PER_ADDRESS")]
+    pub max_peers_per_address: Option<usize>,
+    /// Most connections still in their handshake [default: 256].
+    #[arg(long, env = "SEEDER_MAX_HANDSHAKES")]
+    pub max_handshakes: Option<usize>,
     /// Peers unchoked at once; the rest take turns [default: 64].
     #[arg(long, env = "SEEDER_UPLOAD_SLOTS")]
     pub upload_slots: Option<usize>,
@@ -98,6 +104,9 @@ pub struct Cli {
     /// Seconds of silence before a peer is dropped [default: 180].
     #[arg(long, env = "SEEDER_IDLE_TIMEOUT")]
     pub idle_timeout: Option<u32>,
+    /// Seconds a write may make no progress before the peer is dropped [default: 60].
+    #[arg(long, env = "SEEDER_WRITE_TIMEOUT")]
+    pub write_timeout: Option<u32>,
     /// Seconds an unchoked peer may go without a request before its slot is given away
     /// [default: 60].
     #[arg(long, env = "SEEDER_REQUEST_TIMEOUT")]
@@ -173,6 +182,8 @@ impl Cli {
             embedded_tracker_admin_listen,
             max_peers,
             max_peers_per_torrent,
+            max_peers_per_address,
+            max_handshakes,
             upload_slots,
             choke_interval,
             upload_rate,
@@ -181,6 +192,7 @@ impl Cli {
             super_seed,
             handshake_timeout,
             idle_timeout,
+            write_timeout,
             request_timeout,
             announce_interval,
             grace_period,

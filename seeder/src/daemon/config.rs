@@ -54,6 +54,12 @@ pub struct Config {
     pub embedded_tracker_admin_listen: SocketAddr,
     /// Most peers connected at once, over all torrents.
     pub max_peers: usize,
+    /// Most connections from one address (IPv6: one /64), handshaking or connected: one
+    /// host cannot take every peer slot.
+    pub max_peers_per_address: usize,
+    /// Most connections still in their handshake; more are closed at accept, so a flood
+    /// of connections that never finish their handshake cannot use up file descriptors.
+    pub max_handshakes: usize,
     pub max_peers_per_torrent: usize,
     /// Peers unchoked at once; more interested peers take turns (round robin by bytes).
     pub upload_slots: usize,
@@ -75,6 +81,9 @@ pub struct Config {
     pub handshake_timeout: u32,
     /// Seconds without any message after which a peer is dropped.
     pub idle_timeout: u32,
+    /// Seconds a write may make no progress (the peer does not read) before the peer is
+    /// dropped.
+    pub write_timeout: u32,
     /// Seconds an unchoked peer may go without requesting before its slot is given away.
     pub request_timeout: u32,
     /// Seconds between announces when the tracker gives no interval.
@@ -102,6 +111,8 @@ impl Default for Config {
             embedded_tracker_listen: SocketAddr::from(([0, 0, 0, 0], 6969)),
             embedded_tracker_admin_listen: SocketAddr::from(([127, 0, 0, 1], 6970)),
             max_peers: 2000,
+            max_peers_per_address: 8,
+            max_handshakes: 256,
             max_peers_per_torrent: 500,
             upload_slots: 64,
             choke_interval: 10,
@@ -111,6 +122,7 @@ impl Default for Config {
             super_seed: false,
             handshake_timeout: 10,
             idle_timeout: 180,
+            write_timeout: 60,
             request_timeout: 60,
             announce_interval: 1800,
             grace_period: 10,
@@ -159,6 +171,8 @@ impl Config {
         }
         for (name, v) in [
             ("max_peers", self.max_peers),
+            ("max_peers_per_address", self.max_peers_per_address),
+            ("max_handshakes", self.max_handshakes),
             ("max_peers_per_torrent", self.max_peers_per_torrent),
             ("upload_slots", self.upload_slots),
             ("max_requests_per_peer", self.max_requests_per_peer),
@@ -172,6 +186,7 @@ impl Config {
             ("choke_interval", self.choke_interval),
             ("handshake_timeout", self.handshake_timeout),
             ("idle_timeout", self.idle_timeout),
+            ("write_timeout", self.write_timeout),
             ("request_timeout", self.request_timeout),
             ("announce_interval", self.announce_interval),
         ] {

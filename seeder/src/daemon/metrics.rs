@@ -23,6 +23,12 @@ pub mod reason {
     pub const SEED: &str = "peer_is_seed";
     pub const REMOVED: &str = "torrent_removed";
     pub const SHUTDOWN: &str = "shutdown";
+    /// Closed at accept: the address (IPv6: its /64) already has its connections.
+    pub const ADDRESS_LIMIT: &str = "address_limit";
+    /// Closed at accept: `max_handshakes` connections are already in their handshake.
+    pub const HANDSHAKE_LIMIT: &str = "handshake_limit";
+    /// The peer did not read what we sent for `write_timeout`.
+    pub const WRITE_TIMEOUT: &str = "write_timeout";
 }
 
 #[derive(Clone)]
@@ -168,6 +174,9 @@ impl Metrics {
             SEED,
             REMOVED,
             SHUTDOWN,
+            ADDRESS_LIMIT,
+            HANDSHAKE_LIMIT,
+            WRITE_TIMEOUT,
         ] {
             m.disconnects.with_label_values(&[why]);
         }

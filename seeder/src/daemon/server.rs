@@ -166,7 +166,12 @@ async fn accept_loop(
         tokio::select! {
             r = listener.accept() => match r {
                 Ok((stream, addr)) => {
-                    conns.spawn(peer::handle_connection(stream, addr, shared.clone(), conns_stop.clone()));
+                    // Refused at once (the socket closes on drop), before any task or
+                    // buffer is spent on the connection.
+                    let Some(place) = peer::Place::take(&shared, addr) else {
+                        continue;
+                    };
+                    conns.spawn(peer::handle_connection(stream, addr, place, shared.clone(), conns_stop.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors, most often: wait rather than spin.

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, RwLock};
 
+use seedline_common::per_address::PerAddress;
 use seedline_common::{InfoHash, PeerId};
 use tokio::sync::Semaphore;
 
@@ -30,6 +31,10 @@ pub struct Shared {
     /// The port announced to trackers and sent in the extended handshake.
     pub port: u16,
     pub verify_slots: Arc<Semaphore>,
+    /// Connections per address, from accept to close.
+    pub per_address: Arc<PerAddress>,
+    /// Places for connections that have not finished their handshake.
+    pub handshakes: Arc<Semaphore>,
 }
 
 impl Shared {
@@ -40,6 +45,8 @@ impl Shared {
             peer_id: new_peer_id(),
             port,
             verify_slots: Arc::new(Semaphore::new(VERIFY_PARALLELISM)),
+            per_address: PerAddress::new(cfg.max_peers_per_address),
+            handshakes: Arc::new(Semaphore::new(cfg.max_handshakes)),
             torrents: RwLock::new(HashMap::new()),
             peers: AtomicUsize::new(0),
             metrics,

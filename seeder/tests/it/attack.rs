@@ -133,8 +133,113 @@ async fn a_deeply_nested_extended_handshake_is_refused_not_a_crash() {
         s.assert_healthy().await;
     }
     // The longer one is over the extended-message cap and ends its connection.
-    let protocol = s
-        .metric("seedline_seeder_disconnects_total{reason=\"protocol_error\"}")
-        .await;
-    assert!(protocol >= 1.0, "{protocol}");
+    assert!(
+        crate::daemon_util::eventually(|| async {
+            s.metric("seedline_seeder_disconnects_total{reason=\"protocol_error\"}")
+                .await
+                >= 1.0
+        })
+        .await,
+        "the oversized extended message is a protocol error"
+    );
+}
+
+fn ip(s: &str) -> std::net::IpAddr {
+    s.parse().unwrap()
+}
+
+/// Issue 13, finding 5: one host could open every peer slot and never read. Now it gets
+/// `max_peers_per_address`; the rest are closed at accept and a normal peer downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_peer_slot() {
+    let mut s = SeederProcess::start(&["--max-peers-per-address", "8"]);
+    let mut held = Vec::new();
+    for _ in 0..600 {
+        let mut c = Client::connect_from(s.peer, ip("127.0.0.50"), Some(4096)).await;
+        let ours = seedline_common::wire::Handshake::new(s.ih, seedline_common::PeerId([7; 20]));
+        c.send_raw(&ours.encode()).await;
+        held.push(c);
+    }
+    assert!(
+        crate::daemon_util::eventually(|| async {
+            s.metric("seedline_seeder_disconnects_total{reason=\"address_limit\"}")
+                .await
+                == 592.0
+        })
+        .await,
+        "592 of 600 refused"
+    );
+    assert_eq!(s.metric("seedline_seeder_peers_connected").await, 8.0);
+    s.assert_healthy().await;
+    drop(held);
+}
+
+/// A flood of connections that never send their handshake takes at most
+/// `max_handshakes` places; metrics and a normal peer are still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_flood_is_bounded() {
+    let mut s =
+        SeederProcess::start(&["--max-handshakes", "32", "--max-peers-per-address", "1000"]);
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        held.push(Client::connect_from(s.peer, ip("127.0.0.51"), None).await);
+    }
+    assert!(
+        crate::daemon_util::eventually(|| async {
+            s.metric("seedline_seeder_disconnects_total{reason=\"handshake_limit\"}")
+                .await
+                == 268.0
+        })
+        .await,
+        "268 of 300 refused"
+    );
+    // The flood still holds its 32 places: a normal peer is refused too until the
+    // handshake timeout clears them, but the admin listener answers meanwhile.
+    let (status, _) = http_get(s.admin, "/health").await;
+    assert!(status.contains(" 200 "), "{status}");
+    drop(held);
+    // Once the flood goes, a normal peer is served again.
+    assert!(
+        crate::daemon_util::eventually(|| async {
+            s.metric("seedline_seeder_disconnects_total{reason=\"closed\"}")
+                .await
+                >= 32.0
+        })
+        .await
+    );
+    s.assert_healthy().await;
+}
+
+/// A peer that asks for blocks and never reads them is dropped once a write has made no
+/// progress for `write_timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_never_reads_is_dropped_at_the_write_timeout() {
+    let mut s = SeederProcess::start(&["--write-timeout", "2"]);
+    let mut c = Client::connect_from(s.peer, ip("127.0.0.52"), Some(4096)).await;
+    let ours = seedline_common::wire::Handshake::new(s.ih, seedline_common::PeerId([8; 20]));
+    c.send_raw(&ours.encode()).await;
+    c.send(Message::Interested).await;
+    // 1 900 requests for the same block: 30 MiB of replies, more than any socket buffer.
+    let block = seedline_common::wire::BlockRequest {
+        index: 0,
+        begin: 0,
+        length: 16 * 1024,
+    };
+    // Give the choker a moment to unchoke (it does at once while slots are free).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut burst = Vec::new();
+    for _ in 0..1_900 {
+        Message::Request(block).encode(&mut burst);
+    }
+    c.send_raw(&burst).await;
+    assert!(
+        crate::daemon_util::eventually(|| async {
+            s.metric("seedline_seeder_disconnects_total{reason=\"write_timeout\"}")
+                .await
+                == 1.0
+        })
+        .await,
+        "dropped at the write timeout"
+    );
+    s.assert_healthy().await;
 }

@@ -2,7 +2,7 @@
 //! seeder in-process: handshakes, pipelined block downloads, BEP 9 metadata, and raw
 //! bytes for hostile-peer tests. Every read is bounded by a timeout.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use seedline_common::wire::{
@@ -32,7 +32,24 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Self {
-        let stream = tokio::time::timeout(TIMEOUT, TcpStream::connect(addr))
+        Self::connected(TcpStream::connect(addr)).await
+    }
+
+    /// Connects from `source` (any 127.0.0.0/8 address is local), so the seeder sees
+    /// another host; `rcvbuf` shrinks the receive window of a client that will not read.
+    pub async fn connect_from(addr: SocketAddr, source: IpAddr, rcvbuf: Option<u32>) -> Self {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(n) = rcvbuf {
+            sock.set_recv_buffer_size(n).unwrap();
+        }
+        sock.bind(SocketAddr::new(source, 0)).unwrap();
+        Self::connected(sock.connect(addr)).await
+    }
+
+    async fn connected(
+        connect: impl std::future::Future<Output = std::io::Result<TcpStream>>,
+    ) -> Self {
+        let stream = tokio::time::timeout(TIMEOUT, connect)
             .await
             .expect("connect in time")
             .expect("connect");

@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
+use seedline_common::per_address::Slot;
 use seedline_common::wire::{Bitfield, ExtendedHandshake, Handshake, Message, HANDSHAKE_LEN};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::Conn;
@@ -23,23 +25,55 @@ use crate::daemon::torrent::Torrent;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// What a connection holds from accept: its address's place (for its whole life) and a
+/// handshake place (given back once the handshake is read).
+pub struct Place {
+    slot: Slot,
+    handshake: OwnedSemaphorePermit,
+}
+
+impl Place {
+    /// The places for a new connection from `addr`, or `None` (counted) if its address
+    /// or the handshake queue is full.
+    pub fn take(shared: &Shared, addr: SocketAddr) -> Option<Self> {
+        let refuse = |why: &'static str| {
+            shared.metrics.connections_total.inc();
+            shared.metrics.disconnects.with_label_values(&[why]).inc();
+            None
+        };
+        let Some(slot) = shared.per_address.try_open(addr.ip()) else {
+            return refuse(reason::ADDRESS_LIMIT);
+        };
+        let Ok(handshake) = shared.handshakes.clone().try_acquire_owned() else {
+            return refuse(reason::HANDSHAKE_LIMIT);
+        };
+        Some(Self { slot, handshake })
+    }
+}
+
 /// Serves one accepted connection to its end, counting why it ended.
 pub async fn handle_connection(
     stream: TcpStream,
     addr: SocketAddr,
+    place: Place,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) {
     shared.metrics.connections_total.inc();
     let why = tokio::select! {
-        why = serve(stream, addr, &shared) => why,
+        why = serve(stream, addr, place, &shared) => why,
         () = shutdown.cancelled() => reason::SHUTDOWN,
     };
     tracing::debug!(peer = %addr, reason = why, "peer disconnected");
     shared.metrics.disconnects.with_label_values(&[why]).inc();
 }
 
-async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: &Arc<Shared>) -> &'static str {
+async fn serve(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    place: Place,
+    shared: &Arc<Shared>,
+) -> &'static str {
     let _ = stream.set_nodelay(true);
     let timeout = Config::secs(shared.cfg.handshake_timeout);
     let mut buf = BytesMut::with_capacity(4096);
@@ -48,6 +82,12 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: &Arc<Shared>) ->
         Ok(Err(why)) => return why,
         Ok(Ok(h)) => h,
     };
+    // Past the handshake: the address's place is kept until the connection ends.
+    let Place {
+        slot: _slot,
+        handshake,
+    } = place;
+    drop(handshake);
     let _ = buf.split_to(HANDSHAKE_LEN);
     let Some(torrent) = shared.torrent(&theirs.info_hash).filter(|t| t.is_serving()) else {
         return reason::UNKNOWN_TORRENT;
@@ -102,8 +142,8 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, shared: &Arc<Shared>) ->
         }
         shared.metrics.super_seed_offers.inc_by(offers.len() as u64);
     }
-    if stream.write_all(&hello).await.is_err() {
-        return reason::IO;
+    if let Err(why) = writer::write_within(&mut stream, &hello, shared).await {
+        return why;
     }
     let (mut rd, mut wr) = stream.into_split();
     shared.choker.add(conn.clone());

@@ -8,4 +8,4 @@ pub mod conn;
 mod reader;
 mod writer;
 
-pub use accept::handle_connection;
+pub use accept::{handle_connection, Place};

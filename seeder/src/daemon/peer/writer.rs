@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seedline_common::wire::{write_piece_header, Bitfield, BlockRequest, Message};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::watch;
 
@@ -42,7 +42,7 @@ pub async fn run(
     loop {
         let result = match conn.next_work(&mut batch, BATCH_BYTES) {
             Work::Control(bytes) => {
-                let r = wr.write_all(&bytes).await;
+                let r = write_within(wr, &bytes, shared).await;
                 conn.recycle(bytes);
                 r
             }
@@ -63,7 +63,7 @@ pub async fn run(
                         ss.withdraw(id, Some(r.index), servable)
                     });
                 }
-                let r = wr.write_all(&buf).await;
+                let r = write_within(wr, &buf, shared).await;
                 if r.is_ok() {
                     count(conn, shared, &buf);
                 }
@@ -87,10 +87,30 @@ pub async fn run(
                 Ok(())
             }
         };
-        if result.is_err() {
-            return reason::IO;
+        if let Err(why) = result {
+            return why;
         }
     }
+}
+
+/// Writes all of `bytes`, failing with [`reason::WRITE_TIMEOUT`] when no byte goes out
+/// for `write_timeout`: a peer that stops reading would otherwise hold its slot, its
+/// queue and a batch buffer for as long as it stays connected. The clock restarts at
+/// every write that makes progress, so a slow reader is not cut off.
+pub async fn write_within<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    mut bytes: &[u8],
+    shared: &Shared,
+) -> Result<(), &'static str> {
+    let limit = crate::daemon::config::Config::secs(shared.cfg.write_timeout);
+    while !bytes.is_empty() {
+        match tokio::time::timeout(limit, wr.write(bytes)).await {
+            Err(_) => return Err(reason::WRITE_TIMEOUT),
+            Ok(Ok(0) | Err(_)) => return Err(reason::IO),
+            Ok(Ok(n)) => bytes = &bytes[n..],
+        }
+    }
+    Ok(())
 }
 
 /// Counts the block data of the `piece` frames in `buf`, which went out.

@@ -1,15 +1,16 @@
 //! Open connections per client address, so one host cannot hold every connection slot
-//! (`max_connections`) by opening connections and sending nothing, or nothing useful.
+//! of a daemon by opening connections and sending nothing, or nothing useful. Used by
+//! the tracker's and the seeder's accept loops; no I/O, only a lock and a table bounded
+//! by the daemon's own connection cap.
 //!
 //! An IPv6 client is counted by its /64: a subscriber gets a whole /64 and can rotate
-//! through it. Connections from trusted proxies are not counted: they carry every client,
-//! and the proxy applies its own per-client limits (see `deploy/`).
+//! through it.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
-use seedline_common::peer::canonical_ip;
+use crate::peer::canonical_ip;
 
 /// Counts shared by the accept loops of all public listeners.
 pub struct PerAddress {
@@ -66,7 +67,7 @@ impl Drop for Slot {
 }
 
 /// The address a client controls: itself for IPv4, its /64 for IPv6.
-fn holder(ip: IpAddr) -> IpAddr {
+pub fn holder(ip: IpAddr) -> IpAddr {
     match canonical_ip(ip) {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);
