@@ -11,10 +11,11 @@ use seedline_common::wire::{
 use seedline_common::PeerId;
 use sha1::{Digest, Sha1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use super::Torrent;
+use crate::tracker::population::{source_for, Sources};
 
 /// Largest frame accepted from the seed: a block and its header, with room to spare.
 const MAX_FRAME: u32 = 2 * MAX_BLOCK_LEN + 64;
@@ -59,6 +60,22 @@ pub async fn run(
     out
 }
 
+/// Connects leecher `index`. On an IPv4 loopback target each leecher binds its own
+/// 127.x.y.z source, as the tracker generator does, so the seed sees a swarm of hosts
+/// rather than one (whose connections its per-address cap would refuse).
+async fn connect(target: SocketAddr, index: usize) -> std::io::Result<TcpStream> {
+    match target {
+        SocketAddr::V4(v4) if v4.ip().is_loopback() => {
+            let sock = TcpSocket::new_v4()?;
+            if let Some(src) = source_for(Sources::Spread, index) {
+                sock.bind(SocketAddr::new(src, 0))?;
+            }
+            sock.connect(target).await
+        }
+        _ => TcpStream::connect(target).await,
+    }
+}
+
 async fn download(
     target: SocketAddr,
     t: &Torrent,
@@ -68,7 +85,7 @@ async fn download(
     out: &mut Outcome,
     started: Instant,
 ) -> Result<(), &'static str> {
-    let mut s = tokio::time::timeout(stall, TcpStream::connect(target))
+    let mut s = tokio::time::timeout(stall, connect(target, index))
         .await
         .map_err(|_| "connect_timeout")?
         .map_err(|_| "connect_failed")?;
