@@ -29,6 +29,9 @@ pub mod reason {
     pub const HANDSHAKE_LIMIT: &str = "handshake_limit";
     /// The peer did not read what we sent for `write_timeout`.
     pub const WRITE_TIMEOUT: &str = "write_timeout";
+    /// Cheap messages sent to cost us work: interest flipped again and again, or one
+    /// whole bitfield after another (each a pass over every piece).
+    pub const FLOOD: &str = "message_flood";
 }
 
 #[derive(Clone)]
@@ -177,6 +180,7 @@ impl Metrics {
             ADDRESS_LIMIT,
             HANDSHAKE_LIMIT,
             WRITE_TIMEOUT,
+            FLOOD,
         ] {
             m.disconnects.with_label_values(&[why]);
         }

@@ -255,3 +255,48 @@ async fn refused_requests_and_unread_replies_are_bounded() {
     );
     s.stop().await;
 }
+
+/// Issue 13, finding 8: five-byte messages that each cost a pass over every piece
+/// (`have_none` under super-seeding) or the choker's lock (`interested` flipping) are
+/// bounded per connection; a normal peer is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cheap_messages_that_cost_work_are_bounded() {
+    let flood = |msgs: &[Message<'static>]| {
+        let mut out = Vec::new();
+        for _ in 0..1_000 {
+            for m in msgs {
+                m.encode(&mut out);
+            }
+        }
+        out
+    };
+    let count = |m: &str| {
+        metric(
+            m,
+            "seedline_seeder_disconnects_total{reason=\"message_flood\"}",
+        )
+    };
+    // `have_none` over and over, to a super-seed that recounts rarity for each.
+    let (s, ih, _, _, _dir) = start(|c| c.super_seed = true).await;
+    let mut c = Client::handshake(s.peer, ih).await;
+    c.send_raw(&flood(&[Message::HaveNone])).await;
+    c.expect_closed().await;
+    assert_eq!(count(&s.metrics().await), 1.0);
+    s.stop().await;
+
+    // Interest flipped over and over.
+    let (s, ih, info, expected, _dir) = start(|_| {}).await;
+    let mut c = Client::handshake(s.peer, ih).await;
+    c.send_raw(&flood(&[Message::Interested, Message::NotInterested]))
+        .await;
+    c.expect_closed().await;
+    // Repeating `interested` is free, and a normal download is untouched.
+    let mut c = Client::handshake(s.peer, ih).await;
+    for _ in 0..100 {
+        c.send(Message::Interested).await;
+    }
+    let got = c.download(info.total_length(), info.piece_length, 16).await;
+    assert!(got == expected);
+    assert_eq!(count(&s.metrics().await), 1.0);
+    s.stop().await;
+}

@@ -13,104 +13,133 @@ use crate::daemon::metrics::Metrics;
 
 pub struct Choker {
     slots: usize,
-    conns: Mutex<HashMap<u64, Arc<Conn>>>,
+    state: Mutex<State>,
     metrics: Metrics,
+}
+
+/// Peers known to the choker, and how many of them are unchoked: kept on change so an
+/// `interested` message costs O(1) under the lock, not a count over every peer.
+#[derive(Default)]
+struct State {
+    conns: HashMap<u64, Arc<Conn>>,
+    unchoked: usize,
+}
+
+impl State {
+    fn unchoke(&mut self, c: &Conn, m: &Metrics) {
+        if c.set_unchoked(true) {
+            self.unchoked += 1;
+            m.peers_unchoked.inc();
+        }
+    }
+
+    fn choke(&mut self, c: &Conn, m: &Metrics) {
+        if c.set_unchoked(false) {
+            self.unchoked -= 1;
+            m.peers_unchoked.dec();
+        }
+    }
 }
 
 impl Choker {
     pub fn new(slots: usize, metrics: Metrics) -> Self {
         Self {
             slots,
-            conns: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
             metrics,
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("choker lock")
+    }
+
     pub fn add(&self, c: Arc<Conn>) {
-        self.conns.lock().expect("choker lock").insert(c.id, c);
+        self.lock().conns.insert(c.id, c);
     }
 
     pub fn remove(&self, c: &Conn) {
-        let mut conns = self.conns.lock().expect("choker lock");
-        conns.remove(&c.id);
-        if c.unchoked.swap(false, Ordering::AcqRel) {
-            self.metrics.peers_unchoked.dec();
-            self.fill(&conns);
+        let mut st = self.lock();
+        st.conns.remove(&c.id);
+        if c.unchoked.load(Ordering::Acquire) {
+            st.choke(c, &self.metrics);
+            self.fill(&mut st);
         }
     }
 
     pub fn interested(&self, c: &Conn) {
         c.interested.store(true, Ordering::Release);
-        let conns = self.conns.lock().expect("choker lock");
-        if !c.unchoked.load(Ordering::Acquire) && self.unchoked(&conns) < self.slots {
-            self.unchoke(c);
+        let mut st = self.lock();
+        if st.unchoked < self.slots {
+            st.unchoke(c, &self.metrics);
         }
     }
 
     pub fn not_interested(&self, c: &Conn) {
         c.interested.store(false, Ordering::Release);
-        let conns = self.conns.lock().expect("choker lock");
-        if c.set_unchoked(false) {
-            self.metrics.peers_unchoked.dec();
-            self.fill(&conns);
+        let mut st = self.lock();
+        if c.unchoked.load(Ordering::Acquire) {
+            st.choke(c, &self.metrics);
+            self.fill(&mut st);
         }
     }
 
     /// One choking round: see the module docs. `request_timeout` is how long an unchoked
     /// peer may go without asking for anything before it counts as idle.
     pub fn round(&self, now: Instant, request_timeout: Duration) {
-        let conns = self.conns.lock().expect("choker lock");
-        let mut wanting: Vec<(bool, u64, &Arc<Conn>)> = conns
+        let mut st = self.lock();
+        let mut wanting: Vec<(bool, u64, Arc<Conn>)> = st
+            .conns
             .values()
             .filter(|c| c.interested.load(Ordering::Acquire))
             .map(|c| {
                 let idle = c.unchoked.load(Ordering::Acquire)
                     && now.saturating_duration_since(*c.last_request.lock().expect("clock lock"))
                         > request_timeout;
-                (idle, c.round_bytes.swap(0, Ordering::AcqRel), c)
+                (idle, c.round_bytes.swap(0, Ordering::AcqRel), c.clone())
             })
             .collect();
-        wanting.sort_by_key(|&(idle, bytes, c)| (idle, bytes, c.id));
+        wanting.sort_by_key(|(idle, bytes, c)| (*idle, *bytes, c.id));
         for (rank, (_, _, c)) in wanting.iter().enumerate() {
             if rank < self.slots {
-                self.unchoke(c);
-            } else if c.set_unchoked(false) {
-                self.metrics.peers_unchoked.dec();
+                st.unchoke(c, &self.metrics);
+            } else {
+                st.choke(c, &self.metrics);
             }
         }
-        for c in conns.values() {
-            if !c.interested.load(Ordering::Acquire) && c.set_unchoked(false) {
-                self.metrics.peers_unchoked.dec();
-            }
-        }
-    }
-
-    fn unchoke(&self, c: &Conn) {
-        if c.set_unchoked(true) {
-            self.metrics.peers_unchoked.inc();
-        }
-    }
-
-    fn unchoked(&self, conns: &HashMap<u64, Arc<Conn>>) -> usize {
-        conns
+        let idle: Vec<Arc<Conn>> = st
+            .conns
             .values()
-            .filter(|c| c.unchoked.load(Ordering::Acquire))
-            .count()
+            .filter(|c| !c.interested.load(Ordering::Acquire))
+            .cloned()
+            .collect();
+        for c in idle {
+            st.choke(&c, &self.metrics);
+        }
     }
 
-    /// Gives free slots to waiting peers, fewest bytes first.
-    fn fill(&self, conns: &HashMap<u64, Arc<Conn>>) {
-        let free = self.slots.saturating_sub(self.unchoked(conns));
+    /// Gives free slots to waiting peers, fewest bytes first. Usually one slot is free
+    /// (a peer left or lost interest): a partial selection finds the few wanted in
+    /// O(peers), where a sort cost O(peers log peers) under the lock on every
+    /// `not_interested`.
+    fn fill(&self, st: &mut State) {
+        let free = self.slots.saturating_sub(st.unchoked);
         if free == 0 {
             return;
         }
-        let mut waiting: Vec<&Arc<Conn>> = conns
+        let key = |c: &Arc<Conn>| (c.round_bytes.load(Ordering::Acquire), c.id);
+        let mut waiting: Vec<Arc<Conn>> = st
+            .conns
             .values()
             .filter(|c| c.interested.load(Ordering::Acquire) && !c.unchoked.load(Ordering::Acquire))
+            .cloned()
             .collect();
-        waiting.sort_by_key(|c| (c.round_bytes.load(Ordering::Acquire), c.id));
-        for c in waiting.into_iter().take(free) {
-            self.unchoke(c);
+        if waiting.len() > free {
+            waiting.select_nth_unstable_by_key(free - 1, key);
+            waiting.truncate(free);
+        }
+        for c in waiting {
+            st.unchoke(&c, &self.metrics);
         }
     }
 }

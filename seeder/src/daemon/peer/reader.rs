@@ -3,14 +3,14 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use seedline_common::wire::{
     Bitfield, BlockRequest, ExtendedHandshake, FrameLimits, Message, MetadataMessage,
     EXTENDED_HANDSHAKE_ID, MAX_BLOCK_LEN, MAX_EXTENDED_LEN,
 };
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::conn::Conn;
 use crate::daemon::metrics::reason;
@@ -26,6 +26,17 @@ const MAX_MESSAGE: u32 = 9 + MAX_BLOCK_LEN + 1024;
 /// Replies (rejects, metadata pieces) a peer may leave unread before it is dropped.
 const MAX_CONTROL_BACKLOG: usize = 1024 * 1024;
 
+/// `have_none` messages a peer may send. Each costs a pass over every piece (a new empty
+/// bitfield, and super-seeding recounts rarity) for five bytes; clients send it once,
+/// after the handshake. A `bitfield` costs the same pass but carries a bit per piece,
+/// so its cost follows its size, and aria2 sends a dozen in one download: not counted.
+const MAX_HAVE_NONE: u32 = 4;
+
+/// Interest changes allowed per [`INTEREST_WINDOW`]: each takes the choker's lock and
+/// may hand a slot on. A leecher changes its mind a few times in a download.
+const INTEREST_CHANGES: u32 = 32;
+const INTEREST_WINDOW: Duration = Duration::from_secs(10);
+
 /// What the reader learned that outlives one message.
 #[derive(Default)]
 struct PeerView {
@@ -35,13 +46,47 @@ struct PeerView {
     /// Requests refused in a row (choked, or for pieces it may not have): a few are
     /// races, a stream of them is abuse, and every one costs a `reject` in the outbox.
     refused_in_row: usize,
+    have_nones: u32,
+    /// Interest changes in the window that started at `interest_since`.
+    interest_changes: u32,
+    interest_since: Option<Instant>,
 }
 
-/// Reads until the peer leaves or misbehaves; returns the disconnect reason.
-pub async fn run(
+impl PeerView {
+    /// Counts one `have_none`; `Err` past [`MAX_HAVE_NONE`].
+    fn have_none(&mut self) -> Result<(), &'static str> {
+        self.have_nones += 1;
+        if self.have_nones > MAX_HAVE_NONE {
+            tracing::debug!(count = self.have_nones, "have_none again and again");
+            return Err(reason::FLOOD);
+        }
+        Ok(())
+    }
+
+    /// Counts one change of interest; `Err` past [`INTEREST_CHANGES`] in a window.
+    fn interest_changed(&mut self, now: Instant) -> Result<(), &'static str> {
+        match self.interest_since {
+            Some(t) if now.duration_since(t) < INTEREST_WINDOW => {}
+            _ => {
+                self.interest_since = Some(now);
+                self.interest_changes = 0;
+            }
+        }
+        self.interest_changes += 1;
+        if self.interest_changes > INTEREST_CHANGES {
+            tracing::debug!(count = self.interest_changes, "interest changed too often");
+            return Err(reason::FLOOD);
+        }
+        Ok(())
+    }
+}
+
+/// Reads until the peer leaves or misbehaves; returns the disconnect reason. `rd` is the
+/// socket's read half (or, when fuzzing, a byte slice).
+pub async fn run<R: AsyncRead + Unpin>(
     conn: &Arc<Conn>,
     shared: &Shared,
-    rd: &mut OwnedReadHalf,
+    rd: &mut R,
     mut buf: BytesMut,
 ) -> &'static str {
     let t = &conn.torrent;
@@ -97,8 +142,15 @@ fn handle(
     let t = &conn.torrent;
     let m = &shared.metrics;
     match msg {
-        Message::Interested => shared.choker.interested(conn),
+        // A repeated `interested` changes nothing and costs nothing; a `not_interested`
+        // always counts, since each one may move a super-seed's offers.
+        Message::Interested if conn.interested.load(Ordering::Acquire) => {}
+        Message::Interested => {
+            view.interest_changed(Instant::now())?;
+            shared.choker.interested(conn);
+        }
         Message::NotInterested => {
+            view.interest_changed(Instant::now())?;
             shared.choker.not_interested(conn);
             conn.super_seed(m, |ss, id, servable| ss.withdraw(id, None, servable));
         }
@@ -106,13 +158,15 @@ fn handle(
         Message::Cancel(r) => conn.cancel(r),
         Message::Bitfield(bits) => {
             // Late or repeated bitfields replace the old one rather than end the
-            // connection: some clients send one after their extended handshake.
+            // connection: some clients send one after their extended handshake, aria2
+            // a dozen during a download.
             let b = Bitfield::from_payload(bits, t.piece_count()).map_err(|_| reason::PROTOCOL)?;
             conn.super_seed(m, |ss, id, servable| ss.bitfield(id, &b, servable));
             view.have = Some(b);
         }
         Message::HaveAll => view.have = Some(Bitfield::full(t.piece_count())),
         Message::HaveNone => {
+            view.have_none()?;
             let b = Bitfield::new(t.piece_count());
             conn.super_seed(m, |ss, id, servable| ss.bitfield(id, &b, servable));
             view.have = Some(b);
@@ -170,7 +224,7 @@ fn request(
         }
     };
     let in_range = r.index < t.piece_count() && r.length > 0 && r.length <= MAX_BLOCK_LEN && {
-        let piece = t.info.piece_range(u64::from(r.index));
+        let piece = t.piece_range(r.index);
         u64::from(r.begin) + u64::from(r.length) <= piece.end - piece.start
     };
     if !in_range {

@@ -185,7 +185,7 @@ async fn blocks(
             let start = buf.len();
             write_piece_header(&mut buf, r.index, r.begin, r.length);
             buf.resize(start + HEADER + r.length as usize, 0);
-            let offset = t.info.piece_range(u64::from(r.index)).start + u64::from(r.begin);
+            let offset = t.piece_range(r.index).start + u64::from(r.begin);
             if let Err(e) = t.storage.read_at(offset, &mut buf[start + HEADER..]) {
                 metrics.disk_read_errors.inc();
                 tracing::error!(torrent = %t.source.display(), error = %e, "cannot read block");
