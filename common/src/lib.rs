@@ -9,6 +9,8 @@ pub mod announce;
 pub mod announce_response;
 pub mod bencode;
 pub mod failure;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod id;
 pub mod metainfo;
 pub mod peer;

@@ -2,4 +2,6 @@
 //! publishes a release as a `.torrent` ([`make_torrent`]).
 
 pub mod daemon;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod make_torrent;

@@ -9,6 +9,8 @@ pub mod cli;
 pub mod client_ip;
 pub mod config;
 pub mod full_scrape;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod handler;
 mod idle_io;
 pub mod logging;

@@ -5,6 +5,7 @@ mod announce;
 mod api;
 mod deploy;
 mod flood;
+mod fuzz_corpus;
 mod lifecycle;
 mod limits;
 mod malformed;

@@ -5,7 +5,7 @@
 pub mod accept;
 pub mod choker;
 pub mod conn;
-mod reader;
+pub(crate) mod reader;
 mod writer;
 
 pub use accept::{handle_connection, Place};

@@ -1,0 +1,18 @@
+//! Fuzz entry points: each feeds arbitrary bytes to one decoder of untrusted input and
+//! checks cheap invariants (round trips, lengths within the buffer).
+//!
+//! They live here, as ordinary functions, so that `fuzz/` (cargo-fuzz, nightly) and the
+//! stable test suite, which replays every committed corpus file through them, run the
+//! same code. None of them may panic on any input unless the decoder has a bug.
+
+mod bencode;
+mod metainfo;
+mod query;
+mod reply;
+mod wire;
+
+pub use bencode::bencode;
+pub use metainfo::metainfo;
+pub use query::{announce_query, scrape_query};
+pub use reply::announce_reply;
+pub use wire::{peer_wire, ut_metadata};

@@ -1,0 +1,3 @@
+//! Integration tests for the protocol core.
+
+mod fuzz_corpus;

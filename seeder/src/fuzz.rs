@@ -1,0 +1,123 @@
+//! Fuzz entry point for the seeder: a peer's byte stream after a valid handshake, through
+//! the connection's real reader (message framing, requests, bitfields, BEP 10 and BEP 9).
+//!
+//! It is an ordinary function so that `fuzz/` (cargo-fuzz, nightly) and the stable test
+//! suite, which replays every committed corpus file through it, run the same code. The
+//! reader reads from the input as a byte slice, so each input ends at its own EOF.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::BytesMut;
+use seedline_common::metainfo::{hash_pieces, Info, Layout, Metainfo};
+use tokio::runtime::Runtime;
+use tokio_util::sync::CancellationToken;
+
+use crate::daemon::metrics::{reason, Metrics};
+use crate::daemon::peer::conn::Conn;
+use crate::daemon::peer::reader;
+use crate::daemon::shared::Shared;
+use crate::daemon::torrent::Torrent;
+use crate::daemon::Config;
+
+/// `peer_session` target. The first byte picks the session: bit 0 the peer speaks the
+/// Fast extension, bit 1 the torrent is super-seeded, bit 2 it is private (no BEP 9).
+/// The rest is what the peer sends after its handshake.
+pub fn peer_session(data: &[u8]) {
+    let Some((&flags, stream)) = data.split_first() else {
+        return;
+    };
+    let f = fixture();
+    let torrent = &f.torrents[usize::from(flags >> 1) & 3];
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let conn = Arc::new(Conn::new(
+        NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        SocketAddr::from(([192, 0, 2, 1], 51413)),
+        torrent.clone(),
+        flags & 1 != 0,
+    ));
+    // As `accept` does: join the super-seed, then let the choker see the peer.
+    if let Some(ss) = &torrent.super_seed {
+        ss.join(conn.id, |i| torrent.advertised(i));
+    }
+    f.shared.choker.add(conn.clone());
+    let mut rd = stream;
+    let why =
+        f.rt.block_on(reader::run(&conn, &f.shared, &mut rd, BytesMut::new()));
+    f.shared.choker.remove(&conn);
+    if let Some(ss) = &torrent.super_seed {
+        ss.leave(conn.id);
+    }
+    // A slice never fails to read and never makes the reader wait.
+    assert!(
+        why != reason::IO && why != reason::IDLE,
+        "reader ended with {why}"
+    );
+}
+
+struct Fixture {
+    rt: Runtime,
+    shared: Arc<Shared>,
+    /// Plain, super-seeded, private, private and super-seeded.
+    torrents: [Arc<Torrent>; 4],
+}
+
+/// Built once per process: the reader never touches the content, so only the
+/// `.torrent` files are written, and removed again once loaded.
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let metrics = Metrics::new();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let load = |private: bool, super_seed: bool| {
+            // 21 pieces: the bitfield has spare bits, the last piece is short.
+            let piece_length = 16 * 1024;
+            let data = vec![0u8; 20 * 16 * 1024 + 1000];
+            let m = Metainfo {
+                announce: None,
+                announce_list: Vec::new(),
+                url_list: Vec::new(),
+                comment: None,
+                created_by: Some("seedline make-torrent 0.1.0".into()),
+                creation_date: None,
+                info: Info {
+                    name: "rel".into(),
+                    piece_length,
+                    pieces: hash_pieces(&data, piece_length),
+                    layout: Layout::Single {
+                        length: data.len() as u64,
+                    },
+                    private,
+                    source: None,
+                },
+            };
+            let path = dir.path().join(format!("{private}-{super_seed}.torrent"));
+            std::fs::write(&path, m.to_bytes()).expect("torrent written");
+            Torrent::load(
+                &path,
+                dir.path(),
+                0,
+                super_seed,
+                CancellationToken::new(),
+                metrics.clone(),
+            )
+            .expect("fixture torrent loads")
+        };
+        let torrents = [
+            load(false, false),
+            load(false, true),
+            load(true, false),
+            load(true, true),
+        ];
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime");
+        Fixture {
+            rt,
+            shared: Shared::new(Config::default(), metrics, 6881),
+            torrents,
+        }
+    })
+}
