@@ -97,6 +97,7 @@ fn fixture() -> &'static Fixture {
             Torrent::load(
                 &path,
                 dir.path(),
+                crate::daemon::file_cache::FileCache::for_tests(),
                 0,
                 super_seed,
                 CancellationToken::new(),

@@ -98,6 +98,12 @@ pub struct Cli {
     /// each piece tends to leave the origin once [default: false].
     #[arg(long, env = "SEEDER_SUPER_SEED", num_args = 0..=1, default_missing_value = "true")]
     pub super_seed: Option<bool>,
+    /// Most content files open at once [default: 1024].
+    #[arg(long, env = "SEEDER_MAX_OPEN_FILES")]
+    pub max_open_files: Option<usize>,
+    /// Serve content that resolves outside its data root through symlinks [default: false].
+    #[arg(long, env = "SEEDER_FOLLOW_SYMLINKS_OUTSIDE", num_args = 0..=1, default_missing_value = "true")]
+    pub follow_symlinks_outside: Option<bool>,
     /// Seconds to complete a handshake [default: 10].
     #[arg(long, env = "SEEDER_HANDSHAKE_TIMEOUT")]
     pub handshake_timeout: Option<u32>,
@@ -190,6 +196,8 @@ impl Cli {
             torrent_upload_rate,
             max_requests_per_peer,
             super_seed,
+            max_open_files,
+            follow_symlinks_outside,
             handshake_timeout,
             idle_timeout,
             write_timeout,

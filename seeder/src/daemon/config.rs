@@ -77,6 +77,12 @@ pub struct Config {
     /// pieces instead of everything, so each piece tends to leave the origin once. For a
     /// release's first distribution; a swarm that can serve itself needs it no more.
     pub super_seed: bool,
+    /// Most content files open at once over all torrents; the least recently read is
+    /// closed first.
+    pub max_open_files: usize,
+    /// Serve content that resolves (through symlinks) outside its data root. Off: a
+    /// symlink in the library cannot publish files from elsewhere on the host.
+    pub follow_symlinks_outside: bool,
     /// Seconds a new connection has to complete its handshake.
     pub handshake_timeout: u32,
     /// Seconds without any message after which a peer is dropped.
@@ -120,6 +126,8 @@ impl Default for Config {
             torrent_upload_rate: 0,
             max_requests_per_peer: 2000,
             super_seed: false,
+            max_open_files: 1024,
+            follow_symlinks_outside: false,
             handshake_timeout: 10,
             idle_timeout: 180,
             write_timeout: 60,
@@ -173,6 +181,7 @@ impl Config {
             ("max_peers", self.max_peers),
             ("max_peers_per_address", self.max_peers_per_address),
             ("max_handshakes", self.max_handshakes),
+            ("max_open_files", self.max_open_files),
             ("max_peers_per_torrent", self.max_peers_per_torrent),
             ("upload_slots", self.upload_slots),
             ("max_requests_per_peer", self.max_requests_per_peer),

@@ -56,9 +56,42 @@ impl Library {
             if let Entry::Loaded(t) = e {
                 if t.state() == State::Missing {
                     self.start(t);
+                } else {
+                    self.recheck(t);
                 }
             }
         }
+    }
+
+    /// A served torrent's files, looked at again: one that went missing or changed size
+    /// stops the torrent; one replaced or changed in place (and pieces that could not be
+    /// read) is verified again.
+    fn recheck(&self, t: &Arc<Torrent>) {
+        if let Err(e) = t.recheck_content() {
+            tracing::error!(
+                torrent = %t.source.display(),
+                error = %e,
+                "content is missing or has the wrong size; not serving until it is fixed"
+            );
+            t.set_state(State::Missing);
+            *t.content_error.lock().expect("content error lock") = Some(e.to_string());
+            return;
+        }
+        // Trusted torrents hash unproven pieces on their next request anyway.
+        if t.take_needs_verify() && !t.trusted {
+            self.verify_in_background(t);
+        }
+    }
+
+    /// Hashes the torrent's unproven pieces off the runtime, one torrent at a time.
+    fn verify_in_background(&self, t: &Arc<Torrent>) {
+        let (t, slots) = (t.clone(), self.shared.background_verify.clone());
+        self.tasks.spawn(async move {
+            let Ok(_permit) = slots.acquire_owned().await else {
+                return;
+            };
+            let _ = tokio::task::spawn_blocking(move || t.verify_all()).await;
+        });
     }
 
     fn scan_dir(&mut self, dir: &Path) {
@@ -115,6 +148,7 @@ impl Library {
         let t = Torrent::load(
             path,
             data_dir,
+            self.shared.files.clone(),
             self.shared.cfg.torrent_upload_rate,
             self.shared.cfg.super_seed,
             self.shutdown.child_token(),
@@ -170,8 +204,8 @@ impl Library {
         }
         drop(last);
         if t.state() == State::Checking {
-            let t = t.clone();
-            self.tasks.spawn_blocking(move || t.verify_all());
+            t.take_needs_verify();
+            self.verify_in_background(t);
         }
     }
 

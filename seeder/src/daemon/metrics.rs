@@ -51,6 +51,8 @@ pub struct Metrics {
     pub registrations: IntCounterVec,
     pub disk_read_errors: IntCounter,
     pub pieces_verified: IntCounterVec,
+    pub content_changes: IntCounter,
+    pub open_files: IntGauge,
 }
 
 const PREFIX: &str = "seedline_seeder";
@@ -136,6 +138,14 @@ impl Metrics {
                 "pieces_verified_total",
                 "Pieces hashed against the torrent, by result (good, bad).",
                 "result",
+            ),
+            content_changes: counter(
+                "content_changes_total",
+                "Content files found changed on disk (size, modification time or inode) since they were verified; their pieces are verified again before they are served.",
+            ),
+            open_files: gauge(
+                "open_files",
+                "Content files open (at most max_open_files).",
             ),
             registry,
         };

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod announce;
 pub mod cli;
 pub mod config;
+pub mod file_cache;
 pub mod http;
 pub mod library;
 pub mod metrics;

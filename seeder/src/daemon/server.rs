@@ -110,7 +110,7 @@ pub async fn run(
             .add_one_off(&o.torrent, &o.data)
             .map_err(StartError)?;
     }
-    library.scan();
+    library = scan_off_runtime(library).await;
     tracing::info!(addr = %peer_addr, peer_id = %String::from_utf8_lossy(shared.peer_id.as_bytes()), "seeding");
     if let Ok(a) = listeners.admin.local_addr() {
         tracing::info!(addr = %a, "admin listening (/metrics, /health)");
@@ -131,7 +131,7 @@ pub async fn run(
     let rescan = Config::secs(shared.cfg.rescan_interval);
     loop {
         tokio::select! {
-            () = tokio::time::sleep(rescan) => library.scan(),
+            () = tokio::time::sleep(rescan) => library = scan_off_runtime(library).await,
             () = shutdown.cancelled() => break,
         }
     }
@@ -185,6 +185,18 @@ async fn accept_loop(
     drop(listener);
     conns.close();
     conns.wait().await;
+}
+
+/// One library scan on the blocking pool: it reads directories, parses `.torrent` files
+/// of up to 64 MiB and looks at every content file, none of which may stall the
+/// runtime's workers (and with them every peer connection).
+async fn scan_off_runtime(mut library: Library) -> Library {
+    tokio::task::spawn_blocking(move || {
+        library.scan();
+        library
+    })
+    .await
+    .expect("a library scan does not panic")
 }
 
 async fn choke_loop(shared: Arc<Shared>, shutdown: CancellationToken) {

@@ -10,6 +10,7 @@ use seedline_common::{InfoHash, PeerId};
 use tokio::sync::Semaphore;
 
 use super::config::Config;
+use super::file_cache::FileCache;
 use super::metrics::Metrics;
 use super::peer::choker::Choker;
 use super::rate::RateLimiter;
@@ -35,6 +36,10 @@ pub struct Shared {
     pub per_address: Arc<PerAddress>,
     /// Places for connections that have not finished their handshake.
     pub handshakes: Arc<Semaphore>,
+    /// Open content files, capped.
+    pub files: Arc<FileCache>,
+    /// Background verifications run one at a time: each reads a whole torrent.
+    pub background_verify: Arc<Semaphore>,
 }
 
 impl Shared {
@@ -47,6 +52,12 @@ impl Shared {
             verify_slots: Arc::new(Semaphore::new(VERIFY_PARALLELISM)),
             per_address: PerAddress::new(cfg.max_peers_per_address),
             handshakes: Arc::new(Semaphore::new(cfg.max_handshakes)),
+            files: FileCache::new(
+                cfg.max_open_files,
+                cfg.follow_symlinks_outside,
+                metrics.open_files.clone(),
+            ),
+            background_verify: Arc::new(Semaphore::new(1)),
             torrents: RwLock::new(HashMap::new()),
             peers: AtomicUsize::new(0),
             metrics,

@@ -1,26 +1,69 @@
 //! The content of one torrent on disk: positional reads across file boundaries.
 //!
-//! Files are opened on first read and kept open while the torrent is served; nothing is
-//! ever loaded whole. A short read (a file truncated under us) is an error, never zeros.
+//! Files are opened through the shared [`FileCache`] (capped, beneath the data root);
+//! nothing is ever loaded whole. A short read (a file truncated under us) is an error,
+//! never zeros.
+//!
+//! Every file has a baseline: its size, modification time and inode as first read. After
+//! each read the open file is looked at again (`fstat`); if it changed, the data just
+//! read may not be what was verified, so the read fails and `changed` is told the file's
+//! byte range (to forget which pieces were proven) before the new baseline is taken. A
+//! write updates the modification time before it changes any data, so a read followed
+//! by an unchanged `fstat` read the old bytes. [`Storage::check`] also compares each
+//! path with its baseline, which catches a file replaced by another (a new inode).
 
-use std::fs::File;
+use std::fs::Metadata;
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::ops::Range;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
 use seedline_common::metainfo::Info;
+
+use super::file_cache::{self, FileCache};
+
+/// What identifies a file's content without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: u64,
+    mtime_ns: i128,
+    ino: u64,
+    dev: u64,
+}
+
+impl Fingerprint {
+    fn of(m: &Metadata) -> Self {
+        Self {
+            len: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ino: m.ino(),
+            dev: m.dev(),
+        }
+    }
+}
 
 struct Span {
     path: PathBuf,
     offset: u64,
     length: u64,
-    file: OnceLock<File>,
+    /// The file as it was when first read; `None` until then.
+    baseline: Mutex<Option<Fingerprint>>,
+}
+
+impl Span {
+    fn range(&self) -> Range<u64> {
+        self.offset..self.offset + self.length
+    }
 }
 
 pub struct Storage {
     spans: Vec<Span>,
     total: u64,
+    /// Where content must resolve to (symlinks out of it are refused by the cache).
+    root: PathBuf,
+    id: u64,
+    files: Arc<FileCache>,
 }
 
 /// Why content cannot be served as it is on disk.
@@ -34,11 +77,13 @@ pub enum ContentError {
         expected: u64,
         got: u64,
     },
+    #[error("{path}: {source}")]
+    Refused { path: PathBuf, source: io::Error },
 }
 
 impl Storage {
     /// The layout of `info` with its content under `root` (`root/<name>`).
-    pub fn new(info: &Info, root: &Path) -> Self {
+    pub fn new(info: &Info, root: &Path, files: Arc<FileCache>) -> Self {
         let base = root.join(&info.name);
         let spans = info
             .files()
@@ -47,19 +92,23 @@ impl Storage {
                 path: f.path.iter().fold(base.clone(), |p, c| p.join(c)),
                 offset: f.offset,
                 length: f.length,
-                file: OnceLock::new(),
+                baseline: Mutex::new(None),
             })
             .collect();
         Self {
             spans,
             total: info.total_length(),
+            root: root.to_owned(),
+            id: file_cache::storage_id(),
+            files,
         }
     }
 
     /// Every file exists with the size the torrent gives (larger is wrong too: the data
-    /// is not what was published).
-    pub fn check(&self) -> Result<(), ContentError> {
-        for s in &self.spans {
+    /// is not what was published). A file that is no longer the one first read (another
+    /// inode, size or modification time) has `changed` called with its byte range.
+    pub fn check(&self, changed: &dyn Fn(Range<u64>)) -> Result<(), ContentError> {
+        for (i, s) in self.spans.iter().enumerate() {
             let meta = std::fs::metadata(&s.path).map_err(|source| ContentError::Missing {
                 path: s.path.clone(),
                 source,
@@ -71,12 +120,30 @@ impl Storage {
                     got: meta.len(),
                 });
             }
+            self.files
+                .check_beneath(&s.path, &self.root)
+                .map_err(|source| ContentError::Refused {
+                    path: s.path.clone(),
+                    source,
+                })?;
+            let mut base = s.baseline.lock().expect("baseline lock");
+            if base.is_some_and(|b| b != Fingerprint::of(&meta)) {
+                changed(s.range());
+                *base = None;
+                self.files.forget((self.id, i));
+            }
         }
         Ok(())
     }
 
-    /// Fills `buf` with the torrent's bytes at `offset`.
-    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+    /// Fills `buf` with the torrent's bytes at `offset`. If a file changed since its
+    /// baseline, `changed` gets its byte range and the read fails.
+    pub fn read_at(
+        &self,
+        offset: u64,
+        buf: &mut [u8],
+        changed: &dyn Fn(Range<u64>),
+    ) -> io::Result<()> {
         let end = offset
             .checked_add(buf.len() as u64)
             .filter(|&e| e <= self.total)
@@ -91,19 +158,41 @@ impl Storage {
             let within = pos - s.offset;
             let n = (s.length - within).min(end - pos) as usize;
             let dst = &mut buf[(pos - offset) as usize..][..n];
-            let file = match s.file.get() {
-                Some(f) => f,
-                None => {
-                    let f = File::open(&s.path).map_err(|e| with_path(e, &s.path))?;
-                    s.file.get_or_init(|| f)
-                }
-            };
+            let key = (self.id, i);
+            let file = self
+                .files
+                .get(key, &s.path, &self.root)
+                .map_err(|e| with_path(e, &s.path))?;
             file.read_exact_at(dst, within)
                 .map_err(|e| with_path(e, &s.path))?;
+            let now = Fingerprint::of(&file.metadata().map_err(|e| with_path(e, &s.path))?);
+            let mut base = s.baseline.lock().expect("baseline lock");
+            match *base {
+                None => *base = Some(now),
+                Some(b) if b == now => {}
+                Some(_) => {
+                    // Forgotten before the new baseline is taken, so a concurrent read
+                    // that sees the new baseline also sees its piece unproven.
+                    changed(s.range());
+                    *base = Some(now);
+                    drop(base);
+                    self.files.forget(key);
+                    return Err(io::Error::other(format!(
+                        "{}: changed on disk since it was verified",
+                        s.path.display()
+                    )));
+                }
+            }
             pos += n as u64;
             i += 1;
         }
         Ok(())
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        self.files.forget_storage(self.id);
     }
 }
 
@@ -143,17 +232,21 @@ mod tests {
         std::fs::write(dir.path().join("rel/a"), b"abc").unwrap();
         std::fs::write(dir.path().join("rel/e"), b"").unwrap();
         std::fs::write(dir.path().join("rel/b"), b"defgh").unwrap();
-        let s = Storage::new(&info(&[("a", 3), ("e", 0), ("b", 5)]), dir.path());
-        s.check().unwrap();
+        let s = Storage::new(
+            &info(&[("a", 3), ("e", 0), ("b", 5)]),
+            dir.path(),
+            FileCache::for_tests(),
+        );
+        s.check(&|_| {}).unwrap();
         let mut buf = [0u8; 8];
-        s.read_at(0, &mut buf).unwrap();
+        s.read_at(0, &mut buf, &|_| {}).unwrap();
         assert_eq!(&buf, b"abcdefgh");
         let mut buf = [0u8; 3];
-        s.read_at(2, &mut buf).unwrap();
+        s.read_at(2, &mut buf, &|_| {}).unwrap();
         assert_eq!(&buf, b"cde");
-        s.read_at(3, &mut buf).unwrap();
+        s.read_at(3, &mut buf, &|_| {}).unwrap();
         assert_eq!(&buf, b"def");
-        assert!(s.read_at(6, &mut buf).is_err(), "past the end");
+        assert!(s.read_at(6, &mut buf, &|_| {}).is_err(), "past the end");
     }
 
     #[test]
@@ -161,16 +254,62 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("rel")).unwrap();
         std::fs::write(dir.path().join("rel/a"), b"ab").unwrap();
-        let s = Storage::new(&info(&[("a", 3), ("b", 1)]), dir.path());
-        let e = s.check().unwrap_err().to_string();
+        let s = Storage::new(
+            &info(&[("a", 3), ("b", 1)]),
+            dir.path(),
+            FileCache::for_tests(),
+        );
+        let e = s.check(&|_| {}).unwrap_err().to_string();
         assert!(e.contains("rel/a") && e.contains("2 bytes"), "{e}");
         std::fs::write(dir.path().join("rel/a"), b"abc").unwrap();
-        assert!(s.check().unwrap_err().to_string().contains("missing"));
+        assert!(s
+            .check(&|_| {})
+            .unwrap_err()
+            .to_string()
+            .contains("missing"));
         // A file shortened after the check: the read fails instead of returning zeros.
         std::fs::write(dir.path().join("rel/b"), b"x").unwrap();
-        s.check().unwrap();
+        s.check(&|_| {}).unwrap();
         std::fs::write(dir.path().join("rel/a"), b"a").unwrap();
         let mut buf = [0u8; 4];
-        assert!(s.read_at(0, &mut buf).is_err());
+        assert!(s.read_at(0, &mut buf, &|_| {}).is_err());
+    }
+
+    #[test]
+    fn a_file_changed_in_place_or_replaced_is_reported() {
+        use std::sync::Mutex as M;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rel")).unwrap();
+        std::fs::write(dir.path().join("rel/a"), b"abc").unwrap();
+        std::fs::write(dir.path().join("rel/b"), b"defgh").unwrap();
+        let s = Storage::new(
+            &info(&[("a", 3), ("b", 5)]),
+            dir.path(),
+            FileCache::for_tests(),
+        );
+        let seen = M::new(Vec::new());
+        let note = |r: Range<u64>| seen.lock().unwrap().push(r);
+        let mut buf = [0u8; 8];
+        s.read_at(0, &mut buf, &note).unwrap();
+        // A byte flipped in place (same size; the write moves the modification time).
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("rel/b"))
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        f.write_all_at(b"X", 1).unwrap();
+        let e = s.read_at(0, &mut buf, &note).unwrap_err();
+        assert!(e.to_string().contains("changed on disk"), "{e}");
+        assert_eq!(*seen.lock().unwrap(), vec![3..8]);
+        // The new content is the baseline now: reads go on (the caller re-verifies).
+        s.read_at(0, &mut buf, &note).unwrap();
+        assert_eq!(&buf, b"abcdXfgh");
+        // A file replaced by another of the same size is caught by the periodic check.
+        std::fs::write(dir.path().join("rel/a.new"), b"ABC").unwrap();
+        std::fs::rename(dir.path().join("rel/a.new"), dir.path().join("rel/a")).unwrap();
+        s.check(&note).unwrap();
+        assert_eq!(seen.lock().unwrap().last(), Some(&(0..3)));
+        s.read_at(0, &mut buf, &note).unwrap();
+        assert_eq!(&buf[..3], b"ABC");
     }
 }

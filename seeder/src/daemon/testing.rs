@@ -42,6 +42,7 @@ pub fn torrent(data: &[u8], piece_length: u64, ours: bool) -> Fixture {
     let torrent = Torrent::load(
         &path,
         dir.path(),
+        super::file_cache::FileCache::for_tests(),
         0,
         false,
         CancellationToken::new(),

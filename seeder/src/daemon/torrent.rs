@@ -3,10 +3,13 @@
 //! A piece is served only once its SHA-1 matched. Torrents our own `make-torrent` wrote
 //! are advertised whole at once (seed mode) and each piece is hashed just before its first
 //! block leaves; other torrents are hashed in the background and advertised as pieces
-//! pass.
+//! pass. A file that changes on disk (see `storage`) sends its pieces back to unproven,
+//! so they are hashed again before another block of them leaves; pieces that could not
+//! be read are tried again.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use seedline_common::metainfo::{Info, Metainfo};
@@ -16,6 +19,7 @@ use sha1::{Digest, Sha1};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::file_cache::FileCache;
 use super::metrics::Metrics;
 use super::rate::RateLimiter;
 use super::storage::{ContentError, Storage};
@@ -66,6 +70,9 @@ pub struct Torrent {
     /// The files' total length, summed once: every request needs a piece's range.
     total_length: u64,
     pieces: Vec<AtomicU8>,
+    /// Some pieces went back to unproven (content changed, or a read failed): a
+    /// background pass should hash them again.
+    needs_verify: AtomicBool,
     /// Bumped whenever pieces become servable, so connections can send `have`.
     pub progress: watch::Sender<u32>,
     pub peers: AtomicUsize,
@@ -86,6 +93,7 @@ impl Torrent {
     pub fn load(
         path: &Path,
         data_dir: &Path,
+        files: Arc<FileCache>,
         rate: u64,
         super_seed: bool,
         token: CancellationToken,
@@ -112,13 +120,14 @@ impl Torrent {
         Ok(Arc::new(Self {
             info_hash: parsed.info_hash,
             total_length: m.info.total_length(),
-            storage: Storage::new(&m.info, data_dir),
+            storage: Storage::new(&m.info, data_dir, files),
             tiers: m.tiers(),
             info: m.info,
             info_bytes: parsed.info_bytes,
             source: path.to_owned(),
             trusted,
             pieces,
+            needs_verify: AtomicBool::new(false),
             progress: watch::Sender::new(0),
             peers: AtomicUsize::new(0),
             uploaded: AtomicU64::new(0),
@@ -194,10 +203,46 @@ impl Torrent {
         b
     }
 
+    /// Fills `buf` with content at `offset`; a file found changed on disk sends its
+    /// pieces back to unproven and fails the read.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.storage
+            .read_at(offset, buf, &|bytes| self.content_changed(bytes))
+    }
+
+    /// Forgets which pieces overlapping `bytes` were proven: they are hashed again before
+    /// they are served (trusted torrents on the next request, others in the background).
+    fn content_changed(&self, bytes: Range<u64>) {
+        let len = self.info.piece_length;
+        let first = (bytes.start / len) as usize;
+        let last = bytes.end.div_ceil(len).min(self.pieces.len() as u64) as usize;
+        for p in &self.pieces[first..last.max(first)] {
+            p.store(UNKNOWN, Ordering::Release);
+        }
+        self.needs_verify.store(true, Ordering::Release);
+        self.metrics.content_changes.inc();
+        tracing::warn!(
+            torrent = %self.source.display(),
+            pieces = ?(first..last),
+            "content changed on disk; its pieces are verified again before they are served"
+        );
+    }
+
+    /// Whether some pieces went back to unproven since the last call.
+    pub fn take_needs_verify(&self) -> bool {
+        self.needs_verify.swap(false, Ordering::AcqRel)
+    }
+
+    /// Checks the files again (sizes, and whether they are still the files first read)
+    /// without changing the state of a torrent being served.
+    pub fn recheck_content(&self) -> Result<(), ContentError> {
+        self.storage.check(&|bytes| self.content_changed(bytes))
+    }
+
     /// Checks that the content is there with the right sizes and moves to `Checking`
     /// (or straight to `Seeding` for trusted torrents). Returns whether it can be served.
     pub fn check_content(&self) -> Result<(), ContentError> {
-        match self.storage.check() {
+        match self.recheck_content() {
             Ok(()) => {
                 self.set_state(if self.trusted {
                     State::Seeding
@@ -248,7 +293,7 @@ impl Torrent {
         let mut pos = range.start;
         while pos < range.end {
             let n = ((range.end - pos) as usize).min(buf.len());
-            self.storage.read_at(pos, &mut buf[..n])?;
+            self.read_at(pos, &mut buf[..n])?;
             h.update(&buf[..n]);
             pos += n as u64;
         }
@@ -272,6 +317,8 @@ impl Torrent {
                 }
                 Ok(false) => {}
                 Err(e) => {
+                    // Left unproven and tried again on the next pass.
+                    self.needs_verify.store(true, Ordering::Release);
                     self.metrics.disk_read_errors.inc();
                     tracing::error!(torrent = %self.source.display(), piece = i, error = %e, "cannot read piece");
                 }

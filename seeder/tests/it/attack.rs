@@ -260,3 +260,101 @@ async fn a_peer_that_never_reads_is_dropped_at_the_write_timeout() {
     );
     s.assert_healthy().await;
 }
+
+/// Each block of piece `index` as the seeder answers it: `Some(data)` or `None` for a
+/// reject. The client must be unchoked and speak the Fast extension.
+async fn fetch_piece(c: &mut Client, index: u32, len: u64) -> Vec<Option<Vec<u8>>> {
+    use seedline_common::wire::BlockRequest;
+    let blocks: Vec<BlockRequest> = (0..len.div_ceil(16_384))
+        .map(|b| BlockRequest {
+            index,
+            begin: (b * 16_384) as u32,
+            length: (len - b * 16_384).min(16_384) as u32,
+        })
+        .collect();
+    for b in &blocks {
+        c.send(Message::Request(*b)).await;
+    }
+    let mut got = vec![None; blocks.len()];
+    let mut answered = 0;
+    while answered < blocks.len() {
+        let crate::peer_client::Got::Msg(frame) = c.next().await else {
+            panic!("closed while fetching");
+        };
+        match Message::decode(&frame, u32::MAX).unwrap().unwrap().0 {
+            Message::Piece { begin, data, .. } => {
+                got[begin as usize / 16_384] = Some(data.to_vec());
+                answered += 1;
+            }
+            Message::Reject(_) => answered += 1,
+            _ => {}
+        }
+    }
+    got
+}
+
+/// Issue 13, finding 6: a byte flipped in place in served content (same size) was
+/// served as it was, and clients then ban the origin. The change is seen at the next
+/// read, the piece is hashed again, found bad and refused; once the byte is back, the
+/// piece is served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_changed_in_place_is_never_served() {
+    use std::os::unix::fs::FileExt;
+    let mut s = SeederProcess::start(&["--rescan-interval", "1"]);
+    // Prove every piece good by downloading everything once.
+    s.assert_healthy().await;
+    let file = s._dir.path().join("rel/sub/b.bin");
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    // b.bin starts at byte 100 000 of the release; with 64 KiB pieces, byte 131 077 is
+    // in piece 2. Piece 1 ends in b.bin too: it is hashed again, found good, served.
+    let at = 131_077 - 100_000;
+    let original = s.bytes[131_077];
+    f.write_all_at(&[original ^ 0xff], at as u64).unwrap();
+    let piece =
+        |p: u32| &s.bytes[p as usize * 65_536..((p as usize + 1) * 65_536).min(s.bytes.len())];
+
+    let mut c = Client::handshake(s.peer, s.ih).await;
+    c.send(Message::Interested).await;
+    c.until(|m| matches!(m, Message::Unchoke)).await;
+    for index in [1u32, 2] {
+        let got = fetch_piece(&mut c, index, piece(index).len() as u64).await;
+        for (b, data) in got.iter().enumerate() {
+            if let Some(d) = data {
+                assert!(
+                    d[..] == piece(index)[b * 16_384..][..d.len()],
+                    "piece {index} block {b} served changed"
+                );
+            }
+        }
+        if index == 2 {
+            assert!(
+                got.iter().all(Option::is_none),
+                "the changed piece is refused"
+            );
+        }
+    }
+    assert!(s.metric("seedline_seeder_content_changes_total").await >= 1.0);
+    assert!(
+        s.metric("seedline_seeder_pieces_verified_total{result=\"bad\"}")
+            .await
+            >= 1.0
+    );
+
+    // The data is right again: the next look at the files (every rescan_interval) sees
+    // the change, and the piece is hashed again and served.
+    f.write_all_at(&[original], at as u64).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = fetch_piece(&mut c, 2, 65_536).await;
+        if got.iter().all(Option::is_some) {
+            let joined = got.into_iter().flatten().collect::<Vec<_>>().concat();
+            assert!(joined == piece(2), "piece 2 is the original again");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "piece 2 served again once restored"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

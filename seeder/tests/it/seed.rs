@@ -306,3 +306,30 @@ async fn embedded_tracker_hands_out_the_announce_ip() {
     );
     s.stop().await;
 }
+
+/// Content that resolves outside the data root through a symlink is not served, unless
+/// the operator allows it (issue 13: data paths resolve beneath the data root).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_behind_a_symlink_out_of_the_root_is_refused_unless_allowed() {
+    for allow in [false, true] {
+        let outside = tempfile::tempdir().unwrap();
+        let (torrent, _) = release(outside.path(), true);
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("rel"), root.path().join("rel")).unwrap();
+        let mut cfg = test_config();
+        cfg.torrents = vec![one_off(&torrent, root.path())];
+        cfg.follow_symlinks_outside = allow;
+        let s = Running::start(cfg).await;
+        let state = if allow { "seeding" } else { "missing" };
+        assert!(
+            eventually(|| async {
+                s.metric(&format!("seedline_seeder_torrents{{state=\"{state}\"}}"))
+                    .await
+                    == 1.0
+            })
+            .await,
+            "{state} with follow_symlinks_outside = {allow}"
+        );
+        s.stop().await;
+    }
+}

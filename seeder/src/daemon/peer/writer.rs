@@ -186,11 +186,16 @@ async fn blocks(
             write_piece_header(&mut buf, r.index, r.begin, r.length);
             buf.resize(start + HEADER + r.length as usize, 0);
             let offset = t.piece_range(r.index).start + u64::from(r.begin);
-            if let Err(e) = t.storage.read_at(offset, &mut buf[start + HEADER..]) {
+            if let Err(e) = t.read_at(offset, &mut buf[start + HEADER..]) {
                 metrics.disk_read_errors.inc();
                 tracing::error!(torrent = %t.source.display(), error = %e, "cannot read block");
                 buf.truncate(start);
                 refused.push((r, reason::DISK));
+            } else if !t.is_verified(r.index) {
+                // The file changed while this block was read (its piece was forgotten
+                // before the read's check saw the new file): not what was verified.
+                buf.truncate(start);
+                refused.push((r, reason::NOT_AVAILABLE));
             }
         }
         (buf, refused)
