@@ -33,16 +33,30 @@ pub fn save(t: &Tracker, path: &Path) -> io::Result<usize> {
     Ok(buf.len())
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+/// The temporary file a save writes before renaming it over `path`.
+fn tmp_path(path: &Path) -> io::Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "state_file has no file name")
     })?;
-    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
-    let mut f = File::create(&tmp)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    drop(f);
-    fs::rename(&tmp, path)?;
+    Ok(path.with_file_name(format!(".{}.tmp", name.to_string_lossy())))
+}
+
+/// Writes `data` to a temporary file, syncs it and renames it over `path`: a crash at
+/// any point leaves the old file or the new one, whole. A failed save (a full disk)
+/// removes its temporary file and leaves the old one as it was.
+fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    let tmp = tmp_path(path)?;
+    let written = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -82,6 +96,12 @@ pub async fn save_now(t: &Arc<Tracker>, path: &Path) -> bool {
 /// Loads `path` into a fresh tracker. A missing file is a first start; a damaged one is
 /// reported, moved aside, and whatever is sound in it is loaded.
 pub fn load(t: &Tracker, path: &Path) {
+    // Left by a save that was killed before its rename; the file itself is whole.
+    if let Ok(tmp) = tmp_path(path) {
+        if fs::remove_file(&tmp).is_ok() {
+            tracing::info!(path = %tmp.display(), "removed the temporary file of an interrupted save");
+        }
+    }
     let loads = &t.metrics.ops.state_loads;
     let buf = match fs::read(path) {
         Ok(b) => b,

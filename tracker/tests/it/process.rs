@@ -20,7 +20,22 @@ impl Proc {
     /// Starts the tracker with `args` plus loopback listeners and JSON logs; waits
     /// (bounded) until both listeners are up.
     pub fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tracker"))
+        Self::spawn_wrapped(&[], args)
+    }
+
+    /// As [`Self::spawn`], run through `wrapper` (a command that ends by running its
+    /// first operand with the rest, such as `sh -c 'ulimit -f 8; exec "$0" "$@"'`).
+    pub fn spawn_wrapped(wrapper: &[&str], args: &[&str]) -> Self {
+        let bin = env!("CARGO_BIN_EXE_tracker");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = cmd
             .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
             .args(["--log-format", "json", "--log-level", "info"])
             .args(args)
