@@ -19,6 +19,7 @@ pub struct OpsMetrics {
     pub rate_limited: IntCounterVec,
     pub rate_limit_untracked: IntCounter,
     pub rate_limit_clients: IntGauge,
+    pub rate_limit_evicted: IntCounter,
     pub full_scrape_builds: IntCounter,
     pub full_scrape_cached: IntCounter,
 }
@@ -73,12 +74,17 @@ impl OpsMetrics {
             ),
             rate_limit_untracked: IntCounter::new(
                 "rate_limit_untracked_total",
-                "Requests served unlimited because the rate limiter's client table was full.",
+                "Requests served unlimited because the rate limiter's client table was full while another request made room.",
             )
             .expect("metric"),
             rate_limit_clients: IntGauge::new(
                 "rate_limit_clients",
                 "Clients the rate limiter tracks.",
+            )
+            .expect("metric"),
+            rate_limit_evicted: IntCounter::new(
+                "rate_limit_evicted_total",
+                "Clients dropped from the full rate-limiter table to make room (refilled first, then least recently seen); counted at each sweep.",
             )
             .expect("metric"),
             full_scrape_builds: IntCounter::new(
@@ -122,6 +128,7 @@ impl OpsMetrics {
         reg(Box::new(m.rate_limited.clone()));
         reg(Box::new(m.rate_limit_untracked.clone()));
         reg(Box::new(m.rate_limit_clients.clone()));
+        reg(Box::new(m.rate_limit_evicted.clone()));
         reg(Box::new(m.full_scrape_builds.clone()));
         reg(Box::new(m.full_scrape_cached.clone()));
         m

@@ -1,12 +1,15 @@
 //! Per-client token buckets for announces and scrapes.
 //!
 //! IPv6 clients are limited per /64, the smallest network a host is usually given, or
-//! one host could take 2^64 fresh buckets. The table is capped: past the cap, new
-//! clients are served unlimited (and counted) rather than refused, because a flood of
-//! spoofed-looking sources must not lock out real users, and memory must stay bounded.
+//! one host could take 2^64 fresh buckets. The table is capped. At the cap, buckets that
+//! have refilled are dropped (they are the same as new ones), then the tenth that was
+//! used longest ago; a flood of fresh sources thus costs other clients at most a fresh
+//! burst, and the limiter keeps limiting. Only while another request is evicting is a
+//! new client served untracked (and counted) rather than refused.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use dashmap::DashMap;
@@ -41,6 +44,9 @@ pub struct RateLimiter {
     buckets: DashMap<u128, Bucket, hashbrown::DefaultHashBuilder>,
     len: AtomicUsize,
     epoch: Instant,
+    /// Held by the one request that evicts at the cap.
+    evicting: Mutex<()>,
+    evicted: AtomicUsize,
 }
 
 impl RateLimiter {
@@ -52,7 +58,14 @@ impl RateLimiter {
             buckets: DashMap::default(),
             len: AtomicUsize::new(0),
             epoch: Instant::now(),
+            evicting: Mutex::new(()),
+            evicted: AtomicUsize::new(0),
         }
+    }
+
+    /// Buckets dropped at the cap so far (refilled ones included).
+    pub fn evicted(&self) -> usize {
+        self.evicted.load(Ordering::Relaxed)
     }
 
     /// Milliseconds on the limiter's clock.
@@ -71,7 +84,12 @@ impl RateLimiter {
             return self.take(&mut b, now);
         }
         if self.len.load(Ordering::Relaxed) >= self.max_clients {
-            return Verdict::Untracked;
+            if let Ok(_one) = self.evicting.try_lock() {
+                self.evict(now);
+            }
+            if self.len.load(Ordering::Relaxed) >= self.max_clients {
+                return Verdict::Untracked;
+            }
         }
         let mut b = self.buckets.entry(key).or_insert_with(|| {
             self.len.fetch_add(1, Ordering::Relaxed);
@@ -99,6 +117,32 @@ impl RateLimiter {
         let elapsed = now.saturating_sub(b.last) as f64;
         b.tokens = (f64::from(b.tokens) + elapsed * self.per_ms).min(f64::from(self.burst)) as f32;
         b.last = now.max(b.last);
+    }
+
+    /// Makes room at the cap: refilled buckets go first, then, if that freed less than a
+    /// tenth of the table, the tenth used longest ago. O(table) once per tenth of the
+    /// cap in new clients, so O(10) per new client.
+    fn evict(&self, now: u64) {
+        let mut dropped = self.sweep(now);
+        let target = self.max_clients - (self.max_clients / 10).max(1);
+        let len = self.len.load(Ordering::Relaxed);
+        if len > target {
+            let mut lasts: Vec<u64> = self.buckets.iter().map(|b| b.last).collect();
+            let n = (len - target).min(lasts.len().saturating_sub(1));
+            // Buckets used in the same millisecond as the cutoff go too: more room, never
+            // less.
+            let (_, cutoff, _) = lasts.select_nth_unstable(n);
+            let cutoff = *cutoff;
+            let mut removed = 0;
+            self.buckets.retain(|_, b| {
+                let keep = b.last > cutoff;
+                removed += usize::from(!keep);
+                keep
+            });
+            self.len.fetch_sub(removed, Ordering::Relaxed);
+            dropped += removed;
+        }
+        self.evicted.fetch_add(dropped, Ordering::Relaxed);
     }
 
     /// Forgets clients whose buckets have refilled: they are the same as new ones.
@@ -172,8 +216,38 @@ mod tests {
             rl.check("2001:db8:0:1::1".parse().unwrap(), 0),
             Verdict::Allowed
         );
-        assert_eq!(rl.check("10.0.0.1".parse().unwrap(), 0), Verdict::Untracked);
-        assert_eq!(rl.clients(), 2);
+        // At the cap, the bucket used longest ago makes room: the new client is limited.
+        assert_eq!(rl.check("10.0.0.1".parse().unwrap(), 1), Verdict::Allowed);
+        // (Both went: they were last used in the same millisecond.)
+        assert!(rl.clients() <= 2);
+        assert!(rl.evicted() >= 1);
+        assert!(matches!(
+            rl.check("10.0.0.1".parse().unwrap(), 1),
+            Verdict::Limited(_)
+        ));
+    }
+
+    /// Issue 13: a flood of fresh sources filled the table and every later client went
+    /// unlimited. Now the flood evicts itself and the limiter keeps limiting.
+    #[test]
+    fn a_flood_of_fresh_sources_cannot_switch_the_limiter_off() {
+        let rl = RateLimiter::new(60, 2, 1_000);
+        let victim: IpAddr = "198.51.100.7".parse().unwrap();
+        let mut untracked = 0;
+        for i in 0..50_000u64 {
+            // A /32 worth of /64s, one request each, over 50 seconds.
+            let src = IpAddr::V6(std::net::Ipv6Addr::from(
+                (0x2001_0db8u128 << 96) | (u128::from(i) << 64),
+            ));
+            untracked += usize::from(rl.check(src, i) == Verdict::Untracked);
+            assert!(rl.clients() <= 1_000);
+        }
+        assert_eq!(untracked, 0);
+        // The victim is still limited after the flood.
+        let now = 50_000;
+        assert_eq!(rl.check(victim, now), Verdict::Allowed);
+        assert_eq!(rl.check(victim, now), Verdict::Allowed);
+        assert!(matches!(rl.check(victim, now), Verdict::Limited(_)));
     }
 
     #[test]

@@ -327,6 +327,8 @@ async fn sweep_loop(tracker: Arc<Tracker>, shutdown: CancellationToken) {
             if let Some(rl) = &t.limiter {
                 rl.sweep(rl.now());
                 t.metrics.ops.rate_limit_clients.set(rl.clients() as i64);
+                let c = &t.metrics.ops.rate_limit_evicted;
+                c.inc_by((rl.evicted() as u64).saturating_sub(c.get()));
             }
             let cutoff = t.now().saturating_sub(t.config().peer_timeout_secs());
             let removed = t.store.expire(cutoff);

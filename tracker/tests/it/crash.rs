@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use seedline_common::InfoHash;
-use seedline_tracker::state_file::{self, State, Writer};
+use seedline_tracker::state_file::{self, Writer};
 use seedline_tracker::store::SavedSwarm;
 
 use crate::process::Proc;
