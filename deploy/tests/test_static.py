@@ -140,6 +140,13 @@ class Static(unittest.TestCase):
         }.items():
             self.assertEqual(keys.get(k), v, f"{unit_name}: {k}")
         self.assertEqual(stack.unit_syscall_filter(unit_name)[0], ["@system-service"])
+        # Memory is capped (issue 13), and the soft limit comes before the wall.
+        size = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+        def nbytes(v):
+            return int(v[:-1]) * size[v[-1]]
+        self.assertIn("MemoryMax", keys, f"{unit_name}: MemoryMax")
+        self.assertLess(nbytes(keys["MemoryHigh"]), nbytes(keys["MemoryMax"]))
+        self.assertGreaterEqual(nbytes(keys["MemoryHigh"]), 1 << 30, f"{unit_name}: sized from the caps")
         return keys
 
     def test_unit_limits_fit_the_defaults(self):
@@ -163,6 +170,32 @@ class Static(unittest.TestCase):
         main = os.path.join(d, "nginx.conf")
         write(main, stack.nginx_main(d, site))
         self.ok(run(["nginx", "-t", "-p", d, "-c", main, "-e", os.path.join(d, "error.log")]), "nginx -t")
+
+    def test_nginx_limits_key_ipv6_clients_by_their_64(self):
+        """The shipped map, applied here as nginx applies it (first matching regex, named
+        captures substituted): an IPv6 client is one key per /64, IPv4 one per address."""
+        conf = read(deploy_path("nginx", "seedline-tracker.conf"))
+        body = re.search(r"map \$remote_addr \$seedline_client \{(.*?)\n\}", conf, re.S).group(1)
+        rules = re.findall(r'^\s*"~(.+?)"\s+(\S+);', body, re.M)
+        self.assertEqual(len(rules), 3, body)
+
+        def key(addr):
+            for pattern, value in rules:
+                m = re.match(pattern.replace("(?<", "(?P<"), addr)
+                if m:
+                    return re.sub(r"\$(\w+)", lambda g: m.group(g.group(1)), value.strip('"'))
+            return addr
+
+        same_64 = ["2001:db8:1:2::1", "2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::ab:0"]
+        self.assertEqual({key(a) for a in same_64}, {"2001:db8:1:2"})
+        self.assertEqual({key(a) for a in ["2001:db8::1", "2001:db8::1:2:3:4"]}, {"2001:db8::"})
+        self.assertNotEqual(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"))
+        self.assertNotEqual(key("2001:db9::1"), key("2001:db8::1"))
+        self.assertEqual(key("::ffff:192.0.2.1"), "192.0.2.1")
+        self.assertEqual(key("192.0.2.1"), "192.0.2.1")
+        self.assertEqual(key("::1"), "::")
+        self.assertIn("limit_req_zone $seedline_limit_key", conf)
+        self.assertIn("limit_conn_zone $seedline_limit_key", conf)
 
     def test_haproxy_config(self):
         cfg = os.path.join(self.dir, "haproxy.cfg")

@@ -214,7 +214,7 @@ async fn refused_requests_and_unread_replies_are_bounded() {
     c.expect_closed().await;
 
     // Metadata asked for over and over without reading the replies: dropped once a
-    // megabyte of replies waits, not when memory runs out.
+    // quarter of a megabyte of replies waits, not when memory runs out.
     let mut c = Client::handshake(s.peer, ih).await;
     let mut hs = ExtendedHandshake::default();
     hs.m.insert("ut_metadata".into(), 3);

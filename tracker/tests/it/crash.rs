@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rand::Rng;
 use seedline_common::InfoHash;
 use seedline_tracker::state_file::{self, Writer};
 use seedline_tracker::store::SavedSwarm;
@@ -44,15 +43,15 @@ fn tmp_of(path: &Path) -> std::path::PathBuf {
     ))
 }
 
-/// Kills the tracker `rounds` times at a random moment around its periodic save (the
-/// first comes one second after start); returns how many kills left a temporary file,
-/// i.e. landed inside a save.
+/// Kills the tracker `rounds` times in the middle of its first periodic save (one
+/// second after start): the kill is sent the moment the save's temporary file appears.
+/// Returns how many kills left that file behind, i.e. landed before the rename.
 fn kill_during_saves(rounds: usize) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let n = 100_000;
     std::fs::write(&state, big_state(n as u32)).unwrap();
-    let mut rng = rand::rng();
+    let tmp = tmp_of(&state);
     let mut inside = 0;
     for round in 0..rounds {
         // Spawning returns once the listeners are up, after the state is loaded.
@@ -63,13 +62,16 @@ fn kill_during_saves(rounds: usize) -> usize {
             "1",
         ]);
         assert!(
-            !tmp_of(&state).exists(),
+            !tmp.exists(),
             "round {round}: the last round's temporary file is removed at start"
         );
-        std::thread::sleep(Duration::from_millis(rng.random_range(900..1_400)));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !tmp.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(50));
+        }
         p.signal("KILL");
         drop(p);
-        inside += usize::from(tmp_of(&state).exists());
+        inside += usize::from(tmp.exists());
         loads_clean(&state, n);
     }
     inside
@@ -77,10 +79,10 @@ fn kill_during_saves(rounds: usize) -> usize {
 
 #[test]
 fn sigkill_during_saves_always_leaves_a_file_that_loads_clean() {
-    kill_during_saves(12);
+    kill_during_saves(10);
 }
 
-/// The figure: 100 kills in a row (about two minutes; run with `--ignored`).
+/// The figure: 100 kills in a row (run with `--ignored`).
 #[test]
 #[ignore]
 fn sigkill_during_saves_100_times() {

@@ -23,8 +23,10 @@ pub const UT_METADATA_ID: u8 = 1;
 /// message carrying a block, which a seed never needs but a confused peer may send.
 const MAX_MESSAGE: u32 = 9 + MAX_BLOCK_LEN + 1024;
 
-/// Replies (rejects, metadata pieces) a peer may leave unread before it is dropped.
-const MAX_CONTROL_BACKLOG: usize = 1024 * 1024;
+/// Replies (rejects, metadata pieces) a peer may leave unread before it is dropped:
+/// sixteen metadata pieces, or thousands of rejects. Part of each peer's memory budget
+/// (with its read buffer, at most one frame, and a batch buffer while it is served).
+const MAX_CONTROL_BACKLOG: usize = 256 * 1024;
 
 /// `have_none` messages a peer may send. Each costs a pass over every piece (a new empty
 /// bitfield, and super-seeding recounts rarity) for five bytes; clients send it once,

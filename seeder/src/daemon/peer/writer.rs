@@ -26,6 +26,9 @@ const HEADER: usize = 13;
 /// Block data read and sent in one go. Small enough that a choke or a cancel still takes
 /// effect within a few milliseconds, large enough to amortise the hand-off.
 const BATCH_BYTES: u64 = 256 * 1024;
+/// A batch buffer idle this long is given back: only peers being served hold one, so
+/// memory follows `upload_slots`, not the number of connected peers.
+const IDLE_RELEASE: Duration = Duration::from_secs(1);
 
 /// Sends until the connection fails; returns the disconnect reason. `advertised` is what
 /// the peer was told we have; pieces proven later are sent as `have`.
@@ -37,7 +40,7 @@ pub async fn run(
     mut progress: watch::Receiver<u32>,
 ) -> &'static str {
     let t = conn.torrent.clone();
-    let mut buf = Vec::with_capacity(BATCH_BYTES as usize + 16 * HEADER);
+    let mut buf = Vec::new();
     let mut batch = Vec::new();
     loop {
         let result = match conn.next_work(&mut batch, BATCH_BYTES) {
@@ -70,8 +73,10 @@ pub async fn run(
                 r
             }
             Work::Idle => {
+                let holding = buf.capacity() > 0;
                 tokio::select! {
                     () = conn.wait_for_work() => {}
+                    () = tokio::time::sleep(IDLE_RELEASE), if holding => buf = Vec::new(),
                     Ok(()) = progress.changed() => if t.super_seed.is_some() {
                         conn.super_seed(&shared.metrics, |ss, id, servable| ss.refill(id, servable));
                     } else {
