@@ -187,6 +187,10 @@ impl<A: CompactAddr> PeerList<A> {
 
     /// Whether at least `n` stored peers share `addr`'s holder (IPv4 address, IPv6 /64).
     pub fn holder_has(&self, addr: &A, n: usize) -> bool {
+        if n > self.peers.len() {
+            // Also the cap switched off (`usize::MAX`): no scan at all.
+            return false;
+        }
         let holder = addr.holder();
         match &self.index {
             Some(ix) => ix.per_holder.get(&holder).copied().unwrap_or(0) as usize >= n,
