@@ -95,6 +95,11 @@ async fn finish(mut child: KillOnDrop, what: &'static str) {
 }
 
 async fn aria2(p: &Published, out: &Path) {
+    aria2_source(p.torrent.to_str().unwrap(), out).await;
+}
+
+/// aria2c downloads `source` (a `.torrent` path or a magnet link) into `out`.
+async fn aria2_source(source: &str, out: &Path) {
     let aria2c = tool("aria2c", "aria2");
     let child = KillOnDrop::spawn(
         Command::new(aria2c)
@@ -112,7 +117,7 @@ async fn aria2(p: &Published, out: &Path) {
                 "--bt-stop-timeout=60",
             ])
             .arg(format!("--listen-port={}", free_port()))
-            .arg(&p.torrent)
+            .arg(source)
             .stdout(Stdio::null()),
     );
     finish(child, "aria2c").await;
@@ -182,6 +187,18 @@ async fn libtorrent_resolves_a_magnet_link_against_the_origin() {
             .await
             >= 1.0
     );
+    p.seeder.stop().await;
+}
+
+/// Issue 14: aria2 announces `left=0` before it has a magnet link's metadata, and the
+/// tracker gave it no peers (a seeder gets leechers only), so it waited forever. It now
+/// gets the origin after the leechers, resolves the metadata and downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aria2_resolves_a_magnet_link_against_the_origin() {
+    let p = publish(&multi_file(), "Release ü").await;
+    let out = tempfile::tempdir().unwrap();
+    aria2_source(&p.magnet, out.path()).await;
+    assert_same_tree(&p.content, &out.path().join("Release ü"));
     p.seeder.stop().await;
 }
 

@@ -333,40 +333,54 @@ impl Swarm {
     }
 }
 
-/// Which positions of one family's list go into a reply: up to `want` origins for a
-/// leecher, then a random sample of the rest, never the announcer.
+/// Which positions of one family's list go into a reply, never the announcer's own. A
+/// leecher gets up to `want` origins, then a random sample of everyone else. A seeder
+/// gets leechers first, then, while `want` is not met, origins and other seeders: a
+/// client that does not know `left` yet (a magnet link before its metadata: aria2
+/// announces `left=0`) must still find the origin, and in a swarm of seeders a seeder
+/// gets peers that drop it at once at worst.
 struct Pick {
+    /// (positions, how many to sample from them); unused parts are empty.
+    parts: [(std::ops::Range<usize>, usize); 3],
+    /// How many of the picked are origins.
     origins: usize,
-    rest: std::ops::Range<usize>,
-    rest_len: usize,
     exclude: Option<usize>,
 }
 
 impl Pick {
     fn new<A: CompactAddr>(l: &PeerList<A>, placed: &Placed, want: usize) -> Self {
-        let (origins, start) = if placed.seeder {
-            (0, l.seeders())
+        let (o, s, n) = (l.origins(), l.seeders(), l.len());
+        let ranges = if placed.seeder {
+            [s..n, 0..o, o..s]
         } else {
-            (l.origins().min(want), l.origins())
+            [0..o, o..n, 0..0]
         };
-        let rest = start..l.len();
-        let rest_len = l.sample_len(rest.clone(), placed.pos, want - origins);
+        let mut left = want;
+        let parts = ranges.map(|r| {
+            let k = l.sample_len(r.clone(), placed.pos, left);
+            left -= k;
+            (r, k)
+        });
+        let origins = parts
+            .iter()
+            .filter(|(r, _)| r.start == 0 && r.end == o && o > 0)
+            .map(|(_, k)| *k)
+            .sum();
         Self {
+            parts,
             origins,
-            rest,
-            rest_len,
             exclude: placed.pos,
         }
     }
 
     fn len(&self) -> usize {
-        self.origins + self.rest_len
+        self.parts.iter().map(|(_, k)| k).sum()
     }
 
     fn each<A: CompactAddr, R: Rng>(&self, l: &PeerList<A>, rng: &mut R, mut f: impl FnMut(usize)) {
-        // The announcer, being a leecher, is never in the origin range.
-        l.sample(0..l.origins(), None, self.origins, rng, &mut f);
-        l.sample(self.rest.clone(), self.exclude, self.rest_len, rng, f);
+        for (r, k) in &self.parts {
+            l.sample(r.clone(), self.exclude, *k, rng, &mut f);
+        }
     }
 }
 

@@ -107,14 +107,35 @@ fn counts_roles_and_never_returns_self() {
 }
 
 #[test]
-fn seeders_get_only_leechers() {
+fn seeders_get_leechers_first_then_origins_then_seeders() {
     let mut s = Swarm::default();
     for i in 1..=3 {
         compact(&mut s, &format!("10.0.1.{i}:1"), Event::Started, true, 0);
     }
     compact(&mut s, "10.0.2.1:1", Event::Started, false, 0);
+    s.announce(&origin("192.0.2.1:6881", true), usize::MAX, false);
     let (_, r) = compact(&mut s, "10.0.1.1:1", Event::None, true, 0);
+    let got = v4(&r);
+    assert_eq!(got[0], "10.0.2.1:1".parse().unwrap(), "the leecher first");
+    assert_eq!(got[1], "192.0.2.1:6881".parse().unwrap(), "then the origin");
+    let rest: HashSet<SocketAddr> = got[2..].iter().copied().collect();
+    let others: HashSet<SocketAddr> =
+        ["10.0.1.2:1".parse().unwrap(), "10.0.1.3:1".parse().unwrap()].into();
+    assert_eq!(rest, others, "then the other seeders, never itself");
+    // With numwant 1, a seeder gets a leecher only.
+    let a = ann("10.0.1.2:1", Event::None, true, 0);
+    let (_, r) = reply(&mut s, &a, 1, PeerForm::Compact);
     assert_eq!(v4(&r), vec!["10.0.2.1:1".parse().unwrap()]);
+}
+
+/// Issue 14: aria2 announces `left=0` for a magnet link before it has the metadata. In a
+/// swarm of the origin alone, it must still get the origin.
+#[test]
+fn a_magnet_client_announcing_left_0_gets_the_origin() {
+    let mut s = Swarm::default();
+    s.announce(&origin("192.0.2.1:6881", true), usize::MAX, false);
+    let (_, r) = compact(&mut s, "10.0.3.1:6881", Event::Started, true, 0);
+    assert_eq!(v4(&r), vec!["192.0.2.1:6881".parse().unwrap()]);
 }
 
 #[test]
@@ -377,7 +398,7 @@ fn leechers_get_every_origin_first_seeders_do_not() {
         );
         assert!(origins.contains(&v4(&resp)[0]));
     }
-    // A seeder gets leechers only, origins being seeders.
+    // A seeder gets leechers first: here 50 of them fill its numwant of 50.
     let (_, resp) = compact(&mut s, "10.9.9.8:1", Event::None, true, 0);
     assert!(v4(&resp).iter().all(|a| !origins.contains(a)));
     // Stopping removes the origin and its hand-out.
