@@ -130,7 +130,7 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
         tracing::info!(addr = %a, "tracker listening");
     }
     if let Ok(a) = listeners.admin_addr() {
-        tracing::info!(addr = %a, "admin listening (/metrics, /health)");
+        tracing::info!(addr = %a, service = "tracker", "admin listening (/metrics, /health)");
     }
     let conns = TaskTracker::new();
     let drain = CancellationToken::new();

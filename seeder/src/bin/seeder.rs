@@ -24,6 +24,10 @@ fn main() -> ExitCode {
         print!("{}", cfg.to_toml());
         return ExitCode::SUCCESS;
     }
+    if let Err(e) = cfg.check_paths() {
+        eprintln!("seeder: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     logging::init(cfg.log_format, &cfg.log_level);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

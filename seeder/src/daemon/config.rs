@@ -159,6 +159,20 @@ impl Config {
         toml::to_string_pretty(&shown).expect("config serializes")
     }
 
+    /// What must exist on this host before the seeder starts: the library directory. Not
+    /// part of [`Self::validate`], so `--print-config` works on another host.
+    pub fn check_paths(&self) -> Result<(), ConfigError> {
+        if let Some(lib) = &self.library {
+            if !lib.is_dir() {
+                return Err(ConfigError(format!(
+                    "library {} is not a directory (create it, or fix --library)",
+                    lib.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |m: String| Err(ConfigError(m));
         if self.library.is_none() && self.torrents.is_empty() {

@@ -113,7 +113,7 @@ pub async fn run(
     library = scan_off_runtime(library).await;
     tracing::info!(addr = %peer_addr, peer_id = %String::from_utf8_lossy(shared.peer_id.as_bytes()), "seeding");
     if let Ok(a) = listeners.admin.local_addr() {
-        tracing::info!(addr = %a, "admin listening (/metrics, /health)");
+        tracing::info!(addr = %a, service = "seeder", "admin listening (/metrics, /health)");
     }
     let conns_stop = CancellationToken::new();
     tasks.spawn(admin::serve(

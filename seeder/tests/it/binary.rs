@@ -46,6 +46,19 @@ fn config_errors_exit_64_and_print_config_shows_the_sources() {
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("upload_slots"));
 
+    // Issue 14: a library that does not exist is a configuration error, not a seeder
+    // that runs with nothing to serve.
+    let out = Command::new(BIN)
+        .args(["--library", "/nonexistent/seedline-library"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/nonexistent/seedline-library is not a directory"),
+        "{stderr}"
+    );
+
     let out = Command::new(BIN)
         .env("SEEDER_UPLOAD_RATE", "1000000")
         .args(["--library", "/srv/lib", "--print-config"])
