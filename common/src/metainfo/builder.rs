@@ -52,6 +52,25 @@ impl Publication {
         })
     }
 
+    /// What a publisher should hear about before hashing, though the torrent is valid: no
+    /// tracker at all (only DHT and magnet peers will find it), or an HTTP tracker URL
+    /// without a path.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.tiers.iter().flatten().next().is_none() {
+            out.push(
+                "no tracker (-a URL): clients will find peers only through DHT or a magnet link's trackers"
+                    .to_owned(),
+            );
+        }
+        for url in self.tiers.iter().flatten().filter(|u| lacks_path(u)) {
+            out.push(format!(
+                "tracker {url:?} has no path; HTTP trackers usually announce at /announce"
+            ));
+        }
+        out
+    }
+
     /// Checks tracker and web seed URLs, so a creator can fail before hashing.
     pub fn check_urls(&self) -> Result<(), MetainfoError> {
         for url in self.tiers.iter().flatten() {
@@ -99,15 +118,55 @@ fn check_url(
         .iter()
         .any(|s| lower.starts_with(s) && lower.len() > s.len())
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(MetainfoError::BadUrl {
+    if !ok {
+        return Err(MetainfoError::BadUrl {
             url: url.to_owned(),
             what,
             schemes,
-        })
+        });
     }
+    let unusable = |problem| {
+        Err(MetainfoError::UnusableUrl {
+            url: url.to_owned(),
+            what,
+            problem,
+        })
+    };
+    let rest = &url[url.find("://").map_or(0, |i| i + 3)..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // The port follows the last ':' outside an IPv6 literal's brackets.
+    let (host, port) = match host_port.rfind(':') {
+        Some(i) if !host_port[i..].contains(']') => (&host_port[..i], Some(&host_port[i + 1..])),
+        _ => (host_port, None),
+    };
+    if host.is_empty() || host == "[]" {
+        return unusable("it has no host");
+    }
+    match port {
+        Some(p) if p.parse::<u16>().map_or(true, |n| n == 0) => {
+            return unusable("its port is not a number from 1 to 65535")
+        }
+        None if lower.starts_with("udp://") => {
+            return unusable("a UDP tracker needs a port (udp://host:port)")
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether an HTTP tracker URL has no path: clients announce to the URL as given, so
+/// that is almost always a forgotten `/announce` (legal, so a warning, not an error).
+fn lacks_path(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("udp://") {
+        return false;
+    }
+    let rest = &url[url.find("://").map_or(0, |i| i + 3)..];
+    matches!(
+        rest.find(['/', '?', '#']).map(|i| &rest[i..]),
+        None | Some("/")
+    )
 }
 
 #[cfg(test)]
@@ -188,6 +247,53 @@ mod tests {
             let err = p.into_metainfo(one_file()).unwrap_err();
             assert!(matches!(err, MetainfoError::BadUrl { .. }), "{err}");
         }
+    }
+
+    /// Issue 14: `http://host:99999/announce` and a tracker URL without a path were
+    /// accepted without a word.
+    #[test]
+    fn unusable_urls_say_why() {
+        let bad = [
+            ("http://host:99999/announce", "port"),
+            ("http://host:0/announce", "port"),
+            ("http://host:x/announce", "port"),
+            ("udp://host/announce", "needs a port"),
+            ("http://:80/announce", "no host"),
+        ];
+        for (url, why) in bad {
+            let p = Publication {
+                tiers: vec![vec![url.to_string()]],
+                ..Publication::default()
+            };
+            let err = p.check_urls().unwrap_err().to_string();
+            assert!(err.contains(why), "{url}: {err}");
+        }
+        for url in [
+            "http://host:6969/announce",
+            "https://tracker.example.org/announce?passkey=1",
+            "udp://tracker.example.org:1337",
+            "udp://[2001:db8::1]:1337/announce",
+            "http://[2001:db8::1]/announce",
+            "http://user@host:80/a",
+        ] {
+            let p = Publication {
+                tiers: vec![vec![url.to_string()]],
+                webseeds: vec!["https://cdn.example.org".into()],
+                ..Publication::default()
+            };
+            p.check_urls().unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        let warn = |tiers: Vec<&str>| {
+            Publication {
+                tiers: vec![tiers.into_iter().map(str::to_owned).collect()],
+                ..Publication::default()
+            }
+            .warnings()
+        };
+        assert!(warn(vec!["http://host:6969"])[0].contains("has no path"));
+        assert!(warn(vec!["https://host/"])[0].contains("has no path"));
+        assert!(warn(vec!["http://host/announce", "udp://h:1"]).is_empty());
+        assert!(warn(vec![])[0].contains("no tracker"));
     }
 
     #[test]

@@ -67,6 +67,12 @@ pub enum MetainfoError {
         what: &'static str,
         schemes: &'static str,
     },
+    #[error("{url:?} is not a usable {what} URL: {problem}")]
+    UnusableUrl {
+        url: String,
+        what: &'static str,
+        problem: &'static str,
+    },
 }
 
 /// Joins a parent key path and a child key for error messages.

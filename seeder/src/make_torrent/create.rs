@@ -35,6 +35,9 @@ pub fn create(args: CreateArgs, out: &mut dyn Write) -> Result<(), Error> {
         creation_date: (!args.no_creation_date).then(now),
     };
     publication.check_urls()?;
+    for w in publication.warnings() {
+        eprintln!("make-torrent: warning: {w}");
+    }
     let name = match &args.name {
         Some(n) => n.clone(),
         None => default_name(&input)?,

@@ -55,6 +55,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the command line itself was wrong (exit 2, as for clap's own usage
+    /// errors): a bad URL, name, glob or piece length, as opposed to the data or disk.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Self::Glob { .. }
+                | Self::BadName { .. }
+                | Self::PieceLength(_)
+                | Self::Metainfo(MetainfoError::BadUrl { .. } | MetainfoError::UnusableUrl { .. })
+        )
+    }
+
     /// A failed read of `path`.
     pub(crate) fn io(path: &Path, source: io::Error) -> Self {
         Self::Io {

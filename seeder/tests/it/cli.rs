@@ -218,11 +218,17 @@ fn bad_inputs_are_clear_errors_and_leave_nothing() {
     assert!(err.contains("dangling/bad"), "{err}");
 
     write_tree(d, &[("f", 10)]);
-    let err = make_torrent(d, &["-a", "ftp://x/", "f"]).fails_with(1);
+    // Usage errors exit 2, as the help says (issue 14).
+    let err = make_torrent(d, &["-a", "ftp://x/", "f"]).fails_with(2);
     assert!(err.contains("\"ftp://x/\" is not a tracker URL"), "{err}");
-    let err = make_torrent(d, &["-n", "../up", "f"]).fails_with(1);
+    let err = make_torrent(d, &["-a", "http://h:99999/announce", "f"]).fails_with(2);
+    assert!(
+        err.contains("port is not a number from 1 to 65535"),
+        "{err}"
+    );
+    let err = make_torrent(d, &["-n", "../up", "f"]).fails_with(2);
     assert!(err.contains("cannot use the name \"../up\""), "{err}");
-    let err = make_torrent(d, &["-x", "[", "f"]).fails_with(1);
+    let err = make_torrent(d, &["-x", "[", "f"]).fails_with(2);
     assert!(err.contains("--exclude pattern \"[\""), "{err}");
     let err = make_torrent(d, &["-l", "100K", "f"]).fails_with(2);
     assert!(err.contains("not a power of two"), "{err}");
@@ -244,7 +250,12 @@ fn progress_is_line_oriented_without_a_terminal() {
     let run = make_torrent(dir.path(), &["rel"]);
     let stderr = run.stderr.clone();
     run.ok();
-    let lines: Vec<&str> = stderr.lines().collect();
+    // Without -a, a warning first (issue 14: it used to say nothing).
+    assert!(
+        stderr.starts_with("make-torrent: warning: no tracker"),
+        "{stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().skip(1).collect();
     assert_eq!(lines.len(), 2, "{stderr}");
     assert!(lines[0].starts_with("hashing rel: "), "{stderr}");
     assert!(lines[1].starts_with("hashed rel: "), "{stderr}");
