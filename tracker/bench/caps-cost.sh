@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# What the hostile-input caps cost on the tracker's hot path: CPU per announce of two
+# tracker builds on one workload, alternating round by round on the same machine
+# (issue 13 allows 3%). The tracker runs on one core, the load generator on the other.
+#
+#   OLD=/path/to/tracker-before NEW=target/release/tracker ROUNDS=5 bash tracker/bench/caps-cost.sh
+#
+# Build OLD from the commit before the caps (e.g. `git worktree add /tmp/old 5ef44b5 &&
+# (cd /tmp/old && cargo build --release -p seedline-tracker)`). The generator lays many
+# peers of a swarm on one loopback address, so NEW runs with the per-address cap lifted:
+# both builds store the same peers, and NEW still performs every check.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OLD=${OLD:?path to the tracker built before the caps}
+NEW=${NEW:-target/release/tracker}
+LOADTEST=${LOADTEST:-target/release/loadtest}
+ROUNDS=${ROUNDS:-5}
+TORRENTS=${TORRENTS:-10000}
+PEERS=${PEERS:-200000}
+CONNECTIONS=${CONNECTIONS:-16}
+DURATION=${DURATION:-10}
+PORT=${PORT:-26969}
+WORK=$(mktemp -d)
+TPID=
+cleanup() { [[ -n $TPID ]] && kill "$TPID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+start() { # BINARY [flags...]
+    local bin=$1
+    shift
+    taskset -c 0 "$bin" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
+        --log-level warn "$@" >"$WORK/tracker.log" 2>&1 &
+    TPID=$!
+    for _ in $(seq 100); do
+        curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && return 0
+        sleep 0.1
+    done
+    echo "tracker did not start" >&2
+    cat "$WORK/tracker.log" >&2
+    return 1
+}
+
+measure() { # NAME
+    taskset -c 1 "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" \
+        --torrents "$TORRENTS" --peers "$PEERS" --connections "$CONNECTIONS" \
+        --duration "$DURATION" --preload --target-pid "$TPID" --json >"$WORK/$1.json"
+    kill "$TPID"
+    wait "$TPID" 2>/dev/null || true
+    TPID=
+    sleep 2
+    python3 - "$WORK/$1.json" "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+t, m = r["tracker_process"], r["measured"]
+print("{}\t{:.2f}\t{:.0f}\t{}".format(sys.argv[2], t["cpu_us_per_request"], m["requests_per_sec"], t["rss_kib_after"]))
+PY
+}
+
+printf 'run\tcpu_us_per_request\treq_per_s\trss_kib\n'
+for r in $(seq "$ROUNDS"); do
+    start "$OLD"
+    measure "old-$r"
+    start "$NEW" --max-peers-per-address 65536
+    measure "new-$r"
+done
