@@ -241,7 +241,8 @@ fn metainfo() -> impl Strategy<Value = Metainfo> {
                 .collect(),
         }),
     ];
-    let url = "(http|https|udp)://[a-z]{1,8}(:[0-9]{1,5})?/[a-z]{0,5}";
+    // Usable URLs only: ports 1-9999, and UDP trackers always with one.
+    let url = "(https?://[a-z]{1,8}(:[1-9][0-9]{0,3})?/[a-z]{0,5})|(udp://[a-z]{1,8}:[1-9][0-9]{0,3}(/[a-z]{0,5})?)";
     (
         name(),
         14u32..18,
