@@ -52,6 +52,18 @@ impl Library {
         if let Some(dir) = self.shared.cfg.library.clone() {
             self.scan_dir(&dir);
         }
+        // A broken .torrent never becomes a torrent; it is a state all the same, so an
+        // operator sees it on a dashboard and in an alert, not only in a log line.
+        let broken = self
+            .entries
+            .values()
+            .filter(|e| matches!(e, Entry::Broken(_)))
+            .count();
+        self.shared
+            .metrics
+            .torrents
+            .with_label_values(&["broken"])
+            .set(broken as i64);
         for e in self.entries.values() {
             if let Entry::Loaded(t) = e {
                 if t.state() == State::Missing {

@@ -84,7 +84,7 @@ impl Metrics {
         let torrents = IntGaugeVec::new(
             Opts::new(
                 "torrents",
-                "Torrents by state (checking, seeding, missing, error).",
+                "Torrents by state (checking, seeding, missing; broken: a .torrent in the library that cannot be read or is invalid).",
             ),
             &["state"],
         )
@@ -159,7 +159,7 @@ impl Metrics {
         for result in ["good", "bad"] {
             m.pieces_verified.with_label_values(&[result]);
         }
-        for state in ["checking", "seeding", "missing"] {
+        for state in ["checking", "seeding", "missing", "broken"] {
             m.torrents.with_label_values(&[state]);
         }
         use reason::*;

@@ -87,6 +87,7 @@ pub async fn run(
     let metrics = Metrics::new();
     let tasks = TaskTracker::new();
     let tracker_stop = CancellationToken::new();
+    let embedded = listeners.tracker.is_some();
     if let Some(tl) = listeners.tracker {
         let addr = tl
             .public_addrs()
@@ -115,6 +116,7 @@ pub async fn run(
     if let Ok(a) = listeners.admin.local_addr() {
         tracing::info!(addr = %a, service = "seeder", "admin listening (/metrics, /health)");
     }
+    log_summary(&shared, embedded);
     let conns_stop = CancellationToken::new();
     tasks.spawn(admin::serve(
         listeners.admin,
@@ -185,6 +187,24 @@ async fn accept_loop(
     drop(listener);
     conns.close();
     conns.wait().await;
+}
+
+/// One line an operator reads first: what is served, in which state, announced where.
+fn log_summary(shared: &Shared, embedded: bool) {
+    let state = |s: &str| shared.metrics.torrents.with_label_values(&[s]).get();
+    let tracker = match &shared.cfg.tracker {
+        Some(url) if embedded => format!("{url} (embedded, open to any torrent)"),
+        Some(url) => url.clone(),
+        None => "each torrent's own trackers".into(),
+    };
+    tracing::info!(
+        seeding = state("seeding"),
+        checking = state("checking"),
+        missing = state("missing"),
+        broken = state("broken"),
+        tracker = %tracker,
+        "started"
+    );
 }
 
 /// One library scan on the blocking pool: it reads directories, parses `.torrent` files

@@ -225,6 +225,14 @@ async fn library_picks_up_new_torrents_and_stops_removed_ones() {
     )
     .await;
     c.expect_closed().await;
+
+    // A broken .torrent is a state with a metric (issue 14: it was only a log line), and
+    // leaves it once the file is gone.
+    std::fs::write(lib.path().join("broken.torrent"), b"d4:infod").unwrap();
+    let broken = || async { s.metric("seedline_seeder_torrents{state=\"broken\"}").await };
+    assert!(eventually(|| async { broken().await == 1.0 }).await);
+    std::fs::remove_file(lib.path().join("broken.torrent")).unwrap();
+    assert!(eventually(|| async { broken().await == 0.0 }).await);
     s.stop().await;
 }
 
