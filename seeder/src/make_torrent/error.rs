@@ -52,6 +52,12 @@ pub enum Error {
     PieceLength(#[from] PieceLengthError),
     #[error("cannot write the summary to standard output: {0}")]
     Output(io::Error),
+    #[error("{} holds none of the torrent's files; PATH is the content itself (the file or directory {name:?}){hint}", path.display())]
+    WrongDataPath {
+        path: PathBuf,
+        name: String,
+        hint: String,
+    },
 }
 
 impl Error {
@@ -61,6 +67,7 @@ impl Error {
         matches!(
             self,
             Self::Glob { .. }
+                | Self::WrongDataPath { .. }
                 | Self::BadName { .. }
                 | Self::PieceLength(_)
                 | Self::Metainfo(MetainfoError::BadUrl { .. } | MetainfoError::UnusableUrl { .. })

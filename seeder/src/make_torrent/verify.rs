@@ -41,6 +41,21 @@ pub fn verify(
         .collect();
 
     let problems = check_files(&data_files)?;
+    // Nothing of the torrent where PATH points: a wrong PATH (often the directory that
+    // holds the content), not bad data. Usage error, with the likely fix.
+    if problems.len() == data_files.len() && data_files.iter().all(|f| !f.path.exists()) {
+        let inside = root.join(&info.name);
+        let hint = if data.is_some() && inside.exists() {
+            format!("; did you mean {}?", inside.display())
+        } else {
+            String::new()
+        };
+        return Err(Error::WrongDataPath {
+            path: root,
+            name: info.name.clone(),
+            hint,
+        });
+    }
     if !problems.is_empty() {
         for p in &problems {
             writeln!(out, "MISMATCH: {p}").map_err(Error::Output)?;

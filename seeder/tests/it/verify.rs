@@ -19,9 +19,18 @@ fn good_data_passes() {
     let dir = setup();
     let out = make_torrent(dir.path(), &["verify", "rel.torrent"]).ok();
     assert!(out.starts_with("OK: all 6 pieces of rel match"), "{out}");
+    // PATH is the content itself: the directory that holds it is a usage error with a
+    // hint, not "every file is missing" and exit 3 as if the data were bad (issue 14).
+    let err = make_torrent(dir.path(), &["verify", "rel.torrent", "."]).fails_with(2);
+    assert!(err.contains("holds none of the torrent's files"), "{err}");
+    assert!(err.contains("did you mean ./rel?"), "{err}");
     // An explicit path, elsewhere.
     fs::rename(dir.path().join("rel"), dir.path().join("moved")).unwrap();
-    make_torrent(dir.path(), &["verify", "rel.torrent"]).mismatch();
+    let err = make_torrent(dir.path(), &["verify", "rel.torrent"]).fails_with(2);
+    assert!(
+        err.contains("rel holds none of the torrent's files"),
+        "{err}"
+    );
     make_torrent(dir.path(), &["verify", "rel.torrent", "moved"]).ok();
 }
 
@@ -69,10 +78,9 @@ fn single_file_torrent() {
     make_torrent(dir.path(), &["-o", "t/file.torrent", "file.bin"]).ok();
     make_torrent(dir.path(), &["verify", "t/file.torrent", "file.bin"]).ok();
     // By default the data is looked for next to the torrent.
-    let out = make_torrent(dir.path(), &["verify", "t/file.torrent"]);
+    let err = make_torrent(dir.path(), &["verify", "t/file.torrent"]).fails_with(2);
     assert!(
-        out.stdout.contains("t/file.bin is missing"),
-        "{}",
-        out.stdout
+        err.contains("t/file.bin holds none of the torrent's files"),
+        "{err}"
     );
 }
