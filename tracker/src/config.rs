@@ -92,8 +92,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Requests a client may make at once before the rate applies.
     pub rate_limit_burst: u32,
-    /// Most client addresses tracked by the rate limiter; beyond it new clients are not
-    /// limited (memory stays bounded, real clients are never refused for an attack).
+    /// Most client addresses tracked by the rate limiter; at the cap, refilled and then
+    /// least recently seen clients are dropped to make room (memory stays bounded).
     pub rate_limit_clients: usize,
     /// Believe the `ip` query parameter (only sensible on a private network).
     pub allow_ip_param: bool,

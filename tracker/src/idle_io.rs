@@ -140,6 +140,8 @@ impl<S> IdleIo<S> {
     /// deadline comes first), then checks every deadline.
     fn write_pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         if self.blocked_since.is_none() {
+            // The request was read in full; from here the write clock applies.
+            self.reading_since = None;
             self.blocked_since = Some(Instant::now());
             self.rearm();
         }

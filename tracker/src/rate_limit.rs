@@ -84,7 +84,14 @@ impl RateLimiter {
             return self.take(&mut b, now);
         }
         if self.len.load(Ordering::Relaxed) >= self.max_clients {
-            if let Ok(_one) = self.evicting.try_lock() {
+            // A poisoned lock only means an earlier eviction panicked; evicting is
+            // still safe, and giving up would leave the limiter off for good.
+            let one = match self.evicting.try_lock() {
+                Ok(g) => Some(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            };
+            if let Some(_one) = one {
                 self.evict(now);
             }
             if self.len.load(Ordering::Relaxed) >= self.max_clients {
@@ -128,6 +135,11 @@ impl RateLimiter {
         let len = self.len.load(Ordering::Relaxed);
         if len > target {
             let mut lasts: Vec<u64> = self.buckets.iter().map(|b| b.last).collect();
+            if lasts.is_empty() {
+                // A sweep emptied the table while `len` still counted it.
+                self.evicted.fetch_add(dropped, Ordering::Relaxed);
+                return;
+            }
             let n = (len - target).min(lasts.len().saturating_sub(1));
             // Buckets used in the same millisecond as the cutoff go too: more room, never
             // less.

@@ -163,14 +163,24 @@ impl Storage {
                 .files
                 .get(key, &s.path, &self.root)
                 .map_err(|e| with_path(e, &s.path))?;
+            // Without a baseline yet, the file is looked at before the read too, so the
+            // first read cannot take a write that lands during it as the baseline.
+            let first = s.baseline.lock().expect("baseline lock").is_none();
+            let before = if first {
+                Some(Fingerprint::of(
+                    &file.metadata().map_err(|e| with_path(e, &s.path))?,
+                ))
+            } else {
+                None
+            };
             file.read_exact_at(dst, within)
                 .map_err(|e| with_path(e, &s.path))?;
             let now = Fingerprint::of(&file.metadata().map_err(|e| with_path(e, &s.path))?);
             let mut base = s.baseline.lock().expect("baseline lock");
             match *base {
-                None => *base = Some(now),
+                None if before.is_none_or(|b| b == now) => *base = Some(now),
                 Some(b) if b == now => {}
-                Some(_) => {
+                _ => {
                     // Forgotten before the new baseline is taken, so a concurrent read
                     // that sees the new baseline also sees its piece unproven.
                     changed(s.range());

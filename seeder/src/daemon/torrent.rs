@@ -73,6 +73,9 @@ pub struct Torrent {
     /// Some pieces went back to unproven (content changed, or a read failed): a
     /// background pass should hash them again.
     needs_verify: AtomicBool,
+    /// Bumped by every content change, before pieces are forgotten: a hash or a read
+    /// that began before a change must not count (review of session 22).
+    generation: AtomicU64,
     /// Bumped whenever pieces become servable, so connections can send `have`.
     pub progress: watch::Sender<u32>,
     pub peers: AtomicUsize,
@@ -128,6 +131,7 @@ impl Torrent {
             trusted,
             pieces,
             needs_verify: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             progress: watch::Sender::new(0),
             peers: AtomicUsize::new(0),
             uploaded: AtomicU64::new(0),
@@ -216,6 +220,7 @@ impl Torrent {
         let len = self.info.piece_length;
         let first = (bytes.start / len) as usize;
         let last = bytes.end.div_ceil(len).min(self.pieces.len() as u64) as usize;
+        self.generation.fetch_add(1, Ordering::AcqRel);
         for p in &self.pieces[first..last.max(first)] {
             p.store(UNKNOWN, Ordering::Release);
         }
@@ -226,6 +231,11 @@ impl Torrent {
             pieces = ?(first..last),
             "content changed on disk; its pieces are verified again before they are served"
         );
+    }
+
+    /// Changes only when content changed on disk; see [`Self::read_at`].
+    pub fn content_generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Whether some pieces went back to unproven since the last call.
@@ -269,7 +279,14 @@ impl Torrent {
             BAD => return Ok(false),
             _ => {}
         }
+        let generation = self.content_generation();
         let good = self.hash_piece(index)? == self.info.pieces[index as usize];
+        if generation != self.content_generation() {
+            // The content changed while it was hashed: this verdict is about old bytes.
+            return Err(std::io::Error::other(
+                "content changed while it was verified",
+            ));
+        }
         slot.store(if good { GOOD } else { BAD }, Ordering::Release);
         let result = if good { "good" } else { "bad" };
         self.metrics
@@ -339,7 +356,10 @@ impl Torrent {
             bad = total - good,
             "verified; serving the good pieces"
         );
-        self.set_state(State::Seeding);
+        // A re-verification of a torrent found missing meanwhile must not revive it.
+        if self.state() == State::Checking {
+            self.set_state(State::Seeding);
+        }
     }
 }
 

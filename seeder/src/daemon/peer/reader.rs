@@ -28,7 +28,7 @@ const MAX_MESSAGE: u32 = 9 + MAX_BLOCK_LEN + 1024;
 /// (with its read buffer, at most one frame, and a batch buffer while it is served).
 const MAX_CONTROL_BACKLOG: usize = 256 * 1024;
 
-/// `have_none` messages a peer may send. Each costs a pass over every piece (a new empty
+/// `have_none` and `have_all` messages a peer may send. Each costs a pass over every piece (a new empty
 /// bitfield, and super-seeding recounts rarity) for five bytes; clients send it once,
 /// after the handshake. A `bitfield` costs the same pass but carries a bit per piece,
 /// so its cost follows its size, and aria2 sends a dozen in one download: not counted.
@@ -166,7 +166,10 @@ fn handle(
             conn.super_seed(m, |ss, id, servable| ss.bitfield(id, &b, servable));
             view.have = Some(b);
         }
-        Message::HaveAll => view.have = Some(Bitfield::full(t.piece_count())),
+        Message::HaveAll => {
+            view.have_none()?;
+            view.have = Some(Bitfield::full(t.piece_count()));
+        }
         Message::HaveNone => {
             view.have_none()?;
             let b = Bitfield::new(t.piece_count());

@@ -173,6 +173,7 @@ async fn blocks(
         let _permit = permit;
         buf.clear();
         let mut refused = Vec::new();
+        let generation = t.content_generation();
         for r in batch {
             match t.ensure_verified(r.index) {
                 Ok(true) => {}
@@ -196,7 +197,7 @@ async fn blocks(
                 tracing::error!(torrent = %t.source.display(), error = %e, "cannot read block");
                 buf.truncate(start);
                 refused.push((r, reason::DISK));
-            } else if !t.is_verified(r.index) {
+            } else if !t.is_verified(r.index) || t.content_generation() != generation {
                 // The file changed while this block was read (its piece was forgotten
                 // before the read's check saw the new file): not what was verified.
                 buf.truncate(start);
