@@ -106,10 +106,10 @@ wait_quiet() {
 start_seedline() {
     local cpus=$1
     # The generator lays many peers of one swarm on one loopback address (up to 64 512
-    # ports each), which the per-address cap exists to refuse: lift it so that both
+    # ports each), which the per-address caps exist to refuse: lift them so that both
     # trackers store the same population.
     taskset -c "$cpus" "$TRACKER" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
-        --max-peers-per-address 65536 --log-level warn >"$WORK/seedline.log" 2>&1 &
+        --max-peers-per-address 65536 --max-peers-per-address-total 10000000 --log-level warn >"$WORK/seedline.log" 2>&1 &
     TPID=$!
     local i
     for i in $(seq 100); do

@@ -60,6 +60,6 @@ printf 'run\tcpu_us_per_request\treq_per_s\trss_kib\n'
 for r in $(seq "$ROUNDS"); do
     start "$OLD"
     measure "old-$r"
-    start "$NEW" --max-peers-per-address 65536
+    start "$NEW" --max-peers-per-address 65536 --max-peers-per-address-total 10000000
     measure "new-$r"
 done

@@ -65,6 +65,10 @@ pub struct Cli {
     /// Most peers of one torrent behind one IPv4 address or IPv6 /64 [default: 16].
     #[arg(long, env = "TRACKER_MAX_PEERS_PER_ADDRESS")]
     pub max_peers_per_address: Option<usize>,
+    /// Most peers of all torrents together behind one IPv4 address or IPv6 /64
+    /// [default: 4096].
+    #[arg(long, env = "TRACKER_MAX_PEERS_PER_ADDRESS_TOTAL")]
+    pub max_peers_per_address_total: Option<usize>,
     /// Keep peer ids for non-compact replies (20 bytes a peer) [default: false].
     #[arg(long, env = "TRACKER_KEEP_PEER_IDS", num_args = 0..=1, default_missing_value = "true")]
     pub keep_peer_ids: Option<bool>,
@@ -202,6 +206,7 @@ impl Cli {
             max_peers_per_torrent,
             max_peers,
             max_peers_per_address,
+            max_peers_per_address_total,
             keep_peer_ids,
             scrape_max_hashes,
             full_scrape,

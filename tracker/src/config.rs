@@ -52,6 +52,10 @@ pub struct Config {
     /// Most peers one IPv4 address or IPv6 /64 may have in one swarm: one host cannot
     /// fill a swarm with its ports and push real peers out of the replies.
     pub max_peers_per_address: usize,
+    /// Most peers one IPv4 address or IPv6 /64 may have in all swarms together: one
+    /// host cannot spread its ports over many torrents and take `max_peers` for itself.
+    /// Costs about 24 bytes per address with stored peers.
+    pub max_peers_per_address_total: usize,
     /// Keep each peer's id so that non-compact replies can include `peer id`. Costs 20
     /// bytes a peer (about twice the memory); off because current clients ask for
     /// compact replies, and non-compact replies without ids are still valid.
@@ -145,6 +149,7 @@ impl Default for Config {
             max_peers_per_torrent: 200_000,
             max_peers: 10_000_000,
             max_peers_per_address: 16,
+            max_peers_per_address_total: 4096,
             keep_peer_ids: false,
             scrape_max_hashes: 100,
             full_scrape: false,
@@ -240,6 +245,10 @@ impl Config {
             ("max_peers_per_torrent", self.max_peers_per_torrent),
             ("max_peers", self.max_peers),
             ("max_peers_per_address", self.max_peers_per_address),
+            (
+                "max_peers_per_address_total",
+                self.max_peers_per_address_total,
+            ),
             ("scrape_max_hashes", self.scrape_max_hashes),
             ("max_connections", self.max_connections),
             (

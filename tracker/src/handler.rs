@@ -74,6 +74,7 @@ impl Tracker {
             max_peers_per_torrent: cfg.max_peers_per_torrent,
             max_peers: cfg.max_peers,
             max_peers_per_address: cfg.max_peers_per_address,
+            max_peers_per_address_total: cfg.max_peers_per_address_total,
             keep_peer_ids: cfg.keep_peer_ids,
         };
         let access = Arc::new(Access::new(cfg.mode));

@@ -12,6 +12,7 @@ pub mod full_scrape;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod handler;
+pub mod holders;
 mod idle_io;
 pub mod logging;
 pub mod metrics;

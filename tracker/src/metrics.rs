@@ -88,6 +88,10 @@ impl Metrics {
             "torrents",
             "Torrents in the store: with at least one peer, or registered.",
         );
+        let peer_addresses = g(
+            "peer_addresses",
+            "IPv4 addresses and IPv6 /64s with stored peers, counted for max_peers_per_address_total (0 when that cap is off).",
+        );
         let connections_open = g("connections_open", "Open client connections.");
         let connections_total = c("connections_total", "Client connections accepted.");
         let connections_idle_closed = c(
@@ -117,7 +121,7 @@ impl Metrics {
         let peers_not_stored = IntCounterVec::new(
             Opts::new(
                 "peers_not_stored_total",
-                "New peers answered but not stored, by the cap that kept them out (torrent_full, address_limit, tracker_full).",
+                "New peers answered but not stored, by the cap that kept them out (torrent_full, address_limit, tracker_full, address_total).",
             ),
             &["reason"],
         )
@@ -146,6 +150,7 @@ impl Metrics {
                 peers.with_label_values(&["ipv4", "leecher"]),
                 peers.with_label_values(&["ipv6", "leecher"]),
             ],
+            addresses: peer_addresses.clone(),
         };
         let m = Self {
             announce: endpoint("announce"),
@@ -170,7 +175,7 @@ impl Metrics {
         reg(Box::new(duration));
         reg(Box::new(failures));
         reg(Box::new(peers));
-        for x in [torrents, connections_open] {
+        for x in [torrents, peer_addresses, connections_open] {
             reg(Box::new(x));
         }
         for x in [

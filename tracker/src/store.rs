@@ -15,17 +15,20 @@ use seedline_common::announce_response::{self as reply, ReplyHead};
 use seedline_common::{scrape, Event, InfoHash, ScrapeStats};
 
 use crate::access::{Access, Mode};
+use crate::holders::HolderTotals;
 use crate::swarm::{Caps, Change, NotStored, PeerAnnounce, PeerForm, Role, Swarm};
 
 /// Many small shards keep each lock hold of the sweeper short.
 const SHARDS: usize = 256;
 
-/// Gauges the store keeps current: `[ipv4, ipv6]` by role, and the torrent count.
+/// Gauges the store keeps current: `[ipv4, ipv6]` by role, the torrent count, and the
+/// addresses counted for `max_peers_per_address_total`.
 #[derive(Clone)]
 pub struct StoreGauges {
     pub torrents: IntGauge,
     pub seeders: [IntGauge; 2],
     pub leechers: [IntGauge; 2],
+    pub addresses: IntGauge,
 }
 
 impl StoreGauges {
@@ -36,6 +39,7 @@ impl StoreGauges {
             torrents: g("torrents"),
             seeders: [g("s4"), g("s6")],
             leechers: [g("l4"), g("l6")],
+            addresses: g("addresses"),
         }
     }
 
@@ -65,6 +69,9 @@ pub struct StoreConfig {
     pub max_peers: usize,
     /// Peers of one swarm behind one IPv4 address or IPv6 /64.
     pub max_peers_per_address: usize,
+    /// Peers of all swarms together behind one IPv4 address or IPv6 /64
+    /// (`usize::MAX`: not counted).
+    pub max_peers_per_address_total: usize,
     /// Store peer ids (20 bytes a peer) so non-compact replies can carry them.
     pub keep_peer_ids: bool,
 }
@@ -77,6 +84,7 @@ impl StoreConfig {
             max_peers_per_torrent,
             max_peers: usize::MAX,
             max_peers_per_address: usize::MAX,
+            max_peers_per_address_total: usize::MAX,
             keep_peer_ids,
         }
     }
@@ -124,6 +132,8 @@ pub struct Store {
     peers: AtomicI64,
     limits: StoreConfig,
     gauges: StoreGauges,
+    /// Stored peers per address in all swarms; `None` when that cap is off.
+    holders: Option<HolderTotals>,
     access: Arc<Access>,
     /// Counts loaded from the state file for torrents that had no entry to restore them
     /// into; claimed by the swarm's first announce, and saved again until then.
@@ -157,6 +167,10 @@ impl Store {
             ),
             torrents: AtomicUsize::new(0),
             peers: AtomicI64::new(0),
+            holders: HolderTotals::new(
+                limits.max_peers_per_address_total,
+                gauges.addresses.clone(),
+            ),
             limits,
             gauges,
             access,
@@ -185,6 +199,15 @@ impl Store {
         let n = self.peer_count();
         let max = self.limits.max_peers;
         n >= max && (n >= max.saturating_add(max / 5) || !self.access.keeps(ih))
+    }
+
+    /// The caps a new peer in `ih`'s swarm is checked against.
+    fn caps(&self, ih: &InfoHash) -> Caps {
+        Caps {
+            max_peers: self.limits.max_peers_per_torrent,
+            per_address: self.limits.max_peers_per_address,
+            tracker_full: self.tracker_full(ih),
+        }
     }
 
     /// Applies a change in stored peers to the gauges and the total.
@@ -232,13 +255,9 @@ impl Store {
                     .or_insert_with(|| self.new_swarm(&info_hash))
             }
         };
+        let caps = self.caps(&info_hash);
         let swarm = guard.value_mut();
-        let caps = Caps {
-            max_peers: self.limits.max_peers_per_torrent,
-            per_address: self.limits.max_peers_per_address,
-            tracker_full: self.tracker_full(&info_hash),
-        };
-        let (change, placed) = swarm.announce(a, caps, self.limits.keep_peer_ids);
+        let (change, placed) = swarm.announce(a, caps, self.limits.keep_peer_ids, &self.holders);
         let s = swarm.stats();
         let head = ReplyHead {
             interval: p.interval,
@@ -342,7 +361,7 @@ impl Store {
         self.swarms.retain(|ih, s| {
             let keep = self.access.check(ih).is_ok() && (!s.is_empty() || self.access.keeps(ih));
             if !keep {
-                total.add(&s.expire(u32::MAX));
+                total.add(&s.expire(u32::MAX, &self.holders));
                 dropped += 1;
                 // A list edited by mistake must not cost the torrent its history.
                 self.keep_count(*ih, s.stats().downloaded);
@@ -356,7 +375,7 @@ impl Store {
     }
 
     fn forget(&self, s: &mut Swarm) {
-        self.apply(&s.expire(u32::MAX));
+        self.apply(&s.expire(u32::MAX, &self.holders));
     }
 
     /// Calls `f` with each torrent worth saving: entries with a count, or with peers when
@@ -409,18 +428,18 @@ impl Store {
         let mut guard = self.swarms.entry(ih).or_insert_with(|| self.new_swarm(&ih));
         let swarm = guard.value_mut();
         swarm.set_downloaded(swarm.stats().downloaded.max(saved.downloaded));
-        let mut total = Change::default();
         for (addr, role) in saved.peers {
-            total.add(&swarm.restore(
+            // Applied peer by peer so that `max_peers` is checked against a current total.
+            let c = swarm.restore(
                 addr,
                 role,
                 now,
-                self.limits.max_peers_per_torrent,
+                self.caps(&ih),
                 self.limits.keep_peer_ids,
-            ));
+                &self.holders,
+            );
+            self.apply(&c);
         }
-        drop(guard);
-        self.apply(&total);
         true
     }
 
@@ -474,7 +493,7 @@ impl Store {
         let mut total = Change::default();
         let mut removed_swarms = 0usize;
         self.swarms.retain(|ih, s| {
-            total.add(&s.expire(cutoff));
+            total.add(&s.expire(cutoff, &self.holders));
             let keep = !s.is_empty() || self.access.keeps(ih);
             removed_swarms += usize::from(!keep);
             keep

@@ -29,6 +29,7 @@ impl TestTracker {
             interval_jitter: 0,
             // The generator puts many peers of a swarm on one loopback address.
             max_peers_per_address: 65_536,
+            max_peers_per_address_total: 10_000_000,
             ..seedline_tracker::Config::default()
         };
         cfg.validate().expect("test config is valid");

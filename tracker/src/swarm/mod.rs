@@ -11,6 +11,8 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use rand::Rng;
 use seedline_common::announce_response as reply;
+
+use crate::holders::Holders;
 use seedline_common::peer::{compact_v4, compact_v6, from_compact_v4, from_compact_v6};
 use seedline_common::{Event, PeerId, ScrapeStats};
 
@@ -33,16 +35,24 @@ pub enum NotStored {
     AddressLimit,
     /// The tracker holds `max_peers` in all.
     TrackerFull,
+    /// Its address (IPv6: its /64) has `max_peers_per_address_total` peers in all swarms.
+    AddressTotal,
 }
 
 impl NotStored {
-    pub const ALL: [NotStored; 3] = [Self::TorrentFull, Self::AddressLimit, Self::TrackerFull];
+    pub const ALL: [NotStored; 4] = [
+        Self::TorrentFull,
+        Self::AddressLimit,
+        Self::TrackerFull,
+        Self::AddressTotal,
+    ];
 
     pub fn kind(self) -> &'static str {
         match self {
             Self::TorrentFull => "torrent_full",
             Self::AddressLimit => "address_limit",
             Self::TrackerFull => "tracker_full",
+            Self::AddressTotal => "address_total",
         }
     }
 }
@@ -180,12 +190,14 @@ impl Swarm {
     /// Applies one announce. `caps` bound the swarm: a new peer past one is answered but
     /// not stored, unless it is one of the first [`MAX_ORIGINS`] origin seeders. Peers
     /// already stored are always updated, so a full swarm keeps those that re-announce.
-    /// `keep_id` stores the peer id for non-compact replies.
+    /// `keep_id` stores the peer id for non-compact replies. `holders` counts stored
+    /// peers per address across swarms and may refuse a new one.
     pub fn announce(
         &mut self,
         a: &PeerAnnounce,
         caps: impl Into<Caps>,
         keep_id: bool,
+        holders: &impl Holders,
     ) -> (Change, Placed) {
         let caps = caps.into();
         let full = if caps.tracker_full {
@@ -193,19 +205,16 @@ impl Swarm {
         } else {
             (self.peer_count() >= caps.max_peers).then_some(NotStored::TorrentFull)
         };
+        let gate = Gate {
+            full,
+            per_address: caps.per_address,
+            holders,
+        };
         let (change, pos, was_seeder) = match a.addr {
-            SocketAddr::V4(s) => update(
-                &mut self.v4,
-                compact_v4(&s),
-                a,
-                full,
-                caps.per_address,
-                keep_id,
-                0,
-            ),
+            SocketAddr::V4(s) => update(&mut self.v4, compact_v4(&s), a, &gate, keep_id, 0),
             SocketAddr::V6(s) => {
                 let list = self.v6.get_or_insert_with(Box::default);
-                let r = update(list, compact_v6(&s), a, full, caps.per_address, keep_id, 1);
+                let r = update(list, compact_v6(&s), a, &gate, keep_id, 1);
                 self.drop_empty_v6();
                 r
             }
@@ -281,10 +290,14 @@ impl Swarm {
         }
     }
 
-    /// Drops peers last seen before `cutoff`.
-    pub fn expire(&mut self, cutoff: u32) -> Change {
-        let (s4, l4) = self.v4.expire(cutoff);
-        let (s6, l6) = self.v6.as_mut().map_or((0, 0), |l| l.expire(cutoff));
+    /// Drops peers last seen before `cutoff`, releasing each from `holders`.
+    pub fn expire(&mut self, cutoff: u32, holders: &impl Holders) -> Change {
+        let release = |h| holders.release(h);
+        let (s4, l4) = self.v4.expire(cutoff, release);
+        let (s6, l6) = self
+            .v6
+            .as_mut()
+            .map_or((0, 0), |l| l.expire(cutoff, release));
         self.drop_empty_v6();
         Change {
             seeders: [-(s4 as i64), -(s6 as i64)],
@@ -303,16 +316,19 @@ impl Swarm {
         v4.chain(v6)
     }
 
-    /// Adds a peer restored from saved state, last seen at `now`; a peer already present
-    /// or past `max_peers` is skipped. Its id is unknown: with `keep_id` it gets
-    /// [`UNKNOWN_ID`], which replies leave out. Returns the change for the gauges.
+    /// Adds a peer restored from saved state, last seen at `now`, under the same caps
+    /// as an announce (a file saved under looser settings must not bring back what the
+    /// current ones keep out); a peer already present is skipped. Its id is unknown:
+    /// with `keep_id` it gets [`UNKNOWN_ID`], which replies leave out. Returns the
+    /// change for the gauges.
     pub fn restore(
         &mut self,
         addr: SocketAddr,
         role: Role,
         now: u32,
-        max_peers: usize,
+        caps: impl Into<Caps>,
         keep_id: bool,
+        holders: &impl Holders,
     ) -> Change {
         let a = PeerAnnounce {
             addr,
@@ -326,10 +342,10 @@ impl Swarm {
             SocketAddr::V4(s) => self.v4.find(&compact_v4(&s)).is_some(),
             SocketAddr::V6(s) => self.v6().find(&compact_v6(&s)).is_some(),
         };
-        if present || self.peer_count() >= max_peers {
+        if present {
             return Change::default();
         }
-        self.announce(&a, max_peers, keep_id).0
+        self.announce(&a, caps, keep_id, holders).0
     }
 }
 
@@ -384,12 +400,21 @@ impl Pick {
     }
 }
 
-fn update<A: CompactAddr>(
+/// What a new peer must pass to be stored; peers already stored pass nothing.
+struct Gate<'a, H> {
+    /// The swarm or the tracker is full.
+    full: Option<NotStored>,
+    /// Most peers of one holder in this swarm.
+    per_address: usize,
+    /// Counts of holders across swarms.
+    holders: &'a H,
+}
+
+fn update<A: CompactAddr, H: Holders>(
     list: &mut PeerList<A>,
     addr: A,
     a: &PeerAnnounce,
-    full: Option<NotStored>,
-    per_address: usize,
+    gate: &Gate<'_, H>,
     keep_id: bool,
     family: usize,
 ) -> (Change, Option<usize>, bool) {
@@ -404,7 +429,7 @@ fn update<A: CompactAddr>(
     }
     // Only an origin that gets the origin role may pass the caps.
     let capped = new_role != Role::Origin;
-    let full = full.filter(|_| capped);
+    let full = gate.full.filter(|_| capped);
     let role = |c: &mut Change, seeder: bool, d: i64| {
         if seeder {
             c.seeders[family] += d;
@@ -416,7 +441,7 @@ fn update<A: CompactAddr>(
         Some(i) => {
             let was = list.is_seeder_at(i);
             if a.event == Event::Stopped {
-                list.remove(i);
+                gate.holders.release(list.remove(i).addr.holder());
                 role(&mut c, was, -1);
                 return (c, None, was);
             }
@@ -435,8 +460,13 @@ fn update<A: CompactAddr>(
         }
         // One host (IPv6: one /64) may not fill a swarm with the ports of one address
         // and push real peers out of every reply.
-        None if capped && list.holder_has(&addr, per_address) => {
+        None if capped && list.holder_has(&addr, gate.per_address) => {
             c.not_stored = Some(NotStored::AddressLimit);
+            (c, None, false)
+        }
+        // Last, so that an admitted peer is always stored and its count balances.
+        None if !gate.holders.admit(addr.holder(), capped) => {
+            c.not_stored = Some(NotStored::AddressTotal);
             (c, None, false)
         }
         None => {

@@ -21,13 +21,18 @@ use seedline_common::PeerId;
 /// A peer address in its compact wire form (6 or 18 bytes), copied into replies as is.
 pub trait CompactAddr: Copy + Eq + Hash + AsRef<[u8]> {
     /// Who controls the address, for per-address caps: the IPv4 address, or the IPv6
-    /// /64 (one subscriber's whole prefix, which it can rotate through at will).
+    /// /64 (one subscriber's whole prefix, which it can rotate through at will). Unique
+    /// across both families, so one table can count them all.
     fn holder(&self) -> u64;
 }
 
+/// IPv4 holders sit in `ffff:ffff::/32`, inside multicast (`ff00::/8`): no peer's
+/// unicast /64 can share a holder with an IPv4 address.
+const V4_HOLDER: u64 = 0xffff_ffff_0000_0000;
+
 impl CompactAddr for [u8; 6] {
     fn holder(&self) -> u64 {
-        u64::from(u32::from_be_bytes([self[0], self[1], self[2], self[3]]))
+        V4_HOLDER | u64::from(u32::from_be_bytes([self[0], self[1], self[2], self[3]]))
     }
 }
 
@@ -312,8 +317,9 @@ impl<A: CompactAddr> PeerList<A> {
         }
     }
 
-    /// Removes every peer last seen before `cutoff`; returns (seeders, leechers) removed.
-    pub fn expire(&mut self, cutoff: u32) -> (usize, usize) {
+    /// Removes every peer last seen before `cutoff`, calling `removed` with each one's
+    /// holder; returns (seeders, leechers) removed.
+    pub fn expire(&mut self, cutoff: u32, mut removed: impl FnMut(u64)) -> (usize, usize) {
         let (mut s, mut l) = (0, 0);
         // Walking down means whatever `remove` swaps into `i` was already checked.
         for i in (0..self.peers.len()).rev() {
@@ -323,7 +329,7 @@ impl<A: CompactAddr> PeerList<A> {
                 } else {
                     l += 1;
                 }
-                self.remove(i);
+                removed(self.remove(i).addr.holder());
             }
         }
         (s, l)

@@ -45,7 +45,7 @@ fn reply_with(
     form: PeerForm,
     r: &mut SmallRng,
 ) -> (Change, AnnounceResponse) {
-    let (c, placed) = s.announce(a, usize::MAX, true);
+    let (c, placed) = s.announce(a, usize::MAX, true, &());
     let st = s.stats();
     let mut out = Vec::new();
     let head = ReplyHead {
@@ -113,7 +113,7 @@ fn seeders_get_leechers_first_then_origins_then_seeders() {
         compact(&mut s, &format!("10.0.1.{i}:1"), Event::Started, true, 0);
     }
     compact(&mut s, "10.0.2.1:1", Event::Started, false, 0);
-    s.announce(&origin("192.0.2.1:6881", true), usize::MAX, false);
+    s.announce(&origin("192.0.2.1:6881", true), usize::MAX, false, &());
     let (_, r) = compact(&mut s, "10.0.1.1:1", Event::None, true, 0);
     let got = v4(&r);
     assert_eq!(got[0], "10.0.2.1:1".parse().unwrap(), "the leecher first");
@@ -133,7 +133,7 @@ fn seeders_get_leechers_first_then_origins_then_seeders() {
 #[test]
 fn a_magnet_client_announcing_left_0_gets_the_origin() {
     let mut s = Swarm::default();
-    s.announce(&origin("192.0.2.1:6881", true), usize::MAX, false);
+    s.announce(&origin("192.0.2.1:6881", true), usize::MAX, false, &());
     let (_, r) = compact(&mut s, "10.0.3.1:6881", Event::Started, true, 0);
     assert_eq!(v4(&r), vec!["192.0.2.1:6881".parse().unwrap()]);
 }
@@ -227,7 +227,7 @@ fn sample_is_random_bounded_and_distinct() {
     let mut s = Swarm::default();
     for i in 0..1000u32 {
         let a = format!("10.{}.{}.{}:1", i >> 16 & 255, i >> 8 & 255, i & 255);
-        s.announce(&ann(&a, Event::Started, false, 0), usize::MAX, true);
+        s.announce(&ann(&a, Event::Started, false, 0), usize::MAX, true, &());
     }
     let me = ann("10.0.0.5:1", Event::None, false, 0);
     let mut firsts = HashSet::new();
@@ -255,16 +255,22 @@ fn expiry_removes_silent_peers_only() {
             &ann(&format!("10.0.0.{i}:1"), Event::Started, seeder, i),
             usize::MAX,
             true,
+            &(),
         );
     }
-    s.announce(&ann("[::1]:1", Event::Started, false, 60), usize::MAX, true);
-    let c = s.expire(50);
+    s.announce(
+        &ann("[::1]:1", Event::Started, false, 60),
+        usize::MAX,
+        true,
+        &(),
+    );
+    let c = s.expire(50, &());
     assert_eq!(-(c.seeders[0] + c.leechers[0]), 50);
     assert_eq!(c.leechers[1], 0);
     assert_eq!(s.peer_count(), 51);
     s.v4.check_invariants();
     assert_eq!(s.v4.seeders(), (50..100).filter(|i| i % 3 == 0).count());
-    let c = s.expire(1000);
+    let c = s.expire(1000, &());
     assert_eq!(c.leechers[1], -1);
     assert!(s.is_empty());
 }
@@ -272,13 +278,13 @@ fn expiry_removes_silent_peers_only() {
 #[test]
 fn peer_cap_answers_without_storing() {
     let mut s = Swarm::default();
-    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1, true);
-    let (c, placed) = s.announce(&ann("10.0.0.2:1", Event::Started, false, 0), 1, true);
+    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1, true, &());
+    let (c, placed) = s.announce(&ann("10.0.0.2:1", Event::Started, false, 0), 1, true, &());
     assert_eq!(c.not_stored, Some(NotStored::TorrentFull));
     assert_eq!(placed.pos, None);
     assert_eq!(s.peer_count(), 1);
     // A known peer still updates at the cap.
-    let (c, _) = s.announce(&ann("10.0.0.1:1", Event::None, true, 0), 1, true);
+    let (c, _) = s.announce(&ann("10.0.0.1:1", Event::None, true, 0), 1, true, &());
     assert_eq!(c.seeders, [1, 0]);
 }
 
@@ -313,7 +319,7 @@ fn random_walk_keeps_invariants() {
             origin: is_origin(port),
             ..ann(&addr, event, seeder, step)
         };
-        s.announce(&a, usize::MAX, true);
+        s.announce(&a, usize::MAX, true, &());
         if event == Event::Stopped {
             model.remove(&addr.parse().unwrap());
         } else {
@@ -360,12 +366,13 @@ fn leechers_get_every_origin_first_seeders_do_not() {
             &ann(&format!("10.0.1.{i}:1"), Event::Started, i % 2 == 0, 0),
             usize::MAX,
             false,
+            &(),
         );
     }
-    s.announce(&origin("192.0.2.1:6881", true), usize::MAX, false);
-    s.announce(&origin("192.0.2.2:6881", true), usize::MAX, false);
+    s.announce(&origin("192.0.2.1:6881", true), usize::MAX, false, &());
+    s.announce(&origin("192.0.2.2:6881", true), usize::MAX, false, &());
     // An origin that is still downloading is an ordinary leecher.
-    s.announce(&origin("192.0.2.3:6881", false), usize::MAX, false);
+    s.announce(&origin("192.0.2.3:6881", false), usize::MAX, false, &());
     assert_eq!(s.v4.origins(), 2);
     let origins: HashSet<SocketAddr> = [
         "192.0.2.1:6881".parse().unwrap(),
@@ -404,7 +411,7 @@ fn leechers_get_every_origin_first_seeders_do_not() {
     // Stopping removes the origin and its hand-out.
     let mut stop = origin("192.0.2.1:6881", true);
     stop.event = Event::Stopped;
-    s.announce(&stop, usize::MAX, false);
+    s.announce(&stop, usize::MAX, false, &());
     assert_eq!(s.v4.origins(), 1);
     s.v4.check_invariants();
 }
@@ -412,13 +419,13 @@ fn leechers_get_every_origin_first_seeders_do_not() {
 #[test]
 fn origins_are_stored_past_the_peer_cap_and_restored_with_their_role() {
     let mut s = Swarm::default();
-    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1, false);
-    let (c, placed) = s.announce(&origin("[2001:db8::1]:1", true), 1, false);
+    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 1, false, &());
+    let (c, placed) = s.announce(&origin("[2001:db8::1]:1", true), 1, false, &());
     assert!(c.not_stored.is_none());
     assert!(placed.pos.is_some());
     let mut t = Swarm::default();
     for (addr, role) in s.addrs() {
-        t.restore(addr, role, 5, usize::MAX, true);
+        t.restore(addr, role, 5, usize::MAX, true, &());
     }
     let roles: Vec<_> = t.addrs().map(|(_, r)| r).collect();
     assert_eq!(roles, vec![Role::Leecher, Role::Origin]);
@@ -430,7 +437,8 @@ fn origins_are_stored_past_the_peer_cap_and_restored_with_their_role() {
             Role::Leecher,
             5,
             usize::MAX,
-            true
+            true,
+            &()
         ),
         Change::default()
     );
@@ -462,12 +470,12 @@ fn origins_are_stored_past_the_peer_cap_and_restored_with_their_role() {
 #[test]
 fn origin_status_is_bounded() {
     let mut s = Swarm::default();
-    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 5, false);
+    s.announce(&ann("10.0.0.1:1", Event::Started, false, 0), 5, false, &());
     // An origin that is not seeding is an ordinary leecher, cap included.
-    let (c, _) = s.announce(&origin("10.0.0.2:1", false), 1, false);
+    let (c, _) = s.announce(&origin("10.0.0.2:1", false), 1, false, &());
     assert_eq!(c.not_stored, Some(NotStored::TorrentFull));
     for p in 1..=20 {
-        s.announce(&origin(&format!("192.0.2.1:{p}"), true), 5, false);
+        s.announce(&origin(&format!("192.0.2.1:{p}"), true), 5, false, &());
     }
     assert_eq!(s.v4.origins(), MAX_ORIGINS);
     assert_eq!(
@@ -496,7 +504,7 @@ fn one_address_cannot_fill_a_swarm() {
                 false,
                 0,
             );
-            assert!(s.announce(&a, caps, false).0.not_stored.is_none());
+            assert!(s.announce(&a, caps, false, &()).0.not_stored.is_none());
         }
         for (host, net) in [("192.0.2.1", "v4"), ("2001:db8::", "v6")] {
             let addr = |port: u16| match net {
@@ -505,18 +513,23 @@ fn one_address_cannot_fill_a_swarm() {
                 _ => format!("[{host}{port:x}]:6881"),
             };
             for port in 1..=10u16 {
-                let (c, _) = s.announce(&ann(&addr(port), Event::Started, false, 0), caps, false);
+                let (c, _) = s.announce(
+                    &ann(&addr(port), Event::Started, false, 0),
+                    caps,
+                    false,
+                    &(),
+                );
                 let want = (port > 4).then_some(NotStored::AddressLimit);
                 assert_eq!(c.not_stored, want, "{net} {port} with {others} others");
             }
             // A peer already stored still re-announces; a stopped one frees a place.
-            let (c, _) = s.announce(&ann(&addr(1), Event::None, true, 0), caps, false);
+            let (c, _) = s.announce(&ann(&addr(1), Event::None, true, 0), caps, false, &());
             assert!(c.not_stored.is_none());
-            s.announce(&ann(&addr(2), Event::Stopped, false, 0), caps, false);
-            let (c, _) = s.announce(&ann(&addr(9), Event::Started, false, 0), caps, false);
+            s.announce(&ann(&addr(2), Event::Stopped, false, 0), caps, false, &());
+            let (c, _) = s.announce(&ann(&addr(9), Event::Started, false, 0), caps, false, &());
             assert!(c.not_stored.is_none());
             // An origin by address passes, like the swarm cap.
-            let (c, _) = s.announce(&origin(&addr(11), true), caps, false);
+            let (c, _) = s.announce(&origin(&addr(11), true), caps, false, &());
             assert!(c.not_stored.is_none());
         }
         assert_eq!(s.peer_count(), usize::from(others) + 2 * 5);
@@ -530,7 +543,87 @@ fn one_address_cannot_fill_a_swarm() {
             &ann("198.51.100.1:1", Event::Started, false, 0),
             full,
             false,
+            &(),
         );
         assert_eq!(c.not_stored, Some(NotStored::TrackerFull));
     }
+}
+
+/// One address spread over many swarms stops at the total cap; whatever removes its
+/// peers (stop, expiry, a dropped swarm) gives the room back, and a restore from a state
+/// file saved under looser settings obeys the current caps.
+#[test]
+fn one_address_cannot_spread_over_every_swarm() {
+    use crate::holders::HolderTotals;
+    let gauge = prometheus::IntGauge::new("a", "a").unwrap();
+    let totals = HolderTotals::new(6, gauge.clone());
+    let caps = Caps {
+        max_peers: usize::MAX,
+        per_address: 2,
+        tracker_full: false,
+    };
+    let mut swarms: Vec<Swarm> = (0..5).map(|_| Swarm::default()).collect();
+    let mut stored = 0;
+    for s in &mut swarms {
+        for port in 1..=2u16 {
+            let (c, _) = s.announce(
+                &ann(&format!("192.0.2.1:{port}"), Event::Started, false, 0),
+                caps,
+                false,
+                &totals,
+            );
+            match c.not_stored {
+                None => stored += 1,
+                Some(r) => assert_eq!(r, NotStored::AddressTotal),
+            }
+        }
+    }
+    assert_eq!(stored, 6);
+    let holder = [192, 0, 2, 1, 0, 0].holder();
+    assert_eq!(totals.as_ref().unwrap().get(holder), 6);
+    // Another address, and an origin of the capped one, are not affected.
+    let (c, _) = swarms[4].announce(
+        &ann("192.0.2.2:1", Event::Started, false, 0),
+        caps,
+        false,
+        &totals,
+    );
+    assert!(c.not_stored.is_none());
+    let (c, _) = swarms[4].announce(&origin("192.0.2.1:9", true), caps, false, &totals);
+    assert!(c.not_stored.is_none());
+    assert_eq!(gauge.get(), 2);
+    // A stop frees one place, expiry the rest of a swarm.
+    swarms[0].announce(
+        &ann("192.0.2.1:1", Event::Stopped, false, 0),
+        caps,
+        false,
+        &totals,
+    );
+    swarms[1].expire(u32::MAX, &totals);
+    assert_eq!(
+        totals.as_ref().unwrap().get(holder),
+        4,
+        "6 + origin - 1 - 2"
+    );
+    let (c, _) = swarms[3].announce(
+        &ann("192.0.2.1:1", Event::Started, false, 0),
+        caps,
+        false,
+        &totals,
+    );
+    assert!(c.not_stored.is_none());
+    for s in &mut swarms {
+        s.expire(u32::MAX, &totals);
+    }
+    assert!(totals.as_ref().unwrap().is_empty());
+    assert_eq!(gauge.get(), 0);
+    // A restore goes through the same caps.
+    let mut s = Swarm::default();
+    let mut restored = 0;
+    for port in 1..=10u16 {
+        let addr = format!("192.0.2.1:{port}").parse().unwrap();
+        let c = s.restore(addr, Role::Leecher, 5, caps, false, &totals);
+        restored += c.peers();
+    }
+    assert_eq!(restored, 2, "per-swarm cap kept on restore");
 }

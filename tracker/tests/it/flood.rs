@@ -68,6 +68,65 @@ async fn one_address_cannot_crowd_out_a_swarm() {
     assert!(p.stop().success());
 }
 
+/// One host spreading its ports over many swarms stops at `max_peers_per_address_total`
+/// (the per-swarm cap alone lets it take 16 places in every torrent it can name); a
+/// stop frees a place, and other hosts are stored as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_spread_over_every_swarm() {
+    let p = Proc::spawn(&["--max-peers-per-address-total", "100"]);
+    let mut flood = Conn::open_from(p.public, ip("127.0.0.14")).await;
+    let flood_announce = |i: u32, event| {
+        let mut a = announce(0, 2, 6881, 100, event);
+        a.info_hash.0[..4].copy_from_slice(&i.to_be_bytes());
+        a
+    };
+    for i in 0..300u32 {
+        let r = flood
+            .get(&announce_target(&flood_announce(i, Event::Started)))
+            .await;
+        assert!(FailureResponse::decode(&r.body).is_none(), "answered");
+    }
+    let m = metrics(&p).await;
+    let leechers = "seedline_tracker_peers{family=\"ipv4\",role=\"leecher\"}";
+    assert_eq!(metric(&m, leechers), Some(100.0), "{m}");
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_tracker_peers_not_stored_total{reason=\"address_total\"}"
+        ),
+        Some(200.0)
+    );
+    assert_eq!(metric(&m, "seedline_tracker_peer_addresses"), Some(1.0));
+    // A stop frees a place for the next new swarm of that host.
+    flood
+        .get(&announce_target(&flood_announce(0, Event::Stopped)))
+        .await;
+    flood
+        .get(&announce_target(&flood_announce(1000, Event::Started)))
+        .await;
+    flood
+        .get(&announce_target(&flood_announce(1001, Event::Started)))
+        .await;
+    // Another host is stored, and finds the flooder's peer in a shared swarm.
+    let mut other = Conn::open_from(p.public, ip("127.0.0.15")).await;
+    let r = other
+        .get(&announce_target(&flood_announce(5, Event::Started)))
+        .await;
+    let flooder: SocketAddr = "127.0.0.14:6881".parse().unwrap();
+    assert_eq!(reply_peers(&r.body), vec![flooder]);
+    let m = metrics(&p).await;
+    assert_eq!(metric(&m, leechers), Some(101.0), "{m}");
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_tracker_peers_not_stored_total{reason=\"address_total\"}"
+        ),
+        Some(201.0)
+    );
+    assert_eq!(metric(&m, "seedline_tracker_peer_addresses"), Some(2.0));
+    assert!(p.stop().success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_random_hash_flood_does_not_lock_out_a_registered_torrent() {
     let p = Proc::spawn(&["--max-torrents", "100", "--admin-token", TOKEN]);
