@@ -36,6 +36,7 @@ pub fn peer_session(data: &[u8]) {
         SocketAddr::from(([192, 0, 2, 1], 51413)),
         torrent.clone(),
         flags & 1 != 0,
+        f.shared.peer_memory(torrent),
     ));
     // As `accept` does: join the super-seed, then let the choker see the peer.
     if let Some(ss) = &torrent.super_seed {

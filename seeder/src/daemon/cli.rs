@@ -94,6 +94,16 @@ pub struct Cli {
     /// Requests one peer may have queued [default: 2000].
     #[arg(long, env = "SEEDER_MAX_REQUESTS_PER_PEER")]
     pub max_requests_per_peer: Option<usize>,
+    /// Bytes one peer's connection may hold beyond its torrent's bitfields (buffers,
+    /// unread replies, blocks being sent) [default: 524288].
+    #[arg(long, env = "SEEDER_MAX_PEER_MEMORY")]
+    pub max_peer_memory: Option<usize>,
+    /// Interest changes one peer may make per 10 seconds [default: 32].
+    #[arg(long, env = "SEEDER_MAX_INTEREST_CHANGES")]
+    pub max_interest_changes: Option<u32>,
+    /// have_none/have_all messages one peer may send [default: 4].
+    #[arg(long, env = "SEEDER_MAX_BITFIELD_RESETS")]
+    pub max_bitfield_resets: Option<u32>,
     /// BEP 16 super-seeding: offer each peer the rarest pieces one or two at a time, so
     /// each piece tends to leave the origin once [default: false].
     #[arg(long, env = "SEEDER_SUPER_SEED", num_args = 0..=1, default_missing_value = "true")]
@@ -195,6 +205,9 @@ impl Cli {
             upload_rate,
             torrent_upload_rate,
             max_requests_per_peer,
+            max_peer_memory,
+            max_interest_changes,
+            max_bitfield_resets,
             super_seed,
             max_open_files,
             follow_symlinks_outside,

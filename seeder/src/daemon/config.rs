@@ -73,6 +73,18 @@ pub struct Config {
     /// 2000 is libtorrent's own, and a downloader on a fast link keeps that many in
     /// flight (24 KiB of queue per peer at most).
     pub max_requests_per_peer: usize,
+    /// Bytes one connection may hold beyond its torrent's bitfields: read buffer,
+    /// replies it has not read, queued requests, blocks on their way out. A peer that
+    /// asks for replies (metadata, rejects) without reading them is dropped at this
+    /// budget instead of growing the seeder's memory. A batch of blocks (256 KiB) and a
+    /// frame must fit, so at least 384 KiB; `max_peers` times this bounds all peers.
+    pub max_peer_memory: usize,
+    /// Interest changes a peer may make per 10 seconds; each takes the choker's lock and
+    /// may hand a slot on, and a leecher changes its mind a few times in a download.
+    pub max_interest_changes: u32,
+    /// `have_none`/`have_all` messages a peer may send (each a pass over every piece;
+    /// clients send one, after the handshake).
+    pub max_bitfield_resets: u32,
     /// BEP 16 super-seeding for every torrent: offer each peer a few of the rarest
     /// pieces instead of everything, so each piece tends to leave the origin once. For a
     /// release's first distribution; a swarm that can serve itself needs it no more.
@@ -100,6 +112,10 @@ pub struct Config {
     pub log_level: String,
 }
 
+/// The least `max_peer_memory`: a batch of blocks (256 KiB and a block), a frame and
+/// its read-ahead, with room for the replies in between.
+pub const MIN_PEER_MEMORY: usize = 384 * 1024;
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -125,6 +141,9 @@ impl Default for Config {
             upload_rate: 0,
             torrent_upload_rate: 0,
             max_requests_per_peer: 2000,
+            max_peer_memory: 512 * 1024,
+            max_interest_changes: 32,
+            max_bitfield_resets: 4,
             super_seed: false,
             max_open_files: 1024,
             follow_symlinks_outside: false,
@@ -199,10 +218,18 @@ impl Config {
             ("max_peers_per_torrent", self.max_peers_per_torrent),
             ("upload_slots", self.upload_slots),
             ("max_requests_per_peer", self.max_requests_per_peer),
+            ("max_interest_changes", self.max_interest_changes as usize),
+            ("max_bitfield_resets", self.max_bitfield_resets as usize),
         ] {
             if v == 0 {
                 return err(format!("{name} must be at least 1"));
             }
+        }
+        if self.max_peer_memory < MIN_PEER_MEMORY {
+            return err(format!(
+                "max_peer_memory ({}) must be at least {MIN_PEER_MEMORY}: a batch of blocks and a frame must fit",
+                self.max_peer_memory
+            ));
         }
         for (name, v) in [
             ("rescan_interval", self.rescan_interval),

@@ -32,6 +32,8 @@ pub mod reason {
     /// Cheap messages sent to cost us work: interest flipped again and again, or one
     /// whole bitfield after another (each a pass over every piece).
     pub const FLOOD: &str = "message_flood";
+    /// The connection held more than `max_peer_memory`: replies the peer does not read.
+    pub const MEMORY_BUDGET: &str = "memory_budget";
 }
 
 #[derive(Clone)]
@@ -53,6 +55,7 @@ pub struct Metrics {
     pub pieces_verified: IntCounterVec,
     pub content_changes: IntCounter,
     pub open_files: IntGauge,
+    pub peer_memory: IntGauge,
 }
 
 const PREFIX: &str = "seedline_seeder";
@@ -147,6 +150,10 @@ impl Metrics {
                 "open_files",
                 "Content files open (at most max_open_files).",
             ),
+            peer_memory: gauge(
+                "peer_memory_bytes",
+                "Bytes held for connected peers: read buffers, unread replies, queued requests, blocks being sent, bitfields (each peer at most max_peer_memory beyond its torrent's bitfields).",
+            ),
             registry,
         };
         // Known outcomes exist from the start, so alerts see zeros, not missing series.
@@ -191,6 +198,7 @@ impl Metrics {
             HANDSHAKE_LIMIT,
             WRITE_TIMEOUT,
             FLOOD,
+            MEMORY_BUDGET,
         ] {
             m.disconnects.with_label_values(&[why]);
         }

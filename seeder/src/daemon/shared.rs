@@ -13,6 +13,7 @@ use super::config::Config;
 use super::file_cache::FileCache;
 use super::metrics::Metrics;
 use super::peer::choker::Choker;
+use super::peer::memory::PeerMemory;
 use super::rate::RateLimiter;
 use super::torrent::Torrent;
 
@@ -63,6 +64,15 @@ impl Shared {
             metrics,
             cfg,
         })
+    }
+
+    /// The memory account of a new connection to `t`.
+    pub fn peer_memory(&self, t: &Torrent) -> PeerMemory {
+        PeerMemory::new(
+            t.piece_count(),
+            self.cfg.max_peer_memory,
+            self.metrics.peer_memory.clone(),
+        )
     }
 
     pub fn torrent(&self, h: &InfoHash) -> Option<Arc<Torrent>> {

@@ -213,8 +213,8 @@ async fn refused_requests_and_unread_replies_are_bounded() {
     c.send_raw(&flood).await;
     c.expect_closed().await;
 
-    // Metadata asked for over and over without reading the replies: dropped once a
-    // quarter of a megabyte of replies waits, not when memory runs out.
+    // Metadata asked for over and over without reading the replies: dropped at the
+    // connection's memory budget (half a megabyte), not when memory runs out.
     let mut c = Client::handshake(s.peer, ih).await;
     let mut hs = ExtendedHandshake::default();
     hs.m.insert("ut_metadata".into(), 3);
@@ -244,9 +244,19 @@ async fn refused_requests_and_unread_replies_are_bounded() {
             &m,
             "seedline_seeder_disconnects_total{reason=\"too_many_requests\"}"
         ),
-        2.0,
+        1.0,
         "{m}"
     );
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_seeder_disconnects_total{reason=\"memory_budget\"}"
+        ),
+        1.0,
+        "{m}"
+    );
+    // Both connections are gone, and so is what they held.
+    assert_eq!(metric(&m, "seedline_seeder_peer_memory_bytes"), 0.0, "{m}");
     assert!(
         metric(
             &m,

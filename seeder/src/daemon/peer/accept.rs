@@ -101,6 +101,7 @@ async fn serve(
         addr,
         torrent.clone(),
         fast,
+        shared.peer_memory(&torrent),
     ));
     // Subscribed before the bitfield is taken, so no piece proven later is missed.
     let progress = torrent.progress.subscribe();

@@ -9,6 +9,7 @@ use std::time::Instant;
 use seedline_common::wire::{BlockRequest, Message};
 use tokio::sync::Notify;
 
+use super::memory::PeerMemory;
 use crate::daemon::super_seed::SuperSeed;
 use crate::daemon::torrent::Torrent;
 
@@ -23,6 +24,8 @@ pub struct Conn {
     /// Bytes served in the current choking round (the round robin's key).
     pub round_bytes: AtomicU64,
     pub last_request: Mutex<Instant>,
+    /// Every buffer this connection holds, against its budget.
+    pub memory: PeerMemory,
     out: Mutex<Outbox>,
     wake: Notify,
 }
@@ -43,7 +46,13 @@ pub enum Work {
 }
 
 impl Conn {
-    pub fn new(id: u64, addr: SocketAddr, torrent: Arc<Torrent>, fast: bool) -> Self {
+    pub fn new(
+        id: u64,
+        addr: SocketAddr,
+        torrent: Arc<Torrent>,
+        fast: bool,
+        memory: PeerMemory,
+    ) -> Self {
         Self {
             id,
             addr,
@@ -53,6 +62,7 @@ impl Conn {
             unchoked: AtomicBool::new(false),
             round_bytes: AtomicU64::new(0),
             last_request: Mutex::new(Instant::now()),
+            memory,
             out: Mutex::new(Outbox::default()),
             wake: Notify::new(),
         }
@@ -63,9 +73,20 @@ impl Conn {
         self.wake.notify_one();
     }
 
-    /// Bytes of control messages waiting to be sent.
-    pub fn control_backlog(&self) -> usize {
-        self.out.lock().expect("outbox lock").control.len()
+    /// Bytes this connection holds now (see [`PeerMemory`]); updates the gauge.
+    pub fn memory_held(&self) -> usize {
+        let out = self.out.lock().expect("outbox lock");
+        let outbox =
+            out.control.capacity() + out.requests.capacity() * std::mem::size_of::<BlockRequest>();
+        drop(out);
+        self.memory.total(outbox)
+    }
+
+    /// Whether the connection holds more than its budget: the peer asks for replies
+    /// (rejects, metadata) faster than it reads them, or sends outsized frames.
+    pub fn over_budget(&self) -> bool {
+        let held = self.memory_held();
+        self.memory.over(held)
     }
 
     /// When the torrent is super-seeded, applies `update` to its state for this peer

@@ -23,20 +23,11 @@ pub const UT_METADATA_ID: u8 = 1;
 /// message carrying a block, which a seed never needs but a confused peer may send.
 const MAX_MESSAGE: u32 = 9 + MAX_BLOCK_LEN + 1024;
 
-/// Replies (rejects, metadata pieces) a peer may leave unread before it is dropped:
-/// sixteen metadata pieces, or thousands of rejects. Part of each peer's memory budget
-/// (with its read buffer, at most one frame, and a batch buffer while it is served).
-const MAX_CONTROL_BACKLOG: usize = 256 * 1024;
+/// A read buffer left larger than this by one big frame (a bitfield of a torrent with
+/// many pieces) is given back once it is empty, instead of kept for the connection's life.
+const KEEP_READ_BUFFER: usize = 64 * 1024;
 
-/// `have_none` and `have_all` messages a peer may send. Each costs a pass over every piece (a new empty
-/// bitfield, and super-seeding recounts rarity) for five bytes; clients send it once,
-/// after the handshake. A `bitfield` costs the same pass but carries a bit per piece,
-/// so its cost follows its size, and aria2 sends a dozen in one download: not counted.
-const MAX_HAVE_NONE: u32 = 4;
-
-/// Interest changes allowed per [`INTEREST_WINDOW`]: each takes the choker's lock and
-/// may hand a slot on. A leecher changes its mind a few times in a download.
-const INTEREST_CHANGES: u32 = 32;
+/// `max_interest_changes` counts over this window.
 const INTEREST_WINDOW: Duration = Duration::from_secs(10);
 
 /// What the reader learned that outlives one message.
@@ -55,18 +46,21 @@ struct PeerView {
 }
 
 impl PeerView {
-    /// Counts one `have_none`; `Err` past [`MAX_HAVE_NONE`].
-    fn have_none(&mut self) -> Result<(), &'static str> {
+    /// Counts one `have_none` or `have_all`; `Err` past `max`. Each costs a pass over
+    /// every piece (a new bitfield, and super-seeding recounts rarity) for five bytes. A
+    /// `bitfield` costs the same pass but carries a bit per piece, so its cost follows
+    /// its size, and aria2 sends a dozen in one download: not counted.
+    fn have_none(&mut self, max: u32) -> Result<(), &'static str> {
         self.have_nones += 1;
-        if self.have_nones > MAX_HAVE_NONE {
+        if self.have_nones > max {
             tracing::debug!(count = self.have_nones, "have_none again and again");
             return Err(reason::FLOOD);
         }
         Ok(())
     }
 
-    /// Counts one change of interest; `Err` past [`INTEREST_CHANGES`] in a window.
-    fn interest_changed(&mut self, now: Instant) -> Result<(), &'static str> {
+    /// Counts one change of interest; `Err` past `max` in a window.
+    fn interest_changed(&mut self, now: Instant, max: u32) -> Result<(), &'static str> {
         match self.interest_since {
             Some(t) if now.duration_since(t) < INTEREST_WINDOW => {}
             _ => {
@@ -75,7 +69,7 @@ impl PeerView {
             }
         }
         self.interest_changes += 1;
-        if self.interest_changes > INTEREST_CHANGES {
+        if self.interest_changes > max {
             tracing::debug!(count = self.interest_changes, "interest changed too often");
             return Err(reason::FLOOD);
         }
@@ -107,9 +101,9 @@ pub async fn run<R: AsyncRead + Unpin>(
                     if let Err(why) = handle(conn, shared, &mut view, msg) {
                         return why;
                     }
-                    if conn.control_backlog() > MAX_CONTROL_BACKLOG {
+                    if conn.over_budget() {
                         // Asking for replies (metadata, rejects) without reading them.
-                        return reason::TOO_MANY_REQUESTS;
+                        return reason::MEMORY_BUDGET;
                     }
                     let _ = buf.split_to(used);
                 }
@@ -125,7 +119,11 @@ pub async fn run<R: AsyncRead + Unpin>(
             Ok(Some(total)) => total.saturating_sub(buf.len()).max(4096),
             _ => 16 * 1024,
         };
+        if buf.is_empty() && buf.capacity() > KEEP_READ_BUFFER {
+            buf = BytesMut::new();
+        }
         buf.reserve(want);
+        conn.memory.set_read(buf.capacity());
         match tokio::time::timeout(idle, rd.read_buf(&mut buf)).await {
             Err(_) => return reason::IDLE,
             Ok(Ok(0)) => return reason::CLOSED,
@@ -148,11 +146,11 @@ fn handle(
         // always counts, since each one may move a super-seed's offers.
         Message::Interested if conn.interested.load(Ordering::Acquire) => {}
         Message::Interested => {
-            view.interest_changed(Instant::now())?;
+            view.interest_changed(Instant::now(), shared.cfg.max_interest_changes)?;
             shared.choker.interested(conn);
         }
         Message::NotInterested => {
-            view.interest_changed(Instant::now())?;
+            view.interest_changed(Instant::now(), shared.cfg.max_interest_changes)?;
             shared.choker.not_interested(conn);
             conn.super_seed(m, |ss, id, servable| ss.withdraw(id, None, servable));
         }
@@ -167,11 +165,11 @@ fn handle(
             view.have = Some(b);
         }
         Message::HaveAll => {
-            view.have_none()?;
+            view.have_none(shared.cfg.max_bitfield_resets)?;
             view.have = Some(Bitfield::full(t.piece_count()));
         }
         Message::HaveNone => {
-            view.have_none()?;
+            view.have_none(shared.cfg.max_bitfield_resets)?;
             let b = Bitfield::new(t.piece_count());
             conn.super_seed(m, |ss, id, servable| ss.bitfield(id, &b, servable));
             view.have = Some(b);

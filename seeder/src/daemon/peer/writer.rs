@@ -45,13 +45,16 @@ pub async fn run(
     loop {
         let result = match conn.next_work(&mut batch, BATCH_BYTES) {
             Work::Control(bytes) => {
+                conn.memory.set_sending(bytes.capacity());
                 let r = write_within(wr, &bytes, shared).await;
+                conn.memory.set_sending(0);
                 conn.recycle(bytes);
                 r
             }
             Work::Blocks => {
                 let (b, refused) = blocks(conn, shared, std::mem::take(&mut batch), buf).await;
                 buf = b;
+                conn.memory.set_batch(buf.capacity());
                 for (r, why) in &refused {
                     shared
                         .metrics
@@ -76,7 +79,10 @@ pub async fn run(
                 let holding = buf.capacity() > 0;
                 tokio::select! {
                     () = conn.wait_for_work() => {}
-                    () = tokio::time::sleep(IDLE_RELEASE), if holding => buf = Vec::new(),
+                    () = tokio::time::sleep(IDLE_RELEASE), if holding => {
+                        buf = Vec::new();
+                        conn.memory.set_batch(0);
+                    }
                     Ok(()) = progress.changed() => if t.super_seed.is_some() {
                         conn.super_seed(&shared.metrics, |ss, id, servable| ss.refill(id, servable));
                     } else {
@@ -95,6 +101,8 @@ pub async fn run(
         if let Err(why) = result {
             return why;
         }
+        // Keeps the gauge current while the reader waits on a quiet peer.
+        conn.memory_held();
     }
 }
 
@@ -172,6 +180,8 @@ async fn blocks(
     let joined = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         buf.clear();
+        // Exactly what the batch needs: growing by doubling would hold up to twice that.
+        buf.reserve_exact(total as usize + batch.len() * HEADER);
         let mut refused = Vec::new();
         let generation = t.content_generation();
         for r in batch {

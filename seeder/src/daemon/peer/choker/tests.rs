@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::daemon::peer::memory::PeerMemory;
 use crate::daemon::testing;
 
 fn conns(n: u64) -> (testing::Fixture, Vec<Arc<Conn>>) {
@@ -14,6 +15,7 @@ fn conns(n: u64) -> (testing::Fixture, Vec<Arc<Conn>>) {
                 "127.0.0.1:1".parse().unwrap(),
                 f.torrent.clone(),
                 true,
+                PeerMemory::new(1, usize::MAX, prometheus::IntGauge::new("m", "m").unwrap()),
             ))
         })
         .collect();
