@@ -99,30 +99,50 @@ impl FileCache {
         self.gauge.set(open.len() as i64);
     }
 
+    /// Opens `path` if it resolves beneath `root`. Checked before the open (nothing
+    /// outside is even opened) and again on the open file itself: a symlink swapped in
+    /// between the two cannot slip a file from outside through.
     fn open_beneath(&self, path: &Path, root: &Path) -> io::Result<File> {
         self.check_beneath(path, root)?;
-        File::open(path)
+        let file = File::open(path)?;
+        if !self.follow_symlinks_outside {
+            // What the descriptor really is; where /proc is missing, the path once more.
+            let opened = fd_path(&file).or_else(|_| std::fs::canonicalize(path))?;
+            Self::within(&opened, root)?;
+        }
+        Ok(file)
     }
 
     /// Whether `path` may be served from `root`: it resolves beneath it, or the operator
     /// allows symlinks out.
     pub fn check_beneath(&self, path: &Path, root: &Path) -> io::Result<()> {
         if !self.follow_symlinks_outside {
-            let real = std::fs::canonicalize(path)?;
-            let root = std::fs::canonicalize(root)?;
-            if !real.starts_with(&root) {
-                return Err(io::Error::new(
-                    io::ErrorKind::PermissionDenied,
-                    format!(
-                        "resolves to {}, outside the data root {} (set follow_symlinks_outside to allow)",
-                        real.display(),
-                        root.display()
-                    ),
-                ));
-            }
+            Self::within(&std::fs::canonicalize(path)?, root)?;
         }
         Ok(())
     }
+
+    /// `real` (a resolved path) is beneath `root`.
+    fn within(real: &Path, root: &Path) -> io::Result<()> {
+        let root = std::fs::canonicalize(root)?;
+        if real.starts_with(&root) {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "resolves to {}, outside the data root {} (set follow_symlinks_outside to allow)",
+                real.display(),
+                root.display()
+            ),
+        ))
+    }
+}
+
+/// The path an open file resolves to, from the kernel (`/proc/self/fd`).
+fn fd_path(file: &File) -> io::Result<std::path::PathBuf> {
+    use std::os::fd::AsRawFd;
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 
 #[cfg(test)]
@@ -169,5 +189,23 @@ mod tests {
         allowed
             .get((1, 0), &root.path().join("link"), root.path())
             .unwrap();
+    }
+
+    /// The check after the open looks at the descriptor, not the path: a file opened
+    /// through a symlink that points out of the root (swapped in after the first check)
+    /// is refused.
+    #[test]
+    fn the_opened_descriptor_is_checked_not_the_path() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), b"x").unwrap();
+        std::fs::write(root.path().join("ok"), b"y").unwrap();
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(outside.path().join("secret"), &link).unwrap();
+        let f = File::open(&link).unwrap();
+        let err = FileCache::within(&fd_path(&f).unwrap(), root.path()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        let f = File::open(root.path().join("ok")).unwrap();
+        FileCache::within(&fd_path(&f).unwrap(), root.path()).unwrap();
     }
 }

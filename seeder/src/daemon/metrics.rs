@@ -25,8 +25,9 @@ pub mod reason {
     pub const SHUTDOWN: &str = "shutdown";
     /// Closed at accept: the address (IPv6: its /64) already has its connections.
     pub const ADDRESS_LIMIT: &str = "address_limit";
-    /// Closed at accept: `max_handshakes` connections are already in their handshake.
-    pub const HANDSHAKE_LIMIT: &str = "handshake_limit";
+    /// Still in its handshake, the oldest of `max_handshakes` such connections, when a
+    /// new one came.
+    pub const HANDSHAKE_EVICTED: &str = "handshake_evicted";
     /// The peer did not read what we sent for `write_timeout`.
     pub const WRITE_TIMEOUT: &str = "write_timeout";
     /// Cheap messages sent to cost us work: interest flipped again and again, or one
@@ -195,7 +196,7 @@ impl Metrics {
             REMOVED,
             SHUTDOWN,
             ADDRESS_LIMIT,
-            HANDSHAKE_LIMIT,
+            HANDSHAKE_EVICTED,
             WRITE_TIMEOUT,
             FLOOD,
             MEMORY_BUDGET,

@@ -13,6 +13,7 @@ use super::config::Config;
 use super::file_cache::FileCache;
 use super::metrics::Metrics;
 use super::peer::choker::Choker;
+use super::peer::handshakes::Handshakes;
 use super::peer::memory::PeerMemory;
 use super::rate::RateLimiter;
 use super::torrent::Torrent;
@@ -36,7 +37,7 @@ pub struct Shared {
     /// Connections per address, from accept to close.
     pub per_address: Arc<PerAddress>,
     /// Places for connections that have not finished their handshake.
-    pub handshakes: Arc<Semaphore>,
+    pub handshakes: Arc<Handshakes>,
     /// Open content files, capped.
     pub files: Arc<FileCache>,
     /// Background verifications run one at a time: each reads a whole torrent.
@@ -52,7 +53,7 @@ impl Shared {
             port,
             verify_slots: Arc::new(Semaphore::new(VERIFY_PARALLELISM)),
             per_address: PerAddress::new(cfg.max_peers_per_address),
-            handshakes: Arc::new(Semaphore::new(cfg.max_handshakes)),
+            handshakes: Handshakes::new(cfg.max_handshakes),
             files: FileCache::new(
                 cfg.max_open_files,
                 cfg.follow_symlinks_outside,

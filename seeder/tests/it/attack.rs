@@ -190,8 +190,9 @@ async fn one_address_cannot_take_every_peer_slot() {
     drop(held);
 }
 
-/// A flood of connections that never send their handshake takes at most
-/// `max_handshakes` places; metrics and a normal peer are still answered.
+/// A flood of connections that never send their handshake holds at most
+/// `max_handshakes` places, the newest ones: each new connection takes the place of the
+/// oldest, so a normal peer is served during the flood, and metrics answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handshake_flood_is_bounded() {
     let mut s =
@@ -202,28 +203,18 @@ async fn a_handshake_flood_is_bounded() {
     }
     assert!(
         crate::daemon_util::eventually(|| async {
-            s.metric("seedline_seeder_disconnects_total{reason=\"handshake_limit\"}")
+            s.metric("seedline_seeder_disconnects_total{reason=\"handshake_evicted\"}")
                 .await
                 == 268.0
         })
         .await,
-        "268 of 300 refused"
+        "268 of 300 gave way to newer ones"
     );
-    // The flood still holds its 32 places: a normal peer is refused too until the
-    // handshake timeout clears them, but the admin listener answers meanwhile.
     let (status, _) = http_get(s.admin, "/health").await;
     assert!(status.contains(" 200 "), "{status}");
-    drop(held);
-    // Once the flood goes, a normal peer is served again.
-    assert!(
-        crate::daemon_util::eventually(|| async {
-            s.metric("seedline_seeder_disconnects_total{reason=\"closed\"}")
-                .await
-                >= 32.0
-        })
-        .await
-    );
+    // The flood still holds 32 places, and a normal peer is served all the same.
     s.assert_healthy().await;
+    drop(held);
 }
 
 /// A peer that asks for blocks and never reads them is dropped once a write has made no

@@ -11,10 +11,10 @@ use seedline_common::per_address::Slot;
 use seedline_common::wire::{Bitfield, ExtendedHandshake, Handshake, Message, HANDSHAKE_LEN};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::Conn;
+use super::handshakes::HandshakePlace;
 use super::reader::{self, UT_METADATA_ID};
 use super::writer;
 use crate::daemon::config::Config;
@@ -26,27 +26,27 @@ use crate::daemon::torrent::Torrent;
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// What a connection holds from accept: its address's place (for its whole life) and a
-/// handshake place (given back once the handshake is read).
+/// handshake place (given back once the handshake is read, or taken by a newer
+/// connection when all are in use).
 pub struct Place {
     slot: Slot,
-    handshake: OwnedSemaphorePermit,
+    handshake: HandshakePlace,
 }
 
 impl Place {
     /// The places for a new connection from `addr`, or `None` (counted) if its address
-    /// or the handshake queue is full.
+    /// is at its cap.
     pub fn take(shared: &Shared, addr: SocketAddr) -> Option<Self> {
-        let refuse = |why: &'static str| {
-            shared.metrics.connections_total.inc();
-            shared.metrics.disconnects.with_label_values(&[why]).inc();
-            None
-        };
         let Some(slot) = shared.per_address.try_open(addr.ip()) else {
-            return refuse(reason::ADDRESS_LIMIT);
+            shared.metrics.connections_total.inc();
+            shared
+                .metrics
+                .disconnects
+                .with_label_values(&[reason::ADDRESS_LIMIT])
+                .inc();
+            return None;
         };
-        let Ok(handshake) = shared.handshakes.clone().try_acquire_owned() else {
-            return refuse(reason::HANDSHAKE_LIMIT);
-        };
+        let (handshake, _) = shared.handshakes.take();
         Some(Self { slot, handshake })
     }
 }
@@ -77,7 +77,11 @@ async fn serve(
     let _ = stream.set_nodelay(true);
     let timeout = Config::secs(shared.cfg.handshake_timeout);
     let mut buf = BytesMut::with_capacity(4096);
-    let theirs = match tokio::time::timeout(timeout, read_handshake(&mut stream, &mut buf)).await {
+    let read = tokio::select! {
+        r = tokio::time::timeout(timeout, read_handshake(&mut stream, &mut buf)) => r,
+        () = place.handshake.evicted() => return reason::HANDSHAKE_EVICTED,
+    };
+    let theirs = match read {
         Err(_) => return reason::HANDSHAKE_TIMEOUT,
         Ok(Err(why)) => return why,
         Ok(Ok(h)) => h,

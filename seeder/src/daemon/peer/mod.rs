@@ -5,6 +5,7 @@
 pub mod accept;
 pub mod choker;
 pub mod conn;
+pub mod handshakes;
 pub mod memory;
 pub(crate) mod reader;
 mod writer;
