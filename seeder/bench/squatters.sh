@@ -2,7 +2,9 @@
 # A libtorrent download from the Seedline seeder with and without SQUATTERS connections
 # held open from one other address (each completes its handshake, asks for nothing and
 # never reads), alternating, ROUNDS times (issue 13: attacked at least 80% of unattacked
-# speed). The per-address cap keeps all but max_peers_per_address of them out.
+# speed). The per-address cap keeps all but max_peers_per_address of them out. Each run
+# also prints the peak of seedline_seeder_peer_memory_bytes (sampled every 50 ms): what
+# the connected peers held, against max_peer_memory.
 #
 #   bash seeder/bench/squatters.sh                       # 256 MiB, 600 squatters, 3 rounds
 #   SIZE=64M ROUNDS=1 bash seeder/bench/squatters.sh     # smoke test
@@ -34,6 +36,7 @@ taskset -c 0 "$ROOT/target/release/seeder" --torrent "$WORK/release.torrent" --d
 PIDS+=($!)
 for _ in $(seq 100); do grep -q '"message":"seeding"' "$WORK/seed.log" && break; sleep 0.1; done
 PORT=$(grep -m1 '"message":"seeding"' "$WORK/seed.log" | sed -E 's/.*"addr":"127\.0\.0\.1:([0-9]+)".*/\1/')
+ADMIN=$(grep '"admin listening' "$WORK/seed.log" | grep -m1 seedline_seeder | sed -E 's/.*"addr":"([^"]+)".*/\1/')
 
 # Holds SQUATTERS connections from 127.0.0.50 until killed.
 cat >"$WORK/squat.py" <<'PY'
@@ -52,18 +55,34 @@ print("holding", len(held), flush=True)
 time.sleep(3600)
 PY
 
+# Samples the peer memory gauge until killed; the peak is the file's last line.
+sample_memory() {
+    local peak=0 v
+    while true; do
+        v=$(curl -s -m 1 "http://$ADMIN/metrics" | awk '/^seedline_seeder_peer_memory_bytes / {print $2}')
+        [[ -n $v ]] && ((v > peak)) && { peak=$v; echo "$peak" >>"$WORK/peak"; }
+        sleep 0.05
+    done
+}
+
 download() { # NAME
     rm -rf "$DL"/*
-    local t0 t1
+    local t0 t1 sampler
+    : >"$WORK/peak"
+    sample_memory &
+    sampler=$!
     t0=$(date +%s.%N)
     taskset -c 1 timeout 600 "$PYTHON" "$HELPER" download "$WORK/release.torrent" "$DL" "$PORT" 600 plaintext \
         >"$WORK/dl.log" 2>&1 || { echo "download failed: $(tail -3 "$WORK/dl.log")" >&2; exit 1; }
     t1=$(date +%s.%N)
+    kill "$sampler"
+    wait "$sampler" 2>/dev/null || true
     cmp -s "$WORK/data/release.bin" "$DL/release.bin" || { echo "data differs" >&2; exit 1; }
-    printf '%s\t%.2f\t%.1f\n' "$1" "$(echo "$t1 - $t0" | bc -l)" "$(echo "$BYTES / ($t1 - $t0) / 1000000" | bc -l)"
+    printf '%s\t%.2f\t%.1f\t%s\n' "$1" "$(echo "$t1 - $t0" | bc -l)" "$(echo "$BYTES / ($t1 - $t0) / 1000000" | bc -l)" \
+        "$(tail -1 "$WORK/peak")"
 }
 
-printf 'run\tseconds\tMB/s\n'
+printf 'run\tseconds\tMB/s\tpeak_peer_memory_bytes\n'
 for r in $(seq "$ROUNDS"); do
     download "quiet-$r"
     "$PYTHON" "$WORK/squat.py" "$PORT" "$IH" "$SQUATTERS" >"$WORK/squat.log" 2>&1 &
@@ -75,5 +94,5 @@ for r in $(seq "$ROUNDS"); do
     wait "$SQ" 2>/dev/null || true
     sleep 1
 done
-curl -s "http://$(grep '"admin listening' "$WORK/seed.log" | grep -m1 seedline_seeder | sed -E 's/.*"addr":"([^"]+)".*/\1/')/metrics" \
+curl -s "http://$ADMIN/metrics" \
     | grep -E 'disconnects_total\{reason="address_limit"\}' || true

@@ -64,7 +64,7 @@ impl OpsMetrics {
             .expect("metric"),
             origins_sent: IntCounter::new(
                 "origin_peers_sent_total",
-                "Origin seeders put at the head of leechers' replies.",
+                "Origin seeders handed out in announce replies: first to leechers, after the leechers to seeders (a magnet client that does not know left yet announces as one).",
             )
             .expect("metric"),
             rate_limited: cv(

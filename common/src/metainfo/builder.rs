@@ -143,8 +143,16 @@ fn check_url(
     if host.is_empty() || host == "[]" {
         return unusable("it has no host");
     }
+    if host.contains(':') && !host.starts_with('[') {
+        return unusable(
+            "an IPv6 address must be in brackets (http://[2001:db8::1]:6969/announce)",
+        );
+    }
     match port {
-        Some(p) if p.parse::<u16>().map_or(true, |n| n == 0) => {
+        Some(p)
+            if !p.bytes().all(|b| b.is_ascii_digit())
+                || p.parse::<u16>().map_or(true, |n| n == 0) =>
+        {
             return unusable("its port is not a number from 1 to 65535")
         }
         None if lower.starts_with("udp://") => {
@@ -257,6 +265,9 @@ mod tests {
             ("http://host:99999/announce", "port"),
             ("http://host:0/announce", "port"),
             ("http://host:x/announce", "port"),
+            ("http://host:+80/announce", "port"),
+            ("http://2001:db8::1/announce", "brackets"),
+            ("http://2001:db8::1:6969/announce", "brackets"),
             ("udp://host/announce", "needs a port"),
             ("http://:80/announce", "no host"),
         ];
