@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 /// A configuration the generator refuses (sysexits' EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
-/// The run completed, but some requests failed.
+/// The run completed, but more requests failed than `--max-error-rate` allows.
 const EXIT_ERRORS: u8 = 1;
 
 fn main() -> ExitCode {
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    match run(&cfg, args.json) {
+    match run(&cfg, args.json, args.max_error_rate) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(EXIT_ERRORS),
         Err(e) => {
@@ -41,8 +41,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs and prints; `Ok(false)` if any request failed.
-fn run(cfg: &tracker::Config, json: bool) -> anyhow::Result<bool> {
+/// Runs and prints; `Ok(false)` if more than `max_error_rate` of the requests failed.
+fn run(cfg: &tracker::Config, json: bool, max_error_rate: f64) -> anyhow::Result<bool> {
     let token = CancellationToken::new();
     signal::cancel_on_ctrl_c(token.clone()).context("cannot watch for Ctrl-C")?;
     let report = tracker::run(cfg, &token, &|line| eprintln!("loadtest: {line}"))?;
@@ -51,8 +51,22 @@ fn run(cfg: &tracker::Config, json: bool) -> anyhow::Result<bool> {
     } else {
         print!("{}", report.human());
     }
-    let errors = report.measured.errors_total + report.preload.map_or(0, |p| p.errors_total);
-    Ok(errors == 0)
+    let (errors, sent) = report.errors_of_requests();
+    let rate = report.error_rate();
+    // `0` means no error at all; otherwise the share may reach the limit.
+    let failed = if max_error_rate == 0.0 {
+        errors > 0
+    } else {
+        rate > max_error_rate
+    };
+    if failed {
+        eprintln!(
+            "loadtest: {errors} of {sent} requests failed ({:.2}%), more than --max-error-rate {}",
+            rate * 100.0,
+            max_error_rate
+        );
+    }
+    Ok(!failed)
 }
 
 /// `loadtest seeder`: exit 0 when every leecher completed with good pieces, 1 if some

@@ -82,6 +82,9 @@ pub struct TrackerArgs {
     /// Print the report as JSON.
     #[arg(long, env = "LOADTEST_TRACKER_JSON")]
     pub json: bool,
+    /// Exit 1 when more than this share of requests failed (0 to 1; 0: any error).
+    #[arg(long, env = "LOADTEST_TRACKER_MAX_ERROR_RATE", default_value_t = 0.01)]
+    pub max_error_rate: f64,
     /// Print the population's info hashes (hex, one per line; an access list) and exit.
     #[arg(long, env = "LOADTEST_TRACKER_PRINT_INFO_HASHES")]
     pub print_info_hashes: bool,
@@ -125,6 +128,12 @@ impl TrackerArgs {
             seed: self.seed,
             ..Config::new(target)
         };
+        if !(0.0..=1.0).contains(&self.max_error_rate) {
+            return Err(ConfigError::Invalid(format!(
+                "--max-error-rate must be between 0 and 1, got {}",
+                self.max_error_rate
+            )));
+        }
         c.validate()?;
         Ok(c)
     }

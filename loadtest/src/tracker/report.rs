@@ -110,6 +110,24 @@ impl ModelReport {
     }
 }
 
+impl Report {
+    /// Requests that failed, and all requests sent, over both phases.
+    pub fn errors_of_requests(&self) -> (u64, u64) {
+        let phases = std::iter::once(&self.measured).chain(self.preload.as_ref());
+        phases.fold((0, 0), |(e, n), p| {
+            (e + p.errors_total, n + p.requests + p.errors_total)
+        })
+    }
+
+    /// The share of requests that failed (0 when none were sent).
+    pub fn error_rate(&self) -> f64 {
+        match self.errors_of_requests() {
+            (_, 0) => 0.0,
+            (e, n) => e as f64 / n as f64,
+        }
+    }
+}
+
 impl PhaseReport {
     pub fn new(s: &Stats, elapsed: Duration) -> Self {
         let us = |ns: u64| ns as f64 / 1000.0;
