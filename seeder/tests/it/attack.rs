@@ -186,6 +186,13 @@ async fn one_address_cannot_take_every_peer_slot() {
         .await,
         "the address's 8 connections are peers"
     );
+    // What they hold is counted (a read buffer each, at least 4 KiB) and bounded by the
+    // budget (512 KiB each beyond two bitfields).
+    let held_bytes = s.metric("seedline_seeder_peer_memory_bytes").await;
+    assert!(
+        (8.0 * 4096.0..=8.0 * 600.0 * 1024.0).contains(&held_bytes),
+        "{held_bytes}"
+    );
     s.assert_healthy().await;
     drop(held);
 }

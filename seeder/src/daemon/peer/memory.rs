@@ -50,8 +50,9 @@ impl PeerMemory {
         }
     }
 
-    pub fn set_read(&self, bytes: usize) {
-        self.read.store(bytes, Ordering::Relaxed);
+    /// Sets the read buffer's size; returns whether it changed.
+    pub fn set_read(&self, bytes: usize) -> bool {
+        self.read.swap(bytes, Ordering::Relaxed) != bytes
     }
 
     pub fn set_batch(&self, bytes: usize) {

@@ -123,7 +123,10 @@ pub async fn run<R: AsyncRead + Unpin>(
             buf = BytesMut::new();
         }
         buf.reserve(want);
-        conn.memory.set_read(buf.capacity());
+        if conn.memory.set_read(buf.capacity()) {
+            // A quiet peer sends no message to be counted after: count it here.
+            conn.memory_held();
+        }
         match tokio::time::timeout(idle, rd.read_buf(&mut buf)).await {
             Err(_) => return reason::IDLE,
             Ok(Ok(0)) => return reason::CLOSED,
