@@ -110,7 +110,8 @@ pub struct CreateArgs {
     /// Hashing threads [default: all cores].
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
-    /// Where to write the torrent [default: NAME.torrent].
+    /// Where to write the torrent [default: NAME.torrent, or only into the --publish
+    /// directory when that is given].
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Replace an existing output file (and an existing copy in --publish DIR).
@@ -122,9 +123,14 @@ pub struct CreateArgs {
     /// Hash and print the summary, but write no file.
     #[arg(long)]
     pub dry_run: bool,
-    /// Also copy the torrent into this seeder library directory.
+    /// Write the torrent into this seeder library directory (and to -o only if given).
+    /// The content must be where the seeder will look for it: DATA_ROOT/NAME.
     #[arg(long, value_name = "DIR")]
     pub publish: Option<PathBuf>,
+    /// The seeder's --data-root, where it looks for library content [default: the
+    /// --publish directory]; checked, not written to.
+    #[arg(long, value_name = "DIR", requires = "publish")]
+    pub data_root: Option<PathBuf>,
 }
 
 /// The thread count to use: the one asked for, or one per core.

@@ -61,20 +61,32 @@ pub fn create(args: CreateArgs, out: &mut dyn Write) -> Result<(), Error> {
     let piece_length = args
         .piece_length
         .unwrap_or_else(|| auto_piece_length(total));
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{name}.torrent")));
+    let file_name = PathBuf::from(format!("{name}.torrent"));
     let published = match &args.publish {
         Some(dir) => {
             check_dir(dir)?;
-            Some(dir.join(output.file_name().unwrap_or(output.as_os_str())))
+            let in_library = args.output.as_ref().map_or(file_name.as_path(), |o| {
+                o.file_name().map_or(o.as_path(), Path::new)
+            });
+            Some(dir.join(in_library))
         }
         None => None,
     };
+    // One file unless asked for two: with --publish and no -o, only the library's copy.
+    let output = match (&args.output, &published) {
+        (Some(o), _) => Some(o.clone()),
+        (None, Some(_)) => None,
+        (None, None) => Some(file_name),
+    };
     if !args.dry_run {
-        for path in std::iter::once(&output).chain(&published) {
+        for path in output.iter().chain(&published) {
             check_writable(path, args.force)?;
+        }
+    }
+    if let Some(dir) = &args.publish {
+        let root = args.data_root.as_deref().unwrap_or(dir);
+        if let Some(w) = content_elsewhere(&input, &root.join(&name)) {
+            eprintln!("make-torrent: warning: {w}");
         }
     }
 
@@ -100,17 +112,28 @@ pub fn create(args: CreateArgs, out: &mut dyn Write) -> Result<(), Error> {
     };
     let metainfo = publication.into_metainfo(info)?;
     let bytes = metainfo.to_bytes();
-    let written = if args.dry_run {
-        None
-    } else {
-        write_atomically(&output, &bytes, args.force)?;
-        if let Some(path) = &published {
-            write_atomically(path, &bytes, args.force)?;
-        }
-        Some(output)
-    };
-    let published = if args.dry_run { None } else { published };
+    if args.dry_run {
+        return Summary::new(&metainfo, None, None).print(out, args.json);
+    }
+    for path in output.iter().chain(&published) {
+        write_atomically(path, &bytes, args.force)?;
+    }
+    let written = output.or_else(|| published.clone());
     Summary::new(&metainfo, written, published).print(out, args.json)
+}
+
+/// Why the seeder will not find `input` at `expected` (where it looks for a published
+/// torrent's content), or `None` when something is there: `input` itself or a copy,
+/// which the seeder verifies either way.
+fn content_elsewhere(input: &Path, expected: &Path) -> Option<String> {
+    if expected.exists() {
+        return None;
+    }
+    Some(format!(
+        "the seeder will look for this content at {}, and nothing is there: move or copy {} there, or give the seeder's --data-root with --data-root (until then it lists the torrent as missing)",
+        expected.display(),
+        input.display()
+    ))
 }
 
 fn layout(walked: Walked) -> Layout {

@@ -196,6 +196,64 @@ fn publish_copies_into_the_library() {
     );
 }
 
+/// Issue 14, item 6: `--publish` wrote a second `.torrent` into the working directory,
+/// and said nothing when the content was not where the seeder looks for it.
+#[test]
+fn publish_writes_one_file_and_warns_when_the_seeder_will_not_find_the_content() {
+    const A: &str = "http://t.example/announce";
+    let dir = tempfile::tempdir().unwrap();
+    release(dir.path());
+    fs::create_dir(dir.path().join("library")).unwrap();
+    let run = make_torrent(dir.path(), &["--publish", "library", "-a", A, "rel"]);
+    let err = run.stderr.clone();
+    let out = run.ok();
+    assert!(out.contains("library/rel.torrent"), "{out}");
+    assert!(!dir.path().join("rel.torrent").exists(), "one file only");
+    assert!(
+        err.contains("warning: the seeder will look for this content at library/rel"),
+        "{err}"
+    );
+    // With the seeder's data root given, the content is where it will look: no warning.
+    let run = make_torrent(
+        dir.path(),
+        &[
+            "--publish",
+            "library",
+            "--data-root",
+            ".",
+            "-a",
+            A,
+            "-f",
+            "rel",
+        ],
+    );
+    assert!(
+        !run.stderr.contains("warning: the seeder"),
+        "{}",
+        run.stderr
+    );
+    run.ok();
+    // Content inside the library: no warning either.
+    fs::rename(dir.path().join("rel"), dir.path().join("library/rel")).unwrap();
+    let run = make_torrent(
+        dir.path(),
+        &["--publish", "library", "-a", A, "-f", "library/rel"],
+    );
+    assert!(
+        !run.stderr.contains("warning: the seeder"),
+        "{}",
+        run.stderr
+    );
+    run.ok();
+    assert_eq!(
+        list_files(&dir.path().join("library")),
+        ["rel.torrent", "rel/a.bin", "rel/sub/b.bin", "rel/sub/c.nfo"]
+    );
+    // --data-root means nothing without --publish.
+    let err = make_torrent(dir.path(), &["--data-root", ".", "library/rel"]).fails_with(2);
+    assert!(err.contains("--publish"), "{err}");
+}
+
 #[test]
 fn bad_inputs_are_clear_errors_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
