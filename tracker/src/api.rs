@@ -208,36 +208,17 @@ fn get_torrent(t: &Tracker, ih: InfoHash) -> Reply {
 }
 
 fn put_torrent(t: &Tracker, ih: InfoHash, name: Option<String>) -> Reply {
-    let cap = t.config().max_torrents;
-    if t.access.registration(&ih).is_none() && t.access.registered_len() >= cap {
-        return error(
-            StatusCode::INSUFFICIENT_STORAGE,
-            format!("registration limit reached (max_torrents = {cap})"),
-        );
+    match t.register_torrent(ih, name) {
+        Ok(true) => (StatusCode::CREATED, to_json(&view(t, ih))),
+        Ok(false) => (StatusCode::OK, to_json(&view(t, ih))),
+        Err(e) => error(StatusCode::INSUFFICIENT_STORAGE, e.to_string()),
     }
-    let new = t.access.register(ih, name);
-    t.store.ensure(ih);
-    changed(t);
-    let status = if new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    (status, to_json(&view(t, ih)))
 }
 
 fn delete_torrent(t: &Tracker, ih: InfoHash) -> Reply {
-    if t.access.unregister(&ih).is_none() {
+    if !t.unregister_torrent(&ih) {
         return error(StatusCode::NOT_FOUND, "torrent is not registered");
     }
-    // An unregistered torrent in allow mode is no longer served; elsewhere it lives on
-    // like any unregistered swarm, while it has peers.
-    if t.access.check(&ih).is_err() {
-        t.store.drop_swarm(&ih);
-    } else if !t.access.keeps(&ih) {
-        t.store.remove_if_empty(&ih);
-    }
-    changed(t);
     (StatusCode::OK, to_json(&view(t, ih)))
 }
 
@@ -264,7 +245,7 @@ fn put_denied(t: &Tracker, ih: InfoHash, name: Option<String>) -> Reply {
     if t.access.check(&ih).is_err() {
         t.store.drop_swarm(&ih);
     }
-    changed(t);
+    t.registrations_changed();
     let e = t.access.denial(&ih).expect("just inserted");
     let status = if new {
         StatusCode::CREATED
@@ -277,7 +258,7 @@ fn put_denied(t: &Tracker, ih: InfoHash, name: Option<String>) -> Reply {
 fn delete_denied(t: &Tracker, ih: InfoHash) -> Reply {
     match t.access.undeny(&ih) {
         Some(e) => {
-            changed(t);
+            t.registrations_changed();
             (StatusCode::OK, denied_view(ih, &e))
         }
         None => error(StatusCode::NOT_FOUND, "torrent is not denied"),
@@ -285,11 +266,6 @@ fn delete_denied(t: &Tracker, ih: InfoHash) -> Reply {
 }
 
 /// After a change to the lists: gauges now, the state file soon.
-fn changed(t: &Tracker) {
-    t.refresh_access_gauges();
-    t.state_changed();
-}
-
 fn list(t: &Tracker, query: &str) -> Reply {
     let mut after = None;
     let mut limit = PAGE_DEFAULT;

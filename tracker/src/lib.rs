@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod ops_metrics;
 pub mod persist;
 pub mod rate_limit;
+pub mod registry;
 pub mod reload;
 pub mod server;
 pub mod shutdown;

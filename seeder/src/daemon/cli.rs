@@ -67,6 +67,9 @@ pub struct Cli {
     /// Metrics listener of the embedded tracker [default: 127.0.0.1:6970].
     #[arg(long, env = "SEEDER_EMBEDDED_TRACKER_ADMIN_LISTEN")]
     pub embedded_tracker_admin_listen: Option<SocketAddr>,
+    /// Let the embedded tracker track any torrent, not only this seeder's [default: false].
+    #[arg(long, env = "SEEDER_EMBEDDED_TRACKER_OPEN", num_args = 0..=1, default_missing_value = "true")]
+    pub embedded_tracker_open: Option<bool>,
     /// Most connected peers over all torrents [default: 2000].
     #[arg(long, env = "SEEDER_MAX_PEERS")]
     pub max_peers: Option<usize>,
@@ -196,6 +199,7 @@ impl Cli {
             rescan_interval,
             embedded_tracker_listen,
             embedded_tracker_admin_listen,
+            embedded_tracker_open,
             max_peers,
             max_peers_per_torrent,
             max_peers_per_address,

@@ -52,6 +52,10 @@ pub struct Config {
     pub embedded_tracker_listen: SocketAddr,
     /// Admin listener of the embedded tracker (its own `/metrics`).
     pub embedded_tracker_admin_listen: SocketAddr,
+    /// Let the embedded tracker track any torrent. Off: it tracks this seeder's own
+    /// torrents only (`allow` mode, fed by the library as torrents come and go), so an
+    /// origin's tracker cannot be used by strangers for their own swarms.
+    pub embedded_tracker_open: bool,
     /// Most peers connected at once, over all torrents.
     pub max_peers: usize,
     /// Most connections from one address (IPv6: one /64), handshaking or connected: one
@@ -132,6 +136,7 @@ impl Default for Config {
             tracker_api_token_file: None,
             embedded_tracker_listen: SocketAddr::from(([0, 0, 0, 0], 6969)),
             embedded_tracker_admin_listen: SocketAddr::from(([127, 0, 0, 1], 6970)),
+            embedded_tracker_open: false,
             max_peers: 2000,
             max_peers_per_address: 8,
             max_handshakes: 256,

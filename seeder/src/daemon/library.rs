@@ -184,9 +184,15 @@ impl Library {
             trusted = t.trusted,
             "torrent added"
         );
+        // Tracked before its first announce, so an allow-mode embedded tracker takes it.
+        self.shared.track(&t);
         self.start(&t);
         let (shared, t2, stop) = (self.shared.clone(), t.clone(), t.token.clone());
-        self.tasks.spawn(announce::run(shared, t2, stop));
+        self.tasks.spawn(async move {
+            announce::run(shared.clone(), t2.clone(), stop).await;
+            // After its `stopped`, which the embedded tracker must still take.
+            shared.untrack(&t2);
+        });
         Ok(t)
     }
 

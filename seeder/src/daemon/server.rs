@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use seedline_tracker::access::Mode;
 use seedline_tracker::server::bind_one;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -59,6 +60,12 @@ fn embedded_tracker_config(cfg: &Config) -> seedline_tracker::Config {
         origin_peer_id_prefixes: vec![
             String::from_utf8_lossy(&super::shared::peer_id_prefix()).into_owned()
         ],
+        // The library registers its torrents as they load (see `Shared::track`).
+        mode: if cfg.embedded_tracker_open {
+            Mode::Open
+        } else {
+            Mode::Allow
+        },
         ..Default::default()
     }
 }
@@ -87,7 +94,7 @@ pub async fn run(
     let metrics = Metrics::new();
     let tasks = TaskTracker::new();
     let tracker_stop = CancellationToken::new();
-    let embedded = listeners.tracker.is_some();
+    let mut embedded = None;
     if let Some(tl) = listeners.tracker {
         let addr = tl
             .public_addrs()
@@ -97,13 +104,23 @@ pub async fn run(
         cfg.tracker = Some(embedded_announce_url(addr));
         tracing::info!(%addr, "embedded tracker listening");
         let tcfg = embedded_tracker_config(&cfg);
-        tasks.spawn(seedline_tracker::run(tcfg, tl, tracker_stop.clone()));
+        let tracker = Arc::new(seedline_tracker::Tracker::new(
+            &tcfg,
+            seedline_tracker::metrics::Metrics::new(),
+        ));
+        tasks.spawn(seedline_tracker::serve(
+            tracker.clone(),
+            tl,
+            tracker_stop.clone(),
+        ));
+        embedded = Some(tracker);
     }
     let peer_addr = listeners
         .peer
         .local_addr()
         .map_err(|e| StartError(e.to_string()))?;
     let shared = Shared::new(cfg, metrics, peer_addr.port());
+    let embedded = embedded.is_some_and(|t| shared.embedded_tracker.set(t).is_ok());
     let torrents_stop = CancellationToken::new();
     let mut library = Library::new(shared.clone(), tasks.clone(), torrents_stop.clone());
     for o in &shared.cfg.torrents {
@@ -193,7 +210,10 @@ async fn accept_loop(
 fn log_summary(shared: &Shared, embedded: bool) {
     let state = |s: &str| shared.metrics.torrents.with_label_values(&[s]).get();
     let tracker = match &shared.cfg.tracker {
-        Some(url) if embedded => format!("{url} (embedded, open to any torrent)"),
+        Some(url) if embedded && shared.cfg.embedded_tracker_open => {
+            format!("{url} (embedded, open to any torrent)")
+        }
+        Some(url) if embedded => format!("{url} (embedded, this library's torrents only)"),
         Some(url) => url.clone(),
         None => "each torrent's own trackers".into(),
     };

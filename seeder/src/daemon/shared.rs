@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use seedline_common::per_address::PerAddress;
 use seedline_common::{InfoHash, PeerId};
@@ -42,6 +42,8 @@ pub struct Shared {
     pub files: Arc<FileCache>,
     /// Background verifications run one at a time: each reads a whole torrent.
     pub background_verify: Arc<Semaphore>,
+    /// The tracker in this process, if it runs one: it tracks what the library holds.
+    pub embedded_tracker: OnceLock<Arc<seedline_tracker::Tracker>>,
 }
 
 impl Shared {
@@ -60,6 +62,7 @@ impl Shared {
                 metrics.open_files.clone(),
             ),
             background_verify: Arc::new(Semaphore::new(1)),
+            embedded_tracker: OnceLock::new(),
             torrents: RwLock::new(HashMap::new()),
             peers: AtomicUsize::new(0),
             metrics,
@@ -74,6 +77,25 @@ impl Shared {
             self.cfg.max_peer_memory,
             self.metrics.peer_memory.clone(),
         )
+    }
+
+    /// Tells the embedded tracker, if any, to track `t` (a torrent the library loaded).
+    pub fn track(&self, t: &Torrent) {
+        if let Some(tracker) = self.embedded_tracker.get() {
+            if let Err(e) = tracker.register_torrent(t.info_hash, Some(t.info.name.clone())) {
+                tracing::error!(torrent = %t.source.display(), error = %e, "embedded tracker cannot track it");
+            }
+        }
+    }
+
+    /// Tells the embedded tracker, if any, to stop tracking `t` (removed from the
+    /// library), unless a torrent loaded since serves the same hash.
+    pub fn untrack(&self, t: &Torrent) {
+        if let Some(tracker) = self.embedded_tracker.get() {
+            if self.torrent(&t.info_hash).is_none() {
+                tracker.unregister_torrent(&t.info_hash);
+            }
+        }
     }
 
     pub fn torrent(&self, h: &InfoHash) -> Option<Arc<Torrent>> {

@@ -268,21 +268,9 @@ async fn missing_content_is_reported_and_served_once_it_appears() {
     s.stop().await;
 }
 
-/// The embedded tracker hands out the seeder's `announce_ip`, not the loopback address it
-/// announced from, so clients on other hosts can reach the origin.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_tracker_hands_out_the_announce_ip() {
-    use seedline_common::announce_response::{AnnounceResponse, Peers};
+/// A leecher's `started` announce for `ih` to the seeder's embedded tracker: the body.
+async fn leecher_announce(s: &Running, ih: seedline_common::InfoHash) -> Vec<u8> {
     use seedline_common::{AnnounceRequest, Event, PeerId};
-
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, _) = release(dir.path(), true);
-    let (ih, _) = parse(&torrent);
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    cfg.announce_ip = Some("192.0.2.7".parse().unwrap());
-    let s = Running::start(cfg).await;
-    assert!(eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await);
     let req = AnnounceRequest {
         info_hash: ih,
         peer_id: PeerId([7; 20]),
@@ -300,7 +288,73 @@ async fn embedded_tracker_hands_out_the_announce_ip() {
     let mut q = Vec::new();
     req.write_query(&mut q);
     let target = format!("/announce?{}", String::from_utf8(q).unwrap());
-    let (_, body) = crate::daemon_util::http_get(s.tracker.unwrap(), &target).await;
+    crate::daemon_util::http_get(s.tracker.unwrap(), &target)
+        .await
+        .1
+}
+
+/// Issue 14, item 5: the embedded tracker of the README's first command tracked any
+/// torrent for anyone. It now tracks the library's own torrents (allow mode, fed by the
+/// library as torrents come and go), unless `embedded_tracker_open` says otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_tracker_tracks_only_the_library_unless_opened() {
+    use seedline_common::{FailureResponse, InfoHash};
+    for open in [false, true] {
+        let lib = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let mut cfg = test_config();
+        cfg.library = Some(lib.path().to_owned());
+        cfg.embedded_tracker_open = open;
+        let s = Running::start(cfg).await;
+        write_tree(lib.path(), &[("rel/a.bin", 30_000)]);
+        let content = lib.path().join("rel");
+        let library = lib.path().to_str().unwrap();
+        make_torrent(
+            src.path(),
+            &[content.to_str().unwrap(), "-l", "16K", "--publish", library],
+        )
+        .ok();
+        let (ih, _) = parse(&lib.path().join("rel.torrent"));
+        assert!(
+            eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await,
+            "the library's torrent is tracked, with the origin in it (open: {open})"
+        );
+        let stranger = leecher_announce(&s, InfoHash([0x5a; 20])).await;
+        assert_eq!(
+            FailureResponse::decode(&stranger).is_some(),
+            !open,
+            "a stranger's torrent (open: {open}): {}",
+            String::from_utf8_lossy(&stranger)
+        );
+        // A torrent taken out of the library is no longer tracked (allow mode).
+        std::fs::remove_file(lib.path().join("rel.torrent")).unwrap();
+        if !open {
+            assert!(
+                eventually(|| async {
+                    FailureResponse::decode(&leecher_announce(&s, ih).await).is_some()
+                })
+                .await
+            );
+        }
+        s.stop().await;
+    }
+}
+
+/// The embedded tracker hands out the seeder's `announce_ip`, not the loopback address it
+/// announced from, so clients on other hosts can reach the origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_tracker_hands_out_the_announce_ip() {
+    use seedline_common::announce_response::{AnnounceResponse, Peers};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, _) = release(dir.path(), true);
+    let (ih, _) = parse(&torrent);
+    let mut cfg = test_config();
+    cfg.torrents = vec![one_off(&torrent, dir.path())];
+    cfg.announce_ip = Some("192.0.2.7".parse().unwrap());
+    let s = Running::start(cfg).await;
+    assert!(eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await);
+    let body = leecher_announce(&s, ih).await;
     let reply = AnnounceResponse::decode(&body).unwrap();
     let Peers::Compact { v4, .. } = reply.peers else {
         panic!("compact reply expected: {reply:?}")
