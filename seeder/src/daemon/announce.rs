@@ -25,6 +25,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30 * 60);
 /// Intervals a tracker asks for are kept within these bounds.
 const INTERVAL_MIN: Duration = Duration::from_secs(30);
 const INTERVAL_MAX: Duration = Duration::from_secs(6 * 3600);
+/// How often a torrent that is not served (missing or damaged content) is looked at to
+/// see whether it is served again.
+const NOT_SERVING_POLL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnnounceError {
@@ -87,6 +90,20 @@ pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) 
     let mut backoff = BACKOFF_MIN;
     let fallback = super::config::Config::secs(shared.cfg.announce_interval);
     loop {
+        if !t.is_serving() {
+            // Missing or damaged: trackers must not hand this origin out meanwhile.
+            if event == Event::None {
+                if let Err(e) = announce_tiers(&shared, &t, &mut tiers, Event::Stopped, &key).await
+                {
+                    tracing::warn!(torrent = %t.source.display(), error = %e, "stopped announce failed");
+                }
+                event = Event::Started;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(NOT_SERVING_POLL) => continue,
+                () = stop.cancelled() => break,
+            }
+        }
         let wait = match announce_tiers(&shared, &t, &mut tiers, event, &key).await {
             Ok(reply) => {
                 backoff = BACKOFF_MIN;
@@ -107,8 +124,11 @@ pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) 
                 w
             }
         };
+        // Withdrawn at once when the torrent stops being served (damaged, missing).
+        let serving = t.serving_token();
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
+            () = serving.cancelled() => {}
             () = stop.cancelled() => break,
         }
     }

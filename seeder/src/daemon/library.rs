@@ -89,8 +89,9 @@ impl Library {
             *t.content_error.lock().expect("content error lock") = Some(e.to_string());
             return;
         }
-        // Trusted torrents hash unproven pieces on their next request anyway.
-        if t.take_needs_verify() && !t.trusted {
+        // Trusted torrents hash unproven pieces on their next request anyway, unless
+        // they are damaged: then only a full pass can prove them good again.
+        if t.take_needs_verify() && (!t.trusted || t.state() == State::Damaged) {
             self.verify_in_background(t);
         }
     }

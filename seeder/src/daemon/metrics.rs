@@ -35,6 +35,9 @@ pub mod reason {
     pub const FLOOD: &str = "message_flood";
     /// The connection held more than `max_peer_memory`: replies the peer does not read.
     pub const MEMORY_BUDGET: &str = "memory_budget";
+    /// The torrent stopped being served: a piece failed its hash (damaged), or its
+    /// files went missing.
+    pub const NOT_SERVED: &str = "torrent_not_served";
 }
 
 #[derive(Clone)]
@@ -167,7 +170,7 @@ impl Metrics {
         for result in ["good", "bad"] {
             m.pieces_verified.with_label_values(&[result]);
         }
-        for state in ["checking", "seeding", "missing", "broken"] {
+        for state in ["checking", "seeding", "missing", "damaged", "broken"] {
             m.torrents.with_label_values(&[state]);
         }
         use reason::*;
@@ -200,6 +203,7 @@ impl Metrics {
             WRITE_TIMEOUT,
             FLOOD,
             MEMORY_BUDGET,
+            NOT_SERVED,
         ] {
             m.disconnects.with_label_values(&[why]);
         }

@@ -221,6 +221,7 @@ fn log_summary(shared: &Shared, embedded: bool) {
         seeding = state("seeding"),
         checking = state("checking"),
         missing = state("missing"),
+        damaged = state("damaged"),
         broken = state("broken"),
         tracker = %tracker,
         "started"

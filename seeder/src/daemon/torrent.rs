@@ -34,17 +34,33 @@ pub enum State {
     Checking,
     Seeding,
     Missing,
+    /// A piece does not match its hash: not served (and not announced) until a full
+    /// pass finds every piece good again. Clients given a bad piece's `have` would ask
+    /// for it forever and stall at 99%, since a piece once advertised cannot be taken
+    /// back.
+    Damaged,
 }
 
 impl State {
-    pub const ALL: [State; 3] = [State::Checking, State::Seeding, State::Missing];
+    pub const ALL: [State; 4] = [
+        State::Checking,
+        State::Seeding,
+        State::Missing,
+        State::Damaged,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             State::Checking => "checking",
             State::Seeding => "seeding",
             State::Missing => "missing",
+            State::Damaged => "damaged",
         }
+    }
+
+    /// Whether peers are let in.
+    pub fn is_served(self) -> bool {
+        matches!(self, State::Checking | State::Seeding)
     }
 }
 
@@ -85,6 +101,9 @@ pub struct Torrent {
     pub super_seed: Option<SuperSeed>,
     /// Cancelled when the torrent is removed from the library: its peers disconnect.
     pub token: CancellationToken,
+    /// Cancelled when the torrent turns damaged: its peers disconnect. Replaced by a
+    /// fresh one when it is served again.
+    serving: std::sync::Mutex<CancellationToken>,
     state: std::sync::Mutex<State>,
     /// The last content problem logged, so a rescan repeats it only when it changes.
     pub content_error: std::sync::Mutex<Option<String>>,
@@ -138,6 +157,7 @@ impl Torrent {
             limiter: RateLimiter::new(rate),
             super_seed: super_seed.then(|| SuperSeed::new(piece_count)),
             token,
+            serving: std::sync::Mutex::new(CancellationToken::new()),
             state: std::sync::Mutex::new(State::Missing),
             content_error: std::sync::Mutex::new(None),
             metrics,
@@ -160,21 +180,51 @@ impl Torrent {
         *self.state.lock().expect("state lock")
     }
 
+    /// Moves to `new`. Leaving the served states fires [`Self::serving_token`] (peers
+    /// disconnect, announcers withdraw); coming back gives a fresh one.
     pub fn set_state(&self, new: State) {
         let mut s = self.state.lock().expect("state lock");
-        if *s != new {
-            self.metrics.torrents.with_label_values(&[s.label()]).dec();
-            self.metrics
-                .torrents
-                .with_label_values(&[new.label()])
-                .inc();
-            *s = new;
+        if *s == new {
+            return;
         }
+        self.metrics.torrents.with_label_values(&[s.label()]).dec();
+        self.metrics
+            .torrents
+            .with_label_values(&[new.label()])
+            .inc();
+        let mut serving = self.serving.lock().expect("serving lock");
+        if new.is_served() && serving.is_cancelled() {
+            *serving = CancellationToken::new();
+        } else if !new.is_served() {
+            serving.cancel();
+        }
+        *s = new;
     }
 
     /// Whether peers are let in at all.
     pub fn is_serving(&self) -> bool {
-        matches!(self.state(), State::Checking | State::Seeding)
+        self.state().is_served()
+    }
+
+    /// Fires when the torrent stops being served (content missing or damaged).
+    pub fn serving_token(&self) -> CancellationToken {
+        self.serving.lock().expect("serving lock").clone()
+    }
+
+    /// A piece that was, or may have been, advertised failed its hash (`index`), or a
+    /// full pass found `bad` pieces: stop serving, drop the peers, and have the library
+    /// hash every unproven piece again. Only a served torrent turns damaged.
+    fn damaged(&self, what: &str) {
+        if !self.is_serving() {
+            return;
+        }
+        self.set_state(State::Damaged);
+        self.needs_verify.store(true, Ordering::Release);
+        tracing::error!(
+            torrent = %self.source.display(),
+            problem = what,
+            "content does not match the torrent: not served (damaged) until every piece is right again"
+        );
     }
 
     /// Whether `index` may be advertised: proven good, or trusted and not proven bad.
@@ -299,6 +349,11 @@ impl Torrent {
                 piece = index,
                 "piece does not match the torrent's hash; it will not be served"
             );
+            // While checking, only proven pieces were advertised, and the pass ends
+            // with its own verdict; a seeding torrent may have advertised this one.
+            if self.state() == State::Seeding {
+                self.damaged(&format!("piece {index} does not match its hash"));
+            }
         }
         Ok(good)
     }
@@ -350,14 +405,28 @@ impl Torrent {
                 next_log += (total / 10).max(1);
             }
         }
+        let bad = self
+            .pieces
+            .iter()
+            .filter(|p| p.load(Ordering::Acquire) == BAD)
+            .count();
         tracing::info!(
             torrent = %self.source.display(),
             good,
-            bad = total - good,
-            "verified; serving the good pieces"
+            bad,
+            unread = total as usize - good as usize - bad,
+            "verified"
         );
+        if bad > 0 {
+            self.damaged(&format!("{bad} pieces do not match their hashes"));
+            return;
+        }
         // A re-verification of a torrent found missing meanwhile must not revive it.
-        if self.state() == State::Checking {
+        let state = self.state();
+        if matches!(state, State::Checking | State::Damaged) {
+            if state == State::Damaged {
+                tracing::info!(torrent = %self.source.display(), "every piece matches again; serving");
+            }
             self.set_state(State::Seeding);
         }
     }

@@ -135,12 +135,16 @@ async fn magnet_metadata_resolves_against_the_seeder_alone() {
     s.stop().await;
 }
 
+/// A torrent not made by our `make-torrent` is hashed whole before it is served. One
+/// bad piece makes it damaged (issue 14, item 2: it used to be served without that
+/// piece, and every client stalled at 99%): not served, shown as a state, and served
+/// again, byte-exact, once the data is right, without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_torrents_are_verified_before_they_are_served() {
     let dir = tempfile::tempdir().unwrap();
     let (torrent, expected) = release(dir.path(), false);
     let (ih, m) = parse(&torrent);
-    // Corrupt one byte of piece 2 (inside a.bin's successor, b.bin).
+    // Corrupt one byte of piece 3 (bytes 196608..262144, inside b.bin).
     let b = dir.path().join("rel/sub/b.bin");
     let mut bytes = std::fs::read(&b).unwrap();
     bytes[200_000 - 100_000] ^= 0xff;
@@ -148,31 +152,50 @@ async fn foreign_torrents_are_verified_before_they_are_served() {
     let mut cfg = test_config();
     cfg.torrents = vec![one_off(&torrent, dir.path())];
     let s = Running::start(cfg).await;
-    assert!(seeding(&s, 1.0).await, "verification finishes");
+    let damaged = || async {
+        s.metric("seedline_seeder_torrents{state=\"damaged\"}")
+            .await
+    };
+    assert!(
+        eventually(|| async { damaged().await == 1.0 }).await,
+        "verification finds it damaged"
+    );
     assert_eq!(
         s.metric("seedline_seeder_pieces_verified_total{result=\"bad\"}")
             .await,
         1.0
     );
-    let mut c = Client::handshake(s.peer, ih).await;
-    // The bitfield leaves out the bad piece (index 3: bytes 196608..262144).
-    let frame = c
-        .until(|msg| matches!(msg, seedline_common::wire::Message::Bitfield(_)))
-        .await;
-    let pieces = m.info.pieces.len() as u32;
-    let bits = seedline_common::wire::Bitfield::from_payload(&frame[5..], pieces).unwrap();
-    assert_eq!(bits.count(), pieces - 1);
-    assert!(!bits.has(3));
-    drop(c);
-    // Fix the data and reload: a new process re-verifies and serves everything.
-    s.stop().await;
+    assert_eq!(
+        s.metric("seedline_seeder_torrents{state=\"seeding\"}")
+            .await,
+        0.0
+    );
+    // Withdrawn from the tracker (it announced while checking), so no client is sent to
+    // an origin that would turn it away.
+    assert!(
+        eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 0) }).await,
+        "the origin's stopped reached the embedded tracker"
+    );
+    // Not served: a peer is turned away at its handshake.
+    let mut c = Client::connect(s.peer).await;
+    c.send_raw(
+        &seedline_common::wire::Handshake::new(ih, seedline_common::PeerId([1; 20])).encode(),
+    )
+    .await;
+    c.expect_closed().await;
+    // Fix the data: the next library scan sees the change, hashes again, serves.
     let mut fixed = bytes;
     fixed[200_000 - 100_000] ^= 0xff;
     std::fs::write(&b, &fixed).unwrap();
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    let s = Running::start(cfg).await;
-    assert!(seeding(&s, 1.0).await);
+    assert!(
+        seeding(&s, 1.0).await,
+        "served again once the data is right"
+    );
+    assert_eq!(damaged().await, 0.0);
+    assert!(
+        eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await,
+        "announced again"
+    );
     let mut c = Client::handshake(s.peer, ih).await;
     let got = c
         .download(m.info.total_length(), m.info.piece_length, 8)

@@ -96,6 +96,9 @@ async fn serve(
     let Some(torrent) = shared.torrent(&theirs.info_hash).filter(|t| t.is_serving()) else {
         return reason::UNKNOWN_TORRENT;
     };
+    // Taken before the bitfield, so damage found after it still ends the connection; if
+    // the torrent stopped being served since the check above, it has fired already.
+    let serving = torrent.serving_token();
     let Some(_admission) = Admission::new(shared, &torrent) else {
         return reason::PEER_LIMIT;
     };
@@ -156,6 +159,7 @@ async fn serve(
         why = reader::run(&conn, shared, &mut rd, buf) => why,
         why = writer::run(&conn, shared, &mut wr, advertised, progress) => why,
         () = torrent.token.cancelled() => reason::REMOVED,
+        () = serving.cancelled() => reason::NOT_SERVED,
     };
     shared.choker.remove(&conn);
     why
