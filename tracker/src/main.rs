@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             }
         };
         let token = CancellationToken::new();
-        shutdown::cancel_on_signals(token.clone());
+        shutdown::cancel_on_signals(token.clone(), "tracker");
         server::run(cfg, listeners, token).await;
         ExitCode::SUCCESS
     })

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
             }
         };
         let token = CancellationToken::new();
-        shutdown::cancel_on_signals(token.clone());
+        shutdown::cancel_on_signals(token.clone(), "seeder");
         match daemon::run(cfg, listeners, token).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

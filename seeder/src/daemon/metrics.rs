@@ -8,6 +8,9 @@ use prometheus::{
 /// Why a peer connection ended or a request was refused, as label values.
 pub mod reason {
     pub const NOT_BITTORRENT: &str = "not_bittorrent";
+    /// An encrypted (MSE/PE) handshake, not supported yet: the client retries in plain
+    /// text.
+    pub const ENCRYPTED: &str = "encrypted_handshake";
     pub const UNKNOWN_TORRENT: &str = "unknown_torrent";
     pub const HANDSHAKE_TIMEOUT: &str = "handshake_timeout";
     pub const PEER_LIMIT: &str = "peer_limit";
@@ -185,6 +188,7 @@ impl Metrics {
         }
         for why in [
             NOT_BITTORRENT,
+            ENCRYPTED,
             UNKNOWN_TORRENT,
             HANDSHAKE_TIMEOUT,
             PEER_LIMIT,

@@ -88,7 +88,11 @@ async fn sigterm_announces_stopped_and_exits_zero() {
     let ih = seedline_common::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap())
         .unwrap()
         .info_hash;
-    let mut child = KillOnDrop::spawn(&mut seeder_cmd(&torrent, dir.path(), tracker));
+    let log = dir.path().join("seeder.log");
+    let mut cmd = seeder_cmd(&torrent, dir.path(), tracker);
+    cmd.args(["--log-format", "json"])
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut child = KillOnDrop::spawn(&mut cmd);
     assert!(
         eventually(|| async { scrape(tracker, ih).await.is_some_and(|s| s.complete == 1) }).await,
         "the seeder announces started"
@@ -107,6 +111,14 @@ async fn sigterm_announces_stopped_and_exits_zero() {
     .await
     .unwrap();
     assert_eq!(status.code(), Some(0), "{status}");
+    // Issue 14, item 9: the line said nothing of whose shutdown it was (it comes from the
+    // tracker crate's module).
+    let log = std::fs::read_to_string(&log).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("shutting down"))
+        .unwrap_or_else(|| panic!("no shutdown line: {log}"));
+    assert!(line.contains(r#""service":"seeder""#), "{line}");
     // An empty swarm is dropped by the tracker, so `stopped` shows as no entry at all.
     let after = scrape(tracker, ih).await;
     assert!(

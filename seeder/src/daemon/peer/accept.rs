@@ -175,6 +175,7 @@ async fn read_handshake(
             Ok(None) => {}
             // Most often an encrypted handshake: closing at once makes the client retry
             // in plain text.
+            Err(_) if looks_encrypted(buf) => return Err(reason::ENCRYPTED),
             Err(_) => return Err(reason::NOT_BITTORRENT),
         }
         match stream.read_buf(buf).await {
@@ -183,6 +184,14 @@ async fn read_handshake(
             Err(_) => return Err(reason::IO),
         }
     }
+}
+
+/// Whether bytes that are not a BitTorrent handshake look like an MSE/PE one (BEP 8's
+/// draft): it opens with a 96-byte Diffie-Hellman key, random bytes, where a plain
+/// handshake opens with 19 and other protocols (HTTP, a port scanner's probe) mostly
+/// with text.
+fn looks_encrypted(buf: &[u8]) -> bool {
+    buf.first() != Some(&19) && buf.iter().take(32).any(|b| !b.is_ascii())
 }
 
 fn extended_handshake(shared: &Shared, t: &Torrent, addr: SocketAddr) -> ExtendedHandshake {
