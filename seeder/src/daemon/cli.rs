@@ -36,7 +36,8 @@ pub struct Cli {
     /// Content of library torrents is DATA_ROOT/NAME [default: beside the .torrent].
     #[arg(long, env = "SEEDER_DATA_ROOT")]
     pub data_root: Option<PathBuf>,
-    /// Seconds between library scans [default: 10].
+    /// Seconds between checks of every torrent's content; new and removed .torrent files
+    /// are seen within a second [default: 10].
     #[arg(long, env = "SEEDER_RESCAN_INTERVAL")]
     pub rescan_interval: Option<u32>,
     /// A .torrent to seed without a library, repeatable; pairs with --data in order.

@@ -30,7 +30,9 @@ pub struct Config {
     /// Where a library torrent's content lives (`data_root/<name>`); default: beside the
     /// `.torrent` file.
     pub data_root: Option<PathBuf>,
-    /// Seconds between library scans.
+    /// Seconds between looks at the content of every library torrent (missing files,
+    /// changes on disk). The library directory itself is read every second, so a
+    /// published `.torrent` starts at once.
     pub rescan_interval: u32,
     /// Torrents served on their own (`--torrent FILE --data DIR`).
     pub torrents: Vec<OneOff>,

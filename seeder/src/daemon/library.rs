@@ -46,9 +46,9 @@ impl Library {
         Ok(())
     }
 
-    /// One pass over the library directory, and a re-check of torrents waiting for
-    /// their content.
-    pub fn scan(&mut self) {
+    /// One pass over the library directory; with `content`, also a look at every
+    /// torrent's files (waiting for them, or checking they did not change).
+    pub fn scan(&mut self, content: bool) {
         if let Some(dir) = self.shared.cfg.library.clone() {
             self.scan_dir(&dir);
         }
@@ -64,6 +64,9 @@ impl Library {
             .torrents
             .with_label_values(&["broken"])
             .set(broken as i64);
+        if !content {
+            return;
+        }
         for e in self.entries.values() {
             if let Entry::Loaded(t) = e {
                 if t.state() == State::Missing {

@@ -80,6 +80,12 @@ fn embedded_announce_url(addr: SocketAddr) -> String {
     format!("http://{}/announce", SocketAddr::new(ip, addr.port()))
 }
 
+/// How often the library directory is read for new and removed `.torrent` files: one
+/// `readdir` and a `stat` per file, cheap enough that a publish is picked up at once
+/// (a client that announces before the seeder took a torrent is refused by an allow-mode
+/// tracker, and some, like aria2, do not ask again for minutes).
+const LIBRARY_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Why the seeder could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -128,7 +134,7 @@ pub async fn run(
             .add_one_off(&o.torrent, &o.data)
             .map_err(StartError)?;
     }
-    library = scan_off_runtime(library).await;
+    library = scan_off_runtime(library, true).await;
     tracing::info!(addr = %peer_addr, peer_id = %String::from_utf8_lossy(shared.peer_id.as_bytes()), "seeding");
     if let Ok(a) = listeners.admin.local_addr() {
         tracing::info!(addr = %a, service = "seeder", "admin listening (/metrics, /health)");
@@ -148,9 +154,16 @@ pub async fn run(
     ));
     tasks.spawn(choke_loop(shared.clone(), shutdown.clone()));
     let rescan = Config::secs(shared.cfg.rescan_interval);
+    let mut next_full = Instant::now() + rescan;
     loop {
         tokio::select! {
-            () = tokio::time::sleep(rescan) => library = scan_off_runtime(library).await,
+            () = tokio::time::sleep(LIBRARY_POLL.min(rescan)) => {
+                let full = Instant::now() >= next_full;
+                if full {
+                    next_full = Instant::now() + rescan;
+                }
+                library = scan_off_runtime(library, full).await;
+            }
             () = shutdown.cancelled() => break,
         }
     }
@@ -231,9 +244,9 @@ fn log_summary(shared: &Shared, embedded: bool) {
 /// One library scan on the blocking pool: it reads directories, parses `.torrent` files
 /// of up to 64 MiB and looks at every content file, none of which may stall the
 /// runtime's workers (and with them every peer connection).
-async fn scan_off_runtime(mut library: Library) -> Library {
+async fn scan_off_runtime(mut library: Library, full: bool) -> Library {
     tokio::task::spawn_blocking(move || {
-        library.scan();
+        library.scan(full);
         library
     })
     .await

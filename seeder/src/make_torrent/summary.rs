@@ -65,7 +65,10 @@ impl Summary {
             Some(p) => p.display().to_string(),
             None => "not written (dry run)".to_owned(),
         };
-        row(out, "torrent", &torrent)?;
+        // With --publish alone the one file written is the library's: said once.
+        if self.published.is_none() || self.published != self.torrent {
+            row(out, "torrent", &torrent)?;
+        }
         if let Some(p) = &self.published {
             row(out, "published", &p.display().to_string())?;
         }

@@ -259,6 +259,25 @@ async fn library_picks_up_new_torrents_and_stops_removed_ones() {
     s.stop().await;
 }
 
+/// Issue 14 (the first hour, done again): aria2 started right after `make-torrent
+/// --publish` was refused by the allow-mode tracker (the seeder had not read the library
+/// yet) and did not ask again for minutes. The library directory is now read every
+/// second, whatever `rescan_interval` (content checks) says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_torrent_starts_within_a_second_or_two() {
+    let lib = tempfile::tempdir().unwrap();
+    let mut cfg = test_config();
+    cfg.library = Some(lib.path().to_owned());
+    cfg.rescan_interval = 3600;
+    let s = Running::start(cfg).await;
+    write_tree(lib.path(), &[("rel/a.bin", 20_000)]);
+    let library = lib.path().to_str().unwrap();
+    make_torrent(lib.path(), &["rel", "-l", "16K", "--publish", library]).ok();
+    // Within the helper's deadline, far below the hour the content rescan waits.
+    assert!(seeding(&s, 1.0).await);
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_content_is_reported_and_served_once_it_appears() {
     let dir = tempfile::tempdir().unwrap();
