@@ -45,6 +45,7 @@ fn preloaded(torrents: u32, per: u32) -> Store {
                 event: Event::Started,
                 seeder: p % 4 == 0,
                 origin: false,
+                origin_by_address: false,
                 now: 0,
             };
             out.clear();
@@ -90,6 +91,7 @@ fn bench(c: &mut Criterion) {
                         event: Event::None,
                         seeder: q.left == 0,
                         origin: false,
+                        origin_by_address: false,
                         now: 1,
                     };
                     out.clear();

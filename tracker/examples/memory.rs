@@ -67,6 +67,7 @@ fn main() {
             event: Event::Started,
             seeder: i % 5 == 0,
             origin: false,
+            origin_by_address: false,
             now: 0,
         };
         out.clear();

@@ -49,7 +49,11 @@ struct Origins {
 
 impl Origins {
     fn is_origin(&self, addr: &SocketAddr, id: &PeerId) -> bool {
-        self.addrs.contains(addr) || self.prefixes.iter().any(|p| id.0.starts_with(p))
+        self.by_address(addr) || self.prefixes.iter().any(|p| id.0.starts_with(p))
+    }
+
+    fn by_address(&self, addr: &SocketAddr) -> bool {
+        self.addrs.contains(addr)
     }
 }
 
@@ -314,6 +318,7 @@ impl Tracker {
             event: a.event,
             seeder: a.is_seeder(),
             origin: self.origins.is_origin(&addr, &a.peer_id),
+            origin_by_address: self.origins.by_address(&addr),
             now: self.now(),
         };
         let effect = self

@@ -92,7 +92,10 @@ impl Shared {
     /// library), unless a torrent loaded since serves the same hash.
     pub fn untrack(&self, t: &Torrent) {
         if let Some(tracker) = self.embedded_tracker.get() {
-            if self.torrent(&t.info_hash).is_none() {
+            // Under the lock a load takes to insert (and then tracks): a torrent loaded
+            // meanwhile is either seen here or registered again after this.
+            let torrents = self.torrents.read().expect("torrents lock");
+            if !torrents.contains_key(&t.info_hash) {
                 tracker.unregister_torrent(&t.info_hash);
             }
         }

@@ -183,9 +183,15 @@ impl Torrent {
     /// Moves to `new`. Leaving the served states fires [`Self::serving_token`] (peers
     /// disconnect, announcers withdraw); coming back gives a fresh one.
     pub fn set_state(&self, new: State) {
+        self.set_state_if(|_| true, new);
+    }
+
+    /// Moves to `new` if the state now passes `from`, checked under the same lock (a
+    /// scan may set `Missing` meanwhile); returns whether it moved.
+    fn set_state_if(&self, from: impl Fn(State) -> bool, new: State) -> bool {
         let mut s = self.state.lock().expect("state lock");
-        if *s == new {
-            return;
+        if *s == new || !from(*s) {
+            return false;
         }
         self.metrics.torrents.with_label_values(&[s.label()]).dec();
         self.metrics
@@ -199,6 +205,7 @@ impl Torrent {
             serving.cancel();
         }
         *s = new;
+        true
     }
 
     /// Whether peers are let in at all.
@@ -215,10 +222,9 @@ impl Torrent {
     /// full pass found `bad` pieces: stop serving, drop the peers, and have the library
     /// hash every unproven piece again. Only a served torrent turns damaged.
     fn damaged(&self, what: &str) {
-        if !self.is_serving() {
+        if !self.set_state_if(State::is_served, State::Damaged) {
             return;
         }
-        self.set_state(State::Damaged);
         self.needs_verify.store(true, Ordering::Release);
         tracing::error!(
             torrent = %self.source.display(),
@@ -304,7 +310,12 @@ impl Torrent {
     pub fn check_content(&self) -> Result<(), ContentError> {
         match self.recheck_content() {
             Ok(()) => {
-                self.set_state(if self.trusted {
+                // A piece proven bad stays so until its file changes: content that came
+                // back as it was (moved away and back) is still damaged.
+                let bad = self.pieces.iter().any(|p| p.load(Ordering::Acquire) == BAD);
+                self.set_state(if bad {
+                    State::Damaged
+                } else if self.trusted {
                     State::Seeding
                 } else {
                     State::Checking
@@ -414,7 +425,8 @@ impl Torrent {
             torrent = %self.source.display(),
             good,
             bad,
-            unread = total as usize - good as usize - bad,
+            // A piece counted good may have changed and turned bad since.
+            unread = (total as usize).saturating_sub(good as usize + bad),
             "verified"
         );
         if bad > 0 {
@@ -422,12 +434,13 @@ impl Torrent {
             return;
         }
         // A re-verification of a torrent found missing meanwhile must not revive it.
-        let state = self.state();
-        if matches!(state, State::Checking | State::Damaged) {
-            if state == State::Damaged {
-                tracing::info!(torrent = %self.source.display(), "every piece matches again; serving");
-            }
-            self.set_state(State::Seeding);
+        let was = self.state();
+        if self.set_state_if(
+            |s| matches!(s, State::Checking | State::Damaged),
+            State::Seeding,
+        ) && was == State::Damaged
+        {
+            tracing::info!(torrent = %self.source.display(), "every piece matches again; serving");
         }
     }
 }
@@ -438,3 +451,6 @@ impl Drop for Torrent {
         self.metrics.torrents.with_label_values(&[s.label()]).dec();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -72,8 +72,10 @@ pub fn create(args: CreateArgs, out: &mut dyn Write) -> Result<(), Error> {
         }
         None => None,
     };
-    // One file unless asked for two: with --publish and no -o, only the library's copy.
+    // One file unless asked for two: with --publish and no -o (or -o naming the
+    // library's copy itself), only the library's copy.
     let output = match (&args.output, &published) {
+        (Some(o), Some(p)) if same_file(o, p) => None,
         (Some(o), _) => Some(o.clone()),
         (None, Some(_)) => None,
         (None, None) => Some(file_name),
@@ -120,6 +122,19 @@ pub fn create(args: CreateArgs, out: &mut dyn Write) -> Result<(), Error> {
     }
     let written = output.or_else(|| published.clone());
     Summary::new(&metainfo, written, published).print(out, args.json)
+}
+
+/// Whether two output paths name the same file (compared through their directories,
+/// which exist by now; the files may not).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let resolve = |p: &Path| -> Option<PathBuf> {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    };
+    a == b || matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// Why the seeder will not find `input` at `expected` (where it looks for a published

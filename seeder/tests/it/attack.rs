@@ -23,6 +23,8 @@ pub struct SeederProcess {
     pub child: KillOnDrop,
     pub peer: SocketAddr,
     pub admin: SocketAddr,
+    /// The embedded tracker.
+    pub tracker: SocketAddr,
     pub ih: InfoHash,
     pub bytes: Vec<u8>,
     pub piece_len: u64,
@@ -49,9 +51,9 @@ impl SeederProcess {
             .stderr(Stdio::piped());
         let mut child = KillOnDrop::spawn(&mut cmd);
         let lines = stderr_lines(&mut child);
-        let (mut peer, mut admin) = (None, None);
+        let (mut peer, mut admin, mut tracker) = (None, None, None);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while peer.is_none() || admin.is_none() {
+        while peer.is_none() || admin.is_none() || tracker.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = lines
                 .recv_timeout(left)
@@ -64,6 +66,7 @@ impl SeederProcess {
                 .is_some_and(|t| t.starts_with("seedline_seeder"));
             match v["fields"]["message"].as_str() {
                 Some("seeding") => peer = addr(),
+                Some("embedded tracker listening") => tracker = addr(),
                 Some("admin listening (/metrics, /health)") if ours => admin = addr(),
                 _ => {}
             }
@@ -72,6 +75,7 @@ impl SeederProcess {
             child,
             peer: peer.unwrap(),
             admin: admin.unwrap(),
+            tracker: tracker.unwrap(),
             ih: meta.info_hash,
             bytes,
             piece_len: meta.metainfo.info.piece_length,
@@ -303,6 +307,15 @@ async fn content_changed_in_place_is_never_served() {
     let mut s = SeederProcess::start(&["--rescan-interval", "1"]);
     // Prove every piece good by downloading everything once.
     s.assert_healthy().await;
+    let listed = |n: u32| {
+        let (tracker, ih) = (s.tracker, s.ih);
+        crate::daemon_util::eventually(move || async move {
+            crate::daemon_util::scrape(tracker, ih)
+                .await
+                .is_some_and(|st| st.complete == n)
+        })
+    };
+    assert!(listed(1).await, "the origin is announced");
     let file = s._dir.path().join("rel/sub/b.bin");
     let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
     // b.bin starts at byte 100 000 of the release; with 64 KiB pieces, byte 131 077 is
@@ -357,6 +370,7 @@ async fn content_changed_in_place_is_never_served() {
             .await,
         1.0
     );
+    assert!(listed(0).await, "withdrawn from the tracker (stopped)");
 
     // The data is right again: the next look at the files (every rescan_interval) sees
     // the change, every piece is hashed again, and the torrent is served whole.
@@ -370,5 +384,6 @@ async fn content_changed_in_place_is_never_served() {
         .await,
         "served again once restored"
     );
+    assert!(listed(1).await, "announced again");
     s.assert_healthy().await;
 }

@@ -249,6 +249,21 @@ fn publish_writes_one_file_and_warns_when_the_seeder_will_not_find_the_content()
         list_files(&dir.path().join("library")),
         ["rel.torrent", "rel/a.bin", "rel/sub/b.bin", "rel/sub/c.nfo"]
     );
+    // -o naming the library's copy itself writes it once, without --force.
+    let run = make_torrent(
+        dir.path(),
+        &[
+            "--publish",
+            "library",
+            "-a",
+            A,
+            "-o",
+            "library/x.torrent",
+            "library/rel",
+        ],
+    );
+    run.ok();
+    assert!(dir.path().join("library/x.torrent").exists());
     // --data-root means nothing without --publish.
     let err = make_torrent(dir.path(), &["--data-root", ".", "library/rel"]).fails_with(2);
     assert!(err.contains("--publish"), "{err}");

@@ -115,6 +115,10 @@ pub struct PeerAnnounce {
     pub seeder: bool,
     /// The announcer is one of the content provider's origins (by address or peer id).
     pub origin: bool,
+    /// ... recognised by its configured address (`origin_peers`), not only by a peer id
+    /// prefix, which any client can send: only such an origin passes
+    /// `max_peers_per_address_total` (an origin seeds every release).
+    pub origin_by_address: bool,
     pub now: u32,
 }
 
@@ -336,6 +340,8 @@ impl Swarm {
             event: Event::None,
             seeder: role != Role::Leecher,
             origin: role == Role::Origin,
+            // What vouched for it then is not known now: counted like any peer.
+            origin_by_address: false,
             now,
         };
         let present = match addr {
@@ -465,7 +471,11 @@ fn update<A: CompactAddr, H: Holders>(
             (c, None, false)
         }
         // Last, so that an admitted peer is always stored and its count balances.
-        None if !gate.holders.admit(addr.holder(), capped) => {
+        None if !gate.holders.admit(
+            addr.holder(),
+            !(new_role == Role::Origin && a.origin_by_address),
+        ) =>
+        {
             c.not_stored = Some(NotStored::AddressTotal);
             (c, None, false)
         }

@@ -17,6 +17,7 @@ fn ann(addr: &str, event: Event, seeder: bool, now: u32) -> PeerAnnounce {
         event,
         seeder,
         origin: false,
+        origin_by_address: false,
         now,
     }
 }
@@ -24,6 +25,7 @@ fn ann(addr: &str, event: Event, seeder: bool, now: u32) -> PeerAnnounce {
 fn origin(addr: &str, seeder: bool) -> PeerAnnounce {
     PeerAnnounce {
         origin: true,
+        origin_by_address: true,
         ..ann(addr, Event::None, seeder, 0)
     }
 }
@@ -317,6 +319,7 @@ fn random_walk_keeps_invariants() {
         let seeder = r.random_bool(0.4);
         let a = PeerAnnounce {
             origin: is_origin(port),
+            origin_by_address: is_origin(port),
             ..ann(&addr, event, seeder, step)
         };
         s.announce(&a, usize::MAX, true, &());
@@ -581,7 +584,16 @@ fn one_address_cannot_spread_over_every_swarm() {
     assert_eq!(stored, 6);
     let holder = [192, 0, 2, 1, 0, 0].holder();
     assert_eq!(totals.as_ref().unwrap().get(holder), 6);
-    // Another address, and an origin of the capped one, are not affected.
+    // A peer id that claims to be an origin does not pass: any client can send one
+    // (review of session 23: one address with the seeder's prefix flooded every swarm).
+    let claimed = PeerAnnounce {
+        origin_by_address: false,
+        ..origin("192.0.2.1:8", true)
+    };
+    let (c, _) = swarms[4].announce(&claimed, caps, false, &totals);
+    assert_eq!(c.not_stored, Some(NotStored::AddressTotal));
+    // Another address, and an origin of the capped one (by its configured address), are
+    // not affected.
     let (c, _) = swarms[4].announce(
         &ann("192.0.2.2:1", Event::Started, false, 0),
         caps,

@@ -13,6 +13,9 @@ use super::memory::PeerMemory;
 use crate::daemon::super_seed::SuperSeed;
 use crate::daemon::torrent::Torrent;
 
+/// The largest control buffer kept for reuse.
+const KEEP_CONTROL_BUFFER: usize = 64 * 1024;
+
 pub struct Conn {
     pub id: u64,
     pub addr: SocketAddr,
@@ -200,8 +203,12 @@ impl Conn {
         self.wake.notified().await;
     }
 
-    /// Returns a control buffer to the outbox so its allocation is reused.
+    /// Returns a control buffer to the outbox so its allocation is reused, unless a burst
+    /// grew it: that would count against the peer's budget for the rest of its life.
     pub fn recycle(&self, mut buf: Vec<u8>) {
+        if buf.capacity() > KEEP_CONTROL_BUFFER {
+            return;
+        }
         let mut out = self.out.lock().expect("outbox lock");
         if out.control.is_empty() {
             buf.clear();

@@ -29,6 +29,10 @@ const BATCH_BYTES: u64 = 256 * 1024;
 /// A batch buffer idle this long is given back: only peers being served hold one, so
 /// memory follows `upload_slots`, not the number of connected peers.
 const IDLE_RELEASE: Duration = Duration::from_secs(1);
+/// `have`s queued in one go (36 KiB): pieces proven while the writer was busy can number
+/// tens of thousands in a big torrent's first verification, and queued at once they
+/// would pass the peer's memory budget.
+const HAVE_CHUNK: usize = 4096;
 
 /// Sends until the connection fails; returns the disconnect reason. `advertised` is what
 /// the peer was told we have; pieces proven later are sent as `have`.
@@ -42,6 +46,8 @@ pub async fn run(
     let t = conn.torrent.clone();
     let mut buf = Vec::new();
     let mut batch = Vec::new();
+    // Where the next pass over newly proven pieces resumes; `None`: none pending.
+    let mut haves: Option<u32> = None;
     loop {
         let result = match conn.next_work(&mut batch, BATCH_BYTES) {
             Work::Control(bytes) => {
@@ -75,6 +81,10 @@ pub async fn run(
                 }
                 r
             }
+            Work::Idle if haves.is_some() => {
+                haves = queue_haves(conn, &mut advertised, haves.unwrap_or(0));
+                Ok(())
+            }
             Work::Idle => {
                 let holding = buf.capacity() > 0;
                 tokio::select! {
@@ -86,12 +96,7 @@ pub async fn run(
                     Ok(()) = progress.changed() => if t.super_seed.is_some() {
                         conn.super_seed(&shared.metrics, |ss, id, servable| ss.refill(id, servable));
                     } else {
-                        for i in 0..t.piece_count() {
-                            if !advertised.has(i) && t.advertised(i) {
-                                advertised.set(i);
-                                conn.send(Message::Have(i));
-                            }
-                        }
+                        haves = queue_haves(conn, &mut advertised, 0);
                     },
                     () = tokio::time::sleep(KEEPALIVE) => conn.send(Message::KeepAlive),
                 }
@@ -104,6 +109,24 @@ pub async fn run(
         // Keeps the gauge current while the reader waits on a quiet peer.
         conn.memory_held();
     }
+}
+
+/// Queues `have` for up to [`HAVE_CHUNK`] pieces proven since they were advertised,
+/// from piece `from` on; returns where to resume, or `None` once every piece is done.
+fn queue_haves(conn: &Conn, advertised: &mut Bitfield, from: u32) -> Option<u32> {
+    let t = &conn.torrent;
+    let mut queued = 0;
+    for i in from..t.piece_count() {
+        if queued == HAVE_CHUNK {
+            return Some(i);
+        }
+        if !advertised.has(i) && t.advertised(i) {
+            advertised.set(i);
+            conn.send(Message::Have(i));
+            queued += 1;
+        }
+    }
+    None
 }
 
 /// Writes all of `bytes`, failing with [`reason::WRITE_TIMEOUT`] when no byte goes out
