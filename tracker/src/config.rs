@@ -8,14 +8,15 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use seedline_process::config::read_secret;
+pub use seedline_process::config::ConfigError;
+pub use seedline_process::LogFormat;
+
 use crate::access::Mode;
 
 /// Shortest admin token accepted: a guessable token on an API that rewrites the access
 /// list is worse than none.
 pub const MIN_TOKEN_LEN: usize = 16;
-
-/// What `--print-config` shows instead of a secret.
-pub const REDACTED: &str = "REDACTED";
 
 /// Everything the tracker can be told. Field docs are the operator's documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,13 +126,6 @@ pub struct Config {
     pub log_level: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -183,11 +177,6 @@ impl Default for Config {
     }
 }
 
-/// A setting that cannot work, found before anything is bound.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(pub String);
-
 impl Config {
     /// Parses a TOML document; unknown keys are errors so typos do not pass silently.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
@@ -198,9 +187,7 @@ impl Config {
     /// output can be pasted into a ticket.
     pub fn to_toml(&self) -> String {
         let mut shown = self.clone();
-        if shown.admin_token.is_some() {
-            shown.admin_token = Some(REDACTED.into());
-        }
+        seedline_process::config::redact(&mut shown.admin_token);
         toml::to_string_pretty(&shown).expect("config serializes")
     }
 
@@ -273,7 +260,7 @@ impl Config {
             );
         }
         self.validate_operator_features()?;
-        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+        if !seedline_process::logging::valid_level(&self.log_level) {
             return err(format!(
                 "log_level {:?} is not a valid filter",
                 self.log_level
@@ -352,29 +339,6 @@ impl Config {
 /// Whether two networks share an address (one contains the other's first address).
 fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
-}
-
-/// A secret given directly or in a file (`{name}_file`, trimmed, e.g. a systemd
-/// credential); the direct value wins. Empty or with whitespace inside, it is refused.
-pub fn read_secret(
-    value: &Option<String>,
-    file: &Option<PathBuf>,
-    name: &str,
-) -> Result<Option<String>, ConfigError> {
-    let secret = match (value, file) {
-        (Some(v), _) => v.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("cannot read {name}_file {}: {e}", path.display())))?
-            .trim()
-            .to_string(),
-        (None, None) => return Ok(None),
-    };
-    if secret.is_empty() || secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ConfigError(format!(
-            "{name} must be non-empty, without spaces or control characters"
-        )));
-    }
-    Ok(Some(secret))
 }
 
 #[cfg(test)]

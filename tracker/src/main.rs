@@ -3,11 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use seedline_tracker::{cli::Cli, logging, reload, server, shutdown, Listeners};
+use seedline_process::{logging, shutdown, EXIT_CONFIG};
+use seedline_tracker::{cli::Cli, reload, server, Listeners};
 use tokio_util::sync::CancellationToken;
-
-/// sysexits' EX_CONFIG-adjacent code for a configuration the tracker refuses.
-const EXIT_CONFIG: u8 = 64;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

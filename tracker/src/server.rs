@@ -14,7 +14,8 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use seedline_process::net::bind_one;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -59,27 +60,6 @@ impl Listeners {
     pub fn admin_addr(&self) -> io::Result<SocketAddr> {
         self.admin.local_addr()
     }
-}
-
-/// Binds and listens with SO_REUSEADDR; IPv6 sockets are IPv6-only. The seeder binds
-/// its listeners with this too.
-pub fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
-    let with_addr =
-        |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
-    let sock = if addr.is_ipv6() {
-        TcpSocket::new_v6()
-    } else {
-        TcpSocket::new_v4()
-    }
-    .map_err(with_addr)?;
-    sock.set_reuseaddr(true).map_err(with_addr)?;
-    if addr.is_ipv6() {
-        socket2::SockRef::from(&sock)
-            .set_only_v6(true)
-            .map_err(with_addr)?;
-    }
-    sock.bind(addr).map_err(with_addr)?;
-    sock.listen(4096).map_err(with_addr)
 }
 
 /// Serves with a fresh tracker until `shutdown` is cancelled.

@@ -3,12 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use seedline_process::{logging, shutdown, EXIT_CONFIG};
 use seedline_seeder::daemon::{self, cli::Cli, Listeners};
-use seedline_tracker::{logging, shutdown};
 use tokio_util::sync::CancellationToken;
-
-/// sysexits' EX_CONFIG-adjacent code for a configuration the seeder refuses.
-const EXIT_CONFIG: u8 = 64;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

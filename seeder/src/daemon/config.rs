@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use seedline_tracker::config::LogFormat;
+pub use seedline_process::config::ConfigError;
+pub use seedline_process::LogFormat;
 
 /// A torrent served without a library: the content is `data/<name>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,10 +168,6 @@ impl Default for Config {
 }
 
 /// A setting that cannot work, found before anything is bound.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(pub String);
-
 impl Config {
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
@@ -179,9 +176,7 @@ impl Config {
     /// The configuration as TOML, with the tracker API token redacted.
     pub fn to_toml(&self) -> String {
         let mut shown = self.clone();
-        if shown.tracker_api_token.is_some() {
-            shown.tracker_api_token = Some(seedline_tracker::config::REDACTED.into());
-        }
+        seedline_process::config::redact(&mut shown.tracker_api_token);
         toml::to_string_pretty(&shown).expect("config serializes")
     }
 
@@ -251,7 +246,7 @@ impl Config {
                 return err(format!("{name} must be at least 1 second"));
             }
         }
-        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+        if !seedline_process::logging::valid_level(&self.log_level) {
             return err(format!(
                 "log_level {:?} is not a valid filter",
                 self.log_level
@@ -262,12 +257,11 @@ impl Config {
 
     /// The token for `tracker_api`, from the setting or its file (trimmed).
     pub fn tracker_api_token(&self) -> Result<String, ConfigError> {
-        seedline_tracker::config::read_secret(
+        seedline_process::config::read_secret(
             &self.tracker_api_token,
             &self.tracker_api_token_file,
             "tracker_api_token",
-        )
-        .map_err(|e| ConfigError(e.0))?
+        )?
         .ok_or_else(|| {
             ConfigError("tracker_api needs tracker_api_token or tracker_api_token_file".into())
         })

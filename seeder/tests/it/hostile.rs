@@ -168,22 +168,16 @@ async fn peer_limit_and_handshake_timeout() {
     let mut silent = Client::connect(s.peer).await;
     silent.send_raw(b"\x13BitTorrent").await;
     silent.expect_closed().await;
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_seeder_disconnects_total{reason=\"peer_limit\"}"
-        ),
-        1.0
-    );
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_seeder_disconnects_total{reason=\"handshake_timeout\"}"
-        ),
-        1.0
-    );
-    assert_eq!(metric(&m, "seedline_seeder_peers_connected"), 1.0);
+    // Counted just after the socket closes: wait for it rather than race it.
+    for reason in ["peer_limit", "handshake_timeout"] {
+        let name = format!("seedline_seeder_disconnects_total{{reason=\"{reason}\"}}");
+        assert!(
+            crate::daemon_util::eventually(|| async { s.metric(&name).await == 1.0 }).await,
+            "{reason}: {}",
+            s.metrics().await
+        );
+    }
+    assert_eq!(s.metric("seedline_seeder_peers_connected").await, 1.0);
     s.stop().await;
 }
 
@@ -243,23 +237,16 @@ async fn refused_requests_and_unread_replies_are_bounded() {
     c.send_raw(&flood).await;
     c.expect_closed().await;
 
+    // Counted just after each socket closes: wait for the counts rather than race them
+    // (the one flake this test had).
+    let counted = |reason: &'static str| {
+        let name = format!("seedline_seeder_disconnects_total{{reason=\"{reason}\"}}");
+        let s = &s;
+        async move { crate::daemon_util::eventually(|| async { s.metric(&name).await == 1.0 }).await }
+    };
+    assert!(counted("too_many_requests").await, "{}", s.metrics().await);
+    assert!(counted("memory_budget").await, "{}", s.metrics().await);
     let m = s.metrics().await;
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_seeder_disconnects_total{reason=\"too_many_requests\"}"
-        ),
-        1.0,
-        "{m}"
-    );
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_seeder_disconnects_total{reason=\"memory_budget\"}"
-        ),
-        1.0,
-        "{m}"
-    );
     // Both connections are gone, and so is what they held.
     assert_eq!(metric(&m, "seedline_seeder_peer_memory_bytes"), 0.0, "{m}");
     assert!(

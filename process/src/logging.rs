@@ -1,8 +1,15 @@
 //! Log set-up shared by the binaries.
 
+use serde::{Deserialize, Serialize};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Installs the global subscriber; `RUST_LOG`, when set, wins over `level`.
 pub fn init(format: LogFormat, level: &str) {
@@ -17,4 +24,9 @@ pub fn init(format: LogFormat, level: &str) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Whether `level` is a filter [`init`] accepts (`info`, `warn,seedline_tracker=debug`).
+pub fn valid_level(level: &str) -> bool {
+    EnvFilter::try_new(level).is_ok()
 }

@@ -1,0 +1,12 @@
+//! Process plumbing shared by Seedline's binaries (`tracker`, `seeder`, `loadtest`):
+//! configuration errors and secrets ([`config`]), logging ([`logging`]), signals and
+//! graceful shutdown ([`shutdown`]) and listening sockets ([`net`]). Nothing here knows
+//! BitTorrent; the daemons depend on it, never on each other for it.
+
+pub mod config;
+pub mod logging;
+pub mod net;
+pub mod shutdown;
+
+pub use config::{ConfigError, EXIT_CONFIG, REDACTED};
+pub use logging::LogFormat;
