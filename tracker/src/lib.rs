@@ -8,6 +8,7 @@ pub mod api;
 pub mod cli;
 pub mod client_ip;
 pub mod config;
+mod daemon;
 pub mod full_scrape;
 #[doc(hidden)]
 pub mod fuzz;

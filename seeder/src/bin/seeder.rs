@@ -1,51 +1,12 @@
-//! `seeder`: parse flags, build the config, bind, serve until a signal.
+//! `seeder`: parse flags and serve (see `seedline_process::daemon` and `daemon/process.rs`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use seedline_process::{logging, shutdown, EXIT_CONFIG};
-use seedline_seeder::daemon::{self, cli::Cli, Listeners};
-use tokio_util::sync::CancellationToken;
+use seedline_seeder::daemon::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let print = cli.print_config;
-    let cfg = match cli.into_config() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("seeder: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    if print {
-        print!("{}", cfg.to_toml());
-        return ExitCode::SUCCESS;
-    }
-    if let Err(e) = cfg.check_paths() {
-        eprintln!("seeder: {e}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
-    logging::init(cfg.log_format, &cfg.log_level);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    rt.block_on(async {
-        let listeners = match Listeners::bind(&cfg) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("seeder: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let token = CancellationToken::new();
-        shutdown::cancel_on_signals(token.clone(), "seeder");
-        match daemon::run(cfg, listeners, token).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("seeder: {e}");
-                ExitCode::FAILURE
-            }
-        }
-    })
+    seedline_process::daemon::main(cli.into_config(), print)
 }

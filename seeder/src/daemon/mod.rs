@@ -11,6 +11,7 @@ pub mod http;
 pub mod library;
 pub mod metrics;
 pub mod peer;
+mod process;
 pub mod rate;
 pub mod register;
 pub mod server;

@@ -1,0 +1,41 @@
+//! The seeder as a daemon process: what `seedline_process::daemon::main` needs.
+
+use std::io;
+
+use seedline_process::config::ConfigError;
+use seedline_process::daemon::Daemon;
+use seedline_process::LogFormat;
+use tokio_util::sync::CancellationToken;
+
+use super::{run, Config, Listeners};
+
+impl Daemon for Config {
+    const NAME: &'static str = "seeder";
+    type Listeners = Listeners;
+
+    fn to_toml(&self) -> String {
+        Config::to_toml(self)
+    }
+
+    fn check_host(&self) -> Result<(), ConfigError> {
+        self.check_paths()
+    }
+
+    fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+
+    fn log_level(&self) -> &str {
+        &self.log_level
+    }
+
+    fn bind(&self) -> io::Result<Listeners> {
+        Listeners::bind(self)
+    }
+
+    async fn serve(self, listeners: Listeners, shutdown: CancellationToken) -> Result<(), String> {
+        run(self, listeners, shutdown)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
