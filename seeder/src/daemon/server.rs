@@ -99,6 +99,9 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let metrics = Metrics::new();
     let tasks = TaskTracker::new();
+    // The embedded tracker is a unit of its own: it stops last, after the announcers'
+    // `stopped` reached it.
+    let tracker_task = TaskTracker::new();
     let tracker_stop = CancellationToken::new();
     let mut embedded = None;
     if let Some(tl) = listeners.tracker {
@@ -114,7 +117,7 @@ pub async fn run(
             &tcfg,
             seedline_tracker::metrics::Metrics::new(),
         ));
-        tasks.spawn(seedline_tracker::serve(
+        tracker_task.spawn(seedline_tracker::serve(
             tracker.clone(),
             tl,
             tracker_stop.clone(),
@@ -173,17 +176,12 @@ pub async fn run(
     conns_stop.cancel();
     let grace = Config::secs(shared.cfg.grace_period);
     tasks.close();
-    let in_time = tokio::time::timeout(grace, async {
-        while tasks.len() > 1 + usize::from(!tracker_stop.is_cancelled()) {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    if in_time.is_err() {
+    if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
         tracing::warn!("grace period over; exiting with work still running");
     }
     tracker_stop.cancel();
-    let _ = tokio::time::timeout(grace, tasks.wait()).await;
+    tracker_task.close();
+    let _ = tokio::time::timeout(grace, tracker_task.wait()).await;
     Ok(())
 }
 
