@@ -14,9 +14,10 @@ use seedline_common::metainfo::{hash_pieces, Info, Layout, Metainfo};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::metrics::{reason, Metrics};
+use crate::daemon::metrics::Metrics;
 use crate::daemon::peer::conn::Conn;
 use crate::daemon::peer::reader;
+use crate::daemon::reason::Disconnect;
 use crate::daemon::shared::Shared;
 use crate::daemon::torrent::Torrent;
 use crate::daemon::Config;
@@ -52,7 +53,7 @@ pub fn peer_session(data: &[u8]) {
     }
     // A slice never fails to read and never makes the reader wait.
     assert!(
-        why != reason::IO && why != reason::IDLE,
+        why != Disconnect::Io && why != Disconnect::Idle,
         "reader ended with {why}"
     );
 }

@@ -5,44 +5,6 @@ use prometheus::{
     Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-/// Why a peer connection ended or a request was refused, as label values.
-pub mod reason {
-    pub const NOT_BITTORRENT: &str = "not_bittorrent";
-    /// An encrypted (MSE/PE) handshake, not supported yet: the client retries in plain
-    /// text.
-    pub const ENCRYPTED: &str = "encrypted_handshake";
-    pub const UNKNOWN_TORRENT: &str = "unknown_torrent";
-    pub const HANDSHAKE_TIMEOUT: &str = "handshake_timeout";
-    pub const PEER_LIMIT: &str = "peer_limit";
-    pub const PROTOCOL: &str = "protocol_error";
-    pub const BAD_REQUEST: &str = "bad_request";
-    pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
-    pub const CHOKED: &str = "choked";
-    pub const NOT_AVAILABLE: &str = "not_available";
-    pub const IDLE: &str = "idle";
-    pub const CLOSED: &str = "closed";
-    pub const IO: &str = "io_error";
-    pub const DISK: &str = "disk_error";
-    pub const SEED: &str = "peer_is_seed";
-    pub const REMOVED: &str = "torrent_removed";
-    pub const SHUTDOWN: &str = "shutdown";
-    /// Closed at accept: the address (IPv6: its /64) already has its connections.
-    pub const ADDRESS_LIMIT: &str = "address_limit";
-    /// Still in its handshake, the oldest of `max_handshakes` such connections, when a
-    /// new one came.
-    pub const HANDSHAKE_EVICTED: &str = "handshake_evicted";
-    /// The peer did not read what we sent for `write_timeout`.
-    pub const WRITE_TIMEOUT: &str = "write_timeout";
-    /// Cheap messages sent to cost us work: interest flipped again and again, or one
-    /// whole bitfield after another (each a pass over every piece).
-    pub const FLOOD: &str = "message_flood";
-    /// The connection held more than `max_peer_memory`: replies the peer does not read.
-    pub const MEMORY_BUDGET: &str = "memory_budget";
-    /// The torrent stopped being served: a piece failed its hash (damaged), or its
-    /// files went missing.
-    pub const NOT_SERVED: &str = "torrent_not_served";
-}
-
 #[derive(Clone)]
 pub struct Metrics {
     pub registry: Registry,
@@ -176,40 +138,11 @@ impl Metrics {
         for state in ["checking", "seeding", "missing", "damaged", "broken"] {
             m.torrents.with_label_values(&[state]);
         }
-        use reason::*;
-        for why in [
-            PROTOCOL,
-            BAD_REQUEST,
-            CHOKED,
-            NOT_AVAILABLE,
-            TOO_MANY_REQUESTS,
-        ] {
-            m.requests_rejected.with_label_values(&[why]);
+        for why in super::reason::Rejection::ALL {
+            m.requests_rejected.with_label_values(&[why.label()]);
         }
-        for why in [
-            NOT_BITTORRENT,
-            ENCRYPTED,
-            UNKNOWN_TORRENT,
-            HANDSHAKE_TIMEOUT,
-            PEER_LIMIT,
-            PROTOCOL,
-            BAD_REQUEST,
-            TOO_MANY_REQUESTS,
-            IDLE,
-            CLOSED,
-            IO,
-            DISK,
-            SEED,
-            REMOVED,
-            SHUTDOWN,
-            ADDRESS_LIMIT,
-            HANDSHAKE_EVICTED,
-            WRITE_TIMEOUT,
-            FLOOD,
-            MEMORY_BUDGET,
-            NOT_SERVED,
-        ] {
-            m.disconnects.with_label_values(&[why]);
+        for why in super::reason::Disconnect::ALL {
+            m.disconnects.with_label_values(&[why.label()]);
         }
         m
     }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod peer;
 mod process;
 pub mod rate;
+pub mod reason;
 pub mod register;
 pub mod server;
 pub mod shared;

@@ -18,7 +18,7 @@ use super::handshakes::HandshakePlace;
 use super::reader::{self, UT_METADATA_ID};
 use super::writer;
 use crate::daemon::config::Config;
-use crate::daemon::metrics::reason;
+use crate::daemon::reason::Disconnect;
 use crate::daemon::shared::Shared;
 use crate::daemon::super_seed::SuperSeed;
 use crate::daemon::torrent::Torrent;
@@ -42,7 +42,7 @@ impl Place {
             shared
                 .metrics
                 .disconnects
-                .with_label_values(&[reason::ADDRESS_LIMIT])
+                .with_label_values(&[Disconnect::AddressLimit.label()])
                 .inc();
             return None;
         };
@@ -62,10 +62,14 @@ pub async fn handle_connection(
     shared.metrics.connections_total.inc();
     let why = tokio::select! {
         why = serve(stream, addr, place, &shared) => why,
-        () = shutdown.cancelled() => reason::SHUTDOWN,
+        () = shutdown.cancelled() => Disconnect::Shutdown,
     };
-    tracing::debug!(peer = %addr, reason = why, "peer disconnected");
-    shared.metrics.disconnects.with_label_values(&[why]).inc();
+    tracing::debug!(peer = %addr, reason = why.label(), "peer disconnected");
+    shared
+        .metrics
+        .disconnects
+        .with_label_values(&[why.label()])
+        .inc();
 }
 
 async fn serve(
@@ -73,16 +77,16 @@ async fn serve(
     addr: SocketAddr,
     place: Place,
     shared: &Arc<Shared>,
-) -> &'static str {
+) -> Disconnect {
     let _ = stream.set_nodelay(true);
     let timeout = Config::secs(shared.cfg.handshake_timeout);
     let mut buf = BytesMut::with_capacity(4096);
     let read = tokio::select! {
         r = tokio::time::timeout(timeout, read_handshake(&mut stream, &mut buf)) => r,
-        () = place.handshake.evicted() => return reason::HANDSHAKE_EVICTED,
+        () = place.handshake.evicted() => return Disconnect::HandshakeEvicted,
     };
     let theirs = match read {
-        Err(_) => return reason::HANDSHAKE_TIMEOUT,
+        Err(_) => return Disconnect::HandshakeTimeout,
         Ok(Err(why)) => return why,
         Ok(Ok(h)) => h,
     };
@@ -94,13 +98,13 @@ async fn serve(
     drop(handshake);
     let _ = buf.split_to(HANDSHAKE_LEN);
     let Some(torrent) = shared.torrent(&theirs.info_hash).filter(|t| t.is_serving()) else {
-        return reason::UNKNOWN_TORRENT;
+        return Disconnect::UnknownTorrent;
     };
     // Taken before the bitfield, so damage found after it still ends the connection; if
     // the torrent stopped being served since the check above, it has fired already.
     let serving = torrent.serving_token();
     let Some(_admission) = Admission::new(shared, &torrent) else {
-        return reason::PEER_LIMIT;
+        return Disconnect::PeerLimit;
     };
     let fast = theirs.supports_fast();
     let conn = Arc::new(Conn::new(
@@ -158,8 +162,8 @@ async fn serve(
     let why = tokio::select! {
         why = reader::run(&conn, shared, &mut rd, buf) => why,
         why = writer::run(&conn, shared, &mut wr, advertised, progress) => why,
-        () = torrent.token.cancelled() => reason::REMOVED,
-        () = serving.cancelled() => reason::NOT_SERVED,
+        () = torrent.token.cancelled() => Disconnect::Removed,
+        () = serving.cancelled() => Disconnect::NotServed,
     };
     shared.choker.remove(&conn);
     why
@@ -168,20 +172,20 @@ async fn serve(
 async fn read_handshake(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
-) -> Result<Handshake, &'static str> {
+) -> Result<Handshake, Disconnect> {
     loop {
         match Handshake::decode(buf) {
             Ok(Some(h)) => return Ok(h),
             Ok(None) => {}
             // Most often an encrypted handshake: closing at once makes the client retry
             // in plain text.
-            Err(_) if looks_encrypted(buf) => return Err(reason::ENCRYPTED),
-            Err(_) => return Err(reason::NOT_BITTORRENT),
+            Err(_) if looks_encrypted(buf) => return Err(Disconnect::Encrypted),
+            Err(_) => return Err(Disconnect::NotBittorrent),
         }
         match stream.read_buf(buf).await {
-            Ok(0) => return Err(reason::CLOSED),
+            Ok(0) => return Err(Disconnect::Closed),
             Ok(_) => {}
-            Err(_) => return Err(reason::IO),
+            Err(_) => return Err(Disconnect::Io),
         }
     }
 }

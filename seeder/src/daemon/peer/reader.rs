@@ -13,7 +13,7 @@ use seedline_common::wire::{
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::conn::Conn;
-use crate::daemon::metrics::reason;
+use crate::daemon::reason::{Disconnect, Rejection};
 use crate::daemon::shared::Shared;
 
 /// The id we receive `ut_metadata` messages under (our extended handshake says so).
@@ -50,17 +50,17 @@ impl PeerView {
     /// every piece (a new bitfield, and super-seeding recounts rarity) for five bytes. A
     /// `bitfield` costs the same pass but carries a bit per piece, so its cost follows
     /// its size, and aria2 sends a dozen in one download: not counted.
-    fn have_none(&mut self, max: u32) -> Result<(), &'static str> {
+    fn have_none(&mut self, max: u32) -> Result<(), Disconnect> {
         self.have_nones += 1;
         if self.have_nones > max {
             tracing::debug!(count = self.have_nones, "have_none again and again");
-            return Err(reason::FLOOD);
+            return Err(Disconnect::Flood);
         }
         Ok(())
     }
 
     /// Counts one change of interest; `Err` past `max` in a window.
-    fn interest_changed(&mut self, now: Instant, max: u32) -> Result<(), &'static str> {
+    fn interest_changed(&mut self, now: Instant, max: u32) -> Result<(), Disconnect> {
         match self.interest_since {
             Some(t) if now.duration_since(t) < INTEREST_WINDOW => {}
             _ => {
@@ -71,7 +71,7 @@ impl PeerView {
         self.interest_changes += 1;
         if self.interest_changes > max {
             tracing::debug!(count = self.interest_changes, "interest changed too often");
-            return Err(reason::FLOOD);
+            return Err(Disconnect::Flood);
         }
         Ok(())
     }
@@ -84,7 +84,7 @@ pub async fn run<R: AsyncRead + Unpin>(
     shared: &Shared,
     rd: &mut R,
     mut buf: BytesMut,
-) -> &'static str {
+) -> Disconnect {
     let t = &conn.torrent;
     // Only the bitfield grows with the torrent; everything else keeps a fixed cap.
     let max_len = FrameLimits {
@@ -103,14 +103,14 @@ pub async fn run<R: AsyncRead + Unpin>(
                     }
                     if conn.over_budget() {
                         // Asking for replies (metadata, rejects) without reading them.
-                        return reason::MEMORY_BUDGET;
+                        return Disconnect::MemoryBudget;
                     }
                     let _ = buf.split_to(used);
                 }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::debug!(peer = %conn.addr, error = %e, "bad message");
-                    return reason::PROTOCOL;
+                    return Disconnect::Protocol;
                 }
             }
         }
@@ -128,10 +128,10 @@ pub async fn run<R: AsyncRead + Unpin>(
             conn.memory_held();
         }
         match tokio::time::timeout(idle, rd.read_buf(&mut buf)).await {
-            Err(_) => return reason::IDLE,
-            Ok(Ok(0)) => return reason::CLOSED,
+            Err(_) => return Disconnect::Idle,
+            Ok(Ok(0)) => return Disconnect::Closed,
             Ok(Ok(_)) => {}
-            Ok(Err(_)) => return reason::IO,
+            Ok(Err(_)) => return Disconnect::Io,
         }
     }
 }
@@ -141,7 +141,7 @@ fn handle(
     shared: &Shared,
     view: &mut PeerView,
     msg: Message<'_>,
-) -> Result<(), &'static str> {
+) -> Result<(), Disconnect> {
     let t = &conn.torrent;
     let m = &shared.metrics;
     match msg {
@@ -163,7 +163,8 @@ fn handle(
             // Late or repeated bitfields replace the old one rather than end the
             // connection: some clients send one after their extended handshake, aria2
             // a dozen during a download.
-            let b = Bitfield::from_payload(bits, t.piece_count()).map_err(|_| reason::PROTOCOL)?;
+            let b =
+                Bitfield::from_payload(bits, t.piece_count()).map_err(|_| Disconnect::Protocol)?;
             conn.super_seed(m, |ss, id, servable| ss.bitfield(id, &b, servable));
             view.have = Some(b);
         }
@@ -179,7 +180,7 @@ fn handle(
         }
         Message::Have(i) => {
             if i >= t.piece_count() {
-                return Err(reason::PROTOCOL);
+                return Err(Disconnect::Protocol);
             }
             view.have
                 .get_or_insert_with(|| Bitfield::new(t.piece_count()))
@@ -189,7 +190,7 @@ fn handle(
         Message::Extended { id, payload } => extended(conn, shared, view, id, payload)?,
         Message::Piece { .. } => {
             m.requests_rejected
-                .with_label_values(&[reason::PROTOCOL])
+                .with_label_values(&[Rejection::Protocol.label()])
                 .inc();
         }
         Message::KeepAlive
@@ -207,7 +208,7 @@ fn handle(
         .as_ref()
         .is_some_and(|b| b.is_full() && !b.is_empty())
     {
-        return Err(reason::SEED);
+        return Err(Disconnect::Seed);
     }
     Ok(())
 }
@@ -217,9 +218,9 @@ fn request(
     shared: &Shared,
     view: &mut PeerView,
     r: BlockRequest,
-) -> Result<(), &'static str> {
+) -> Result<(), Disconnect> {
     let t = &conn.torrent;
-    let rejected = |why: &'static str| {
+    let rejected = |why: Rejection| {
         shared
             .metrics
             .requests_rejected
@@ -237,15 +238,15 @@ fn request(
         shared
             .metrics
             .requests_rejected
-            .with_label_values(&[reason::BAD_REQUEST])
+            .with_label_values(&[Rejection::BadRequest.label()])
             .inc();
-        return Err(reason::BAD_REQUEST);
+        return Err(Disconnect::BadRequest);
     }
     let refusal = if !conn.unchoked.load(Ordering::Acquire) {
         // Requests already in flight when we choked are normal.
-        Some(reason::CHOKED)
+        Some(Rejection::Choked)
     } else if !conn.may_serve(r.index) {
-        Some(reason::NOT_AVAILABLE)
+        Some(Rejection::NotAvailable)
     } else {
         None
     };
@@ -253,7 +254,7 @@ fn request(
         view.refused_in_row += 1;
         rejected(why);
         if view.refused_in_row > shared.cfg.max_requests_per_peer {
-            return Err(reason::TOO_MANY_REQUESTS);
+            return Err(Disconnect::TooManyRequests);
         }
         return Ok(());
     }
@@ -262,9 +263,9 @@ fn request(
         shared
             .metrics
             .requests_rejected
-            .with_label_values(&[reason::TOO_MANY_REQUESTS])
+            .with_label_values(&[Rejection::TooManyRequests.label()])
             .inc();
-        return Err(reason::TOO_MANY_REQUESTS);
+        return Err(Disconnect::TooManyRequests);
     }
     Ok(())
 }
@@ -275,7 +276,7 @@ fn extended(
     view: &mut PeerView,
     id: u8,
     payload: &[u8],
-) -> Result<(), &'static str> {
+) -> Result<(), Disconnect> {
     let t = &conn.torrent;
     if id == EXTENDED_HANDSHAKE_ID {
         // A handshake we cannot read only means we will not use the peer's extensions.
@@ -287,7 +288,7 @@ fn extended(
     if id != UT_METADATA_ID || t.info.private {
         return Ok(());
     }
-    let msg = MetadataMessage::decode(payload).map_err(|_| reason::PROTOCOL)?;
+    let msg = MetadataMessage::decode(payload).map_err(|_| Disconnect::Protocol)?;
     let (MetadataMessage::Request { piece }, Some(their_id)) = (msg, view.metadata_id) else {
         return Ok(());
     };

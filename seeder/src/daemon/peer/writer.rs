@@ -16,7 +16,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::watch;
 
 use super::conn::{Conn, Work};
-use crate::daemon::metrics::reason;
+use crate::daemon::reason::{Disconnect, Rejection};
 use crate::daemon::shared::Shared;
 
 /// A keep-alive goes out after this long without sending anything (BEP 3 peers drop
@@ -42,7 +42,7 @@ pub async fn run(
     wr: &mut OwnedWriteHalf,
     mut advertised: Bitfield,
     mut progress: watch::Receiver<u32>,
-) -> &'static str {
+) -> Disconnect {
     let t = conn.torrent.clone();
     let mut buf = Vec::new();
     let mut batch = Vec::new();
@@ -129,7 +129,7 @@ fn queue_haves(conn: &Conn, advertised: &mut Bitfield, from: u32) -> Option<u32>
     None
 }
 
-/// Writes all of `bytes`, failing with [`reason::WRITE_TIMEOUT`] when no byte goes out
+/// Writes all of `bytes`, failing with [`Disconnect::WriteTimeout`] when no byte goes out
 /// for `write_timeout`: a peer that stops reading would otherwise hold its slot, its
 /// queue and a batch buffer for as long as it stays connected. The clock restarts at
 /// every write that makes progress, so a slow reader is not cut off.
@@ -137,12 +137,12 @@ pub async fn write_within<W: AsyncWrite + Unpin>(
     wr: &mut W,
     mut bytes: &[u8],
     shared: &Shared,
-) -> Result<(), &'static str> {
+) -> Result<(), Disconnect> {
     let limit = crate::daemon::config::Config::secs(shared.cfg.write_timeout);
     while !bytes.is_empty() {
         match tokio::time::timeout(limit, wr.write(bytes)).await {
-            Err(_) => return Err(reason::WRITE_TIMEOUT),
-            Ok(Ok(0) | Err(_)) => return Err(reason::IO),
+            Err(_) => return Err(Disconnect::WriteTimeout),
+            Ok(Ok(0) | Err(_)) => return Err(Disconnect::Io),
             Ok(Ok(n)) => bytes = &bytes[n..],
         }
     }
@@ -181,7 +181,7 @@ async fn blocks(
     shared: &Shared,
     batch: Vec<BlockRequest>,
     mut buf: Vec<u8>,
-) -> (Vec<u8>, Vec<(BlockRequest, &'static str)>) {
+) -> (Vec<u8>, Vec<(BlockRequest, Rejection)>) {
     let t = conn.torrent.clone();
     let total: u64 = batch.iter().map(|r| u64::from(r.length)).sum();
     shared.limiter.acquire(total).await;
@@ -211,13 +211,13 @@ async fn blocks(
             match t.ensure_verified(r.index) {
                 Ok(true) => {}
                 Ok(false) => {
-                    refused.push((r, reason::NOT_AVAILABLE));
+                    refused.push((r, Rejection::NotAvailable));
                     continue;
                 }
                 Err(e) => {
                     metrics.disk_read_errors.inc();
                     tracing::error!(torrent = %t.source.display(), error = %e, "cannot read piece");
-                    refused.push((r, reason::DISK));
+                    refused.push((r, Rejection::Disk));
                     continue;
                 }
             }
@@ -229,19 +229,22 @@ async fn blocks(
                 metrics.disk_read_errors.inc();
                 tracing::error!(torrent = %t.source.display(), error = %e, "cannot read block");
                 buf.truncate(start);
-                refused.push((r, reason::DISK));
+                refused.push((r, Rejection::Disk));
             } else if !t.is_verified(r.index) || t.content_generation() != generation {
                 // The file changed while this block was read (its piece was forgotten
                 // before the read's check saw the new file): not what was verified.
                 buf.truncate(start);
-                refused.push((r, reason::NOT_AVAILABLE));
+                refused.push((r, Rejection::NotAvailable));
             }
         }
         (buf, refused)
     })
     .await;
     joined.unwrap_or_else(|_| {
-        let refused = refused_all.into_iter().map(|r| (r, reason::DISK)).collect();
+        let refused = refused_all
+            .into_iter()
+            .map(|r| (r, Rejection::Disk))
+            .collect();
         (Vec::new(), refused)
     })
 }
