@@ -54,7 +54,22 @@ class Static(unittest.TestCase):
         default = run([binary, "--print-config"], env=clean_env(**base))
         self.ok(default, f"{name} --print-config")
         help_text = run([binary, "--help"]).stdout
-        no_default = set(re.findall(rf"\n {{10}}(?:(?!\[default:)[^\n])*\[env: ({prefix}_\w+)[=\]]", help_text))
+        # One block per option (its flag line and the indented lines under it); a
+        # setting has a default when its block shows one, wherever clap put it.
+        blocks = re.split(r"\n(?=  +-)", help_text)
+        def has_default(block, var):
+            # clap's own line under the option, or "[default: N]" written in the help
+            # text just before the variable on the same line.
+            return bool(
+                re.search(r"\n +\[default: [^\n]*\]\s*(\n|$)", block)
+                or re.search(rf"\[default:[^\n]*\[env: {var}[=\]]", block)
+            )
+        no_default = {
+            var
+            for block in blocks
+            for var in re.findall(rf"\[env: ({prefix}_\w+)[=\]]", block)
+            if not has_default(block, var)
+        }
         env = dict(base)
         for var, value in stack.env_example_assignments(name):
             value = replaced.get(var, value)
@@ -87,6 +102,15 @@ class Static(unittest.TestCase):
             {"TRACKER_ACCESS_LIST": {"TRACKER_MODE": "deny"}},
         )
         self.assertIn("TRACKER_TRUSTED_PROXY", no_default)
+
+    def test_readme_settings_table_names_every_tracker_setting(self):
+        # The settings are declared once, on the tracker's Config; the README's table
+        # must not fall behind them.
+        keys = re.findall(r"^([a-z_]+) = ", run([self.tracker, "--print-config"]).stdout, re.M)
+        self.assertGreater(len(keys), 30)
+        readme = read(deploy_path("..", "README.md"))
+        table = readme[readme.index("| setting | default | meaning |"):]
+        self.assertEqual([k for k in keys if f"`{k}`" not in table], [], "missing from the README's tracker settings")
 
     def test_seeder_env_example_lists_every_variable_once(self):
         self.check_env_lists_every_variable_once(self.seeder, "seeder")

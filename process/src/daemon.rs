@@ -8,8 +8,12 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::config::{ConfigError, EXIT_CONFIG};
 use crate::logging::{self, LogFormat};
+use crate::settings::{self, LoadError, Program};
 use crate::shutdown;
 
 /// A daemon's validated configuration, and what the process does with it.
@@ -19,6 +23,9 @@ pub trait Daemon: Sized {
     const NAME: &'static str;
     type Listeners: Send + 'static;
 
+    /// Whether the settings can work together (ranges, combinations), before anything
+    /// is bound; the exit status is 64 when not.
+    fn validate(&self) -> Result<(), ConfigError>;
     /// The configuration as TOML, secrets redacted (`--print-config`).
     fn to_toml(&self) -> String;
     /// What must be right on this host (files, directories) before anything starts; not
@@ -35,6 +42,21 @@ pub trait Daemon: Sized {
         listeners: Self::Listeners,
         shutdown: CancellationToken,
     ) -> impl Future<Output = Result<(), String>> + Send + 'static;
+}
+
+/// Runs a daemon from the process's command line: its settings (declared once, see
+/// [`crate::settings`]) from flags, variables and the TOML file, validated, then
+/// [`main`]. `--help` and `--version` print and exit 0; a command line clap refuses
+/// exits 2.
+pub fn main_from_args<D>(program: &Program) -> ExitCode
+where
+    D: Daemon + clap::Args + clap::FromArgMatches + Serialize + DeserializeOwned,
+{
+    match settings::load::<D>(program, std::env::args_os()) {
+        Ok(l) => main(l.settings.validate().map(|()| l.settings), l.print),
+        Err(LoadError::Args(e)) => e.exit(),
+        Err(LoadError::Config(e)) => main::<D>(Err(e), false),
+    }
 }
 
 /// Runs a daemon from its parsed configuration (`print`: `--print-config` was given) to

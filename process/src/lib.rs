@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod logging;
 pub mod net;
+pub mod settings;
 pub mod shutdown;
 
 pub use config::{ConfigError, EXIT_CONFIG, REDACTED};

@@ -19,161 +19,188 @@ use crate::access::Mode;
 pub const MIN_TOKEN_LEN: usize = 16;
 
 /// Everything the tracker can be told. Field docs are the operator's documentation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Public announce/scrape listeners. Add `[::]:6969` for IPv6.
+    #[arg(
+        long,
+        env = "TRACKER_LISTEN",
+        value_delimiter = ',',
+        default_value = "0.0.0.0:6969"
+    )]
     pub listen: Vec<SocketAddr>,
     /// `/metrics` and `/health`; keep it off the public network.
+    #[arg(long, env = "TRACKER_ADMIN_LISTEN", default_value = "127.0.0.1:6970")]
     pub admin_listen: SocketAddr,
     /// Networks of reverse proxies whose `X-Forwarded-For`/`X-Real-IP` are believed.
+    #[arg(
+        long = "trusted-proxy",
+        env = "TRACKER_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<IpNet>,
     /// Seconds between announces that the tracker asks for.
+    #[arg(long, env = "TRACKER_INTERVAL", default_value_t = 1800)]
     pub interval: u32,
     /// Up to this many seconds are added at random to each `interval`, to spread load.
+    #[arg(long, env = "TRACKER_INTERVAL_JITTER", default_value_t = 180)]
     pub interval_jitter: u32,
     /// `min interval` sent to clients.
+    #[arg(long, env = "TRACKER_MIN_INTERVAL", default_value_t = 900)]
     pub min_interval: u32,
     /// Seconds without an announce after which a peer is dropped (default 2 x interval
     /// plus jitter when 0).
+    #[arg(long, env = "TRACKER_PEER_TIMEOUT", default_value_t = 0)]
     pub peer_timeout: u32,
     /// Seconds between sweeps for expired peers.
+    #[arg(long, env = "TRACKER_SWEEP_INTERVAL", default_value_t = 60)]
     pub sweep_interval: u32,
     /// Peers returned when the client does not say `numwant`.
+    #[arg(long, env = "TRACKER_NUMWANT_DEFAULT", default_value_t = 50)]
     pub numwant_default: u32,
     /// Most peers returned, whatever `numwant` asks.
+    #[arg(long, env = "TRACKER_NUMWANT_MAX", default_value_t = 200)]
     pub numwant_max: u32,
     /// Most torrents with an entry; registered and allow-listed torrents are always
     /// tracked, whatever a flood of other hashes does.
+    #[arg(long, env = "TRACKER_MAX_TORRENTS", default_value_t = 1_000_000)]
     pub max_torrents: usize,
+    /// Most peers stored per torrent; further new peers are answered but not stored.
+    #[arg(long, env = "TRACKER_MAX_PEERS_PER_TORRENT", default_value_t = 200_000)]
     pub max_peers_per_torrent: usize,
     /// Most peers in all swarms together (about 30 bytes each): past it new peers are
     /// answered but not stored, except in registered torrents (a fifth more).
+    #[arg(long, env = "TRACKER_MAX_PEERS", default_value_t = 10_000_000)]
     pub max_peers: usize,
     /// Most peers one IPv4 address or IPv6 /64 may have in one swarm: one host cannot
     /// fill a swarm with its ports and push real peers out of the replies.
+    #[arg(long, env = "TRACKER_MAX_PEERS_PER_ADDRESS", default_value_t = 16)]
     pub max_peers_per_address: usize,
     /// Most peers one IPv4 address or IPv6 /64 may have in all swarms together: one
     /// host cannot spread its ports over many torrents and take `max_peers` for itself.
     /// Costs about 24 bytes per address with stored peers.
+    #[arg(
+        long,
+        env = "TRACKER_MAX_PEERS_PER_ADDRESS_TOTAL",
+        default_value_t = 4096
+    )]
     pub max_peers_per_address_total: usize,
     /// Keep each peer's id so that non-compact replies can include `peer id`. Costs 20
     /// bytes a peer (about twice the memory); off because current clients ask for
     /// compact replies, and non-compact replies without ids are still valid.
+    #[arg(long, env = "TRACKER_KEEP_PEER_IDS", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub keep_peer_ids: bool,
     /// Most `info_hash` keys read from one scrape.
+    #[arg(long, env = "TRACKER_SCRAPE_MAX_HASHES", default_value_t = 100)]
     pub scrape_max_hashes: usize,
     /// Whether a scrape without `info_hash` lists torrents.
+    #[arg(long, env = "TRACKER_FULL_SCRAPE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub full_scrape: bool,
     /// Most torrents in a full scrape.
+    #[arg(long, env = "TRACKER_FULL_SCRAPE_MAX", default_value_t = 10_000)]
     pub full_scrape_max: usize,
     /// Seconds a full-scrape reply is reused before it is built again.
+    #[arg(long, env = "TRACKER_FULL_SCRAPE_CACHE", default_value_t = 5)]
     pub full_scrape_cache: u32,
     /// `open` tracks every torrent, `allow` only listed/registered ones, `deny` all but
     /// listed/denied ones.
+    #[arg(long, env = "TRACKER_MODE", default_value = "open")]
     pub mode: Mode,
     /// File of info hashes (40 hex digits a line, `#` comments) for `allow`/`deny` mode,
     /// reloaded on SIGHUP and when it changes.
+    #[arg(long, env = "TRACKER_ACCESS_LIST")]
     pub access_list: Option<PathBuf>,
     /// Seconds between checks of the access-list file for changes (0: SIGHUP only).
+    #[arg(long, env = "TRACKER_ACCESS_LIST_POLL", default_value_t = 5)]
     pub access_list_poll: u32,
     /// Bearer token for the admin API (`/api/...` on the admin listener); no token, no API.
+    #[arg(long, env = "TRACKER_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// File holding the admin token (e.g. a systemd credential); used if `admin_token`
     /// is not set.
+    #[arg(long, env = "TRACKER_ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<PathBuf>,
     /// Where `downloaded` counts and API registrations are saved (periodically and at
     /// shutdown) and loaded from at start.
+    #[arg(long, env = "TRACKER_STATE_FILE")]
     pub state_file: Option<PathBuf>,
     /// Seconds between state-file saves.
+    #[arg(long, env = "TRACKER_STATE_SAVE_INTERVAL", default_value_t = 300)]
     pub state_save_interval: u32,
     /// Also save live swarms, so a restart does not empty them until the next announces.
+    #[arg(long, env = "TRACKER_PERSIST_PEERS", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub persist_peers: bool,
     /// Origin seeders by announced address: every leecher gets them in its reply.
+    #[arg(
+        long = "origin-peer",
+        env = "TRACKER_ORIGIN_PEER",
+        value_delimiter = ','
+    )]
     pub origin_peers: Vec<SocketAddr>,
     /// Origin seeders by peer id prefix (e.g. `-SL0100-`).
+    #[arg(
+        long = "origin-peer-id-prefix",
+        env = "TRACKER_ORIGIN_PEER_ID_PREFIX",
+        value_delimiter = ','
+    )]
     pub origin_peer_id_prefixes: Vec<String>,
     /// Announces and scrapes allowed per client IP (IPv6: per /64) per minute; 0 is off.
+    #[arg(long, env = "TRACKER_RATE_LIMIT_PER_MINUTE", default_value_t = 0)]
     pub rate_limit_per_minute: u32,
     /// Requests a client may make at once before the rate applies.
+    #[arg(long, env = "TRACKER_RATE_LIMIT_BURST", default_value_t = 30)]
     pub rate_limit_burst: u32,
     /// Most client addresses tracked by the rate limiter; at the cap, refilled and then
     /// least recently seen clients are dropped to make room (memory stays bounded).
+    #[arg(long, env = "TRACKER_RATE_LIMIT_CLIENTS", default_value_t = 1_000_000)]
     pub rate_limit_clients: usize,
     /// Believe the `ip` query parameter (only sensible on a private network).
+    #[arg(long, env = "TRACKER_ALLOW_IP_PARAM", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_ip_param: bool,
     /// Believe the `ip` query parameter from connections from these networks only (an
     /// origin seeder on the tracker's host announcing its public address).
+    #[arg(long, env = "TRACKER_IP_PARAM_FROM", value_delimiter = ',')]
     pub ip_param_from: Vec<IpNet>,
     /// Largest request head in bytes (at least 8192).
+    #[arg(long, env = "TRACKER_MAX_REQUEST_HEAD", default_value_t = 8192)]
     pub max_request_head: usize,
     /// Seconds a client has to send a whole request head.
+    #[arg(long, env = "TRACKER_HEADER_READ_TIMEOUT", default_value_t = 5)]
     pub header_read_timeout: u32,
     /// Seconds a keep-alive connection may sit idle.
+    #[arg(long, env = "TRACKER_IDLE_TIMEOUT", default_value_t = 60)]
     pub idle_timeout: u32,
     /// Seconds a reply may wait for the client to read before the connection is closed
     /// (a client that pipelines requests and never reads would hold it forever).
+    #[arg(long, env = "TRACKER_WRITE_TIMEOUT", default_value_t = 10)]
     pub write_timeout: u32,
+    /// Most open client connections; further clients wait in the kernel backlog.
+    #[arg(long, env = "TRACKER_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
     /// Most open connections from one address (IPv6: one /64); trusted proxies are not
     /// counted. Keeps one host from holding every connection slot.
+    #[arg(
+        long,
+        env = "TRACKER_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
     pub max_connections_per_address: usize,
     /// Seconds in-flight requests get to finish at shutdown.
+    #[arg(long, env = "TRACKER_GRACE_PERIOD", default_value_t = 10)]
     pub grace_period: u32,
     /// `text` or `json`.
+    #[arg(long, env = "TRACKER_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
     /// A `tracing` filter such as `info` or `seedline_tracker=debug`.
+    #[arg(long, env = "TRACKER_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 }
 
 impl Default for Config {
+    /// The defaults declared on the fields (whatever the environment holds).
     fn default() -> Self {
-        Self {
-            listen: vec![SocketAddr::from(([0, 0, 0, 0], 6969))],
-            admin_listen: SocketAddr::from(([127, 0, 0, 1], 6970)),
-            trusted_proxies: Vec::new(),
-            interval: 1800,
-            interval_jitter: 180,
-            min_interval: 900,
-            peer_timeout: 0,
-            sweep_interval: 60,
-            numwant_default: 50,
-            numwant_max: 200,
-            max_torrents: 1_000_000,
-            max_peers_per_torrent: 200_000,
-            max_peers: 10_000_000,
-            max_peers_per_address: 16,
-            max_peers_per_address_total: 4096,
-            keep_peer_ids: false,
-            scrape_max_hashes: 100,
-            full_scrape: false,
-            full_scrape_max: 10_000,
-            full_scrape_cache: 5,
-            mode: Mode::Open,
-            access_list: None,
-            access_list_poll: 5,
-            admin_token: None,
-            admin_token_file: None,
-            state_file: None,
-            state_save_interval: 300,
-            persist_peers: false,
-            origin_peers: Vec::new(),
-            origin_peer_id_prefixes: Vec::new(),
-            rate_limit_per_minute: 0,
-            rate_limit_burst: 30,
-            rate_limit_clients: 1_000_000,
-            allow_ip_param: false,
-            ip_param_from: Vec::new(),
-            max_request_head: 8192,
-            header_read_timeout: 5,
-            idle_timeout: 60,
-            write_timeout: 10,
-            max_connections: 10_000,
-            max_connections_per_address: 256,
-            grace_period: 10,
-            log_format: LogFormat::Text,
-            log_level: "info".into(),
-        }
+        seedline_process::settings::defaults()
     }
 }
 

@@ -1,12 +1,10 @@
-//! `tracker`: parse flags and serve (see `seedline_process::daemon` and `daemon.rs`).
+//! `tracker`: its settings from flags, `TRACKER_*` variables and a TOML file, then serve
+//! (see `seedline_process::daemon` and `daemon.rs`).
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use seedline_tracker::cli::Cli;
+use seedline_tracker::{cli::PROGRAM, Config};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let print = cli.print_config;
-    seedline_process::daemon::main(cli.into_config(), print)
+    seedline_process::daemon::main_from_args::<Config>(&PROGRAM)
 }

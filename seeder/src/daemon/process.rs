@@ -13,6 +13,10 @@ impl Daemon for Config {
     const NAME: &'static str = "seeder";
     type Listeners = Listeners;
 
+    fn validate(&self) -> Result<(), ConfigError> {
+        Config::validate(self)
+    }
+
     fn to_toml(&self) -> String {
         Config::to_toml(self)
     }

@@ -1,0 +1,133 @@
+//! Settings declared once. A daemon's configuration is one struct that derives clap's
+//! `Args` (each field's flag, `PREFIX_*` variable, default and help) and serde (each
+//! field's TOML key); [`load`] layers them: the defaults, then the TOML file given with
+//! `--config`, then environment variables, then flags.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::config::ConfigError;
+
+/// The options every daemon has besides its settings.
+#[derive(Debug, Parser)]
+struct Cli<C: Args> {
+    /// TOML configuration file; environment and flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the effective configuration as TOML (secrets redacted) and exit.
+    #[arg(long)]
+    print_config: bool,
+    #[command(flatten)]
+    settings: C,
+}
+
+/// Who the daemon is, for `--help`, `--version` and its variables.
+#[derive(Debug, Clone, Copy)]
+pub struct Program {
+    /// The binary's name: `tracker`.
+    pub name: &'static str,
+    /// Its variables' prefix: `TRACKER` (also `TRACKER_CONFIG` for `--config`).
+    pub env_prefix: &'static str,
+    pub version: &'static str,
+    pub about: &'static str,
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub struct Loaded<C> {
+    /// The merged settings, not yet validated.
+    pub settings: C,
+    /// `--print-config` was given.
+    pub print: bool,
+}
+
+fn command<C: Args>(p: &Program) -> clap::Command {
+    let config_env = format!("{}_CONFIG", p.env_prefix);
+    Cli::<C>::command()
+        .name(p.name)
+        .bin_name(p.name)
+        .version(p.version)
+        .about(p.about)
+        .mut_arg("config", |a| a.env(config_env))
+}
+
+/// Parses `args` (the first is the program) and merges the TOML file. `--help`,
+/// `--version` and a malformed command line come back as a clap error, to be shown with
+/// [`clap::Error::exit`]; a file that cannot be read or holds an unknown key or a value
+/// of the wrong type is a [`ConfigError`].
+pub fn load<C>(
+    p: &Program,
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<Loaded<C>, LoadError>
+where
+    C: Args + FromArgMatches + Serialize + DeserializeOwned,
+{
+    let matches = command::<C>(p).try_get_matches_from(args)?;
+    let cli = Cli::<C>::from_arg_matches(&matches)?;
+    let settings = match &cli.config {
+        None => cli.settings,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError(format!("cannot read config file {}: {e}", path.display()))
+            })?;
+            merge_toml(cli.settings, &matches, &text)
+                .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?
+        }
+    };
+    Ok(Loaded {
+        settings,
+        print: cli.print_config,
+    })
+}
+
+/// Why [`load`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// `--help`, `--version`, or a command line clap refuses (exit 2).
+    #[error(transparent)]
+    Args(#[from] clap::Error),
+    /// Exit 64.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Every setting at its default, whatever the environment holds.
+pub fn defaults<C: Args + FromArgMatches>() -> C {
+    let cmd = Cli::<C>::command().mut_args(|a| a.env(None::<&str>));
+    let matches = cmd
+        .try_get_matches_from(["defaults"])
+        .expect("every setting has a default or is optional");
+    Cli::<C>::from_arg_matches(&matches)
+        .expect("defaults parse")
+        .settings
+}
+
+/// Takes each key of the TOML document `text` unless the setting came from the
+/// environment or a flag. Keys that are no setting are errors, so that a typo does not
+/// pass silently.
+fn merge_toml<C>(from_args: C, matches: &ArgMatches, text: &str) -> Result<C, String>
+where
+    C: Serialize + DeserializeOwned,
+{
+    let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    let mut merged = serde_json::to_value(&from_args).map_err(|e| e.to_string())?;
+    let fields = merged.as_object_mut().ok_or("settings are not a table")?;
+    for (key, value) in table {
+        let given = matches!(
+            matches.try_get_raw(&key),
+            Ok(Some(_)) if matches!(
+                matches.value_source(&key),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        );
+        if !given {
+            fields.insert(key, serde_json::to_value(value).map_err(|e| e.to_string())?);
+        }
+    }
+    serde_json::from_value(merged).map_err(|e| e.to_string())
+}
