@@ -58,11 +58,12 @@ class Static(unittest.TestCase):
         # setting has a default when its block shows one, wherever clap put it.
         blocks = re.split(r"\n(?=  +-)", help_text)
         def has_default(block, var):
-            # clap's own line under the option, or "[default: N]" written in the help
-            # text just before the variable on the same line.
+            # clap's own line under the option, or on the variable's line (clap puts it
+            # after the variable; older help texts wrote it before).
             return bool(
                 re.search(r"\n +\[default: [^\n]*\]\s*(\n|$)", block)
                 or re.search(rf"\[default:[^\n]*\[env: {var}[=\]]", block)
+                or re.search(rf"\[env: {var}[=\]][^\n]*\[default:", block)
             )
         no_default = {
             var
@@ -103,14 +104,24 @@ class Static(unittest.TestCase):
         )
         self.assertIn("TRACKER_TRUSTED_PROXY", no_default)
 
-    def test_readme_settings_table_names_every_tracker_setting(self):
-        # The settings are declared once, on the tracker's Config; the README's table
+    def check_readme_table_names_every_setting(self, binary, name, start, env):
+        # The settings are declared once, on the daemon's Config; the README's table
         # must not fall behind them.
-        keys = re.findall(r"^([a-z_]+) = ", run([self.tracker, "--print-config"]).stdout, re.M)
-        self.assertGreater(len(keys), 30)
+        printed = run([binary, "--print-config"], env=clean_env(**env)).stdout
+        keys = re.findall(r"^([a-z_]+) = ", printed, re.M) + re.findall(r"^\[\[?([a-z_]+)\]", printed, re.M)
+        self.assertGreater(len(keys), 30, printed)
         readme = read(deploy_path("..", "README.md"))
-        table = readme[readme.index("| setting | default | meaning |"):]
-        self.assertEqual([k for k in keys if f"`{k}`" not in table], [], "missing from the README's tracker settings")
+        table = readme[readme.index(start):]
+        table = table[:table.index("\n\n", table.index("| setting |"))]
+        self.assertEqual([k for k in keys if f"| `{k}`" not in table and f"`{k}` " not in table], [],
+                         f"missing from the README's {name} settings")
+
+    def test_readme_settings_table_names_every_tracker_setting(self):
+        self.check_readme_table_names_every_setting(self.tracker, "tracker", "| setting | default | meaning |\n|---|---|---|\n| `listen` | `0.0.0.0:6969`", {})
+
+    def test_readme_settings_table_names_every_seeder_setting(self):
+        self.check_readme_table_names_every_setting(
+            self.seeder, "seeder", "Seeder settings", {"SEEDER_LIBRARY": "/srv/seedline/library"})
 
     def test_seeder_env_example_lists_every_variable_once(self):
         self.check_env_lists_every_variable_once(self.seeder, "seeder")

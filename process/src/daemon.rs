@@ -48,14 +48,32 @@ pub trait Daemon: Sized {
 /// [`crate::settings`]) from flags, variables and the TOML file, validated, then
 /// [`main`]. `--help` and `--version` print and exit 0; a command line clap refuses
 /// exits 2.
-pub fn main_from_args<D>(program: &Program) -> ExitCode
+pub fn main_from_args<D, X>(program: &Program) -> ExitCode
 where
     D: Daemon + clap::Args + clap::FromArgMatches + Serialize + DeserializeOwned,
+    X: clap::Args + clap::FromArgMatches + ExtraFlags<D>,
 {
-    match settings::load::<D>(program, std::env::args_os()) {
-        Ok(l) => main(l.settings.validate().map(|()| l.settings), l.print),
+    match settings::load::<D, X>(program, std::env::args_os()) {
+        Ok(l) => {
+            let cfg = l
+                .extra
+                .apply(l.settings)
+                .and_then(|c| c.validate().map(|()| c));
+            main(cfg, l.print)
+        }
         Err(LoadError::Args(e)) => e.exit(),
         Err(LoadError::Config(e)) => main::<D>(Err(e), false),
+    }
+}
+
+/// Flags of a daemon that are no setting, and what they do to its settings.
+pub trait ExtraFlags<D> {
+    fn apply(self, settings: D) -> Result<D, ConfigError>;
+}
+
+impl<D> ExtraFlags<D> for settings::NoExtra {
+    fn apply(self, settings: D) -> Result<D, ConfigError> {
+        Ok(settings)
     }
 }
 

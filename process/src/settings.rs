@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use crate::config::ConfigError;
 
-/// The options every daemon has besides its settings.
+/// The options every daemon has besides its settings, and `X`: flags of its own that
+/// are no setting (the seeder's `--torrent`/`--data` pairs).
 #[derive(Debug, Parser)]
-struct Cli<C: Args> {
+struct Cli<C: Args, X: Args> {
     /// TOML configuration file; environment and flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -24,7 +25,13 @@ struct Cli<C: Args> {
     print_config: bool,
     #[command(flatten)]
     settings: C,
+    #[command(flatten)]
+    extra: X,
 }
+
+/// No flags besides the settings.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct NoExtra {}
 
 /// Who the daemon is, for `--help`, `--version` and its variables.
 #[derive(Debug, Clone, Copy)]
@@ -39,16 +46,18 @@ pub struct Program {
 
 /// What the command line asked for.
 #[derive(Debug)]
-pub struct Loaded<C> {
+pub struct Loaded<C, X = NoExtra> {
     /// The merged settings, not yet validated.
     pub settings: C,
+    /// The flags that are no setting.
+    pub extra: X,
     /// `--print-config` was given.
     pub print: bool,
 }
 
-fn command<C: Args>(p: &Program) -> clap::Command {
+fn command<C: Args, X: Args>(p: &Program) -> clap::Command {
     let config_env = format!("{}_CONFIG", p.env_prefix);
-    Cli::<C>::command()
+    Cli::<C, X>::command()
         .name(p.name)
         .bin_name(p.name)
         .version(p.version)
@@ -60,15 +69,16 @@ fn command<C: Args>(p: &Program) -> clap::Command {
 /// `--version` and a malformed command line come back as a clap error, to be shown with
 /// [`clap::Error::exit`]; a file that cannot be read or holds an unknown key or a value
 /// of the wrong type is a [`ConfigError`].
-pub fn load<C>(
+pub fn load<C, X>(
     p: &Program,
     args: impl IntoIterator<Item = OsString>,
-) -> Result<Loaded<C>, LoadError>
+) -> Result<Loaded<C, X>, LoadError>
 where
     C: Args + FromArgMatches + Serialize + DeserializeOwned,
+    X: Args + FromArgMatches,
 {
-    let matches = command::<C>(p).try_get_matches_from(args)?;
-    let cli = Cli::<C>::from_arg_matches(&matches)?;
+    let matches = command::<C, X>(p).try_get_matches_from(args)?;
+    let cli = Cli::<C, X>::from_arg_matches(&matches)?;
     let settings = match &cli.config {
         None => cli.settings,
         Some(path) => {
@@ -81,6 +91,7 @@ where
     };
     Ok(Loaded {
         settings,
+        extra: cli.extra,
         print: cli.print_config,
     })
 }
@@ -98,11 +109,11 @@ pub enum LoadError {
 
 /// Every setting at its default, whatever the environment holds.
 pub fn defaults<C: Args + FromArgMatches>() -> C {
-    let cmd = Cli::<C>::command().mut_args(|a| a.env(None::<&str>));
+    let cmd = Cli::<C, NoExtra>::command().mut_args(|a| a.env(None::<&str>));
     let matches = cmd
         .try_get_matches_from(["defaults"])
         .expect("every setting has a default or is optional");
-    Cli::<C>::from_arg_matches(&matches)
+    Cli::<C, NoExtra>::from_arg_matches(&matches)
         .expect("defaults parse")
         .settings
 }

@@ -24,7 +24,8 @@ mod tests {
         let args = std::iter::once("tracker")
             .chain(args.iter().copied())
             .map(Into::into);
-        let c: Config = load(&PROGRAM, args)?.settings;
+        let c: Config =
+            load::<Config, seedline_process::settings::NoExtra>(&PROGRAM, args)?.settings;
         c.validate()?;
         Ok(c)
     }

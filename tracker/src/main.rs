@@ -3,8 +3,9 @@
 
 use std::process::ExitCode;
 
+use seedline_process::settings::NoExtra;
 use seedline_tracker::{cli::PROGRAM, Config};
 
 fn main() -> ExitCode {
-    seedline_process::daemon::main_from_args::<Config>(&PROGRAM)
+    seedline_process::daemon::main_from_args::<Config, NoExtra>(&PROGRAM)
 }

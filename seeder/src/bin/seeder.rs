@@ -1,12 +1,11 @@
-//! `seeder`: parse flags and serve (see `seedline_process::daemon` and `daemon/process.rs`).
+//! `seeder`: its settings from flags, `SEEDER_*` variables and a TOML file, then serve
+//! (see `seedline_process::daemon` and `daemon/process.rs`).
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use seedline_seeder::daemon::cli::Cli;
+use seedline_seeder::daemon::cli::{OneOffFlags, PROGRAM};
+use seedline_seeder::daemon::Config;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let print = cli.print_config;
-    seedline_process::daemon::main(cli.into_config(), print)
+    seedline_process::daemon::main_from_args::<Config, OneOffFlags>(&PROGRAM)
 }

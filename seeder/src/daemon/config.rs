@@ -19,103 +19,151 @@ pub struct OneOff {
 }
 
 /// Everything the seeder can be told. Field docs are the operator's documentation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Peer wire listener; its port is the one announced.
+    #[arg(long, env = "SEEDER_LISTEN", default_value = "0.0.0.0:6881")]
     pub listen: SocketAddr,
     /// `/metrics` and `/health`; keep it off the public network.
+    #[arg(long, env = "SEEDER_ADMIN_LISTEN", default_value = "127.0.0.1:6971")]
     pub admin_listen: SocketAddr,
     /// Directory of `.torrent` files, watched for new and removed ones.
+    #[arg(long, env = "SEEDER_LIBRARY")]
     pub library: Option<PathBuf>,
     /// Where a library torrent's content lives (`data_root/<name>`); default: beside the
     /// `.torrent` file.
+    #[arg(long, env = "SEEDER_DATA_ROOT")]
     pub data_root: Option<PathBuf>,
     /// Seconds between looks at the content of every library torrent (missing files,
     /// changes on disk). The library directory itself is read every second, so a
     /// published `.torrent` starts at once.
+    #[arg(long, env = "SEEDER_RESCAN_INTERVAL", default_value_t = 10)]
     pub rescan_interval: u32,
     /// Torrents served on their own (`--torrent FILE --data DIR`).
+    #[arg(skip)]
     pub torrents: Vec<OneOff>,
     /// Announce URL used instead of every torrent's own. Empty: run the tracker in this
     /// process on `embedded_tracker_listen` and announce there.
+    #[arg(long, env = "SEEDER_TRACKER")]
     pub tracker: Option<String>,
     /// The address announced for this seeder (the `ip` parameter), for an origin whose
     /// tracker would otherwise see a loopback or private address.
+    #[arg(long, env = "SEEDER_ANNOUNCE_IP")]
     pub announce_ip: Option<IpAddr>,
     /// Base URL of a Seedline tracker's admin listener (`http://host:6970`): every torrent
     /// is registered there (`PUT /api/torrents/{hash}`) before it is announced, so an
     /// `allow`-mode tracker tracks what this origin publishes.
+    #[arg(long, env = "SEEDER_TRACKER_API")]
     pub tracker_api: Option<String>,
     /// Bearer token for `tracker_api`.
+    #[arg(long, env = "SEEDER_TRACKER_API_TOKEN", hide_env_values = true)]
     pub tracker_api_token: Option<String>,
     /// File holding the bearer token for `tracker_api`; used if the token is not set.
+    #[arg(long, env = "SEEDER_TRACKER_API_TOKEN_FILE")]
     pub tracker_api_token_file: Option<PathBuf>,
     /// Public listener of the embedded tracker.
+    #[arg(
+        long,
+        env = "SEEDER_EMBEDDED_TRACKER_LISTEN",
+        default_value = "0.0.0.0:6969"
+    )]
     pub embedded_tracker_listen: SocketAddr,
     /// Admin listener of the embedded tracker (its own `/metrics`).
+    #[arg(
+        long,
+        env = "SEEDER_EMBEDDED_TRACKER_ADMIN_LISTEN",
+        default_value = "127.0.0.1:6970"
+    )]
     pub embedded_tracker_admin_listen: SocketAddr,
     /// Let the embedded tracker track any torrent. Off: it tracks this seeder's own
     /// torrents only (`allow` mode, fed by the library as torrents come and go), so an
     /// origin's tracker cannot be used by strangers for their own swarms.
+    #[arg(long, env = "SEEDER_EMBEDDED_TRACKER_OPEN", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub embedded_tracker_open: bool,
     /// Most peers connected at once, over all torrents.
+    #[arg(long, env = "SEEDER_MAX_PEERS", default_value_t = 2000)]
     pub max_peers: usize,
     /// Most connections from one address (IPv6: one /64), handshaking or connected: one
     /// host cannot take every peer slot.
+    #[arg(long, env = "SEEDER_MAX_PEERS_PER_ADDRESS", default_value_t = 8)]
     pub max_peers_per_address: usize,
     /// Most connections still in their handshake; more are closed at accept, so a flood
     /// of connections that never finish their handshake cannot use up file descriptors.
+    #[arg(long, env = "SEEDER_MAX_HANDSHAKES", default_value_t = 256)]
     pub max_handshakes: usize,
+    /// Most peers connected to one torrent.
+    #[arg(long, env = "SEEDER_MAX_PEERS_PER_TORRENT", default_value_t = 500)]
     pub max_peers_per_torrent: usize,
     /// Peers unchoked at once; more interested peers take turns (round robin by bytes).
+    #[arg(long, env = "SEEDER_UPLOAD_SLOTS", default_value_t = 64)]
     pub upload_slots: usize,
     /// Seconds between choking rounds.
+    #[arg(long, env = "SEEDER_CHOKE_INTERVAL", default_value_t = 10)]
     pub choke_interval: u32,
     /// Upload limit in bytes per second over all torrents (0: none).
+    #[arg(long, env = "SEEDER_UPLOAD_RATE", default_value_t = 0)]
     pub upload_rate: u64,
     /// Upload limit in bytes per second per torrent (0: none).
+    #[arg(long, env = "SEEDER_TORRENT_UPLOAD_RATE", default_value_t = 0)]
     pub torrent_upload_rate: u64,
     /// Requests a peer may have queued; more is a protocol violation. Sent as `reqq`;
     /// 2000 is libtorrent's own, and a downloader on a fast link keeps that many in
     /// flight (24 KiB of queue per peer at most).
+    #[arg(long, env = "SEEDER_MAX_REQUESTS_PER_PEER", default_value_t = 2000)]
     pub max_requests_per_peer: usize,
     /// Bytes one connection may hold beyond its torrent's bitfields: read buffer,
     /// replies it has not read, queued requests, blocks on their way out. A peer that
     /// asks for replies (metadata, rejects) without reading them is dropped at this
     /// budget instead of growing the seeder's memory. A batch of blocks (256 KiB) and a
     /// frame must fit, so at least 384 KiB; `max_peers` times this bounds all peers.
+    #[arg(long, env = "SEEDER_MAX_PEER_MEMORY", default_value_t = 512 * 1024)]
     pub max_peer_memory: usize,
     /// Interest changes a peer may make per 10 seconds; each takes the choker's lock and
     /// may hand a slot on, and a leecher changes its mind a few times in a download.
+    #[arg(long, env = "SEEDER_MAX_INTEREST_CHANGES", default_value_t = 32)]
     pub max_interest_changes: u32,
     /// `have_none`/`have_all` messages a peer may send (each a pass over every piece;
     /// clients send one, after the handshake).
+    #[arg(long, env = "SEEDER_MAX_BITFIELD_RESETS", default_value_t = 4)]
     pub max_bitfield_resets: u32,
     /// BEP 16 super-seeding for every torrent: offer each peer a few of the rarest
     /// pieces instead of everything, so each piece tends to leave the origin once. For a
     /// release's first distribution; a swarm that can serve itself needs it no more.
+    #[arg(long, env = "SEEDER_SUPER_SEED", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub super_seed: bool,
     /// Most content files open at once over all torrents; the least recently read is
     /// closed first.
+    #[arg(long, env = "SEEDER_MAX_OPEN_FILES", default_value_t = 1024)]
     pub max_open_files: usize,
     /// Serve content that resolves (through symlinks) outside its data root. Off: a
     /// symlink in the library cannot publish files from elsewhere on the host.
+    #[arg(long, env = "SEEDER_FOLLOW_SYMLINKS_OUTSIDE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub follow_symlinks_outside: bool,
     /// Seconds a new connection has to complete its handshake.
+    #[arg(long, env = "SEEDER_HANDSHAKE_TIMEOUT", default_value_t = 10)]
     pub handshake_timeout: u32,
     /// Seconds without any message after which a peer is dropped.
+    #[arg(long, env = "SEEDER_IDLE_TIMEOUT", default_value_t = 180)]
     pub idle_timeout: u32,
     /// Seconds a write may make no progress (the peer does not read) before the peer is
     /// dropped.
+    #[arg(long, env = "SEEDER_WRITE_TIMEOUT", default_value_t = 60)]
     pub write_timeout: u32,
     /// Seconds an unchoked peer may go without requesting before its slot is given away.
+    #[arg(long, env = "SEEDER_REQUEST_TIMEOUT", default_value_t = 60)]
     pub request_timeout: u32,
     /// Seconds between announces when the tracker gives no interval.
+    #[arg(long, env = "SEEDER_ANNOUNCE_INTERVAL", default_value_t = 1800)]
     pub announce_interval: u32,
     /// Seconds shutdown waits for `stopped` announces and open connections.
+    #[arg(long, env = "SEEDER_GRACE_PERIOD", default_value_t = 10)]
     pub grace_period: u32,
+    /// Log lines as `text` or `json`.
+    #[arg(long, env = "SEEDER_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// A `tracing` filter such as `info` or `seedline_seeder=debug`.
+    #[arg(long, env = "SEEDER_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 }
 
@@ -124,46 +172,9 @@ pub struct Config {
 pub const MIN_PEER_MEMORY: usize = 384 * 1024;
 
 impl Default for Config {
+    /// The defaults declared on the fields (whatever the environment holds).
     fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([0, 0, 0, 0], 6881)),
-            admin_listen: SocketAddr::from(([127, 0, 0, 1], 6971)),
-            library: None,
-            data_root: None,
-            rescan_interval: 10,
-            torrents: Vec::new(),
-            tracker: None,
-            announce_ip: None,
-            tracker_api: None,
-            tracker_api_token: None,
-            tracker_api_token_file: None,
-            embedded_tracker_listen: SocketAddr::from(([0, 0, 0, 0], 6969)),
-            embedded_tracker_admin_listen: SocketAddr::from(([127, 0, 0, 1], 6970)),
-            embedded_tracker_open: false,
-            max_peers: 2000,
-            max_peers_per_address: 8,
-            max_handshakes: 256,
-            max_peers_per_torrent: 500,
-            upload_slots: 64,
-            choke_interval: 10,
-            upload_rate: 0,
-            torrent_upload_rate: 0,
-            max_requests_per_peer: 2000,
-            max_peer_memory: 512 * 1024,
-            max_interest_changes: 32,
-            max_bitfield_resets: 4,
-            super_seed: false,
-            max_open_files: 1024,
-            follow_symlinks_outside: false,
-            handshake_timeout: 10,
-            idle_timeout: 180,
-            write_timeout: 60,
-            request_timeout: 60,
-            announce_interval: 1800,
-            grace_period: 10,
-            log_format: LogFormat::Text,
-            log_level: "info".into(),
-        }
+        seedline_process::settings::defaults()
     }
 }
 
