@@ -19,6 +19,7 @@
 # whole script stops after MAX_SECONDS, only 127.0.0.1 is used, and everything started
 # here is killed on exit. Output: $OUT/runs.tsv and $OUT/summary.md.
 set -euo pipefail
+source "$(dirname "$0")/../../bench/lib.sh"
 
 SIZE=${SIZE:-1G}
 ROUNDS=${ROUNDS:-3}
@@ -27,7 +28,6 @@ LEECH_CPU=${LEECH_CPU:-1}
 MAX_SECONDS=${MAX_SECONDS:-1800}
 DOWNLOAD_TIMEOUT=${DOWNLOAD_TIMEOUT:-600}
 CLIENT_MSE=${CLIENT_MSE:-0}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$ROOT/target/bench/seeder-vs-libtorrent}
 HELPER=$ROOT/seeder/tests/it/lt_helper.py
 # Debian's python3, which has python3-libtorrent (not a pyenv or venv one).
@@ -35,9 +35,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 SEEDER=$ROOT/target/release/seeder
 MAKE_TORRENT=$ROOT/target/release/make-torrent
 
-if [[ -z ${BENCH_TIME_LIMITED:-} ]]; then
-    BENCH_TIME_LIMITED=1 exec timeout -s TERM "$MAX_SECONDS" "$0" "$@"
-fi
+bench_time_limit "$MAX_SECONDS" "$@"
 
 WORK=""
 DL=""      # where the downloader writes: tmpfs, so its disk is not what is measured
@@ -45,18 +43,6 @@ SEED_PID=""
 PORT=""     # the seed's peer port
 SEED_IN=""   # fd feeding the libtorrent seed's stdin (it runs until stdin closes)
 
-cleanup() {
-    [[ -n $SEED_PID ]] && kill "$SEED_PID" 2>/dev/null || true
-    [[ -n $SEED_PID ]] && wait "$SEED_PID" 2>/dev/null || true
-    [[ -n $WORK ]] && rm -rf "$WORK"
-    [[ -n $DL ]] && rm -rf "$DL"
-    return 0
-}
-trap cleanup EXIT
-trap 'echo "bench: stopped (time limit of ${MAX_SECONDS}s, or SIGTERM)" >&2; exit 124' TERM
-trap 'echo "bench: interrupted" >&2; exit 130' INT
-
-log() { echo "bench: $*" >&2; }
 
 # User + system CPU ticks (1/100 s) of a process and its threads.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -68,10 +54,10 @@ wait_line() {
         if grep -m1 -E "$pattern" "$file" 2>/dev/null; then
             return 0
         fi
-        kill -0 "$SEED_PID" 2>/dev/null || { log "seed exited: $(tail -5 "$file")"; return 1; }
+        kill -0 "$SEED_PID" 2>/dev/null || { bench_log "seed exited: $(tail -5 "$file")"; return 1; }
         sleep 0.1
     done
-    log "timed out waiting for /$pattern/ in $file"
+    bench_log "timed out waiting for /$pattern/ in $file"
     return 1
 }
 
@@ -81,6 +67,7 @@ start_seedline() {
         --embedded-tracker-listen 127.0.0.1:0 --embedded-tracker-admin-listen 127.0.0.1:0 \
         --log-format json >"$WORK/seed.log" 2>&1 &
     SEED_PID=$!
+    BENCH_PIDS+=("$SEED_PID")
     taskset -pc "$SEED_CPU" "$SEED_PID" >/dev/null
     local line
     line=$(wait_line "$WORK/seed.log" '"message":"seeding"') || exit 1
@@ -94,6 +81,7 @@ start_libtorrent() {
     taskset -c "$SEED_CPU" "$PYTHON" "$HELPER" seed "$WORK/release.torrent" "$WORK/data" \
         <"$WORK/seed.in" >"$WORK/seed.log" 2>&1 &
     SEED_PID=$!
+    BENCH_PIDS+=("$SEED_PID")
     exec {SEED_IN}>"$WORK/seed.in"
     local line
     line=$(wait_line "$WORK/seed.log" '^READY ') || exit 1
@@ -117,7 +105,7 @@ measure() {
     local name=$1 impl=$2 pass before after t0 t1 secs cpu leech_cpu
     PORT=""
     "start_$impl"
-    [[ $PORT =~ ^[0-9]+$ ]] || { log "$name: no port ($PORT)"; exit 1; }
+    [[ $PORT =~ ^[0-9]+$ ]] || { bench_log "$name: no port ($PORT)"; exit 1; }
     for pass in first second; do
         rm -rf "$DL"
         mkdir "$DL"
@@ -128,11 +116,11 @@ measure() {
         taskset -c "$LEECH_CPU" timeout "$DOWNLOAD_TIMEOUT" "$PYTHON" "$HELPER" download \
             "$WORK/release.torrent" "$DL" "$PORT" "$DOWNLOAD_TIMEOUT" \
             "$([[ $CLIENT_MSE == 1 ]] && echo default || echo plaintext)" >"$WORK/dl.log" 2>&1 \
-            || { log "$name: download failed: $(tail -3 "$WORK/dl.log")"; stop_seed; exit 1; }
+            || { bench_log "$name: download failed: $(tail -3 "$WORK/dl.log")"; stop_seed; exit 1; }
         t1=$(date +%s.%N)
         after=$(cpu_ticks "$SEED_PID")
         cmp -s "$WORK/data/release.bin" "$DL/release.bin" \
-            || { log "$name: downloaded data differs"; stop_seed; exit 1; }
+            || { bench_log "$name: downloaded data differs"; stop_seed; exit 1; }
         secs=$(echo "$t1 - $t0" | bc -l)
         cpu=$(echo "($after - $before) / 100" | bc -l)
         leech_cpu=$(awk '/^DONE/ { print $2 }' "$WORK/dl.log")
@@ -145,12 +133,12 @@ measure() {
 }
 
 main() {
-    "$PYTHON" -c 'import libtorrent' 2>/dev/null || { log "needs python3-libtorrent"; exit 1; }
-    command -v bc >/dev/null || { log "needs bc"; exit 1; }
+    "$PYTHON" -c 'import libtorrent' 2>/dev/null || { bench_log "needs python3-libtorrent"; exit 1; }
+    command -v bc >/dev/null || { bench_log "needs bc"; exit 1; }
     mkdir -p "$OUT"
-    WORK=$(mktemp -d)
-    DL=$(mktemp -d -p "${DL_PARENT:-/dev/shm}")
-    log "building release binaries"
+    bench_dir WORK
+    bench_dir DL "${DL_PARENT:-/dev/shm}"
+    bench_log "building release binaries"
     timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-seeder \
         --bin seeder --bin make-torrent
     mkdir "$WORK/data"

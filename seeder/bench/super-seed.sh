@@ -14,6 +14,7 @@
 # MAX_SECONDS, only 127.0.0.1 is used, and everything started here is killed on exit.
 # Output: $OUT/runs.tsv and $OUT/summary.md.
 set -euo pipefail
+source "$(dirname "$0")/../../bench/lib.sh"
 
 SIZE=${SIZE:-256M}
 LEECHERS=${LEECHERS:-4}
@@ -24,32 +25,17 @@ MAX_SECONDS=${MAX_SECONDS:-1800}
 DOWNLOAD_TIMEOUT=${DOWNLOAD_TIMEOUT:-600}
 TRACKER_PORT=${TRACKER_PORT:-26969}
 ADMIN_PORT=${ADMIN_PORT:-26971}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$ROOT/target/bench/super-seed}
 HELPER=$ROOT/seeder/tests/it/lt_helper.py
 PYTHON=${PYTHON:-/usr/bin/python3}
 SEEDER=$ROOT/target/release/seeder
 MAKE_TORRENT=$ROOT/target/release/make-torrent
 
-if [[ -z ${BENCH_TIME_LIMITED:-} ]]; then
-    BENCH_TIME_LIMITED=1 exec timeout -s TERM "$MAX_SECONDS" "$0" "$@"
-fi
+bench_time_limit "$MAX_SECONDS" "$@"
 
 WORK=""
 DL=""
 SEED_PID=""
-cleanup() {
-    [[ -n $SEED_PID ]] && kill "$SEED_PID" 2>/dev/null || true
-    [[ -n $SEED_PID ]] && wait "$SEED_PID" 2>/dev/null || true
-    [[ -n $WORK ]] && rm -rf "$WORK"
-    [[ -n $DL ]] && rm -rf "$DL"
-    return 0
-}
-trap cleanup EXIT
-trap 'echo "bench: stopped (time limit of ${MAX_SECONDS}s, or SIGTERM)" >&2; exit 124' TERM
-trap 'echo "bench: interrupted" >&2; exit 130' INT
-
-log() { echo "bench: $*" >&2; }
 
 metric() {
     curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
@@ -63,6 +49,7 @@ measure() {
         --embedded-tracker-listen "127.0.0.1:$TRACKER_PORT" \
         --embedded-tracker-admin-listen 127.0.0.1:0 --log-level warn >"$WORK/seed.log" 2>&1 &
     SEED_PID=$!
+    BENCH_PIDS+=("$SEED_PID")
     taskset -pc "$SEED_CPU" "$SEED_PID" >/dev/null
     for i in $(seq 100); do
         [[ $(metric 'seedline_seeder_torrents{state="seeding"}') == 1 ]] && break
@@ -73,12 +60,12 @@ measure() {
     t0=$(date +%s.%N)
     taskset -c "$LEECH_CPU" timeout "$DOWNLOAD_TIMEOUT" "$PYTHON" "$HELPER" leech \
         "$WORK/release.torrent" "$DL" "$DOWNLOAD_TIMEOUT" "$LEECHERS" >"$WORK/leech.log" 2>&1 \
-        || { log "$name: leechers failed: $(tail -3 "$WORK/leech.log")"; exit 1; }
+        || { bench_log "$name: leechers failed: $(tail -3 "$WORK/leech.log")"; exit 1; }
     t1=$(date +%s.%N)
     up=$(metric seedline_seeder_uploaded_bytes_total)
     for i in $(seq 0 $((LEECHERS - 1))); do
         cmp -s "$WORK/data/release.bin" "$DL/$i/release.bin" \
-            || { log "$name: leecher $i has different data"; exit 1; }
+            || { bench_log "$name: leecher $i has different data"; exit 1; }
     done
     kill "$SEED_PID"
     wait "$SEED_PID" 2>/dev/null || true
@@ -88,13 +75,13 @@ measure() {
 }
 
 main() {
-    "$PYTHON" -c 'import libtorrent' 2>/dev/null || { log "needs python3-libtorrent"; exit 1; }
-    command -v bc >/dev/null || { log "needs bc"; exit 1; }
-    command -v curl >/dev/null || { log "needs curl"; exit 1; }
+    "$PYTHON" -c 'import libtorrent' 2>/dev/null || { bench_log "needs python3-libtorrent"; exit 1; }
+    command -v bc >/dev/null || { bench_log "needs bc"; exit 1; }
+    command -v curl >/dev/null || { bench_log "needs curl"; exit 1; }
     mkdir -p "$OUT"
-    WORK=$(mktemp -d)
-    DL=$(mktemp -d -p "${DL_PARENT:-/dev/shm}")
-    log "building release binaries"
+    bench_dir WORK
+    bench_dir DL "${DL_PARENT:-/dev/shm}"
+    bench_log "building release binaries"
     timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-seeder \
         --bin seeder --bin make-torrent
     mkdir "$WORK/data"

@@ -10,7 +10,8 @@
 # peers of a swarm on one loopback address, so NEW runs with the per-address cap lifted:
 # both builds store the same peers, and NEW still performs every check.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../../bench/lib.sh"
+cd "$ROOT"
 OLD=${OLD:?path to the tracker built before the caps}
 NEW=${NEW:-target/release/tracker}
 LOADTEST=${LOADTEST:-target/release/loadtest}
@@ -20,22 +21,17 @@ PEERS=${PEERS:-200000}
 CONNECTIONS=${CONNECTIONS:-16}
 DURATION=${DURATION:-10}
 PORT=${PORT:-26969}
-WORK=$(mktemp -d)
+bench_dir WORK
 TPID=
-cleanup() { [[ -n $TPID ]] && kill "$TPID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
 
 start() { # BINARY [flags...]
     local bin=$1
     shift
-    taskset -c 0 "$bin" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
-        --log-level warn "$@" >"$WORK/tracker.log" 2>&1 &
-    TPID=$!
-    for _ in $(seq 100); do
-        curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && return 0
-        sleep 0.1
-    done
-    echo "tracker did not start" >&2
+    bench_spawn taskset -c 0 "$bin" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
+        --log-level warn "$@" >"$WORK/tracker.log" 2>&1
+    TPID=$BENCH_PID
+    bench_wait_http "http://127.0.0.1:$PORT/health" && return 0
+    bench_log "tracker did not start"
     cat "$WORK/tracker.log" >&2
     return 1
 }
@@ -44,8 +40,7 @@ measure() { # NAME
     taskset -c 1 "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" \
         --torrents "$TORRENTS" --peers "$PEERS" --connections "$CONNECTIONS" \
         --duration "$DURATION" --preload --target-pid "$TPID" --json >"$WORK/$1.json"
-    kill "$TPID"
-    wait "$TPID" 2>/dev/null || true
+    bench_stop "$TPID"
     TPID=
     sleep 2
     python3 - "$WORK/$1.json" "$1" <<'PY'

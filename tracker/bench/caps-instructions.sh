@@ -7,15 +7,15 @@
 #
 #   bash tracker/bench/caps-instructions.sh OLD_TRACKER NEW_TRACKER [MORE...]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../../bench/lib.sh"
+cd "$ROOT"
 LOADTEST=${LOADTEST:-target/release/loadtest}
 TORRENTS=${TORRENTS:-1000}
 PEERS=${PEERS:-20000}
 REQUESTS=${REQUESTS:-20000}
 CONNECTIONS=${CONNECTIONS:-4}
 PORT=${PORT:-28969}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+bench_dir WORK
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
 
 printf 'build\tinstructions\trequests\tinstructions_per_request\n'
@@ -27,11 +27,11 @@ for bin in "$@"; do
     # Likewise the total per address: counted (its cost is measured) but never reached.
     "$bin" --help | grep -q -- --max-peers-per-address-total &&
         extra+=(--max-peers-per-address-total 10000000)
-    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" \
+    bench_spawn valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" \
         "$bin" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
-        --log-level warn "${extra[@]}" >"$WORK/tracker.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 300); do curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
+        --log-level warn "${extra[@]}" >"$WORK/tracker.log" 2>&1
+    pid=$BENCH_PID
+    bench_wait_http "http://127.0.0.1:$PORT/health" 600
     "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" --torrents "$TORRENTS" \
         --peers "$PEERS" --connections "$CONNECTIONS" --preload --requests "$REQUESTS" \
         --timeout 60 --json >"$WORK/lt.json"

@@ -6,16 +6,15 @@
 #
 #   OLD=/path/to/tracker-before NEW=target/release/tracker bash tracker/bench/floods.sh
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../../bench/lib.sh"
+cd "$ROOT"
 OLD=${OLD:?path to the tracker built before the caps}
 NEW=${NEW:-target/release/tracker}
 FLOOD=${FLOOD:-200000}
 CAP=${CAP:-100000}
 PORT=${PORT:-27969}
-WORK=$(mktemp -d)
+bench_dir WORK
 TPID=
-cleanup() { [[ -n $TPID ]] && kill "$TPID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
 
 cat >"$WORK/flood.py" <<'PY'
 # One keep-alive connection from 127.0.0.9: announces FLOOD times, varying the port
@@ -39,18 +38,17 @@ metric() { curl -s "http://127.0.0.1:$((PORT + 1))/metrics" | awk -v k="$1" 'ind
 run() { # NAME BINARY MODE [flags...]
     local name=$1 bin=$2 mode=$3
     shift 3
-    "$bin" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
-        --max-torrents "$CAP" --log-level warn "$@" >"$WORK/tracker.log" 2>&1 &
-    TPID=$!
-    for _ in $(seq 100); do curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+    bench_spawn "$bin" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
+        --max-torrents "$CAP" --log-level warn "$@" >"$WORK/tracker.log" 2>&1
+    TPID=$BENCH_PID
+    bench_wait_http "http://127.0.0.1:$PORT/health"
     local before after
     before=$(rss)
     python3 "$WORK/flood.py" "$PORT" "$mode" "$FLOOD"
     after=$(rss)
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$before" "$after" \
         "$(metric 'seedline_tracker_peers{')" "$(metric 'seedline_tracker_torrents ')"
-    kill "$TPID"
-    wait "$TPID" 2>/dev/null || true
+    bench_stop "$TPID"
     TPID=
 }
 

@@ -3,7 +3,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use seedline_common::wire::{
@@ -27,9 +26,6 @@ const MAX_MESSAGE: u32 = 9 + MAX_BLOCK_LEN + 1024;
 /// many pieces) is given back once it is empty, instead of kept for the connection's life.
 const KEEP_READ_BUFFER: usize = 64 * 1024;
 
-/// `max_interest_changes` counts over this window.
-const INTEREST_WINDOW: Duration = Duration::from_secs(10);
-
 /// What the reader learned that outlives one message.
 #[derive(Default)]
 struct PeerView {
@@ -40,9 +36,10 @@ struct PeerView {
     /// races, a stream of them is abuse, and every one costs a `reject` in the outbox.
     refused_in_row: usize,
     have_nones: u32,
-    /// Interest changes in the window that started at `interest_since`.
+    /// Interest changes since the last request we took. A leecher of a super-seed
+    /// changes its mind at every offered piece, and asks for it in between; a flood of
+    /// changes asks for nothing.
     interest_changes: u32,
-    interest_since: Option<Instant>,
 }
 
 impl PeerView {
@@ -59,15 +56,9 @@ impl PeerView {
         Ok(())
     }
 
-    /// Counts one change of interest; `Err` past `max` in a window.
-    fn interest_changed(&mut self, now: Instant, max: u32) -> Result<(), Disconnect> {
-        match self.interest_since {
-            Some(t) if now.duration_since(t) < INTEREST_WINDOW => {}
-            _ => {
-                self.interest_since = Some(now);
-                self.interest_changes = 0;
-            }
-        }
+    /// Counts one change of interest; `Err` past `max` of them without a request taken
+    /// in between.
+    fn interest_changed(&mut self, max: u32) -> Result<(), Disconnect> {
         self.interest_changes += 1;
         if self.interest_changes > max {
             tracing::debug!(count = self.interest_changes, "interest changed too often");
@@ -149,11 +140,11 @@ fn handle(
         // always counts, since each one may move a super-seed's offers.
         Message::Interested if conn.interested.load(Ordering::Acquire) => {}
         Message::Interested => {
-            view.interest_changed(Instant::now(), shared.cfg.max_interest_changes)?;
+            view.interest_changed(shared.cfg.max_interest_changes)?;
             shared.choker.interested(conn);
         }
         Message::NotInterested => {
-            view.interest_changed(Instant::now(), shared.cfg.max_interest_changes)?;
+            view.interest_changed(shared.cfg.max_interest_changes)?;
             shared.choker.not_interested(conn);
             conn.super_seed(m, |ss, id, servable| ss.withdraw(id, None, servable));
         }
@@ -259,6 +250,7 @@ fn request(
         return Ok(());
     }
     view.refused_in_row = 0;
+    view.interest_changes = 0;
     if !conn.push_request(r, shared.cfg.max_requests_per_peer) {
         shared
             .metrics
