@@ -12,23 +12,21 @@
 # LOAD_CPU. Bounded by MAX_SECONDS; everything started is stopped on exit (leaving the
 # namespace ends it). Output: $OUT/*.json and $OUT/summary.md.
 set -euo pipefail
+source "$(dirname "$0")/../../bench/lib.sh"
 
 SIZE=${SIZE:-1G}
 ROUNDS=${ROUNDS:-3}
 SEED_CPU=${SEED_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 MAX_SECONDS=${MAX_SECONDS:-1800}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$ROOT/target/bench/seeder-vs-transmission}
 BIN=$ROOT/target/release
 
-log() { echo "bench: $*" >&2; }
-
 if [[ -z ${BENCH_IN_NETNS:-} ]]; then
-    command -v transmission-daemon >/dev/null || { log "needs transmission-daemon"; exit 1; }
-    command -v transmission-remote >/dev/null || { log "needs transmission-remote (transmission-cli)"; exit 1; }
-    command -v jq >/dev/null || { log "needs jq"; exit 1; }
-    log "building release binaries"
+    command -v transmission-daemon >/dev/null || { bench_log "needs transmission-daemon"; exit 1; }
+    command -v transmission-remote >/dev/null || { bench_log "needs transmission-remote (transmission-cli)"; exit 1; }
+    command -v jq >/dev/null || { bench_log "needs jq"; exit 1; }
+    bench_log "building release binaries"
     timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q \
         -p seedline-seeder --bin seeder --bin make-torrent -p seedline-loadtest --bin loadtest
     mkdir -p "$OUT"
@@ -40,15 +38,7 @@ ip link set lo up
 ip addr add 10.200.0.1/32 dev lo
 ip addr add 10.200.0.2/32 dev lo
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_dir WORK
 
 mkdir "$WORK/data"
 head -c "$SIZE" /dev/urandom >"$WORK/data/release.bin"
@@ -60,7 +50,7 @@ taskset -c "$SEED_CPU" "$BIN/seeder" --torrent "$WORK/release.torrent" --data "$
     --embedded-tracker-listen 10.200.0.1:6969 --embedded-tracker-admin-listen 127.0.0.1:6970 \
     --log-level warn >"$WORK/seeder.log" 2>&1 &
 SEEDLINE=$!
-PIDS+=("$SEEDLINE")
+BENCH_PIDS+=("$SEEDLINE")
 
 mkdir "$WORK/tr"
 printf '{"utp-enabled": false, "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false}\n' \
@@ -68,13 +58,13 @@ printf '{"utp-enabled": false, "dht-enabled": false, "lpd-enabled": false, "pex-
 taskset -c "$SEED_CPU" transmission-daemon -f -g "$WORK/tr" -T -r 127.0.0.1 -p 9091 -M \
     -i 10.200.0.2 -P 51413 -w "$WORK/data" >"$WORK/transmission.log" 2>&1 &
 TRANSMISSION=$!
-PIDS+=("$TRANSMISSION")
+BENCH_PIDS+=("$TRANSMISSION")
 for _ in $(seq 100); do
     transmission-remote 127.0.0.1:9091 -l >/dev/null 2>&1 && break
     sleep 0.1
 done
 transmission-remote 127.0.0.1:9091 -a "$WORK/release.torrent" -w "$WORK/data" >/dev/null
-log "transmission-daemon is checking the data"
+bench_log "transmission-daemon is checking the data"
 for _ in $(seq 600); do
     # A complete torrent with no peers shows as "Idle", so go by what is verified.
     if transmission-remote 127.0.0.1:9091 -t 1 -i 2>/dev/null | grep -q "Percent Done: 100%"; then
@@ -83,7 +73,7 @@ for _ in $(seq 600); do
     sleep 0.5
 done
 transmission-remote 127.0.0.1:9091 -t 1 -i | grep -q "Percent Done: 100%" \
-    || { log "transmission-daemon never started seeding: $(tail -5 "$WORK/transmission.log")"; exit 1; }
+    || { bench_log "transmission-daemon never started seeding: $(tail -5 "$WORK/transmission.log")"; exit 1; }
 
 {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -95,10 +85,10 @@ transmission-remote 127.0.0.1:9091 -t 1 -i | grep -q "Percent Done: 100%" \
 
 run() {
     local name=$1 target=$2 pid=$3
-    log "$name"
+    bench_log "$name"
     taskset -c "$LOAD_CPU" "$BIN/loadtest" seeder --allow-remote --target "$target" \
         --torrent "$WORK/release.torrent" --peers 1 --target-pid "$pid" --timeout 600 --json \
-        >"$OUT/$name.json" || log "$name: some leechers failed (see $OUT/$name.json)"
+        >"$OUT/$name.json" || bench_log "$name: some leechers failed (see $OUT/$name.json)"
 }
 
 # The first Seedline download also hashes each piece before it is first served;

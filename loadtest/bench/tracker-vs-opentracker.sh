@@ -13,6 +13,7 @@
 # Output: $OUT/*.json (one `loadtest tracker --json` report per run), $OUT/runs.tsv and
 # $OUT/summary.md (the tables BENCHMARKS.md quotes).
 set -euo pipefail
+source "$(dirname "$0")/../../bench/lib.sh"
 
 TORRENTS=${TORRENTS:-100000}
 PEERS=${PEERS:-1000000}
@@ -28,43 +29,25 @@ MAX_SECONDS=${MAX_SECONDS:-5400}
 QUIET_WAIT=${QUIET_WAIT:-600}     # longest wait for other heavy processes to finish
 STEAL_MAX=${STEAL_MAX:-10}        # percent of CPU stolen by the hypervisor that counts as busy
 PORT=${PORT:-23969}               # public port; PORT+1 is Seedline's admin port
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$ROOT/target/bench/tracker-vs-opentracker}
 TRACKER=$ROOT/target/release/tracker
 LOADTEST=$ROOT/target/release/loadtest
 OPENTRACKER=${OPENTRACKER:-/usr/bin/opentracker}
 
 # The whole script runs under `timeout`: at MAX_SECONDS it gets SIGTERM and cleans up.
-if [[ -z ${BENCH_TIME_LIMITED:-} ]]; then
-    BENCH_TIME_LIMITED=1 exec timeout -s TERM "$MAX_SECONDS" "$0" "$@"
-fi
+bench_time_limit "$MAX_SECONDS" "$@"
 
 TPID=""   # the tracker under test
 CHILD=""  # the load generator (or build) running now
 WORK=""
 
-cleanup() {
-    local pid
-    for pid in $CHILD $TPID; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in $CHILD $TPID; do
-        wait "$pid" 2>/dev/null || true
-    done
-    [[ -n $WORK ]] && rm -rf "$WORK"
-    return 0
-}
-trap cleanup EXIT
-trap 'echo "bench: interrupted" >&2; exit 130' INT
-trap 'echo "bench: stopped (time limit of ${MAX_SECONDS}s, or SIGTERM)" >&2; exit 124' TERM
-
-log() { echo "bench: $*" >&2; }
 
 # Runs a command in the background and waits, so that a signal (Ctrl-C, the time limit)
 # interrupts the wait at once instead of after the command.
 run() {
     "$@" &
     CHILD=$!
+    BENCH_PIDS+=("$CHILD")
     local rc=0
     wait "$CHILD" || rc=$?
     CHILD=""
@@ -93,10 +76,10 @@ wait_quiet() {
         ((steal >= STEAL_MAX)) && busy="$busy hypervisor steal ${steal}%"
         [[ -z ${busy// /} ]] && return 0
         if ((waited >= QUIET_WAIT)); then
-            log "still busy after ${QUIET_WAIT}s: $busy; measuring anyway (marked disturbed)"
+            bench_log "still busy after ${QUIET_WAIT}s: $busy; measuring anyway (marked disturbed)"
             return 1
         fi
-        log "waiting for a quiet machine: $busy"
+        bench_log "waiting for a quiet machine: $busy"
         sleep 12
         waited=$((waited + 15))
     done
@@ -111,12 +94,13 @@ start_seedline() {
     taskset -c "$cpus" "$TRACKER" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
         --max-peers-per-address 65536 --max-peers-per-address-total 10000000 --log-level warn >"$WORK/seedline.log" 2>&1 &
     TPID=$!
+    BENCH_PIDS+=("$TPID")
     local i
     for i in $(seq 100); do
         curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && return 0
         sleep 0.1
     done
-    log "seedline tracker did not come up; log:"; cat "$WORK/seedline.log" >&2
+    bench_log "seedline tracker did not come up; log:"; cat "$WORK/seedline.log" >&2
     return 1
 }
 
@@ -127,6 +111,7 @@ start_opentracker() {
     taskset -c "$cpus" "$OPENTRACKER" -i 127.0.0.1 -p "$PORT" -P "$PORT" -d "$WORK" -w whitelist.txt \
         >"$WORK/opentracker.log" 2>&1 &
     TPID=$!
+    BENCH_PIDS+=("$TPID")
     local last enc q i
     last=$(tail -n1 "$WORK/whitelist.txt")
     enc=$(sed 's/../%&/g' <<<"$last")
@@ -138,7 +123,7 @@ start_opentracker() {
         fi
         sleep 0.1
     done
-    log "opentracker did not accept the population's info hashes; log:"; cat "$WORK/opentracker.log" >&2
+    bench_log "opentracker did not accept the population's info hashes; log:"; cat "$WORK/opentracker.log" >&2
     return 1
 }
 
@@ -159,13 +144,13 @@ measure() {
     wait_quiet || quiet=0
     [[ $mode == new-connection ]] && mode_flag=(--new-connection)
     "start_$impl" "$TRACKER_CPUS"
-    log "$name: $impl, $mode $*"
+    bench_log "$name: $impl, $mode $*"
     run timeout 900 taskset -c "$LOAD_CPUS" "$LOADTEST" tracker \
         --target "http://127.0.0.1:$PORT/announce" --torrents "$TORRENTS" --peers "$PEERS" \
         --connections "$CONNECTIONS" --duration "$DURATION" --preload --target-pid "$TPID" \
         "${mode_flag[@]}" --json "$@" >"$OUT/$name.json" || true
     stop_tracker
-    jq -e .measured "$OUT/$name.json" >/dev/null || { log "$name produced no report"; return 1; }
+    jq -e .measured "$OUT/$name.json" >/dev/null || { bench_log "$name produced no report"; return 1; }
     jq --arg name "$name" --arg impl "$impl" --argjson quiet "$quiet" \
         '. + {name: $name, impl: $impl, quiet: ($quiet == 1)}' "$OUT/$name.json" >"$OUT/$name.tmp"
     mv "$OUT/$name.tmp" "$OUT/$name.json"
@@ -176,7 +161,7 @@ preload() {
     local impl=$1
     wait_quiet || true
     "start_$impl" "$TRACKER_CPUS"
-    log "$impl: preloading"
+    bench_log "$impl: preloading"
     run timeout 900 taskset -c "$LOAD_CPUS" "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" \
         --torrents "$TORRENTS" --peers "$PEERS" --connections "$CONNECTIONS" --preload --requests 1 \
         --json >/dev/null || true
@@ -188,7 +173,7 @@ again() {
     local name=$1 impl=$2 quiet=1
     shift 2
     wait_quiet || quiet=0
-    log "$name: $impl $*"
+    bench_log "$name: $impl $*"
     run timeout 300 taskset -c "$LOAD_CPUS" "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" \
         --torrents "$TORRENTS" --peers "$PEERS" --duration "$DURATION" --target-pid "$TPID" \
         --json "$@" >"$OUT/$name.json" || true
@@ -198,15 +183,15 @@ again() {
 }
 
 main() {
-    command -v jq >/dev/null || { log "needs jq"; exit 1; }
-    [[ -x $OPENTRACKER ]] || { log "needs opentracker at $OPENTRACKER (apt-get install opentracker)"; exit 1; }
+    command -v jq >/dev/null || { bench_log "needs jq"; exit 1; }
+    [[ -x $OPENTRACKER ]] || { bench_log "needs opentracker at $OPENTRACKER (apt-get install opentracker)"; exit 1; }
     mkdir -p "$OUT"
     rm -f "$OUT"/*.json
-    WORK=$(mktemp -d)
+    bench_dir WORK
     # opentracker drops to user nobody and chroots here; it must still read the list.
     chmod 755 "$WORK"
 
-    log "building release binaries"
+    bench_log "building release binaries"
     run timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-tracker -p seedline-loadtest
     "$LOADTEST" tracker --torrents "$TORRENTS" --peers "$PEERS" --print-info-hashes >"$WORK/whitelist.txt"
 

@@ -9,17 +9,14 @@
 #   bash seeder/bench/squatters.sh                       # 256 MiB, 600 squatters, 3 rounds
 #   SIZE=64M ROUNDS=1 bash seeder/bench/squatters.sh     # smoke test
 set -euo pipefail
+source "$(dirname "$0")/../../bench/lib.sh"
 SIZE=${SIZE:-256M}
 ROUNDS=${ROUNDS:-3}
 SQUATTERS=${SQUATTERS:-600}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HELPER=$ROOT/seeder/tests/it/lt_helper.py
 PYTHON=${PYTHON:-/usr/bin/python3}
-WORK=$(mktemp -d)
-DL=$(mktemp -d -p "${DL_PARENT:-/dev/shm}")
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK" "$DL"; }
-trap cleanup EXIT
+bench_dir WORK
+bench_dir DL "${DL_PARENT:-/dev/shm}"
 
 timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-seeder
 mkdir "$WORK/data"
@@ -33,7 +30,7 @@ taskset -c 0 "$ROOT/target/release/seeder" --torrent "$WORK/release.torrent" --d
     --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
     --embedded-tracker-listen 127.0.0.1:0 --embedded-tracker-admin-listen 127.0.0.1:0 \
     --log-format json >"$WORK/seed.log" 2>&1 &
-PIDS+=($!)
+BENCH_PIDS+=($!)
 for _ in $(seq 100); do grep -q '"message":"seeding"' "$WORK/seed.log" && break; sleep 0.1; done
 PORT=$(grep -m1 '"message":"seeding"' "$WORK/seed.log" | sed -E 's/.*"addr":"127\.0\.0\.1:([0-9]+)".*/\1/')
 ADMIN=$(grep '"admin listening' "$WORK/seed.log" | grep -m1 seedline_seeder | sed -E 's/.*"addr":"([^"]+)".*/\1/')
@@ -87,7 +84,7 @@ for r in $(seq "$ROUNDS"); do
     download "quiet-$r"
     "$PYTHON" "$WORK/squat.py" "$PORT" "$IH" "$SQUATTERS" >"$WORK/squat.log" 2>&1 &
     SQ=$!
-    PIDS+=($SQ)
+    BENCH_PIDS+=($SQ)
     for _ in $(seq 100); do grep -q holding "$WORK/squat.log" && break; sleep 0.1; done
     download "squatted-$r"
     kill "$SQ"
