@@ -3,29 +3,33 @@
 #   source "$(dirname "$0")/../../bench/lib.sh"
 #
 # It sets ROOT (the repository) and installs EXIT, INT and TERM traps that stop every
-# process started with bench_spawn and remove every directory made with bench_dir, so
-# a run that fails, is interrupted or runs out of time leaves nothing behind.
+# background job of the script (`cmd &`, bench_spawn) and remove every directory made
+# with bench_dir, so a run that fails, is interrupted or runs out of time leaves nothing
+# behind. Only live jobs of this shell are signalled, never a pid that may have been
+# reused since.
 #
 #   bench_log MESSAGE...           "bench: MESSAGE" on stderr
 #   bench_time_limit SECONDS ARGS  re-runs this script once under `timeout` (exit 124)
 #   bench_dir VAR [PARENT]         a new directory (in PARENT, default $TMPDIR or /tmp)
 #                                  whose path goes in VAR, removed at exit
-#   bench_spawn COMMAND...         runs COMMAND in the background, killed at exit; its
-#                                  pid goes in BENCH_PID
+#   bench_spawn COMMAND...         runs COMMAND in the background (a job, killed at
+#                                  exit); its pid goes in BENCH_PID
 #   bench_stop PID                 kills PID and waits for it
-#   bench_wait_http URL [TRIES]    until URL answers 2xx, 0.1 s apart (default 100 tries)
+#   bench_wait_http URL [TRIES] [LOG]
+#                                  until URL answers 2xx, 0.1 s apart (default 100
+#                                  tries); else says so, shows LOG's tail, exits 1
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH_PIDS=()
 BENCH_DIRS=()
 BENCH_PID=
 
 bench_log() { echo "bench: $*" >&2; }
 
 bench_cleanup() {
-    local p
-    for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${BENCH_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    local p jobs
+    jobs=$(jobs -p)
+    for p in $jobs; do kill "$p" 2>/dev/null || true; done
+    for p in $jobs; do wait "$p" 2>/dev/null || true; done
     for p in "${BENCH_DIRS[@]}"; do rm -rf "$p"; done
     return 0
 }
@@ -37,7 +41,8 @@ bench_time_limit() {
     local seconds=$1
     shift
     if [[ -z ${BENCH_TIME_LIMITED:-} ]]; then
-        BENCH_TIME_LIMITED=1 exec timeout -s TERM "$seconds" "$0" "$@"
+        # -k: a child that ignores the TERM (a long foreground command) is killed later.
+        BENCH_TIME_LIMITED=1 exec timeout -s TERM -k 60 "$seconds" "$0" "$@"
     fi
 }
 
@@ -51,7 +56,6 @@ bench_dir() {
 bench_spawn() {
     "$@" &
     BENCH_PID=$!
-    BENCH_PIDS+=("$BENCH_PID")
 }
 
 bench_stop() {
@@ -60,10 +64,12 @@ bench_stop() {
 }
 
 bench_wait_http() {
-    local url=$1 tries=${2:-100}
+    local url=$1 tries=${2:-100} log=${3:-}
     for _ in $(seq "$tries"); do
         curl -sf -m 1 "$url" >/dev/null && return 0
         sleep 0.1
     done
-    return 1
+    bench_log "$url did not answer"
+    [[ -n $log ]] && tail -20 "$log" >&2
+    exit 1
 }

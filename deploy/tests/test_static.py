@@ -103,18 +103,24 @@ class Static(unittest.TestCase):
             {"TRACKER_ACCESS_LIST": {"TRACKER_MODE": "deny"}},
         )
         self.assertIn("TRACKER_TRUSTED_PROXY", no_default)
+        self.assertNotIn("TRACKER_INTERVAL", no_default, "defaults are found in --help")
 
     def check_readme_table_names_every_setting(self, binary, name, start, env):
         # The settings are declared once, on the daemon's Config; the README's table
-        # must not fall behind them.
+        # must not fall behind them. --print-config names every setting (unset ones as
+        # comments); each must be named in the first column of a row.
         printed = run([binary, "--print-config"], env=clean_env(**env)).stdout
-        keys = re.findall(r"^([a-z_]+) = ", printed, re.M) + re.findall(r"^\[\[?([a-z_]+)\]", printed, re.M)
+        keys = re.findall(r"^(?:# )?([a-z_]+) = ", printed, re.M) + re.findall(r"^\[\[?([a-z_]+)\]", printed, re.M)
         self.assertGreater(len(keys), 30, printed)
+        self.assertIn("(not set)", printed, "unset options are listed too")
         readme = read(deploy_path("..", "README.md"))
         table = readme[readme.index(start):]
         table = table[:table.index("\n\n", table.index("| setting |"))]
-        self.assertEqual([k for k in keys if f"| `{k}`" not in table and f"`{k}` " not in table], [],
-                         f"missing from the README's {name} settings")
+        named = set()
+        for row in table.splitlines():
+            if row.startswith("| `"):
+                named.update(re.findall(r"`([a-z_]+)`", row.split(" | ")[0]))
+        self.assertEqual([k for k in keys if k not in named], [], f"missing from the README's {name} settings")
 
     def test_readme_settings_table_names_every_tracker_setting(self):
         self.check_readme_table_names_every_setting(self.tracker, "tracker", "| setting | default | meaning |\n|---|---|---|\n| `listen` | `0.0.0.0:6969`", {})
@@ -139,6 +145,7 @@ class Static(unittest.TestCase):
              "SEEDER_TRACKER_API": {"SEEDER_TRACKER_API_TOKEN": "a-token-of-sixteen-or-more"}},
         )
         self.assertIn("SEEDER_TRACKER", no_default)
+        self.assertNotIn("SEEDER_UPLOAD_SLOTS", no_default, "defaults are found in --help")
         unit = read(deploy_path("systemd", "seedline-seeder.service"))
         self.assertIn(f"Environment=SEEDER_LIBRARY={base['SEEDER_LIBRARY']}\n", unit)
 

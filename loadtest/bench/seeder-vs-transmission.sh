@@ -50,7 +50,6 @@ taskset -c "$SEED_CPU" "$BIN/seeder" --torrent "$WORK/release.torrent" --data "$
     --embedded-tracker-listen 10.200.0.1:6969 --embedded-tracker-admin-listen 127.0.0.1:6970 \
     --log-level warn >"$WORK/seeder.log" 2>&1 &
 SEEDLINE=$!
-BENCH_PIDS+=("$SEEDLINE")
 
 mkdir "$WORK/tr"
 printf '{"utp-enabled": false, "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false}\n' \
@@ -58,7 +57,6 @@ printf '{"utp-enabled": false, "dht-enabled": false, "lpd-enabled": false, "pex-
 taskset -c "$SEED_CPU" transmission-daemon -f -g "$WORK/tr" -T -r 127.0.0.1 -p 9091 -M \
     -i 10.200.0.2 -P 51413 -w "$WORK/data" >"$WORK/transmission.log" 2>&1 &
 TRANSMISSION=$!
-BENCH_PIDS+=("$TRANSMISSION")
 for _ in $(seq 100); do
     transmission-remote 127.0.0.1:9091 -l >/dev/null 2>&1 && break
     sleep 0.1

@@ -47,7 +47,6 @@ WORK=""
 run() {
     "$@" &
     CHILD=$!
-    BENCH_PIDS+=("$CHILD")
     local rc=0
     wait "$CHILD" || rc=$?
     CHILD=""
@@ -94,7 +93,6 @@ start_seedline() {
     taskset -c "$cpus" "$TRACKER" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
         --max-peers-per-address 65536 --max-peers-per-address-total 10000000 --log-level warn >"$WORK/seedline.log" 2>&1 &
     TPID=$!
-    BENCH_PIDS+=("$TPID")
     local i
     for i in $(seq 100); do
         curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && return 0
@@ -111,7 +109,6 @@ start_opentracker() {
     taskset -c "$cpus" "$OPENTRACKER" -i 127.0.0.1 -p "$PORT" -P "$PORT" -d "$WORK" -w whitelist.txt \
         >"$WORK/opentracker.log" 2>&1 &
     TPID=$!
-    BENCH_PIDS+=("$TPID")
     local last enc q i
     last=$(tail -n1 "$WORK/whitelist.txt")
     enc=$(sed 's/../%&/g' <<<"$last")

@@ -107,6 +107,29 @@ pub enum LoadError {
     Config(#[from] ConfigError),
 }
 
+/// The settings as TOML, for `--print-config`: those without a value (unset options)
+/// as comments, so that the output names every setting.
+pub fn to_toml<C: Args + Serialize>(settings: &C) -> String {
+    let mut out = toml::to_string_pretty(settings).expect("settings serialize");
+    let present: std::collections::HashSet<String> = out
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_owned()))
+        .chain(out.lines().filter_map(|l| {
+            l.trim_start_matches('[')
+                .strip_suffix(']')
+                .map(|k| k.trim_end_matches(']').to_owned())
+        }))
+        .collect();
+    let cmd = C::augment_args(clap::Command::new("settings"));
+    for arg in cmd.get_arguments() {
+        let id = arg.get_id().as_str();
+        if !present.contains(id) {
+            out.push_str(&format!("# {id} = (not set)\n"));
+        }
+    }
+    out
+}
+
 /// Every setting at its default, whatever the environment holds.
 pub fn defaults<C: Args + FromArgMatches>() -> C {
     let cmd = Cli::<C, NoExtra>::command().mut_args(|a| a.env(None::<&str>));
@@ -119,12 +142,15 @@ pub fn defaults<C: Args + FromArgMatches>() -> C {
 }
 
 /// Takes each key of the TOML document `text` unless the setting came from the
-/// environment or a flag. Keys that are no setting are errors, so that a typo does not
-/// pass silently.
+/// environment or a flag. Keys that are no setting (as `C` deserializes: it must deny
+/// unknown fields) are errors, so that a typo does not pass silently.
 fn merge_toml<C>(from_args: C, matches: &ArgMatches, text: &str) -> Result<C, String>
 where
     C: Serialize + DeserializeOwned,
 {
+    // The file on its own first: a wrong type or an unknown key is reported with its
+    // line, and keys that are flags but no setting (`config`, `print_config`) are refused.
+    toml::from_str::<C>(text).map_err(|e| e.to_string())?;
     let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
     let mut merged = serde_json::to_value(&from_args).map_err(|e| e.to_string())?;
     let fields = merged.as_object_mut().ok_or("settings are not a table")?;

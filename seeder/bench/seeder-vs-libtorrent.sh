@@ -67,7 +67,6 @@ start_seedline() {
         --embedded-tracker-listen 127.0.0.1:0 --embedded-tracker-admin-listen 127.0.0.1:0 \
         --log-format json >"$WORK/seed.log" 2>&1 &
     SEED_PID=$!
-    BENCH_PIDS+=("$SEED_PID")
     taskset -pc "$SEED_CPU" "$SEED_PID" >/dev/null
     local line
     line=$(wait_line "$WORK/seed.log" '"message":"seeding"') || exit 1
@@ -81,7 +80,6 @@ start_libtorrent() {
     taskset -c "$SEED_CPU" "$PYTHON" "$HELPER" seed "$WORK/release.torrent" "$WORK/data" \
         <"$WORK/seed.in" >"$WORK/seed.log" 2>&1 &
     SEED_PID=$!
-    BENCH_PIDS+=("$SEED_PID")
     exec {SEED_IN}>"$WORK/seed.in"
     local line
     line=$(wait_line "$WORK/seed.log" '^READY ') || exit 1

@@ -30,7 +30,6 @@ taskset -c 0 "$ROOT/target/release/seeder" --torrent "$WORK/release.torrent" --d
     --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
     --embedded-tracker-listen 127.0.0.1:0 --embedded-tracker-admin-listen 127.0.0.1:0 \
     --log-format json >"$WORK/seed.log" 2>&1 &
-BENCH_PIDS+=($!)
 for _ in $(seq 100); do grep -q '"message":"seeding"' "$WORK/seed.log" && break; sleep 0.1; done
 PORT=$(grep -m1 '"message":"seeding"' "$WORK/seed.log" | sed -E 's/.*"addr":"127\.0\.0\.1:([0-9]+)".*/\1/')
 ADMIN=$(grep '"admin listening' "$WORK/seed.log" | grep -m1 seedline_seeder | sed -E 's/.*"addr":"([^"]+)".*/\1/')
@@ -84,7 +83,6 @@ for r in $(seq "$ROUNDS"); do
     download "quiet-$r"
     "$PYTHON" "$WORK/squat.py" "$PORT" "$IH" "$SQUATTERS" >"$WORK/squat.log" 2>&1 &
     SQ=$!
-    BENCH_PIDS+=($SQ)
     for _ in $(seq 100); do grep -q holding "$WORK/squat.log" && break; sleep 0.1; done
     download "squatted-$r"
     kill "$SQ"

@@ -49,7 +49,6 @@ measure() {
         --embedded-tracker-listen "127.0.0.1:$TRACKER_PORT" \
         --embedded-tracker-admin-listen 127.0.0.1:0 --log-level warn >"$WORK/seed.log" 2>&1 &
     SEED_PID=$!
-    BENCH_PIDS+=("$SEED_PID")
     taskset -pc "$SEED_CPU" "$SEED_PID" >/dev/null
     for i in $(seq 100); do
         [[ $(metric 'seedline_seeder_torrents{state="seeding"}') == 1 ]] && break

@@ -30,10 +30,7 @@ start() { # BINARY [flags...]
     bench_spawn taskset -c 0 "$bin" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
         --log-level warn "$@" >"$WORK/tracker.log" 2>&1
     TPID=$BENCH_PID
-    bench_wait_http "http://127.0.0.1:$PORT/health" && return 0
-    bench_log "tracker did not start"
-    cat "$WORK/tracker.log" >&2
-    return 1
+    bench_wait_http "http://127.0.0.1:$PORT/health" 100 "$WORK/tracker.log"
 }
 
 measure() { # NAME

@@ -31,7 +31,7 @@ for bin in "$@"; do
         "$bin" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
         --log-level warn "${extra[@]}" >"$WORK/tracker.log" 2>&1
     pid=$BENCH_PID
-    bench_wait_http "http://127.0.0.1:$PORT/health" 600
+    bench_wait_http "http://127.0.0.1:$PORT/health" 600 "$WORK/tracker.log"
     "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" --torrents "$TORRENTS" \
         --peers "$PEERS" --connections "$CONNECTIONS" --preload --requests "$REQUESTS" \
         --timeout 60 --json >"$WORK/lt.json"

@@ -41,7 +41,7 @@ run() { # NAME BINARY MODE [flags...]
     bench_spawn "$bin" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
         --max-torrents "$CAP" --log-level warn "$@" >"$WORK/tracker.log" 2>&1
     TPID=$BENCH_PID
-    bench_wait_http "http://127.0.0.1:$PORT/health"
+    bench_wait_http "http://127.0.0.1:$PORT/health" 100 "$WORK/tracker.log"
     local before after
     before=$(rss)
     python3 "$WORK/flood.py" "$PORT" "$mode" "$FLOOD"

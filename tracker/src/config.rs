@@ -215,7 +215,7 @@ impl Config {
     pub fn to_toml(&self) -> String {
         let mut shown = self.clone();
         seedline_process::config::redact(&mut shown.admin_token);
-        toml::to_string_pretty(&shown).expect("config serializes")
+        seedline_process::settings::to_toml(&shown)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -119,9 +119,9 @@ pub struct Config {
     /// frame must fit, so at least 384 KiB; `max_peers` times this bounds all peers.
     #[arg(long, env = "SEEDER_MAX_PEER_MEMORY", default_value_t = 512 * 1024)]
     pub max_peer_memory: usize,
-    /// Interest changes a peer may make without a block request taken in between; each
+    /// Interest changes a peer may make without a block sent to it in between; each
     /// takes the choker's lock and may hand a slot on. A super-seed's leecher changes its
-    /// mind at every offered piece, but asks for the piece in between.
+    /// mind at every offered piece, but gets the piece in between.
     #[arg(long, env = "SEEDER_MAX_INTEREST_CHANGES", default_value_t = 32)]
     pub max_interest_changes: u32,
     /// `have_none`/`have_all` messages a peer may send (each a pass over every piece;
@@ -189,7 +189,7 @@ impl Config {
     pub fn to_toml(&self) -> String {
         let mut shown = self.clone();
         seedline_process::config::redact(&mut shown.tracker_api_token);
-        toml::to_string_pretty(&shown).expect("config serializes")
+        seedline_process::settings::to_toml(&shown)
     }
 
     /// What must exist on this host before the seeder starts: the library directory. Not

@@ -324,5 +324,26 @@ async fn cheap_messages_that_cost_work_are_bounded() {
     c.until(|m| matches!(m, Message::Piece { .. })).await;
     let m = s.metrics().await;
     assert_eq!(count(&m), 1.0, "{m}");
+    // But slipping a request between the changes does not pass for that (review of
+    // session 23): `not_interested` chokes, the request is dropped, nothing is sent.
+    drop(c);
+    let mut c = Client::handshake(s.peer, ih).await;
+    let mut flood = Vec::new();
+    for _ in 0..200 {
+        for m in [
+            Message::Interested,
+            Message::Request(block),
+            Message::NotInterested,
+        ] {
+            m.encode(&mut flood);
+        }
+    }
+    c.send_raw(&flood).await;
+    c.expect_closed().await;
+    assert!(
+        eventually(|| async { count(&s.metrics().await) == 2.0 }).await,
+        "{}",
+        s.metrics().await
+    );
     s.stop().await;
 }

@@ -26,6 +26,9 @@ pub struct Conn {
     pub unchoked: AtomicBool,
     /// Bytes served in the current choking round (the round robin's key).
     pub round_bytes: AtomicU64,
+    /// Blocks sent over the connection's life: what a peer got, as opposed to what it
+    /// asked for.
+    pub blocks_sent: AtomicU64,
     pub last_request: Mutex<Instant>,
     /// Every buffer this connection holds, against its budget.
     pub memory: PeerMemory,
@@ -64,6 +67,7 @@ impl Conn {
             interested: AtomicBool::new(false),
             unchoked: AtomicBool::new(false),
             round_bytes: AtomicU64::new(0),
+            blocks_sent: AtomicU64::new(0),
             last_request: Mutex::new(Instant::now()),
             memory,
             out: Mutex::new(Outbox::default()),

@@ -36,10 +36,13 @@ struct PeerView {
     /// races, a stream of them is abuse, and every one costs a `reject` in the outbox.
     refused_in_row: usize,
     have_nones: u32,
-    /// Interest changes since the last request we took. A leecher of a super-seed
-    /// changes its mind at every offered piece, and asks for it in between; a flood of
-    /// changes asks for nothing.
+    /// Interest changes since a block was last sent to the peer. A super-seed's
+    /// leecher changes its mind at every offered piece and gets the piece in between; a
+    /// flood of changes gets nothing (a request it slips in is dropped by the choke its
+    /// own `not_interested` causes).
     interest_changes: u32,
+    /// `Conn::blocks_sent` when `interest_changes` was last reset.
+    blocks_seen: u64,
 }
 
 impl PeerView {
@@ -56,9 +59,13 @@ impl PeerView {
         Ok(())
     }
 
-    /// Counts one change of interest; `Err` past `max` of them without a request taken
-    /// in between.
-    fn interest_changed(&mut self, max: u32) -> Result<(), Disconnect> {
+    /// Counts one change of interest; `Err` past `max` of them without a block sent in
+    /// between (`blocks_sent`: the connection's count).
+    fn interest_changed(&mut self, blocks_sent: u64, max: u32) -> Result<(), Disconnect> {
+        if blocks_sent != self.blocks_seen {
+            self.blocks_seen = blocks_sent;
+            self.interest_changes = 0;
+        }
         self.interest_changes += 1;
         if self.interest_changes > max {
             tracing::debug!(count = self.interest_changes, "interest changed too often");
@@ -140,11 +147,17 @@ fn handle(
         // always counts, since each one may move a super-seed's offers.
         Message::Interested if conn.interested.load(Ordering::Acquire) => {}
         Message::Interested => {
-            view.interest_changed(shared.cfg.max_interest_changes)?;
+            view.interest_changed(
+                conn.blocks_sent.load(Ordering::Acquire),
+                shared.cfg.max_interest_changes,
+            )?;
             shared.choker.interested(conn);
         }
         Message::NotInterested => {
-            view.interest_changed(shared.cfg.max_interest_changes)?;
+            view.interest_changed(
+                conn.blocks_sent.load(Ordering::Acquire),
+                shared.cfg.max_interest_changes,
+            )?;
             shared.choker.not_interested(conn);
             conn.super_seed(m, |ss, id, servable| ss.withdraw(id, None, servable));
         }
@@ -250,7 +263,6 @@ fn request(
         return Ok(());
     }
     view.refused_in_row = 0;
-    view.interest_changes = 0;
     if !conn.push_request(r, shared.cfg.max_requests_per_peer) {
         shared
             .metrics

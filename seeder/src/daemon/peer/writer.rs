@@ -160,6 +160,7 @@ fn count(conn: &Conn, shared: &Shared, buf: &[u8]) {
     shared.metrics.blocks_served.inc_by(frames as u64);
     conn.torrent.uploaded.fetch_add(n, Ordering::Relaxed);
     conn.round_bytes.fetch_add(n, Ordering::Relaxed);
+    conn.blocks_sent.fetch_add(frames as u64, Ordering::Release);
 }
 
 /// How many `piece` frames `buf` holds (each is its 4-byte length and that many bytes).
