@@ -142,6 +142,20 @@ impl Conn {
         true
     }
 
+    /// Counts a request we will not serve and, with the Fast extension, tells the peer
+    /// (BEP 6: every request gets its block or a `reject`).
+    pub fn reject(
+        &self,
+        r: BlockRequest,
+        why: crate::daemon::reason::Rejection,
+        metrics: &crate::daemon::metrics::Metrics,
+    ) {
+        metrics.requests_rejected.with_label_values(&[why]).inc();
+        if self.fast {
+            self.send(Message::Reject(r));
+        }
+    }
+
     /// Drops a queued request; with the Fast extension the peer is told (BEP 6 asks for
     /// a `reject` or the block for every cancelled request).
     pub fn cancel(&self, r: BlockRequest) {

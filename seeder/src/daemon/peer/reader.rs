@@ -224,16 +224,7 @@ fn request(
     r: BlockRequest,
 ) -> Result<(), Disconnect> {
     let t = &conn.torrent;
-    let rejected = |why: Rejection| {
-        shared
-            .metrics
-            .requests_rejected
-            .with_label_values(&[why])
-            .inc();
-        if conn.fast {
-            conn.send(Message::Reject(r));
-        }
-    };
+    let rejected = |why: Rejection| conn.reject(r, why, &shared.metrics);
     let in_range = r.index < t.piece_count() && r.length > 0 && r.length <= MAX_BLOCK_LEN && {
         let piece = t.piece_range(r.index);
         u64::from(r.begin) + u64::from(r.length) <= piece.end - piece.start

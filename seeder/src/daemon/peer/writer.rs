@@ -62,14 +62,7 @@ pub async fn run(
                 buf = b;
                 conn.memory.set_batch(buf.capacity());
                 for (r, why) in &refused {
-                    shared
-                        .metrics
-                        .requests_rejected
-                        .with_label_values(&[why])
-                        .inc();
-                    if conn.fast {
-                        conn.send(Message::Reject(*r));
-                    }
+                    conn.reject(*r, *why, &shared.metrics);
                     // A super-seed's offer that cannot be served is replaced.
                     conn.super_seed(&shared.metrics, |ss, id, servable| {
                         ss.withdraw(id, Some(r.index), servable)
