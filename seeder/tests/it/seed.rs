@@ -68,6 +68,16 @@ pub async fn serve_release(ours: bool, tweak: impl FnOnce(&mut Config)) -> Serve
 }
 
 /// Waits until `n` torrents are being served.
+/// A peer asking for `ih` is closed right after its handshake: the torrent is not served.
+async fn expect_turned_away(s: &Running, ih: seedline_common::InfoHash) {
+    let mut c = Client::connect(s.peer).await;
+    c.send_raw(
+        &seedline_common::wire::Handshake::new(ih, seedline_common::PeerId([1; 20])).encode(),
+    )
+    .await;
+    c.expect_closed().await;
+}
+
 async fn seeding(s: &Running, n: f64) -> bool {
     eventually(|| async {
         s.metric("seedline_seeder_torrents{state=\"seeding\"}")
@@ -171,12 +181,7 @@ async fn foreign_torrents_are_verified_before_they_are_served() {
         0.0
     );
     // Not served: a peer is turned away at its handshake.
-    let mut c = Client::connect(s.peer).await;
-    c.send_raw(
-        &seedline_common::wire::Handshake::new(ih, seedline_common::PeerId([1; 20])).encode(),
-    )
-    .await;
-    c.expect_closed().await;
+    expect_turned_away(&s, ih).await;
     // Fix the data: the next library scan sees the change, hashes again, serves.
     let mut fixed = bytes;
     fixed[200_000 - 100_000] ^= 0xff;
@@ -236,12 +241,7 @@ async fn library_picks_up_new_torrents_and_stops_removed_ones() {
     std::fs::remove_file(lib.path().join("rel.torrent")).unwrap();
     c.expect_closed().await;
     assert!(seeding(&s, 0.0).await);
-    let mut c = Client::connect(s.peer).await;
-    c.send_raw(
-        &seedline_common::wire::Handshake::new(ih, seedline_common::PeerId([1; 20])).encode(),
-    )
-    .await;
-    c.expect_closed().await;
+    expect_turned_away(&s, ih).await;
 
     // A broken .torrent is a state with a metric (issue 14: it was only a log line), and
     // leaves it once the file is gone.
@@ -288,12 +288,7 @@ async fn missing_content_is_reported_and_served_once_it_appears() {
             .await,
         1.0
     );
-    let mut c = Client::connect(s.peer).await;
-    c.send_raw(
-        &seedline_common::wire::Handshake::new(ih, seedline_common::PeerId([1; 20])).encode(),
-    )
-    .await;
-    c.expect_closed().await;
+    expect_turned_away(&s, ih).await;
     std::fs::write(&c_bin, saved).unwrap();
     assert!(seeding(&s, 1.0).await, "the next scan finds the content");
     let mut c = Client::handshake(s.peer, ih).await;
