@@ -168,3 +168,116 @@ where
     }
     serde_json::from_value(merged).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    /// A daemon's settings in miniature: a number, a list, an option and a flag.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
+    #[serde(default, deny_unknown_fields)]
+    struct Demo {
+        #[arg(long, env = "SEEDLINE_SETTINGS_TEST_INTERVAL", default_value_t = 10)]
+        interval: u32,
+        #[arg(
+            long,
+            env = "SEEDLINE_SETTINGS_TEST_LISTEN",
+            value_delimiter = ',',
+            default_value = "127.0.0.1:1"
+        )]
+        listen: Vec<SocketAddr>,
+        #[arg(long, env = "SEEDLINE_SETTINGS_TEST_TOKEN")]
+        token: Option<String>,
+        #[arg(long, env = "SEEDLINE_SETTINGS_TEST_FLAG", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+        flag: bool,
+    }
+
+    impl Default for Demo {
+        fn default() -> Self {
+            defaults()
+        }
+    }
+
+    const DEMO: Program = Program {
+        name: "demo",
+        env_prefix: "SEEDLINE_SETTINGS_TEST",
+        version: "0",
+        about: "settings test",
+    };
+
+    fn load_demo(args: &[&str]) -> Result<Demo, String> {
+        let args = std::iter::once("demo")
+            .chain(args.iter().copied())
+            .map(Into::into);
+        load::<Demo, NoExtra>(&DEMO, args)
+            .map(|l| l.settings)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Defaults, then the file, then variables, then flags; one test, since variables
+    /// are the whole process's (and the names are this test's own).
+    #[test]
+    fn each_layer_overrides_the_one_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("demo.toml");
+        std::fs::write(
+            &file,
+            "interval = 20\nlisten = [\"127.0.0.1:2\", \"[::1]:3\"]\ntoken = \"from-file\"\nflag = true\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        assert_eq!(Demo::default().interval, 10);
+        let d = load_demo(&["--config", f]).unwrap();
+        assert_eq!((d.interval, d.listen.len(), d.flag), (20, 2, true));
+        assert_eq!(d.token.as_deref(), Some("from-file"));
+        // These variables belong to this test alone.
+        std::env::set_var("SEEDLINE_SETTINGS_TEST_INTERVAL", "30");
+        std::env::set_var("SEEDLINE_SETTINGS_TEST_FLAG", "false");
+        let d = load_demo(&["--config", f]).unwrap();
+        assert_eq!((d.interval, d.flag), (30, false), "variables beat the file");
+        assert_eq!(
+            d.token.as_deref(),
+            Some("from-file"),
+            "the rest still from the file"
+        );
+        let d = load_demo(&["--config", f, "--interval", "40", "--flag"]).unwrap();
+        assert_eq!((d.interval, d.flag), (40, true), "flags beat variables");
+        // Defaults ignore the environment.
+        assert_eq!(Demo::default().interval, 10);
+        std::env::remove_var("SEEDLINE_SETTINGS_TEST_INTERVAL");
+        std::env::remove_var("SEEDLINE_SETTINGS_TEST_FLAG");
+        // The config file also comes from its variable.
+        std::env::set_var("SEEDLINE_SETTINGS_TEST_CONFIG", f);
+        assert_eq!(load_demo(&[]).unwrap().interval, 20);
+        std::env::remove_var("SEEDLINE_SETTINGS_TEST_CONFIG");
+    }
+
+    #[test]
+    fn bad_files_name_the_key_and_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("demo.toml");
+        for (text, says) in [
+            ("interval = \"x\"\n", "line 1"),
+            ("\nintervall = 1\n", "unknown field `intervall`"),
+            ("config = \"/x\"\n", "unknown field `config`"),
+            ("listen = \"nope\"\n", "line 1"),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let e = load_demo(&["--config", file.to_str().unwrap()]).unwrap_err();
+            assert!(e.contains(says), "{text:?}: {e}");
+            assert!(e.contains("demo.toml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn print_config_names_unset_settings() {
+        let shown = to_toml(&Demo::default());
+        assert!(shown.contains("interval = 10"), "{shown}");
+        assert!(shown.contains("# token = (not set)"), "{shown}");
+        assert!(!shown.contains("# interval"), "{shown}");
+    }
+}
