@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::access::{Entry, Mode};
-use crate::handler::{Body, Tracker};
+use crate::http::Body;
+use crate::tracker::Tracker;
 
 /// Largest request body: a name and some JSON punctuation.
 const MAX_BODY: usize = 16 * 1024;

@@ -20,10 +20,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::runtime::Runtime;
 
 use crate::config::Config;
-use crate::handler::Tracker;
 use crate::idle_io::{Deadlines, IdleIo};
 use crate::metrics::Metrics;
 use crate::state_file::{self, Writer};
+use crate::tracker::Tracker;
 
 /// Serves one public HTTP/1.1 connection on `io` until the peer closes it or it times
 /// out, with the limits `server` applies to a TCP connection. Unlike `server`, requests

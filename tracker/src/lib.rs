@@ -4,6 +4,7 @@
 //! the `tracker` binary and the seeder's embedded mode both call it.
 
 pub mod access;
+mod announce;
 pub mod api;
 pub mod cli;
 pub mod client_ip;
@@ -12,8 +13,8 @@ mod daemon;
 pub mod full_scrape;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod handler;
 pub mod holders;
+pub mod http;
 mod idle_io;
 pub mod metrics;
 pub mod ops_metrics;
@@ -25,7 +26,8 @@ pub mod server;
 pub mod state_file;
 pub mod store;
 pub mod swarm;
+pub mod tracker;
 
 pub use config::Config;
-pub use handler::Tracker;
 pub use server::{run, serve, Listeners};
+pub use tracker::Tracker;

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::handler::Tracker;
 use crate::state_file::{self, Writer};
+use crate::tracker::Tracker;
 
 /// Encodes the current state; one store shard is locked at a time.
 pub fn snapshot(t: &Tracker) -> Vec<u8> {

@@ -3,7 +3,7 @@
 
 use seedline_common::InfoHash;
 
-use crate::handler::Tracker;
+use crate::tracker::Tracker;
 
 /// Why a torrent could not be registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

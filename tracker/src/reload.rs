@@ -16,7 +16,7 @@ use seedline_common::InfoHash;
 use tokio_util::sync::CancellationToken;
 
 use crate::access::parse_list;
-use crate::handler::Tracker;
+use crate::tracker::Tracker;
 
 /// Far above any real list (25 million hashes), far below a memory problem.
 const MAX_FILE: u64 = 1 << 30;

@@ -26,9 +26,10 @@ use seedline_common::per_address::PerAddress;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
-use crate::handler::{Body, Tracker};
+use crate::http::Body;
 use crate::idle_io::{Deadlines, IdleIo};
 use crate::metrics::Metrics;
+use crate::tracker::Tracker;
 use crate::{api, persist, reload};
 
 /// Bound sockets, so callers (and tests, with port 0) know the addresses before serving.

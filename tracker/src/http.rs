@@ -1,0 +1,169 @@
+//! The HTTP front end: one public request in, one reply out (routing, the rate limit,
+//! metrics per endpoint), and the admin listener's `/metrics` and `/health`.
+//! Synchronous: nothing here awaits, so no swarm guard can be held across an `.await`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use seedline_common::failure::encode_failure;
+
+use crate::metrics::Endpoint;
+use crate::rate_limit::Verdict;
+use crate::tracker::Tracker;
+
+pub type Body = Full<Bytes>;
+
+/// A refused request: failure kind for metrics, reason for the client, BEP 31 minutes.
+pub(crate) type Failed = (&'static str, String, Option<u32>);
+
+pub(crate) fn failed(kind: &'static str, reason: impl ToString) -> Failed {
+    (kind, reason.to_string(), None)
+}
+
+/// How a request ended, for the requests counter.
+enum Outcome {
+    Ok,
+    Failure(&'static str),
+    Rejected,
+}
+
+impl Tracker {
+    /// Serves a request on a public listener.
+    pub fn handle_public<B>(&self, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
+        let started = Instant::now();
+        let (endpoint, outcome, resp) = self.route(req, peer);
+        let m = self.metrics.endpoint(endpoint);
+        match outcome {
+            Outcome::Ok => m.ok.inc(),
+            Outcome::Failure(kind) => {
+                m.failure.inc();
+                self.metrics.failure(kind);
+            }
+            Outcome::Rejected => m.rejected.inc(),
+        }
+        m.duration.observe(started.elapsed().as_secs_f64());
+        resp
+    }
+
+    /// Serves `/metrics` and `/health` on the admin listener (the API is in `api`).
+    pub fn handle_admin_plain<B>(&self, req: &Request<B>) -> Response<Body> {
+        if !matches!(*req.method(), Method::GET | Method::HEAD) {
+            return method_not_allowed();
+        }
+        match req.uri().path() {
+            "/metrics" => {
+                let mut r = Response::new(Body::from(self.metrics.render()));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                r
+            }
+            "/health" => text(StatusCode::OK, "ok\n"),
+            _ => text(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    }
+
+    fn route<B>(&self, req: &Request<B>, peer: SocketAddr) -> (Endpoint, Outcome, Response<Body>) {
+        let endpoint = match req.uri().path() {
+            "/announce" => Endpoint::Announce,
+            "/scrape" => Endpoint::Scrape,
+            "/health" => {
+                return (Endpoint::Other, Outcome::Ok, text(StatusCode::OK, "ok\n"));
+            }
+            _ => {
+                return (
+                    Endpoint::Other,
+                    Outcome::Rejected,
+                    text(StatusCode::NOT_FOUND, "not found\n"),
+                )
+            }
+        };
+        if !matches!(*req.method(), Method::GET | Method::HEAD) {
+            return (endpoint, Outcome::Rejected, method_not_allowed());
+        }
+        let query = req.uri().query().unwrap_or("").as_bytes();
+        let mut out = Vec::with_capacity(128);
+        let result = self
+            .proxies
+            .client_ip(peer, req.headers())
+            .map_err(|e| failed(e.kind(), e))
+            .and_then(|client| {
+                self.rate_limit(client, endpoint)?;
+                match endpoint {
+                    Endpoint::Announce => {
+                        self.announce(client, peer, query, &mut out).map(|()| None)
+                    }
+                    _ => self.scrape(query, &mut out),
+                }
+            });
+        match result {
+            Ok(None) => (endpoint, Outcome::Ok, bencoded(out)),
+            Ok(Some(cached)) => (endpoint, Outcome::Ok, bencoded(cached)),
+            Err((kind, reason, retry_in)) => {
+                out.clear();
+                encode_failure(&mut out, &reason, retry_in);
+                (endpoint, Outcome::Failure(kind), bencoded(out))
+            }
+        }
+    }
+
+    fn rate_limit(&self, client: IpAddr, endpoint: Endpoint) -> Result<(), Failed> {
+        let Some(rl) = &self.limiter else {
+            return Ok(());
+        };
+        match rl.check(client, rl.now()) {
+            Verdict::Allowed => Ok(()),
+            Verdict::Untracked => {
+                self.metrics.ops.rate_limit_untracked.inc();
+                Ok(())
+            }
+            Verdict::Limited(l) => {
+                let name = if endpoint == Endpoint::Announce {
+                    "announce"
+                } else {
+                    "scrape"
+                };
+                self.metrics
+                    .ops
+                    .rate_limited
+                    .with_label_values(&[name])
+                    .inc();
+                // BEP 31 counts in minutes; a client told to wait must not come back sooner.
+                Err((
+                    "rate_limited",
+                    l.to_string(),
+                    Some(l.retry_secs.div_ceil(60)),
+                ))
+            }
+        }
+    }
+}
+
+fn bencoded(body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Body::new(body.into()));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+pub(crate) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+pub(crate) fn method_not_allowed() -> Response<Body> {
+    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    r
+}
