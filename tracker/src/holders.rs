@@ -63,15 +63,18 @@ impl HolderTotals {
     }
 
     /// Stored peers of `holder` in all swarms.
+    #[cfg(test)]
     pub fn get(&self, holder: u64) -> u32 {
         self.counts.get(&holder).map_or(0, |n| *n)
     }
 
     /// Addresses with at least one stored peer.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.counts.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
     }

@@ -1,33 +1,36 @@
 //! Seedline's HTTP BitTorrent tracker (BEP 3, 7, 23, 48) on hyper and tokio.
 //!
-//! [`run`] serves a [`Config`] on bound [`Listeners`] until a cancellation token fires;
-//! the `tracker` binary and the seeder's embedded mode both call it.
+//! What an embedding process needs: [`run`] serves a [`Config`] on bound [`Listeners`]
+//! until a cancellation token fires (the `tracker` binary), or [`serve`] a [`Tracker`]
+//! it keeps, to register torrents with (`Tracker::register_torrent`, the seeder's
+//! embedded tracker). The other public modules are for the tests, benchmarks and fuzz
+//! targets: the swarm store, the access modes, metrics and the state file.
 
 pub mod access;
 mod announce;
-pub mod api;
+mod api;
 pub mod cli;
-pub mod client_ip;
-pub mod config;
+mod client_ip;
+mod config;
 mod daemon;
-pub mod full_scrape;
+mod full_scrape;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod holders;
-pub mod http;
+mod holders;
+mod http;
 mod idle_io;
 pub mod metrics;
-pub mod ops_metrics;
-pub mod persist;
-pub mod rate_limit;
-pub mod registry;
-pub mod reload;
-pub mod server;
+mod ops_metrics;
+mod persist;
+mod rate_limit;
+mod registry;
+mod reload;
+mod server;
 pub mod state_file;
 pub mod store;
 pub mod swarm;
-pub mod tracker;
+mod tracker;
 
-pub use config::Config;
+pub use config::{Config, ConfigError};
 pub use server::{run, serve, Listeners};
 pub use tracker::Tracker;
