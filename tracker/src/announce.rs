@@ -62,13 +62,14 @@ impl Tracker {
             },
         };
         let addr = peer_addr(ip, a.port);
+        let (origin, origin_by_address) = self.origins.recognise(&addr, &a.peer_id);
         let pa = PeerAnnounce {
             addr,
             peer_id: a.peer_id,
             event: a.event,
             seeder: a.is_seeder(),
-            origin: self.origins.is_origin(&addr, &a.peer_id),
-            origin_by_address: self.origins.by_address(&addr),
+            origin,
+            origin_by_address,
             now: self.now(),
         };
         let effect = self

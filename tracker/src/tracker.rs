@@ -41,12 +41,13 @@ pub(crate) struct Origins {
 }
 
 impl Origins {
-    pub(crate) fn is_origin(&self, addr: &SocketAddr, id: &PeerId) -> bool {
-        self.by_address(addr) || self.prefixes.iter().any(|p| id.0.starts_with(p))
-    }
-
-    pub(crate) fn by_address(&self, addr: &SocketAddr) -> bool {
-        self.addrs.contains(addr)
+    /// Whether the announcer is an origin, and whether by its configured address (which
+    /// a client cannot fake, unlike a peer id prefix). One lookup, and none at all when
+    /// no origin address is configured: this runs on every announce.
+    pub(crate) fn recognise(&self, addr: &SocketAddr, id: &PeerId) -> (bool, bool) {
+        let by_address = !self.addrs.is_empty() && self.addrs.contains(addr);
+        let origin = by_address || self.prefixes.iter().any(|p| id.0.starts_with(p));
+        (origin, by_address)
     }
 }
 
