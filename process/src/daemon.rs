@@ -33,8 +33,8 @@ pub trait Daemon: Sized {
     fn check_host(&self) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn log_format(&self) -> LogFormat;
-    fn log_level(&self) -> &str;
+    /// How to log: the format and the `tracing` filter.
+    fn logging(&self) -> (LogFormat, &str);
     fn bind(&self) -> io::Result<Self::Listeners>;
     /// Serves until `shutdown` fires; an error is printed and the process exits 1.
     fn serve(
@@ -99,7 +99,8 @@ pub fn main<D: Daemon>(config: Result<D, ConfigError>, print: bool) -> ExitCode 
         print!("{}", cfg.to_toml());
         return ExitCode::SUCCESS;
     }
-    logging::init(cfg.log_format(), cfg.log_level());
+    let (format, level) = cfg.logging();
+    logging::init(format, level);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -130,6 +130,13 @@ pub fn to_toml<C: Args + Serialize>(settings: &C) -> String {
     out
 }
 
+/// Panics, naming the problem, if the command line of settings `C` and extra flags `X`
+/// is malformed (two flags of one name, a default of the wrong type): for each daemon's
+/// tests.
+pub fn assert_well_formed<C: Args, X: Args>() {
+    Cli::<C, X>::command().debug_assert();
+}
+
 /// Every setting at its default, whatever the environment holds.
 pub fn defaults<C: Args + FromArgMatches>() -> C {
     let cmd = Cli::<C, NoExtra>::command().mut_args(|a| a.env(None::<&str>));

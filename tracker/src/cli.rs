@@ -78,12 +78,7 @@ mod tests {
 
     #[test]
     fn the_command_line_is_well_formed() {
-        use clap::CommandFactory;
-        #[derive(clap::Parser)]
-        struct Check {
-            #[command(flatten)]
-            _c: Config,
-        }
-        Check::command().debug_assert();
+        seedline_process::settings::assert_well_formed::<Config, seedline_process::settings::NoExtra>(
+        );
     }
 }

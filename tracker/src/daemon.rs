@@ -32,12 +32,8 @@ impl Daemon for Config {
         }
     }
 
-    fn log_format(&self) -> LogFormat {
-        self.log_format
-    }
-
-    fn log_level(&self) -> &str {
-        &self.log_level
+    fn logging(&self) -> (LogFormat, &str) {
+        (self.log_format, &self.log_level)
     }
 
     fn bind(&self) -> io::Result<Listeners> {

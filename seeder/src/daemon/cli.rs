@@ -124,14 +124,6 @@ mod tests {
 
     #[test]
     fn the_command_line_is_well_formed() {
-        use clap::CommandFactory;
-        #[derive(clap::Parser)]
-        struct Check {
-            #[command(flatten)]
-            _c: Config,
-            #[command(flatten)]
-            _x: OneOffFlags,
-        }
-        Check::command().debug_assert();
+        seedline_process::settings::assert_well_formed::<Config, OneOffFlags>();
     }
 }
