@@ -9,6 +9,17 @@
 # reused since.
 #
 #   bench_log MESSAGE...           "bench: MESSAGE" on stderr
+#   bench_defaults NAME=VALUE...   the script's knobs: each NAME keeps the value the
+#                                  environment gives it, else gets VALUE
+#   bench_need COMMAND...          exits 1, naming it, unless every COMMAND is on PATH
+#   bench_libtorrent               checks that $PYTHON (default Debian's python3) has
+#                                  python3-libtorrent; sets LT_HELPER, the tests' driver
+#   bench_build CARGO_ARGS...      cargo build --release -q of this repository, bounded
+#   bench_env_header               date, CPU, kernel and commit lines for env.txt
+#   bench_cpu_ticks PID            user + system CPU of PID, in 1/100 s
+#   bench_release ANNOUNCE_URL     $WORK/data/release.bin, $SIZE random bytes, and its
+#                                  $WORK/release.torrent; sets BYTES (needs WORK, SIZE
+#                                  and a built make-torrent)
 #   bench_time_limit SECONDS ARGS  re-runs this script once under `timeout` (exit 124)
 #   bench_dir VAR [PARENT]         a new directory (in PARENT, default $TMPDIR or /tmp)
 #                                  whose path goes in VAR, removed at exit
@@ -36,6 +47,50 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 trap 'bench_log "stopped (time limit, or SIGTERM)"; exit 124' TERM
 trap 'bench_log "interrupted"; exit 130' INT
+
+bench_defaults() {
+    local kv name
+    for kv in "$@"; do
+        name=${kv%%=*}
+        [[ -n ${!name:-} ]] || printf -v "$name" '%s' "${kv#*=}"
+    done
+}
+
+bench_need() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null || { bench_log "needs $c"; exit 1; }
+    done
+}
+
+bench_libtorrent() {
+    # Debian's python3, which has python3-libtorrent (not a pyenv or venv one).
+    bench_defaults PYTHON=/usr/bin/python3
+    LT_HELPER=$ROOT/seeder/tests/it/lt_helper.py
+    "$PYTHON" -c 'import libtorrent' 2>/dev/null || { bench_log "needs python3-libtorrent for $PYTHON"; exit 1; }
+}
+
+bench_build() {
+    bench_log "building release binaries"
+    timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q "$@"
+}
+
+bench_env_header() {
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), nproc $(nproc)"
+    echo "kernel: $(uname -r)"
+    echo "seedline: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD || echo '+dirty')"
+}
+
+bench_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+bench_release() {
+    mkdir "$WORK/data"
+    head -c "$SIZE" /dev/urandom >"$WORK/data/release.bin"
+    BYTES=$(stat -c %s "$WORK/data/release.bin")
+    "$ROOT/target/release/make-torrent" --announce "$1" -o "$WORK/release.torrent" \
+        "$WORK/data/release.bin" >/dev/null
+}
 
 bench_time_limit() {
     local seconds=$1

@@ -1,10 +1,8 @@
 //! The codecs on the hot paths of the tracker, the seeder and the load generator, without
 //! I/O: `cargo bench -p seedline-common --bench codecs`.
 
-use std::net::SocketAddr;
-
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use seedline_common::announce_response::{Peers, ReplyHead, ReplyView};
+use seedline_common::announce_response::ReplyView;
 use seedline_common::wire::{write_piece_header, Message};
 use seedline_common::{AnnounceRequest, AnnounceResponse, Metainfo};
 
@@ -15,26 +13,7 @@ const QUERY: &[u8] =
 
 /// A compact reply with 50 IPv4 peers, as the tracker sends for `numwant=50`.
 fn reply() -> Vec<u8> {
-    let r = AnnounceResponse {
-        head: ReplyHead {
-            interval: 1800,
-            min_interval: Some(900),
-            complete: 40,
-            incomplete: 60,
-            downloaded: 7,
-            external_ip: None,
-        },
-        peers: Peers::Compact {
-            v4: (0..50u16)
-                .map(|i| SocketAddr::from(([10, 0, 0, i as u8], 6881 + i)))
-                .collect(),
-            v6: Vec::new(),
-        },
-        warning: None,
-    };
-    let mut out = Vec::new();
-    r.encode(&mut out);
-    out
+    seedline_common::sample::announce_reply(50)
 }
 
 fn announce(c: &mut Criterion) {

@@ -16,6 +16,8 @@ pub mod metainfo;
 pub mod peer;
 pub mod per_address;
 pub mod query;
+#[doc(hidden)]
+pub mod sample;
 pub mod scrape;
 pub mod wire;
 

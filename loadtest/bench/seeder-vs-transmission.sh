@@ -14,21 +14,14 @@
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
-SIZE=${SIZE:-1G}
-ROUNDS=${ROUNDS:-3}
-SEED_CPU=${SEED_CPU:-0}
-LOAD_CPU=${LOAD_CPU:-1}
-MAX_SECONDS=${MAX_SECONDS:-1800}
-OUT=${OUT:-$ROOT/target/bench/seeder-vs-transmission}
+bench_defaults SIZE=1G ROUNDS=3 SEED_CPU=0 LOAD_CPU=1 MAX_SECONDS=1800 \
+    OUT="$ROOT/target/bench/seeder-vs-transmission"
 BIN=$ROOT/target/release
 
 if [[ -z ${BENCH_IN_NETNS:-} ]]; then
-    command -v transmission-daemon >/dev/null || { bench_log "needs transmission-daemon"; exit 1; }
-    command -v transmission-remote >/dev/null || { bench_log "needs transmission-remote (transmission-cli)"; exit 1; }
-    command -v jq >/dev/null || { bench_log "needs jq"; exit 1; }
-    bench_log "building release binaries"
-    timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q \
-        -p seedline-seeder --bin seeder --bin make-torrent -p seedline-loadtest --bin loadtest
+    # transmission-remote comes with transmission-cli.
+    bench_need transmission-daemon transmission-remote jq
+    bench_build -p seedline-seeder --bin seeder --bin make-torrent -p seedline-loadtest --bin loadtest
     mkdir -p "$OUT"
     rm -f "$OUT"/*.json
     BENCH_IN_NETNS=1 exec timeout -s TERM "$MAX_SECONDS" unshare -rn bash "$0" "$@"
@@ -40,10 +33,7 @@ ip addr add 10.200.0.2/32 dev lo
 
 bench_dir WORK
 
-mkdir "$WORK/data"
-head -c "$SIZE" /dev/urandom >"$WORK/data/release.bin"
-"$BIN/make-torrent" -a http://10.200.0.1:6969/announce -o "$WORK/release.torrent" \
-    "$WORK/data/release.bin" >/dev/null
+bench_release http://10.200.0.1:6969/announce
 
 taskset -c "$SEED_CPU" "$BIN/seeder" --torrent "$WORK/release.torrent" --data "$WORK/data" \
     --listen 10.200.0.1:6881 --admin-listen 127.0.0.1:6971 \
@@ -74,9 +64,7 @@ transmission-remote 127.0.0.1:9091 -t 1 -i | grep -q "Percent Done: 100%" \
     || { bench_log "transmission-daemon never started seeding: $(tail -5 "$WORK/transmission.log")"; exit 1; }
 
 {
-    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), nproc $(nproc)"
-    echo "seedline: $(git -C "$ROOT" rev-parse --short HEAD)"
+    bench_env_header
     echo "transmission: $(transmission-daemon -V 2>&1 | head -1)"
     echo "workload: $(stat -c %s "$WORK/data/release.bin") bytes, 1 leecher per run, seeds on cpu $SEED_CPU, loadtest on cpu $LOAD_CPU"
 } >"$OUT/env.txt"

@@ -15,24 +15,15 @@
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
-TORRENTS=${TORRENTS:-100000}
-PEERS=${PEERS:-1000000}
-DURATION=${DURATION:-10}
-ROUNDS=${ROUNDS:-3}
-CONNECTIONS=${CONNECTIONS:-64}
-RATE=${RATE:-20000}
-RATE_RUNS=${RATE_RUNS:-5}         # runs at the fixed rate (keep-alive, Seedline)
-SWEEP=${SWEEP:-1}                 # also 16/256/1024 connections, keep-alive
-TRACKER_CPUS=${TRACKER_CPUS:-0}
-LOAD_CPUS=${LOAD_CPUS:-1}
-MAX_SECONDS=${MAX_SECONDS:-5400}
-QUIET_WAIT=${QUIET_WAIT:-600}     # longest wait for other heavy processes to finish
-STEAL_MAX=${STEAL_MAX:-10}        # percent of CPU stolen by the hypervisor that counts as busy
-PORT=${PORT:-23969}               # public port; PORT+1 is Seedline's admin port
-OUT=${OUT:-$ROOT/target/bench/tracker-vs-opentracker}
+# RATE_RUNS: runs at the fixed rate (keep-alive, Seedline). SWEEP=1: also 16/256/1024
+# connections, keep-alive. QUIET_WAIT: longest wait for other heavy processes to finish.
+# STEAL_MAX: percent of CPU stolen by the hypervisor that counts as busy. PORT: the
+# public port; PORT+1 is Seedline's admin port.
+bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 ROUNDS=3 CONNECTIONS=64 RATE=20000 \
+    RATE_RUNS=5 SWEEP=1 TRACKER_CPUS=0 LOAD_CPUS=1 MAX_SECONDS=5400 QUIET_WAIT=600 STEAL_MAX=10 \
+    PORT=23969 OUT="$ROOT/target/bench/tracker-vs-opentracker" OPENTRACKER=/usr/bin/opentracker
 TRACKER=$ROOT/target/release/tracker
 LOADTEST=$ROOT/target/release/loadtest
-OPENTRACKER=${OPENTRACKER:-/usr/bin/opentracker}
 
 # The whole script runs under `timeout`: at MAX_SECONDS it gets SIGTERM and cleans up.
 bench_time_limit "$MAX_SECONDS" "$@"
@@ -180,7 +171,7 @@ again() {
 }
 
 main() {
-    command -v jq >/dev/null || { bench_log "needs jq"; exit 1; }
+    bench_need jq
     [[ -x $OPENTRACKER ]] || { bench_log "needs opentracker at $OPENTRACKER (apt-get install opentracker)"; exit 1; }
     mkdir -p "$OUT"
     rm -f "$OUT"/*.json
@@ -188,16 +179,11 @@ main() {
     # opentracker drops to user nobody and chroots here; it must still read the list.
     chmod 755 "$WORK"
 
-    bench_log "building release binaries"
-    run timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-tracker -p seedline-loadtest
+    run bench_build -p seedline-tracker -p seedline-loadtest
     "$LOADTEST" tracker --torrents "$TORRENTS" --peers "$PEERS" --print-info-hashes >"$WORK/whitelist.txt"
 
     {
-        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-        echo "nproc: $(nproc)"
-        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-        echo "kernel: $(uname -r)"
-        echo "seedline: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- tracker common || echo '+dirty')"
+        bench_env_header
         echo "opentracker: $(dpkg-query -W -f='${Version}' opentracker 2>/dev/null || echo unknown)"
         echo "workload: $TORRENTS torrents, $PEERS peers, zipf 1.0, $CONNECTIONS connections, ${DURATION}s, tracker on cpu $TRACKER_CPUS, load on cpu $LOAD_CPUS"
     } >"$OUT/env.txt"

@@ -8,8 +8,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use seedline_common::announce_response::{Peers, ReplyHead};
-use seedline_common::AnnounceResponse;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -17,23 +15,7 @@ const LIFETIME: Duration = Duration::from_secs(600);
 const MAX_HEAD: usize = 16 * 1024;
 
 fn reply() -> (Vec<u8>, Vec<u8>) {
-    let v4 = (0..50u16)
-        .map(|i| SocketAddr::from(([10, 0, (i >> 8) as u8, i as u8], 6881 + i)))
-        .collect();
-    let r = AnnounceResponse {
-        head: ReplyHead {
-            interval: 1800,
-            min_interval: Some(900),
-            complete: 40,
-            incomplete: 60,
-            downloaded: 7,
-            external_ip: None,
-        },
-        peers: Peers::Compact { v4, v6: vec![] },
-        warning: None,
-    };
-    let mut body = Vec::new();
-    r.encode(&mut body);
+    let body = seedline_common::sample::announce_reply(50);
     let head = |close: bool| {
         let mut h = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n",

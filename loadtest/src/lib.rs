@@ -9,5 +9,4 @@
 
 pub mod cli;
 pub mod seeder;
-pub mod signal;
 pub mod tracker;

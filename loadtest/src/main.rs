@@ -5,11 +5,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use seedline_loadtest::cli::{Cli, Command};
-use seedline_loadtest::{seeder, signal, tracker};
+use seedline_loadtest::{seeder, tracker};
+use seedline_process::{shutdown, EXIT_CONFIG};
 use tokio_util::sync::CancellationToken;
 
-/// A configuration the generator refuses (sysexits' EX_USAGE).
-const EXIT_CONFIG: u8 = 64;
 /// The run completed, but more requests failed than `--max-error-rate` allows.
 const EXIT_ERRORS: u8 = 1;
 
@@ -44,7 +43,7 @@ fn main() -> ExitCode {
 /// Runs and prints; `Ok(false)` if more than `max_error_rate` of the requests failed.
 fn run(cfg: &tracker::Config, json: bool, max_error_rate: f64) -> anyhow::Result<bool> {
     let token = CancellationToken::new();
-    signal::cancel_on_ctrl_c(token.clone()).context("cannot watch for Ctrl-C")?;
+    watch_signals(&token).context("cannot watch for signals")?;
     let report = tracker::run(cfg, &token, &|line| eprintln!("loadtest: {line}"))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -80,8 +79,8 @@ fn run_seeder(args: &seeder::SeederArgs) -> ExitCode {
         }
     };
     let token = CancellationToken::new();
-    if let Err(e) = signal::cancel_on_ctrl_c(token.clone()) {
-        eprintln!("loadtest: cannot watch for Ctrl-C: {e}");
+    if let Err(e) = watch_signals(&token) {
+        eprintln!("loadtest: cannot watch for signals: {e}");
         return ExitCode::FAILURE;
     }
     let result = rt.block_on(seeder::run(args, &token));
@@ -106,4 +105,14 @@ fn run_seeder(args: &seeder::SeederArgs) -> ExitCode {
             ExitCode::from(EXIT_CONFIG)
         }
     }
+}
+
+/// The first Ctrl-C (or SIGTERM) stops the run cleanly, and the report still prints; a
+/// second exits at once.
+fn watch_signals(token: &CancellationToken) -> std::io::Result<()> {
+    shutdown::cancel_on_signals_in_thread(token.clone(), |stage, _| {
+        if stage == shutdown::Stage::Stopping {
+            eprintln!("loadtest: interrupted; stopping (Ctrl-C again to exit now)");
+        }
+    })
 }

@@ -47,14 +47,14 @@ pub fn redact(secret: &mut Option<String>) {
 
 #[cfg(test)]
 mod tests {
+    use seedline_testkit::TempFile;
+
     use super::*;
 
     #[test]
     fn secrets_come_inline_or_from_a_trimmed_file_and_are_checked() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("token");
-        std::fs::write(&file, "  s3cret-token\n").unwrap();
-        let f = Some(file.clone());
+        let file = TempFile::new("token", "  s3cret-token\n");
+        let f = Some(PathBuf::from(file.path()));
         assert_eq!(
             read_secret(&None, &f, "t").unwrap().as_deref(),
             Some("s3cret-token")
@@ -68,7 +68,7 @@ mod tests {
         );
         assert_eq!(read_secret(&None, &None, "t").unwrap(), None);
         assert!(read_secret(&Some("a b".into()), &None, "t").is_err());
-        let missing = Some(dir.path().join("nope"));
+        let missing = Some(PathBuf::from(format!("{}.nope", file.path())));
         let e = read_secret(&None, &missing, "admin_token").unwrap_err();
         assert!(e.0.contains("cannot read admin_token_file"), "{e}");
         let mut s = Some("x".to_string());

@@ -8,26 +8,18 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
 use crate::config::{ConfigError, EXIT_CONFIG};
 use crate::logging::{self, LogFormat};
-use crate::settings::{self, LoadError, Program};
+use crate::settings::{self, ExtraFlags, LoadError, Program, Settings};
 use crate::shutdown;
 
 /// A daemon's validated configuration, and what the process does with it.
-pub trait Daemon: Sized {
+pub trait Daemon: Settings {
     /// `tracker`, `seeder`: the prefix of messages on stderr and the `service` of the
     /// shutdown log lines.
     const NAME: &'static str;
     type Listeners: Send + 'static;
 
-    /// Whether the settings can work together (ranges, combinations), before anything
-    /// is bound; the exit status is 64 when not.
-    fn validate(&self) -> Result<(), ConfigError>;
-    /// The configuration as TOML, secrets redacted (`--print-config`).
-    fn to_toml(&self) -> String;
     /// What must be right on this host (files, directories) before anything starts; not
     /// part of validation, so `--print-config` works anywhere.
     fn check_host(&self) -> Result<(), ConfigError> {
@@ -48,32 +40,11 @@ pub trait Daemon: Sized {
 /// [`crate::settings`]) from flags, variables and the TOML file, validated, then
 /// [`main`]. `--help` and `--version` print and exit 0; a command line clap refuses
 /// exits 2.
-pub fn main_from_args<D, X>(program: &Program) -> ExitCode
-where
-    D: Daemon + clap::Args + clap::FromArgMatches + Serialize + DeserializeOwned,
-    X: clap::Args + clap::FromArgMatches + ExtraFlags<D>,
-{
-    match settings::load::<D, X>(program, std::env::args_os()) {
-        Ok(l) => {
-            let cfg = l
-                .extra
-                .apply(l.settings)
-                .and_then(|c| c.validate().map(|()| c));
-            main(cfg, l.print)
-        }
+pub fn main_from_args<D: Daemon, X: ExtraFlags<D>>(program: &Program) -> ExitCode {
+    match settings::load_valid::<D, X>(program, std::env::args_os()) {
+        Ok((cfg, print)) => main(Ok(cfg), print),
         Err(LoadError::Args(e)) => e.exit(),
         Err(LoadError::Config(e)) => main::<D>(Err(e), false),
-    }
-}
-
-/// Flags of a daemon that are no setting, and what they do to its settings.
-pub trait ExtraFlags<D> {
-    fn apply(self, settings: D) -> Result<D, ConfigError>;
-}
-
-impl<D> ExtraFlags<D> for settings::NoExtra {
-    fn apply(self, settings: D) -> Result<D, ConfigError> {
-        Ok(settings)
     }
 }
 

@@ -1,12 +1,15 @@
 //! Process plumbing shared by Seedline's binaries (`tracker`, `seeder`, `loadtest`):
 //! configuration errors and secrets ([`config`]), logging ([`logging`]), signals and
-//! graceful shutdown ([`shutdown`]), listening sockets ([`net`]), and a daemon's whole
+//! graceful shutdown ([`shutdown`]), listening sockets ([`net`]), the admin listener
+//! ([`admin`]), and a daemon's whole
 //! life from its configuration to its exit status ([`daemon`]). Nothing here knows
 //! BitTorrent; the daemons depend on it, never on each other for it.
 
+pub mod admin;
 pub mod config;
 pub mod daemon;
 pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod settings;
 pub mod shutdown;

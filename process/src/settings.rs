@@ -29,6 +29,44 @@ struct Cli<C: Args, X: Args> {
     extra: X,
 }
 
+/// A daemon's settings: the struct that declares them, and what only it knows of them.
+pub trait Settings: Args + FromArgMatches + Serialize + DeserializeOwned + Clone {
+    /// Whether the settings can work together (ranges, combinations), before anything
+    /// is bound; the exit status is 64 when not.
+    fn validate(&self) -> Result<(), ConfigError>;
+
+    /// The settings that hold secrets, which [`Settings::to_toml`] redacts.
+    fn secrets(&mut self) -> Vec<&mut Option<String>> {
+        Vec::new()
+    }
+
+    /// The settings as TOML (`--print-config`): secrets redacted, so the output can be
+    /// pasted into a ticket, and unset options named in comments.
+    fn to_toml(&self) -> String {
+        let mut shown = self.clone();
+        for secret in shown.secrets() {
+            crate::config::redact(secret);
+        }
+        to_toml(&shown)
+    }
+
+    /// Parses a TOML document; unknown keys are errors so typos do not pass silently.
+    fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+    }
+}
+
+/// Flags of a daemon that are no setting, and what they do to its settings.
+pub trait ExtraFlags<C>: Args + FromArgMatches {
+    fn apply(self, settings: C) -> Result<C, ConfigError>;
+}
+
+impl<C> ExtraFlags<C> for NoExtra {
+    fn apply(self, settings: C) -> Result<C, ConfigError> {
+        Ok(settings)
+    }
+}
+
 /// No flags besides the settings.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct NoExtra {}
@@ -96,6 +134,28 @@ where
     })
 }
 
+/// [`load`], then the extra flags applied and the result validated: the settings a
+/// daemon runs with, and whether `--print-config` was given.
+pub fn load_valid<C: Settings, X: ExtraFlags<C>>(
+    p: &Program,
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<(C, bool), LoadError> {
+    let l = load::<C, X>(p, args)?;
+    let settings = l.extra.apply(l.settings)?;
+    settings.validate()?;
+    Ok((settings, l.print))
+}
+
+/// [`load_valid`] of `args` after the program's name, without `--print-config`: for
+/// tests.
+pub fn from_args<C: Settings, X: ExtraFlags<C>>(
+    p: &Program,
+    args: &[&str],
+) -> Result<C, LoadError> {
+    let argv = std::iter::once(p.name).chain(args.iter().copied());
+    load_valid::<C, X>(p, argv.map(OsString::from)).map(|(c, _)| c)
+}
+
 /// Why [`load`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -135,6 +195,20 @@ pub fn to_toml<C: Args + Serialize>(settings: &C) -> String {
 /// tests.
 pub fn assert_well_formed<C: Args, X: Args>() {
     Cli::<C, X>::command().debug_assert();
+}
+
+/// `impl Default` for a daemon's settings: the defaults declared on their fields,
+/// whatever the environment holds (see [`defaults`]). The settings' `#[serde(default)]`
+/// fills keys a TOML file leaves out from it.
+#[macro_export]
+macro_rules! declared_defaults {
+    ($settings:ty) => {
+        impl Default for $settings {
+            fn default() -> Self {
+                $crate::settings::defaults()
+            }
+        }
+    };
 }
 
 /// Every setting at its default, whatever the environment holds.
@@ -180,6 +254,7 @@ where
 mod tests {
     use std::net::SocketAddr;
 
+    use seedline_testkit::TempFile;
     use serde::Deserialize;
 
     use super::*;
@@ -229,14 +304,11 @@ mod tests {
     /// are the whole process's (and the names are this test's own).
     #[test]
     fn each_layer_overrides_the_one_before() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("demo.toml");
-        std::fs::write(
-            &file,
+        let file = TempFile::new(
+            "demo.toml",
             "interval = 20\nlisten = [\"127.0.0.1:2\", \"[::1]:3\"]\ntoken = \"from-file\"\nflag = true\n",
-        )
-        .unwrap();
-        let f = file.to_str().unwrap();
+        );
+        let f = file.path();
         assert_eq!(Demo::default().interval, 10);
         let d = load_demo(&["--config", f]).unwrap();
         assert_eq!((d.interval, d.listen.len(), d.flag), (20, 2, true));
@@ -265,16 +337,15 @@ mod tests {
 
     #[test]
     fn bad_files_name_the_key_and_the_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("demo.toml");
+        let file = TempFile::new("demo.toml", "");
         for (text, says) in [
             ("interval = \"x\"\n", "line 1"),
             ("\nintervall = 1\n", "unknown field `intervall`"),
             ("config = \"/x\"\n", "unknown field `config`"),
             ("listen = \"nope\"\n", "line 1"),
         ] {
-            std::fs::write(&file, text).unwrap();
-            let e = load_demo(&["--config", file.to_str().unwrap()]).unwrap_err();
+            file.write(text);
+            let e = load_demo(&["--config", file.path()]).unwrap_err();
             assert!(e.contains(says), "{text:?}: {e}");
             assert!(e.contains("demo.toml"), "{e}");
         }

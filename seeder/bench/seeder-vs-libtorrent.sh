@@ -21,19 +21,9 @@
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
-SIZE=${SIZE:-1G}
-ROUNDS=${ROUNDS:-3}
-SEED_CPU=${SEED_CPU:-0}
-LEECH_CPU=${LEECH_CPU:-1}
-MAX_SECONDS=${MAX_SECONDS:-1800}
-DOWNLOAD_TIMEOUT=${DOWNLOAD_TIMEOUT:-600}
-CLIENT_MSE=${CLIENT_MSE:-0}
-OUT=${OUT:-$ROOT/target/bench/seeder-vs-libtorrent}
-HELPER=$ROOT/seeder/tests/it/lt_helper.py
-# Debian's python3, which has python3-libtorrent (not a pyenv or venv one).
-PYTHON=${PYTHON:-/usr/bin/python3}
+bench_defaults SIZE=1G ROUNDS=3 SEED_CPU=0 LEECH_CPU=1 MAX_SECONDS=1800 DOWNLOAD_TIMEOUT=600 \
+    CLIENT_MSE=0 OUT="$ROOT/target/bench/seeder-vs-libtorrent"
 SEEDER=$ROOT/target/release/seeder
-MAKE_TORRENT=$ROOT/target/release/make-torrent
 
 bench_time_limit "$MAX_SECONDS" "$@"
 
@@ -43,9 +33,6 @@ SEED_PID=""
 PORT=""     # the seed's peer port
 SEED_IN=""   # fd feeding the libtorrent seed's stdin (it runs until stdin closes)
 
-
-# User + system CPU ticks (1/100 s) of a process and its threads.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # Waits (bounded) for a line matching $2 in file $1; prints the line.
 wait_line() {
@@ -77,7 +64,7 @@ start_libtorrent() {
     # stdin stays open (a FIFO held by this shell) until stop_seed.
     rm -f "$WORK/seed.in"
     mkfifo "$WORK/seed.in"
-    taskset -c "$SEED_CPU" "$PYTHON" "$HELPER" seed "$WORK/release.torrent" "$WORK/data" \
+    taskset -c "$SEED_CPU" "$PYTHON" "$LT_HELPER" seed "$WORK/release.torrent" "$WORK/data" \
         <"$WORK/seed.in" >"$WORK/seed.log" 2>&1 &
     SEED_PID=$!
     exec {SEED_IN}>"$WORK/seed.in"
@@ -109,14 +96,14 @@ measure() {
         mkdir "$DL"
         # Start from clean page cache state: no writeback of the last download running.
         sync
-        before=$(cpu_ticks "$SEED_PID")
+        before=$(bench_cpu_ticks "$SEED_PID")
         t0=$(date +%s.%N)
-        taskset -c "$LEECH_CPU" timeout "$DOWNLOAD_TIMEOUT" "$PYTHON" "$HELPER" download \
+        taskset -c "$LEECH_CPU" timeout "$DOWNLOAD_TIMEOUT" "$PYTHON" "$LT_HELPER" download \
             "$WORK/release.torrent" "$DL" "$PORT" "$DOWNLOAD_TIMEOUT" \
             "$([[ $CLIENT_MSE == 1 ]] && echo default || echo plaintext)" >"$WORK/dl.log" 2>&1 \
             || { bench_log "$name: download failed: $(tail -3 "$WORK/dl.log")"; stop_seed; exit 1; }
         t1=$(date +%s.%N)
-        after=$(cpu_ticks "$SEED_PID")
+        after=$(bench_cpu_ticks "$SEED_PID")
         cmp -s "$WORK/data/release.bin" "$DL/release.bin" \
             || { bench_log "$name: downloaded data differs"; stop_seed; exit 1; }
         secs=$(echo "$t1 - $t0" | bc -l)
@@ -131,24 +118,15 @@ measure() {
 }
 
 main() {
-    "$PYTHON" -c 'import libtorrent' 2>/dev/null || { bench_log "needs python3-libtorrent"; exit 1; }
-    command -v bc >/dev/null || { bench_log "needs bc"; exit 1; }
+    bench_libtorrent
+    bench_need bc
     mkdir -p "$OUT"
     bench_dir WORK
     bench_dir DL "${DL_PARENT:-/dev/shm}"
-    bench_log "building release binaries"
-    timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-seeder \
-        --bin seeder --bin make-torrent
-    mkdir "$WORK/data"
-    head -c "$SIZE" /dev/urandom >"$WORK/data/release.bin"
-    BYTES=$(stat -c %s "$WORK/data/release.bin")
-    "$MAKE_TORRENT" --announce http://127.0.0.1:9/announce -o "$WORK/release.torrent" \
-        "$WORK/data/release.bin" >/dev/null
+    bench_build -p seedline-seeder --bin seeder --bin make-torrent
+    bench_release http://127.0.0.1:9/announce
     {
-        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), nproc $(nproc)"
-        echo "kernel: $(uname -r)"
-        echo "seedline: $(git -C "$ROOT" rev-parse --short HEAD)"
+        bench_env_header
         echo "libtorrent: $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)')"
         echo "workload: $BYTES bytes, one file, python3-libtorrent downloads on cpu $LEECH_CPU, seed on cpu $SEED_CPU"
         echo "client opens with MSE: $CLIENT_MSE"

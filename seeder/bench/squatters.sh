@@ -10,20 +10,14 @@
 #   SIZE=64M ROUNDS=1 bash seeder/bench/squatters.sh     # smoke test
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
-SIZE=${SIZE:-256M}
-ROUNDS=${ROUNDS:-3}
-SQUATTERS=${SQUATTERS:-600}
-HELPER=$ROOT/seeder/tests/it/lt_helper.py
-PYTHON=${PYTHON:-/usr/bin/python3}
+bench_defaults SIZE=256M ROUNDS=3 SQUATTERS=600
+bench_libtorrent
+bench_need curl
 bench_dir WORK
 bench_dir DL "${DL_PARENT:-/dev/shm}"
 
-timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-seeder
-mkdir "$WORK/data"
-head -c "$SIZE" /dev/urandom >"$WORK/data/release.bin"
-BYTES=$(stat -c %s "$WORK/data/release.bin")
-"$ROOT/target/release/make-torrent" --announce http://127.0.0.1:9/announce \
-    -o "$WORK/release.torrent" "$WORK/data/release.bin" >/dev/null
+bench_build -p seedline-seeder
+bench_release http://127.0.0.1:9/announce
 IH=$("$ROOT/target/release/make-torrent" show "$WORK/release.torrent" --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["info_hash"])')
 
 taskset -c 0 "$ROOT/target/release/seeder" --torrent "$WORK/release.torrent" --data "$WORK/data" \
@@ -68,7 +62,7 @@ download() { # NAME
     sample_memory &
     sampler=$!
     t0=$(date +%s.%N)
-    taskset -c 1 timeout 600 "$PYTHON" "$HELPER" download "$WORK/release.torrent" "$DL" "$PORT" 600 plaintext \
+    taskset -c 1 timeout 600 "$PYTHON" "$LT_HELPER" download "$WORK/release.torrent" "$DL" "$PORT" 600 plaintext \
         >"$WORK/dl.log" 2>&1 || { echo "download failed: $(tail -3 "$WORK/dl.log")" >&2; exit 1; }
     t1=$(date +%s.%N)
     kill "$sampler"

@@ -16,20 +16,9 @@
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
-SIZE=${SIZE:-256M}
-LEECHERS=${LEECHERS:-4}
-ROUNDS=${ROUNDS:-3}
-SEED_CPU=${SEED_CPU:-0}
-LEECH_CPU=${LEECH_CPU:-1}
-MAX_SECONDS=${MAX_SECONDS:-1800}
-DOWNLOAD_TIMEOUT=${DOWNLOAD_TIMEOUT:-600}
-TRACKER_PORT=${TRACKER_PORT:-26969}
-ADMIN_PORT=${ADMIN_PORT:-26971}
-OUT=${OUT:-$ROOT/target/bench/super-seed}
-HELPER=$ROOT/seeder/tests/it/lt_helper.py
-PYTHON=${PYTHON:-/usr/bin/python3}
+bench_defaults SIZE=256M LEECHERS=4 ROUNDS=3 SEED_CPU=0 LEECH_CPU=1 MAX_SECONDS=1800 \
+    DOWNLOAD_TIMEOUT=600 TRACKER_PORT=26969 ADMIN_PORT=26971 OUT="$ROOT/target/bench/super-seed"
 SEEDER=$ROOT/target/release/seeder
-MAKE_TORRENT=$ROOT/target/release/make-torrent
 
 bench_time_limit "$MAX_SECONDS" "$@"
 
@@ -57,7 +46,7 @@ measure() {
     rm -rf "$DL" && mkdir -p "$DL"
     sync
     t0=$(date +%s.%N)
-    taskset -c "$LEECH_CPU" timeout "$DOWNLOAD_TIMEOUT" "$PYTHON" "$HELPER" leech \
+    taskset -c "$LEECH_CPU" timeout "$DOWNLOAD_TIMEOUT" "$PYTHON" "$LT_HELPER" leech \
         "$WORK/release.torrent" "$DL" "$DOWNLOAD_TIMEOUT" "$LEECHERS" >"$WORK/leech.log" 2>&1 \
         || { bench_log "$name: leechers failed: $(tail -3 "$WORK/leech.log")"; exit 1; }
     t1=$(date +%s.%N)
@@ -74,24 +63,15 @@ measure() {
 }
 
 main() {
-    "$PYTHON" -c 'import libtorrent' 2>/dev/null || { bench_log "needs python3-libtorrent"; exit 1; }
-    command -v bc >/dev/null || { bench_log "needs bc"; exit 1; }
-    command -v curl >/dev/null || { bench_log "needs curl"; exit 1; }
+    bench_libtorrent
+    bench_need bc curl
     mkdir -p "$OUT"
     bench_dir WORK
     bench_dir DL "${DL_PARENT:-/dev/shm}"
-    bench_log "building release binaries"
-    timeout 1800 cargo build --manifest-path "$ROOT/Cargo.toml" --release -q -p seedline-seeder \
-        --bin seeder --bin make-torrent
-    mkdir "$WORK/data"
-    head -c "$SIZE" /dev/urandom >"$WORK/data/release.bin"
-    BYTES=$(stat -c %s "$WORK/data/release.bin")
-    "$MAKE_TORRENT" --announce "http://127.0.0.1:$TRACKER_PORT/announce" \
-        -o "$WORK/release.torrent" "$WORK/data/release.bin" >/dev/null
+    bench_build -p seedline-seeder --bin seeder --bin make-torrent
+    bench_release "http://127.0.0.1:$TRACKER_PORT/announce"
     {
-        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), nproc $(nproc)"
-        echo "seedline: $(git -C "$ROOT" rev-parse --short HEAD)"
+        bench_env_header
         echo "libtorrent: $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)')"
         echo "workload: $BYTES bytes, $LEECHERS python3-libtorrent leechers at once on cpu $LEECH_CPU, seed on cpu $SEED_CPU"
     } >"$OUT/env.txt"

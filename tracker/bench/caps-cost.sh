@@ -13,14 +13,8 @@ set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 cd "$ROOT"
 OLD=${OLD:?path to the tracker built before the caps}
-NEW=${NEW:-target/release/tracker}
-LOADTEST=${LOADTEST:-target/release/loadtest}
-ROUNDS=${ROUNDS:-5}
-TORRENTS=${TORRENTS:-10000}
-PEERS=${PEERS:-200000}
-CONNECTIONS=${CONNECTIONS:-16}
-DURATION=${DURATION:-10}
-PORT=${PORT:-26969}
+bench_defaults NEW=target/release/tracker LOADTEST=target/release/loadtest ROUNDS=5 \
+    TORRENTS=10000 PEERS=200000 CONNECTIONS=16 DURATION=10 PORT=26969
 bench_dir WORK
 TPID=
 

@@ -9,14 +9,10 @@
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 cd "$ROOT"
-LOADTEST=${LOADTEST:-target/release/loadtest}
-TORRENTS=${TORRENTS:-1000}
-PEERS=${PEERS:-20000}
-REQUESTS=${REQUESTS:-20000}
-CONNECTIONS=${CONNECTIONS:-4}
-PORT=${PORT:-28969}
+bench_defaults LOADTEST=target/release/loadtest TORRENTS=1000 PEERS=20000 REQUESTS=20000 \
+    CONNECTIONS=4 PORT=28969
 bench_dir WORK
-command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
+bench_need valgrind
 
 printf 'build\tinstructions\trequests\tinstructions_per_request\n'
 for bin in "$@"; do

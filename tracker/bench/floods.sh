@@ -9,10 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 cd "$ROOT"
 OLD=${OLD:?path to the tracker built before the caps}
-NEW=${NEW:-target/release/tracker}
-FLOOD=${FLOOD:-200000}
-CAP=${CAP:-100000}
-PORT=${PORT:-27969}
+bench_defaults NEW=target/release/tracker FLOOD=200000 CAP=100000 PORT=27969
 bench_dir WORK
 TPID=
 

@@ -15,33 +15,25 @@ pub const PROGRAM: Program = Program {
 #[cfg(test)]
 mod tests {
     use ipnet::IpNet;
-    use seedline_process::settings::{load, LoadError};
+    use seedline_process::settings::{from_args, LoadError, NoExtra};
+    use seedline_testkit::TempFile;
 
     use super::*;
     use crate::config::Config;
 
     fn config(args: &[&str]) -> Result<Config, LoadError> {
-        let args = std::iter::once("tracker")
-            .chain(args.iter().copied())
-            .map(Into::into);
-        let c: Config =
-            load::<Config, seedline_process::settings::NoExtra>(&PROGRAM, args)?.settings;
-        c.validate()?;
-        Ok(c)
+        from_args::<Config, NoExtra>(&PROGRAM, args)
     }
 
     #[test]
     fn flags_override_file_which_overrides_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.toml");
-        std::fs::write(
-            &path,
+        let file = TempFile::new(
+            "t.toml",
             "interval = 600\nmin_interval = 300\nnumwant_max = 100\n",
-        )
-        .unwrap();
+        );
         let c = config(&[
             "--config",
-            path.to_str().unwrap(),
+            file.path(),
             "--interval",
             "700",
             "--listen",
@@ -66,10 +58,8 @@ mod tests {
         let e = config(&["--config", "/nonexistent/t.toml"]).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/t.toml"), "{e}");
         assert!(config(&["--interval", "0"]).is_err());
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.toml");
-        std::fs::write(&path, "intervall = 600\n").unwrap();
-        let e = config(&["--config", path.to_str().unwrap()]).unwrap_err();
+        let file = TempFile::new("t.toml", "intervall = 600\n");
+        let e = config(&["--config", file.path()]).unwrap_err();
         assert!(
             e.to_string().contains("intervall"),
             "a typo is an error: {e}"
@@ -78,7 +68,6 @@ mod tests {
 
     #[test]
     fn the_command_line_is_well_formed() {
-        seedline_process::settings::assert_well_formed::<Config, seedline_process::settings::NoExtra>(
-        );
+        seedline_process::settings::assert_well_formed::<Config, NoExtra>();
     }
 }

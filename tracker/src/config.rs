@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use seedline_process::config::read_secret;
 pub use seedline_process::config::ConfigError;
+use seedline_process::settings::Settings;
 pub use seedline_process::LogFormat;
 
 use crate::access::Mode;
@@ -197,28 +198,14 @@ pub struct Config {
     pub log_level: String,
 }
 
-impl Default for Config {
-    /// The defaults declared on the fields (whatever the environment holds).
-    fn default() -> Self {
-        seedline_process::settings::defaults()
-    }
-}
+seedline_process::declared_defaults!(Config);
 
-impl Config {
-    /// Parses a TOML document; unknown keys are errors so typos do not pass silently.
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+impl Settings for Config {
+    fn secrets(&mut self) -> Vec<&mut Option<String>> {
+        vec![&mut self.admin_token]
     }
 
-    /// The configuration as TOML, with the admin token replaced by `REDACTED` so the
-    /// output can be pasted into a ticket.
-    pub fn to_toml(&self) -> String {
-        let mut shown = self.clone();
-        seedline_process::config::redact(&mut shown.admin_token);
-        seedline_process::settings::to_toml(&shown)
-    }
-
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self) -> Result<(), ConfigError> {
         let err = |m: String| Err(ConfigError(m));
         if self.listen.is_empty() {
             return err("at least one listen address is needed".into());
@@ -295,7 +282,9 @@ impl Config {
         }
         Ok(())
     }
+}
 
+impl Config {
     fn validate_operator_features(&self) -> Result<(), ConfigError> {
         let err = |m: String| Err(ConfigError(m));
         let token = self.admin_token()?;

@@ -13,14 +13,6 @@ impl Daemon for Config {
     const NAME: &'static str = "tracker";
     type Listeners = Listeners;
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        Config::validate(self)
-    }
-
-    fn to_toml(&self) -> String {
-        Config::to_toml(self)
-    }
-
     /// At start a broken access list is a configuration error; later it only keeps the
     /// previous one.
     fn check_host(&self) -> Result<(), ConfigError> {

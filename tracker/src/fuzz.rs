@@ -147,7 +147,7 @@ fn fixture() -> &'static (Runtime, Arc<Tracker>) {
             max_peers_per_torrent: 1_000,
             ..Config::default()
         };
-        cfg.validate().expect("fuzz config is valid");
+        seedline_process::settings::Settings::validate(&cfg).expect("fuzz config is valid");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()

@@ -1,5 +1,5 @@
 //! The HTTP front end: one public request in, one reply out (routing, the rate limit,
-//! metrics per endpoint), and the admin listener's `/metrics` and `/health`.
+//! metrics per endpoint).
 //! Synchronous: nothing here awaits, so no swarm guard can be held across an `.await`.
 
 use std::net::{IpAddr, SocketAddr};
@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use seedline_common::failure::encode_failure;
+use seedline_process::admin::{method_not_allowed, text};
 
 use crate::metrics::Endpoint;
 use crate::rate_limit::Verdict;
@@ -47,25 +48,6 @@ impl Tracker {
         }
         m.duration.observe(started.elapsed().as_secs_f64());
         resp
-    }
-
-    /// Serves `/metrics` and `/health` on the admin listener (the API is in `api`).
-    pub fn handle_admin_plain<B>(&self, req: &Request<B>) -> Response<Body> {
-        if !matches!(*req.method(), Method::GET | Method::HEAD) {
-            return method_not_allowed();
-        }
-        match req.uri().path() {
-            "/metrics" => {
-                let mut r = Response::new(Body::from(self.metrics.render()));
-                r.headers_mut().insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-                );
-                r
-            }
-            "/health" => text(StatusCode::OK, "ok\n"),
-            _ => text(StatusCode::NOT_FOUND, "not found\n"),
-        }
     }
 
     fn route<B>(&self, req: &Request<B>, peer: SocketAddr) -> (Endpoint, Outcome, Response<Body>) {
@@ -148,22 +130,5 @@ fn bencoded(body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(Body::new(body.into()));
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    r
-}
-
-pub(crate) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
-    let mut r = Response::new(Body::from(body));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    r
-}
-
-pub(crate) fn method_not_allowed() -> Response<Body> {
-    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-    r.headers_mut()
-        .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
     r
 }

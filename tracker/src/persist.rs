@@ -164,9 +164,7 @@ fn aside_name(path: &Path) -> PathBuf {
 /// `shutdown`; the final save is the caller's, after connections have drained.
 pub async fn save_loop(t: Arc<Tracker>, path: PathBuf, shutdown: CancellationToken) {
     let every = Duration::from_secs(u64::from(t.config().state_save_interval));
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
+    let mut tick = seedline_process::shutdown::every(every);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,

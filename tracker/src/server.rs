@@ -14,6 +14,7 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use seedline_process::admin;
 use seedline_process::net::bind_one;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -21,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use hyper::body::Incoming;
-use hyper::{Request, Response};
+use hyper::Request;
 use seedline_common::per_address::PerAddress;
 
 use crate::client_ip::TrustedProxies;
@@ -128,23 +129,22 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
                 per_address.clone(),
                 TrustedProxies::new(cfg.trusted_proxies.clone()),
             )),
-            admin: false,
         };
         loops.push(tokio::spawn(accept_loop(l, ctx, shutdown.clone())));
     }
-    let admin_ctx = AcceptCtx {
-        tracker: tracker.clone(),
-        conns: conns.clone(),
-        drain: drain.clone(),
-        limit: Arc::new(Semaphore::new(64)),
-        per_address: None,
-        admin: true,
+    let admin = {
+        let t = tracker.clone();
+        let limits = admin::Limits {
+            max_head: cfg.max_request_head,
+            ..admin::Limits::default()
+        };
+        tokio::spawn(admin::serve(
+            listeners.admin,
+            limits,
+            move |req| admin_response(t.clone(), req),
+            shutdown.clone(),
+        ))
     };
-    loops.push(tokio::spawn(accept_loop(
-        listeners.admin,
-        admin_ctx,
-        shutdown.clone(),
-    )));
     let sweeper = tokio::spawn(sweep_loop(tracker.clone(), shutdown.clone()));
 
     shutdown.cancelled().await;
@@ -153,6 +153,7 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
     }
     drain.cancel();
     conns.close();
+    let _ = admin.await;
     let open = conns.len();
     if tokio::time::timeout(cfg.grace(), conns.wait())
         .await
@@ -182,9 +183,8 @@ struct AcceptCtx {
     conns: TaskTracker,
     drain: CancellationToken,
     limit: Arc<Semaphore>,
-    /// Public listeners: the per-address counts, and the proxies they do not apply to.
+    /// The per-address counts, and the proxies they do not apply to.
     per_address: Option<(Arc<PerAddress>, TrustedProxies)>,
-    admin: bool,
 }
 
 async fn accept_loop(listener: TcpListener, ctx: AcceptCtx, shutdown: CancellationToken) {
@@ -232,38 +232,24 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) 
     let _ = stream.set_nodelay(true);
     let cfg = ctx.tracker.config();
     let m = &ctx.tracker.metrics;
-    if !ctx.admin {
-        m.connections_open.inc();
-        m.connections_total.inc();
-    }
+    m.connections_open.inc();
+    m.connections_total.inc();
     let limits = Deadlines::new(cfg, m);
     let io = TokioIo::new(IdleIo::new(stream, limits));
     let tracker = ctx.tracker.clone();
-    let res = if ctx.admin {
-        let svc = service_fn(move |req| {
-            let t = tracker.clone();
-            async move { Ok::<_, Infallible>(admin_response(&t, req).await) }
-        });
-        drive(io, svc, ctx).await
-    } else {
-        let svc =
-            service_fn(move |req| ready(Ok::<_, Infallible>(tracker.handle_public(&req, peer))));
-        drive(io, svc, ctx).await
-    };
-    if let Err(e) = res {
+    let svc = service_fn(move |req| ready(Ok::<_, Infallible>(tracker.handle_public(&req, peer))));
+    if let Err(e) = drive(io, svc, ctx).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
-    if !ctx.admin {
-        m.connections_open.dec();
-    }
+    m.connections_open.dec();
 }
 
-async fn admin_response(t: &Tracker, req: Request<Incoming>) -> Response<Body> {
+async fn admin_response(t: Arc<Tracker>, req: Request<Incoming>) -> admin::Reply {
     let path = req.uri().path();
     if path == "/api" || path.starts_with("/api/") {
-        api::handle(t, req).await
+        api::handle(&t, req).await
     } else {
-        t.handle_admin_plain(&req)
+        admin::respond(&req, &t.metrics.registry)
     }
 }
 
@@ -293,9 +279,8 @@ where
 
 async fn sweep_loop(tracker: Arc<Tracker>, shutdown: CancellationToken) {
     let cfg = tracker.config();
-    let mut tick = tokio::time::interval(Duration::from_secs(u64::from(cfg.sweep_interval)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
+    let mut tick =
+        seedline_process::shutdown::every(Duration::from_secs(u64::from(cfg.sweep_interval)));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seedline_loadtest::tracker::{self, target::Target, Config, Report};
+use seedline_process::settings::Settings;
+use seedline_testkit::Served;
 use seedline_tracker::{metrics::Metrics, serve, Listeners, Tracker};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Every wait in the suite is bounded by this.
@@ -16,8 +17,7 @@ pub struct TestTracker {
     pub addr: SocketAddr,
     pub admin: SocketAddr,
     pub tracker: Arc<Tracker>,
-    token: CancellationToken,
-    handle: JoinHandle<()>,
+    task: Served<()>,
 }
 
 impl TestTracker {
@@ -37,14 +37,12 @@ impl TestTracker {
         let addr = listeners.public_addrs()[0];
         let admin = listeners.admin_addr().unwrap();
         let tracker = Arc::new(Tracker::new(&cfg, Metrics::new()));
-        let token = CancellationToken::new();
-        let handle = tokio::spawn(serve(tracker.clone(), listeners, token.clone()));
+        let task = Served::spawn(|token| serve(tracker.clone(), listeners, token));
         Self {
             addr,
             admin,
             tracker,
-            token,
-            handle,
+            task,
         }
     }
 
@@ -73,11 +71,7 @@ impl TestTracker {
     }
 
     pub async fn stop(self) {
-        self.token.cancel();
-        tokio::time::timeout(WAIT, self.handle)
-            .await
-            .expect("tracker stops in time")
-            .unwrap();
+        self.task.stop(WAIT).await;
     }
 }
 

@@ -5,8 +5,7 @@
 
 use std::path::PathBuf;
 
-use seedline_process::daemon::ExtraFlags;
-use seedline_process::settings::Program;
+use seedline_process::settings::{ExtraFlags, Program};
 
 use super::config::{Config, ConfigError, OneOff};
 
@@ -53,32 +52,24 @@ impl ExtraFlags<Config> for OneOffFlags {
 
 #[cfg(test)]
 mod tests {
-    use seedline_process::settings::load;
+    use seedline_process::settings::from_args;
+    use seedline_testkit::TempFile;
 
     use super::*;
 
     fn config(args: &[&str]) -> Result<Config, String> {
-        let args = std::iter::once("seeder")
-            .chain(args.iter().copied())
-            .map(Into::into);
-        let l = load::<Config, OneOffFlags>(&PROGRAM, args).map_err(|e| e.to_string())?;
-        let c = l.extra.apply(l.settings).map_err(|e| e.0)?;
-        c.validate().map_err(|e| e.0)?;
-        Ok(c)
+        from_args::<Config, OneOffFlags>(&PROGRAM, args).map_err(|e| e.to_string())
     }
 
     #[test]
     fn flags_override_file_which_overrides_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.toml");
-        std::fs::write(
-            &path,
+        let file = TempFile::new(
+            "s.toml",
             "upload_slots = 8\nidle_timeout = 99\nlibrary = \"/lib\"\n",
-        )
-        .unwrap();
+        );
         let c = config(&[
             "--config",
-            path.to_str().unwrap(),
+            file.path(),
             "--upload-slots",
             "4",
             "--torrent",
@@ -110,14 +101,11 @@ mod tests {
 
     #[test]
     fn torrents_come_from_the_file_too() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.toml");
-        std::fs::write(
-            &path,
+        let file = TempFile::new(
+            "s.toml",
             "[[torrents]]\ntorrent = \"a.torrent\"\ndata = \"/srv/a\"\n",
-        )
-        .unwrap();
-        let c = config(&["--config", path.to_str().unwrap()]).unwrap();
+        );
+        let c = config(&["--config", file.path()]).unwrap();
         assert_eq!(c.torrents.len(), 1);
         assert_eq!(c.torrents[0].data, PathBuf::from("/srv/a"));
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use seedline_process::config::ConfigError;
+use seedline_process::settings::Settings;
 pub use seedline_process::LogFormat;
 
 /// A torrent served without a library: the content is `data/<name>`.
@@ -172,41 +173,14 @@ pub struct Config {
 /// its read-ahead, with room for the replies in between.
 pub const MIN_PEER_MEMORY: usize = 384 * 1024;
 
-impl Default for Config {
-    /// The defaults declared on the fields (whatever the environment holds).
-    fn default() -> Self {
-        seedline_process::settings::defaults()
-    }
-}
+seedline_process::declared_defaults!(Config);
 
-/// A setting that cannot work, found before anything is bound.
-impl Config {
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+impl Settings for Config {
+    fn secrets(&mut self) -> Vec<&mut Option<String>> {
+        vec![&mut self.tracker_api_token]
     }
 
-    /// The configuration as TOML, with the tracker API token redacted.
-    pub fn to_toml(&self) -> String {
-        let mut shown = self.clone();
-        seedline_process::config::redact(&mut shown.tracker_api_token);
-        seedline_process::settings::to_toml(&shown)
-    }
-
-    /// What must exist on this host before the seeder starts: the library directory. Not
-    /// part of [`Self::validate`], so `--print-config` works on another host.
-    pub fn check_paths(&self) -> Result<(), ConfigError> {
-        if let Some(lib) = &self.library {
-            if !lib.is_dir() {
-                return Err(ConfigError(format!(
-                    "library {} is not a directory (create it, or fix --library)",
-                    lib.display()
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self) -> Result<(), ConfigError> {
         let err = |m: String| Err(ConfigError(m));
         if self.library.is_none() && self.torrents.is_empty() {
             return err("nothing to seed: give --library DIR or --torrent FILE --data DIR".into());
@@ -224,19 +198,35 @@ impl Config {
             }
             self.tracker_api_token()?;
         }
-        for (name, v) in [
-            ("max_peers", self.max_peers),
-            ("max_peers_per_address", self.max_peers_per_address),
-            ("max_handshakes", self.max_handshakes),
-            ("max_open_files", self.max_open_files),
-            ("max_peers_per_torrent", self.max_peers_per_torrent),
-            ("upload_slots", self.upload_slots),
-            ("max_requests_per_peer", self.max_requests_per_peer),
-            ("max_interest_changes", self.max_interest_changes as usize),
-            ("max_bitfield_resets", self.max_bitfield_resets as usize),
+        let (count, secs) = ("", " second");
+        for (name, v, unit) in [
+            ("max_peers", self.max_peers, count),
+            ("max_peers_per_address", self.max_peers_per_address, count),
+            ("max_handshakes", self.max_handshakes, count),
+            ("max_open_files", self.max_open_files, count),
+            ("max_peers_per_torrent", self.max_peers_per_torrent, count),
+            ("upload_slots", self.upload_slots, count),
+            ("max_requests_per_peer", self.max_requests_per_peer, count),
+            (
+                "max_interest_changes",
+                self.max_interest_changes as usize,
+                count,
+            ),
+            (
+                "max_bitfield_resets",
+                self.max_bitfield_resets as usize,
+                count,
+            ),
+            ("rescan_interval", self.rescan_interval as usize, secs),
+            ("choke_interval", self.choke_interval as usize, secs),
+            ("handshake_timeout", self.handshake_timeout as usize, secs),
+            ("idle_timeout", self.idle_timeout as usize, secs),
+            ("write_timeout", self.write_timeout as usize, secs),
+            ("request_timeout", self.request_timeout as usize, secs),
+            ("announce_interval", self.announce_interval as usize, secs),
         ] {
             if v == 0 {
-                return err(format!("{name} must be at least 1"));
+                return err(format!("{name} must be at least 1{unit}"));
             }
         }
         if self.max_peer_memory < MIN_PEER_MEMORY {
@@ -244,19 +234,6 @@ impl Config {
                 "max_peer_memory ({}) must be at least {MIN_PEER_MEMORY}: a batch of blocks and a frame must fit",
                 self.max_peer_memory
             ));
-        }
-        for (name, v) in [
-            ("rescan_interval", self.rescan_interval),
-            ("choke_interval", self.choke_interval),
-            ("handshake_timeout", self.handshake_timeout),
-            ("idle_timeout", self.idle_timeout),
-            ("write_timeout", self.write_timeout),
-            ("request_timeout", self.request_timeout),
-            ("announce_interval", self.announce_interval),
-        ] {
-            if v == 0 {
-                return err(format!("{name} must be at least 1 second"));
-            }
         }
         if !seedline_process::logging::valid_level(&self.log_level) {
             return err(format!(
@@ -266,7 +243,9 @@ impl Config {
         }
         Ok(())
     }
+}
 
+impl Config {
     /// The token for `tracker_api`, from the setting or its file (trimmed).
     pub fn tracker_api_token(&self) -> Result<String, ConfigError> {
         seedline_process::config::read_secret(

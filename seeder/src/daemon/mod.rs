@@ -2,7 +2,6 @@
 //! over the peer wire protocol and announces them. [`run`] is the whole daemon; the
 //! `seeder` binary parses flags and calls it.
 
-pub mod admin;
 pub mod announce;
 pub mod cli;
 pub mod config;

@@ -13,16 +13,15 @@ impl Daemon for Config {
     const NAME: &'static str = "seeder";
     type Listeners = Listeners;
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        Config::validate(self)
-    }
-
-    fn to_toml(&self) -> String {
-        Config::to_toml(self)
-    }
-
+    /// The library directory must exist here.
     fn check_host(&self) -> Result<(), ConfigError> {
-        self.check_paths()
+        match &self.library {
+            Some(lib) if !lib.is_dir() => Err(ConfigError(format!(
+                "library {} is not a directory (create it, or fix --library)",
+                lib.display()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn logging(&self) -> (LogFormat, &str) {

@@ -7,13 +7,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use seedline_process::admin;
 use seedline_process::net::bind_one;
 use seedline_tracker::access::Mode;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::admin;
 use super::config::Config;
 use super::library::Library;
 use super::metrics::Metrics;
@@ -144,9 +144,14 @@ pub async fn run(
     }
     log_summary(&shared, embedded);
     let conns_stop = CancellationToken::new();
+    let metrics_of = shared.clone();
     tasks.spawn(admin::serve(
         listeners.admin,
-        shared.clone(),
+        admin::Limits::default(),
+        move |req| {
+            let reply = admin::respond(&req, &metrics_of.metrics.registry);
+            std::future::ready(reply)
+        },
         shutdown.clone(),
     ));
     tasks.spawn(accept_loop(

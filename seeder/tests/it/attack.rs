@@ -105,6 +105,25 @@ impl SeederProcess {
     pub async fn metrics_text(&self) -> String {
         String::from_utf8(http_get(self.admin, "/metrics").await.1).unwrap()
     }
+
+    /// Waits (bounded) until the metric `prefix` reads a value that is `ok`.
+    pub async fn metric_becomes(&self, prefix: &str, ok: impl Fn(f64) -> bool) -> bool {
+        crate::daemon_util::eventually(|| async { ok(self.metric(prefix).await) }).await
+    }
+
+    /// A peer from `source` with a 4 KiB receive buffer, past its handshake (as `id`).
+    async fn slow_reader(&self, source: &str, id: u8) -> Client {
+        let mut c = Client::connect_from(self.peer, ip(source), Some(4096)).await;
+        let ours =
+            seedline_common::wire::Handshake::new(self.ih, seedline_common::PeerId([id; 20]));
+        c.send_raw(&ours.encode()).await;
+        c
+    }
+}
+
+/// The metric of disconnects for `reason`.
+fn disconnects(reason: &str) -> String {
+    format!("seedline_seeder_disconnects_total{{reason=\"{reason}\"}}")
 }
 
 /// Lines the child writes to stderr, read in a thread so reads can time out; the rest of
@@ -147,12 +166,8 @@ async fn a_deeply_nested_extended_handshake_is_refused_not_a_crash() {
     }
     // The longer one is over the extended-message cap and ends its connection.
     assert!(
-        crate::daemon_util::eventually(|| async {
-            s.metric("seedline_seeder_disconnects_total{reason=\"protocol_error\"}")
-                .await
-                >= 1.0
-        })
-        .await,
+        s.metric_becomes(&disconnects("protocol_error"), |v| v >= 1.0)
+            .await,
         "the oversized extended message is a protocol error"
     );
 }
@@ -168,26 +183,17 @@ async fn one_address_cannot_take_every_peer_slot() {
     let mut s = SeederProcess::start(&["--max-peers-per-address", "8"]);
     let mut held = Vec::new();
     for _ in 0..600 {
-        let mut c = Client::connect_from(s.peer, ip("127.0.0.50"), Some(4096)).await;
-        let ours = seedline_common::wire::Handshake::new(s.ih, seedline_common::PeerId([7; 20]));
-        c.send_raw(&ours.encode()).await;
-        held.push(c);
+        held.push(s.slow_reader("127.0.0.50", 7).await);
     }
     assert!(
-        crate::daemon_util::eventually(|| async {
-            s.metric("seedline_seeder_disconnects_total{reason=\"address_limit\"}")
-                .await
-                == 592.0
-        })
-        .await,
+        s.metric_becomes(&disconnects("address_limit"), |v| v == 592.0)
+            .await,
         "592 of 600 refused: {}",
         s.metrics_text().await
     );
     assert!(
-        crate::daemon_util::eventually(|| async {
-            s.metric("seedline_seeder_peers_connected").await == 8.0
-        })
-        .await,
+        s.metric_becomes("seedline_seeder_peers_connected", |v| v == 8.0)
+            .await,
         "the address's 8 connections are peers"
     );
     // What they hold is counted (a read buffer each, at least 4 KiB) and bounded by the
@@ -213,12 +219,8 @@ async fn a_handshake_flood_is_bounded() {
         held.push(Client::connect_from(s.peer, ip("127.0.0.51"), None).await);
     }
     assert!(
-        crate::daemon_util::eventually(|| async {
-            s.metric("seedline_seeder_disconnects_total{reason=\"handshake_evicted\"}")
-                .await
-                == 268.0
-        })
-        .await,
+        s.metric_becomes(&disconnects("handshake_evicted"), |v| v == 268.0)
+            .await,
         "268 of 300 gave way to newer ones"
     );
     let (status, _) = http_get(s.admin, "/health").await;
@@ -233,9 +235,7 @@ async fn a_handshake_flood_is_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_never_reads_is_dropped_at_the_write_timeout() {
     let mut s = SeederProcess::start(&["--write-timeout", "2"]);
-    let mut c = Client::connect_from(s.peer, ip("127.0.0.52"), Some(4096)).await;
-    let ours = seedline_common::wire::Handshake::new(s.ih, seedline_common::PeerId([8; 20]));
-    c.send_raw(&ours.encode()).await;
+    let mut c = s.slow_reader("127.0.0.52", 8).await;
     c.send(Message::Interested).await;
     // 1 900 requests for the same block: 30 MiB of replies, more than any socket buffer.
     let block = seedline_common::wire::BlockRequest {
@@ -251,12 +251,8 @@ async fn a_peer_that_never_reads_is_dropped_at_the_write_timeout() {
     }
     c.send_raw(&burst).await;
     assert!(
-        crate::daemon_util::eventually(|| async {
-            s.metric("seedline_seeder_disconnects_total{reason=\"write_timeout\"}")
-                .await
-                == 1.0
-        })
-        .await,
+        s.metric_becomes(&disconnects("write_timeout"), |v| v == 1.0)
+            .await,
         "dropped at the write timeout: {}",
         s.metrics_text().await
     );
@@ -366,12 +362,8 @@ async fn content_changed_in_place_is_never_served() {
         1.0
     );
     assert!(
-        crate::daemon_util::eventually(|| async {
-            s.metric("seedline_seeder_disconnects_total{reason=\"torrent_not_served\"}")
-                .await
-                == 1.0
-        })
-        .await,
+        s.metric_becomes(&disconnects("torrent_not_served"), |v| v == 1.0)
+            .await,
         "its peer was dropped"
     );
     assert!(listed(0).await, "withdrawn from the tracker (stopped)");
@@ -380,12 +372,8 @@ async fn content_changed_in_place_is_never_served() {
     // the change, every piece is hashed again, and the torrent is served whole.
     f.write_all_at(&[original], at as u64).unwrap();
     assert!(
-        crate::daemon_util::eventually(|| async {
-            s.metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 1.0
-        })
-        .await,
+        s.metric_becomes("seedline_seeder_torrents{state=\"seeding\"}", |v| v == 1.0)
+            .await,
         "served again once restored"
     );
     assert!(listed(1).await, "announced again");

@@ -4,12 +4,12 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use seedline_testkit::{KillOnDrop, Run};
 use seedline_tracker::{Config as TrackerConfig, Listeners as TrackerListeners};
 use tokio_util::sync::CancellationToken;
 
 use crate::daemon_util::{eventually, scrape};
 use crate::seed::release;
-use crate::util::KillOnDrop;
 
 const BIN: &str = env!("CARGO_BIN_EXE_seeder");
 
@@ -35,37 +35,28 @@ fn seeder_cmd(
 
 #[test]
 fn config_errors_exit_64_and_print_config_shows_the_sources() {
-    let out = Command::new(BIN).output().unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to seed"));
+    let stderr = Run::of(&mut Command::new(BIN)).fails_with(64);
+    assert!(stderr.contains("nothing to seed"));
 
-    let out = Command::new(BIN)
-        .args(["--library", "/srv/lib", "--upload-slots", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("upload_slots"));
+    let stderr = Run::of(Command::new(BIN).args(["--library", "/srv/lib", "--upload-slots", "0"]))
+        .fails_with(64);
+    assert!(stderr.contains("upload_slots"));
 
     // Issue 14: a library that does not exist is a configuration error, not a seeder
     // that runs with nothing to serve.
-    let out = Command::new(BIN)
-        .args(["--library", "/nonexistent/seedline-library"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = Run::of(Command::new(BIN).args(["--library", "/nonexistent/seedline-library"]))
+        .fails_with(64);
     assert!(
         stderr.contains("/nonexistent/seedline-library is not a directory"),
         "{stderr}"
     );
 
-    let out = Command::new(BIN)
-        .env("SEEDER_UPLOAD_RATE", "1000000")
-        .args(["--library", "/srv/lib", "--print-config"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let printed = String::from_utf8(out.stdout).unwrap();
+    let printed = Run::of(
+        Command::new(BIN)
+            .env("SEEDER_UPLOAD_RATE", "1000000")
+            .args(["--library", "/srv/lib", "--print-config"]),
+    )
+    .ok();
     assert!(printed.contains("upload_rate = 1000000"), "{printed}");
     assert!(printed.contains("library = \"/srv/lib\""), "{printed}");
 }
@@ -92,24 +83,13 @@ async fn sigterm_announces_stopped_and_exits_zero() {
     let mut cmd = seeder_cmd(&torrent, dir.path(), tracker);
     cmd.args(["--log-format", "json"])
         .stderr(std::fs::File::create(&log).unwrap());
-    let mut child = KillOnDrop::spawn(&mut cmd);
+    let child = KillOnDrop::spawn(&mut cmd);
     assert!(
         eventually(|| async { scrape(tracker, ih).await.is_some_and(|s| s.complete == 1) }).await,
         "the seeder announces started"
     );
-    let pid = child.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = tokio::task::spawn_blocking(move || {
-        let s = child.wait(Duration::from_secs(30));
-        drop(child);
-        s
-    })
-    .await
-    .unwrap();
+    assert!(child.signal("TERM"));
+    let status = child.finish(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(0), "{status}");
     // Issue 14, item 9: the line said nothing of whose shutdown it was (it comes from the
     // tracker crate's module).

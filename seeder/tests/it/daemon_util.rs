@@ -10,9 +10,8 @@ use seedline_common::scrape::{ScrapeRequest, ScrapeResponse, ScrapeStats};
 use seedline_common::InfoHash;
 use seedline_seeder::daemon::config::OneOff;
 use seedline_seeder::daemon::{self, Config, Listeners};
+use seedline_testkit::Served;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -41,8 +40,8 @@ pub struct Running {
     pub peer: SocketAddr,
     pub admin: SocketAddr,
     pub tracker: Option<SocketAddr>,
-    token: CancellationToken,
-    task: Option<JoinHandle<Result<(), daemon::StartError>>>,
+    /// Taken by [`Self::stop`]; otherwise cancelled on drop.
+    task: Option<Served<Result<(), daemon::StartError>>>,
 }
 
 impl Running {
@@ -51,13 +50,11 @@ impl Running {
         let peer = listeners.peer.local_addr().unwrap();
         let admin = listeners.admin.local_addr().unwrap();
         let tracker = listeners.tracker.as_ref().map(|t| t.public_addrs()[0]);
-        let token = CancellationToken::new();
-        let task = tokio::spawn(daemon::run(cfg, listeners, token.clone()));
+        let task = Served::spawn(|token| daemon::run(cfg, listeners, token));
         Self {
             peer,
             admin,
             tracker,
-            token,
             task: Some(task),
         }
     }
@@ -78,19 +75,16 @@ impl Running {
 
     /// Stops the seeder and waits (bounded) for it to finish.
     pub async fn stop(mut self) {
-        self.token.cancel();
         let task = self.task.take().unwrap();
-        tokio::time::timeout(DEADLINE, task)
-            .await
-            .expect("seeder stops within the deadline")
-            .expect("seeder task")
-            .expect("seeder ran");
+        task.stop(DEADLINE).await.expect("seeder ran");
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.token.cancel();
+        if let Some(task) = &self.task {
+            task.token.cancel();
+        }
     }
 }
 
@@ -106,11 +100,10 @@ pub async fn scrape(tracker: SocketAddr, h: InfoHash) -> Option<ScrapeStats> {
     ScrapeResponse::decode(&body).ok()?.files.get(&h).copied()
 }
 
+/// The first metric line starting with `prefix`, or 0 (a labelled series the seeder has
+/// not created yet reads as zero).
 pub fn metric(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0)
+    seedline_testkit::metric(text, prefix).unwrap_or(0.0)
 }
 
 /// A one-shot HTTP/1.1 GET: (status line, body).
@@ -135,17 +128,6 @@ pub async fn http_get(addr: SocketAddr, target: &str) -> (String, Vec<u8>) {
 }
 
 /// Polls `f` until it holds or the deadline passes.
-pub async fn eventually<F, Fut>(mut f: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while tokio::time::Instant::now() < deadline {
-        if f().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
+pub async fn eventually<Fut: Future<Output = bool>>(f: impl FnMut() -> Fut) -> bool {
+    seedline_testkit::eventually(DEADLINE, f).await
 }

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{
-    assert_same_tree, free_port, lt_helper, make_torrent, python, tool, write_tree, KillOnDrop,
-};
+use seedline_testkit::aria2c;
+
+use crate::util::{assert_same_tree, lt_helper, make_torrent, python, write_tree, KillOnDrop};
 
 /// Long enough for a slow CI machine, short enough to fail a hung test in time.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -73,7 +73,6 @@ fn release(root: &Path) -> std::path::PathBuf {
 
 #[test]
 fn aria2_downloads_our_torrent_byte_exact() {
-    let aria2c = tool("aria2c", "aria2");
     let dir = tempfile::tempdir().unwrap();
     let data = release(dir.path());
     make_torrent(
@@ -86,27 +85,13 @@ fn aria2_downloads_our_torrent_byte_exact() {
 
     let out = dir.path().join("aria2");
     let mut aria = KillOnDrop::spawn(
-        Command::new(aria2c)
-            .arg(format!("--dir={}", out.display()))
-            .args([
-                "--enable-dht=false",
-                "--enable-dht6=false",
-                "--bt-enable-lpd=false",
-                "--enable-peer-exchange=false",
-                "--disable-ipv6=true",
-                "--interface=127.0.0.1",
-                "--seed-time=0",
-                "--summary-interval=0",
-                "--console-log-level=warn",
-                "--bt-stop-timeout=60",
-            ])
-            .arg(format!("--listen-port={}", free_port()))
+        aria2c(&out)
+            .args(["--interface=127.0.0.1", "--seed-time=0"])
             .arg(format!(
                 "--bt-tracker=http://127.0.0.1:{}/announce",
                 seeder.tracker_port
             ))
-            .arg(&torrent)
-            .stdout(Stdio::null()),
+            .arg(&torrent),
     );
     let status = aria.wait(TIMEOUT);
     assert!(status.success(), "aria2c failed: {status}");

@@ -3,11 +3,4 @@
 
 use seedline_seeder::fuzz;
 
-#[path = "../../../fuzz/replay.rs"]
-mod replay;
-use replay::replay;
-
-#[test]
-fn peer_session() {
-    replay("peer_session", fuzz::peer_session);
-}
+seedline_testkit::replay_corpora!(fuzz: peer_session);

@@ -2,6 +2,7 @@
 //! seeder in-process: handshakes, pipelined block downloads, BEP 9 metadata, and raw
 //! bytes for hostile-peer tests. Every read is bounded by a timeout.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use seedline_common::wire::{
     BlockRequest, ExtendedHandshake, Handshake, Message, MetadataMessage, HANDSHAKE_LEN,
 };
 use seedline_common::{InfoHash, PeerId};
+use seedline_testkit::{connect_within, socket_from};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -38,23 +40,16 @@ impl Client {
     /// Connects from `source` (any 127.0.0.0/8 address is local), so the seeder sees
     /// another host; `rcvbuf` shrinks the receive window of a client that will not read.
     pub async fn connect_from(addr: SocketAddr, source: IpAddr, rcvbuf: Option<u32>) -> Self {
-        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        let sock = socket_from(source);
         if let Some(n) = rcvbuf {
             sock.set_recv_buffer_size(n).unwrap();
         }
-        sock.bind(SocketAddr::new(source, 0)).unwrap();
         Self::connected(sock.connect(addr)).await
     }
 
-    async fn connected(
-        connect: impl std::future::Future<Output = std::io::Result<TcpStream>>,
-    ) -> Self {
-        let stream = tokio::time::timeout(TIMEOUT, connect)
-            .await
-            .expect("connect in time")
-            .expect("connect");
+    async fn connected(connect: impl Future<Output = std::io::Result<TcpStream>>) -> Self {
         Self {
-            stream,
+            stream: connect_within(TIMEOUT, connect).await,
             buf: Vec::new(),
             theirs: None,
         }

@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use tempfile::TempDir;
+
 use seedline_seeder::daemon::config::Config;
+use seedline_testkit::aria2c;
 
 use crate::daemon_util::{eventually, metric, test_config, Running};
-use crate::util::{
-    assert_same_tree, free_port, lt_helper, make_torrent, python, tool, write_tree, KillOnDrop,
-};
+use crate::util::{assert_same_tree, lt_helper, make_torrent, python, write_tree, KillOnDrop};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -87,54 +88,46 @@ fn multi_file() -> Vec<(&'static str, usize)> {
 }
 
 /// Runs a child process to completion off the async runtime.
-async fn finish(mut child: KillOnDrop, what: &'static str) {
-    let status = tokio::task::spawn_blocking(move || child.wait(TIMEOUT + Duration::from_secs(10)))
-        .await
-        .unwrap();
+async fn finish(child: KillOnDrop, what: &'static str) {
+    let status = child.finish(TIMEOUT + Duration::from_secs(10)).await;
     assert!(status.success(), "{what} failed: {status}");
 }
 
-async fn aria2(p: &Published, out: &Path) {
-    aria2_source(p.torrent.to_str().unwrap(), out).await;
+impl Published {
+    /// The published `.torrent` file's path, for a client that takes a file.
+    fn torrent(&self) -> &str {
+        self.torrent.to_str().unwrap()
+    }
 }
 
-/// aria2c downloads `source` (a `.torrent` path or a magnet link) into `out`.
-async fn aria2_source(source: &str, out: &Path) {
-    let aria2c = tool("aria2c", "aria2");
+/// aria2c downloads `source` (a `.torrent` path or a magnet link) into a fresh directory.
+async fn aria2(source: &str) -> TempDir {
+    let out = tempfile::tempdir().unwrap();
     let child = KillOnDrop::spawn(
-        Command::new(aria2c)
-            .arg(format!("--dir={}", out.display()))
-            .args([
-                "--enable-dht=false",
-                "--enable-dht6=false",
-                "--bt-enable-lpd=false",
-                "--enable-peer-exchange=false",
-                "--disable-ipv6=true",
-                "--interface=127.0.0.1",
-                "--seed-time=0",
-                "--summary-interval=0",
-                "--console-log-level=warn",
-                "--bt-stop-timeout=60",
-            ])
-            .arg(format!("--listen-port={}", free_port()))
-            .arg(source)
-            .stdout(Stdio::null()),
+        aria2c(out.path())
+            .args(["--interface=127.0.0.1", "--seed-time=0"])
+            .arg(source),
     );
     finish(child, "aria2c").await;
+    out
 }
 
-async fn libtorrent(source: &str, out: &Path, count: usize) {
+/// `count` libtorrent sessions download `source` at once, into `0/`, `1/`, … of a fresh
+/// directory.
+async fn libtorrent(source: &str, count: usize) -> TempDir {
+    let out = tempfile::tempdir().unwrap();
     let child = KillOnDrop::spawn(
         Command::new(python())
             .arg(lt_helper())
             .args(["leech", source])
-            .arg(out)
+            .arg(out.path())
             .arg(TIMEOUT.as_secs().to_string())
             .arg(count.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null()),
     );
     finish(child, "libtorrent leech").await;
+    out
 }
 
 fn assert_file_same(expected: &Path, got: &Path) {
@@ -148,14 +141,12 @@ fn assert_file_same(expected: &Path, got: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aria2_downloads_single_and_multi_file_torrents() {
     let p = publish(&multi_file(), "Release ü").await;
-    let out = tempfile::tempdir().unwrap();
-    aria2(&p, out.path()).await;
+    let out = aria2(p.torrent()).await;
     assert_same_tree(&p.content, &out.path().join("Release ü"));
     p.seeder.stop().await;
 
     let p = publish(&[("one.iso", 700_001)], "one.iso").await;
-    let out = tempfile::tempdir().unwrap();
-    aria2(&p, out.path()).await;
+    let out = aria2(p.torrent()).await;
     assert_file_same(&p.content, &out.path().join("one.iso"));
     p.seeder.stop().await;
 }
@@ -163,14 +154,12 @@ async fn aria2_downloads_single_and_multi_file_torrents() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn libtorrent_downloads_single_and_multi_file_torrents() {
     let p = publish(&multi_file(), "Release ü").await;
-    let out = tempfile::tempdir().unwrap();
-    libtorrent(p.torrent.to_str().unwrap(), out.path(), 1).await;
+    let out = libtorrent(p.torrent(), 1).await;
     assert_same_tree(&p.content, &out.path().join("0/Release ü"));
     p.seeder.stop().await;
 
     let p = publish(&[("one.iso", 700_001)], "one.iso").await;
-    let out = tempfile::tempdir().unwrap();
-    libtorrent(p.torrent.to_str().unwrap(), out.path(), 1).await;
+    let out = libtorrent(p.torrent(), 1).await;
     assert_file_same(&p.content, &out.path().join("0/one.iso"));
     p.seeder.stop().await;
 }
@@ -178,8 +167,7 @@ async fn libtorrent_downloads_single_and_multi_file_torrents() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn libtorrent_resolves_a_magnet_link_against_the_origin() {
     let p = publish(&multi_file(), "Release ü").await;
-    let out = tempfile::tempdir().unwrap();
-    libtorrent(&p.magnet, out.path(), 1).await;
+    let out = libtorrent(&p.magnet, 1).await;
     assert_same_tree(&p.content, &out.path().join("0/Release ü"));
     assert!(
         p.seeder
@@ -196,8 +184,7 @@ async fn libtorrent_resolves_a_magnet_link_against_the_origin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aria2_resolves_a_magnet_link_against_the_origin() {
     let p = publish(&multi_file(), "Release ü").await;
-    let out = tempfile::tempdir().unwrap();
-    aria2_source(&p.magnet, out.path()).await;
+    let out = aria2(&p.magnet).await;
     assert_same_tree(&p.content, &out.path().join("Release ü"));
     p.seeder.stop().await;
 }
@@ -205,8 +192,7 @@ async fn aria2_resolves_a_magnet_link_against_the_origin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_libtorrent_leechers_at_once() {
     let p = publish(&multi_file(), "Release ü").await;
-    let out = tempfile::tempdir().unwrap();
-    libtorrent(p.torrent.to_str().unwrap(), out.path(), 4).await;
+    let out = libtorrent(p.torrent(), 4).await;
     for i in 0..4 {
         assert_same_tree(&p.content, &out.path().join(format!("{i}/Release ü")));
     }
@@ -218,8 +204,7 @@ async fn four_libtorrent_leechers_from_a_super_seed() {
     let mut cfg = test_config();
     cfg.super_seed = true;
     let p = publish_with(&multi_file(), "Release ü", cfg).await;
-    let out = tempfile::tempdir().unwrap();
-    libtorrent(p.torrent.to_str().unwrap(), out.path(), 4).await;
+    let out = libtorrent(p.torrent(), 4).await;
     for i in 0..4 {
         assert_same_tree(&p.content, &out.path().join(format!("{i}/Release ü")));
     }

@@ -51,9 +51,20 @@ pub struct Served {
 }
 
 pub async fn serve_release(ours: bool, tweak: impl FnOnce(&mut Config)) -> Served {
+    serve_changed_release(ours, |_| {}, tweak).await
+}
+
+/// [`serve_release`], with `change` made to the release's files (in the directory it
+/// is given) before the seeder starts.
+async fn serve_changed_release(
+    ours: bool,
+    change: impl FnOnce(&Path),
+    tweak: impl FnOnce(&mut Config),
+) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let (torrent, bytes) = release(dir.path(), ours);
     let (ih, m) = parse(&torrent);
+    change(dir.path());
     let mut cfg = test_config();
     cfg.torrents = vec![one_off(&torrent, dir.path())];
     tweak(&mut cfg);
@@ -67,7 +78,16 @@ pub async fn serve_release(ours: bool, tweak: impl FnOnce(&mut Config)) -> Serve
     }
 }
 
-/// Waits until `n` torrents are being served.
+/// A running seeder of a library, empty so far, with `tweak` applied to its config; and
+/// the library.
+async fn serve_library(tweak: impl FnOnce(&mut Config)) -> (Running, tempfile::TempDir) {
+    let lib = tempfile::tempdir().unwrap();
+    let mut cfg = test_config();
+    cfg.library = Some(lib.path().to_owned());
+    tweak(&mut cfg);
+    (Running::start(cfg).await, lib)
+}
+
 /// A peer asking for `ih` is closed right after its handshake: the torrent is not served.
 async fn expect_turned_away(s: &Running, ih: seedline_common::InfoHash) {
     let mut c = Client::connect(s.peer).await;
@@ -78,13 +98,35 @@ async fn expect_turned_away(s: &Running, ih: seedline_common::InfoHash) {
     c.expect_closed().await;
 }
 
+/// How many torrents are in `state`.
+async fn torrents(s: &Running, state: &str) -> f64 {
+    s.metric(&format!("seedline_seeder_torrents{{state=\"{state}\"}}"))
+        .await
+}
+
+/// Waits until `n` torrents are being served.
 async fn seeding(s: &Running, n: f64) -> bool {
-    eventually(|| async {
-        s.metric("seedline_seeder_torrents{state=\"seeding\"}")
-            .await
-            == n
-    })
-    .await
+    eventually(|| async { torrents(s, "seeding").await == n }).await
+}
+
+/// Waits until the embedded tracker lists the origin as the seed of `ih`.
+async fn announced(s: &Running, ih: seedline_common::InfoHash) -> bool {
+    eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await
+}
+
+/// A peer that has downloaded the whole of `m` (`ih`) from the seeder, `depth` requests
+/// in flight, and the bytes it got.
+async fn download(
+    s: &Running,
+    ih: seedline_common::InfoHash,
+    m: &Metainfo,
+    depth: usize,
+) -> (Client, Vec<u8>) {
+    let mut c = Client::handshake(s.peer, ih).await;
+    let got = c
+        .download(m.info.total_length(), m.info.piece_length, depth)
+        .await;
+    (c, got)
 }
 
 fn parse(path: &Path) -> (seedline_common::InfoHash, Metainfo) {
@@ -94,20 +136,18 @@ fn parse(path: &Path) -> (seedline_common::InfoHash, Metainfo) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_byte_exact_and_announces_to_the_embedded_tracker() {
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, expected) = release(dir.path(), true);
-    let (ih, m) = parse(&torrent);
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    let s = Running::start(cfg).await;
+    let Served {
+        s,
+        ih,
+        m,
+        bytes: expected,
+        _dir,
+    } = serve_release(true, |_| {}).await;
     assert!(
-        eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await,
+        announced(&s, ih).await,
         "the seeder announces itself as a seed"
     );
-    let mut c = Client::handshake(s.peer, ih).await;
-    let got = c
-        .download(m.info.total_length(), m.info.piece_length, 32)
-        .await;
+    let (c, got) = download(&s, ih, &m, 32).await;
     assert!(got == expected, "downloaded bytes differ");
     let metrics = s.metrics().await;
     assert_eq!(
@@ -128,12 +168,7 @@ async fn downloads_byte_exact_and_announces_to_the_embedded_tracker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn magnet_metadata_resolves_against_the_seeder_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, _) = release(dir.path(), true);
-    let (ih, _) = parse(&torrent);
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    let s = Running::start(cfg).await;
+    let Served { s, ih, _dir, .. } = serve_release(true, |_| {}).await;
     let mut c = Client::handshake(s.peer, ih).await;
     let info = c.fetch_metadata().await;
     assert_eq!(<[u8; 20]>::from(Sha1::digest(&info)), *ih.as_bytes());
@@ -151,23 +186,22 @@ async fn magnet_metadata_resolves_against_the_seeder_alone() {
 /// again, byte-exact, once the data is right, without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_torrents_are_verified_before_they_are_served() {
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, expected) = release(dir.path(), false);
-    let (ih, m) = parse(&torrent);
-    // Corrupt one byte of piece 3 (bytes 196608..262144, inside b.bin).
-    let b = dir.path().join("rel/sub/b.bin");
-    let mut bytes = std::fs::read(&b).unwrap();
-    bytes[200_000 - 100_000] ^= 0xff;
-    std::fs::write(&b, &bytes).unwrap();
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    let s = Running::start(cfg).await;
-    let damaged = || async {
-        s.metric("seedline_seeder_torrents{state=\"damaged\"}")
-            .await
+    // Flips one byte of piece 3 (bytes 196608..262144, inside b.bin).
+    let flip = |dir: &Path| {
+        let b = dir.join("rel/sub/b.bin");
+        let mut bytes = std::fs::read(&b).unwrap();
+        bytes[200_000 - 100_000] ^= 0xff;
+        std::fs::write(&b, &bytes).unwrap();
     };
+    let Served {
+        s,
+        ih,
+        m,
+        bytes: expected,
+        _dir: dir,
+    } = serve_changed_release(false, flip, |_| {}).await;
     assert!(
-        eventually(|| async { damaged().await == 1.0 }).await,
+        eventually(|| async { torrents(&s, "damaged").await == 1.0 }).await,
         "verification finds it damaged"
     );
     assert_eq!(
@@ -175,46 +209,27 @@ async fn foreign_torrents_are_verified_before_they_are_served() {
             .await,
         1.0
     );
-    assert_eq!(
-        s.metric("seedline_seeder_torrents{state=\"seeding\"}")
-            .await,
-        0.0
-    );
+    assert_eq!(torrents(&s, "seeding").await, 0.0);
     // Not served: a peer is turned away at its handshake.
     expect_turned_away(&s, ih).await;
     // Fix the data: the next library scan sees the change, hashes again, serves.
-    let mut fixed = bytes;
-    fixed[200_000 - 100_000] ^= 0xff;
-    std::fs::write(&b, &fixed).unwrap();
+    flip(dir.path());
     assert!(
         seeding(&s, 1.0).await,
         "served again once the data is right"
     );
-    assert_eq!(damaged().await, 0.0);
-    assert!(
-        eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await,
-        "announced again"
-    );
-    let mut c = Client::handshake(s.peer, ih).await;
-    let got = c
-        .download(m.info.total_length(), m.info.piece_length, 8)
-        .await;
+    assert_eq!(torrents(&s, "damaged").await, 0.0);
+    assert!(announced(&s, ih).await, "announced again");
+    let (_, got) = download(&s, ih, &m, 8).await;
     assert!(got == expected);
     s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn library_picks_up_new_torrents_and_stops_removed_ones() {
-    let lib = tempfile::tempdir().unwrap();
+    let (s, lib) = serve_library(|_| {}).await;
     let src = tempfile::tempdir().unwrap();
-    let mut cfg = test_config();
-    cfg.library = Some(lib.path().to_owned());
-    let s = Running::start(cfg).await;
-    assert_eq!(
-        s.metric("seedline_seeder_torrents{state=\"seeding\"}")
-            .await,
-        0.0
-    );
+    assert_eq!(torrents(&s, "seeding").await, 0.0);
     // Publish: content in the library, then the torrent dropped in by make-torrent.
     write_tree(lib.path(), &[("rel/a.bin", 70_000)]);
     make_torrent(
@@ -232,10 +247,7 @@ async fn library_picks_up_new_torrents_and_stops_removed_ones() {
     .ok();
     let (ih, m) = parse(&lib.path().join("rel.torrent"));
     assert!(seeding(&s, 1.0).await, "the published torrent is picked up");
-    let mut c = Client::handshake(s.peer, ih).await;
-    let got = c
-        .download(m.info.total_length(), m.info.piece_length, 4)
-        .await;
+    let (mut c, got) = download(&s, ih, &m, 4).await;
     assert!(got == content(70_000, 0));
     // Removing the torrent stops it: the open connection is closed, new ones refused.
     std::fs::remove_file(lib.path().join("rel.torrent")).unwrap();
@@ -246,10 +258,9 @@ async fn library_picks_up_new_torrents_and_stops_removed_ones() {
     // A broken .torrent is a state with a metric (issue 14: it was only a log line), and
     // leaves it once the file is gone.
     std::fs::write(lib.path().join("broken.torrent"), b"d4:infod").unwrap();
-    let broken = || async { s.metric("seedline_seeder_torrents{state=\"broken\"}").await };
-    assert!(eventually(|| async { broken().await == 1.0 }).await);
+    assert!(eventually(|| async { torrents(&s, "broken").await == 1.0 }).await);
     std::fs::remove_file(lib.path().join("broken.torrent")).unwrap();
-    assert!(eventually(|| async { broken().await == 0.0 }).await);
+    assert!(eventually(|| async { torrents(&s, "broken").await == 0.0 }).await);
     s.stop().await;
 }
 
@@ -259,11 +270,7 @@ async fn library_picks_up_new_torrents_and_stops_removed_ones() {
 /// second, whatever `rescan_interval` (content checks) says.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_torrent_starts_within_a_second_or_two() {
-    let lib = tempfile::tempdir().unwrap();
-    let mut cfg = test_config();
-    cfg.library = Some(lib.path().to_owned());
-    cfg.rescan_interval = 3600;
-    let s = Running::start(cfg).await;
+    let (s, lib) = serve_library(|c| c.rescan_interval = 3600).await;
     write_tree(lib.path(), &[("rel/a.bin", 20_000)]);
     let library = lib.path().to_str().unwrap();
     make_torrent(lib.path(), &["rel", "-l", "16K", "--publish", library]).ok();
@@ -274,27 +281,24 @@ async fn a_published_torrent_starts_within_a_second_or_two() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_content_is_reported_and_served_once_it_appears() {
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, expected) = release(dir.path(), true);
-    let (ih, m) = parse(&torrent);
-    let c_bin = dir.path().join("rel/sub/c.bin");
-    let saved = std::fs::read(&c_bin).unwrap();
-    std::fs::remove_file(&c_bin).unwrap();
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    let s = Running::start(cfg).await;
-    assert_eq!(
-        s.metric("seedline_seeder_torrents{state=\"missing\"}")
-            .await,
-        1.0
-    );
+    let mut saved = Vec::new();
+    let remove = |dir: &Path| {
+        let c_bin = dir.join("rel/sub/c.bin");
+        saved = std::fs::read(&c_bin).unwrap();
+        std::fs::remove_file(&c_bin).unwrap();
+    };
+    let Served {
+        s,
+        ih,
+        m,
+        bytes: expected,
+        _dir: dir,
+    } = serve_changed_release(true, remove, |_| {}).await;
+    assert_eq!(torrents(&s, "missing").await, 1.0);
     expect_turned_away(&s, ih).await;
-    std::fs::write(&c_bin, saved).unwrap();
+    std::fs::write(dir.path().join("rel/sub/c.bin"), saved).unwrap();
     assert!(seeding(&s, 1.0).await, "the next scan finds the content");
-    let mut c = Client::handshake(s.peer, ih).await;
-    let got = c
-        .download(m.info.total_length(), m.info.piece_length, 8)
-        .await;
+    let (_, got) = download(&s, ih, &m, 8).await;
     assert!(got == expected);
     s.stop().await;
 }
@@ -331,12 +335,8 @@ async fn leecher_announce(s: &Running, ih: seedline_common::InfoHash) -> Vec<u8>
 async fn embedded_tracker_tracks_only_the_library_unless_opened() {
     use seedline_common::{FailureResponse, InfoHash};
     for open in [false, true] {
-        let lib = tempfile::tempdir().unwrap();
+        let (s, lib) = serve_library(|c| c.embedded_tracker_open = open).await;
         let src = tempfile::tempdir().unwrap();
-        let mut cfg = test_config();
-        cfg.library = Some(lib.path().to_owned());
-        cfg.embedded_tracker_open = open;
-        let s = Running::start(cfg).await;
         write_tree(lib.path(), &[("rel/a.bin", 30_000)]);
         let content = lib.path().join("rel");
         let library = lib.path().to_str().unwrap();
@@ -347,7 +347,7 @@ async fn embedded_tracker_tracks_only_the_library_unless_opened() {
         .ok();
         let (ih, _) = parse(&lib.path().join("rel.torrent"));
         assert!(
-            eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await,
+            announced(&s, ih).await,
             "the library's torrent is tracked, with the origin in it (open: {open})"
         );
         let stranger = leecher_announce(&s, InfoHash([0x5a; 20])).await;
@@ -377,14 +377,9 @@ async fn embedded_tracker_tracks_only_the_library_unless_opened() {
 async fn embedded_tracker_hands_out_the_announce_ip() {
     use seedline_common::announce_response::{AnnounceResponse, Peers};
 
-    let dir = tempfile::tempdir().unwrap();
-    let (torrent, _) = release(dir.path(), true);
-    let (ih, _) = parse(&torrent);
-    let mut cfg = test_config();
-    cfg.torrents = vec![one_off(&torrent, dir.path())];
-    cfg.announce_ip = Some("192.0.2.7".parse().unwrap());
-    let s = Running::start(cfg).await;
-    assert!(eventually(|| async { s.scrape(ih).await.is_some_and(|st| st.complete == 1) }).await);
+    let Served { s, ih, _dir, .. } =
+        serve_release(true, |c| c.announce_ip = Some("192.0.2.7".parse().unwrap())).await;
+    assert!(announced(&s, ih).await);
     let body = leecher_announce(&s, ih).await;
     let reply = AnnounceResponse::decode(&body).unwrap();
     let Peers::Compact { v4, .. } = reply.peers else {
@@ -415,12 +410,7 @@ async fn content_behind_a_symlink_out_of_the_root_is_refused_unless_allowed() {
         let s = Running::start(cfg).await;
         let state = if allow { "seeding" } else { "missing" };
         assert!(
-            eventually(|| async {
-                s.metric(&format!("seedline_seeder_torrents{{state=\"{state}\"}}"))
-                    .await
-                    == 1.0
-            })
-            .await,
+            eventually(|| async { torrents(&s, state).await == 1.0 }).await,
             "{state} with follow_symlinks_outside = {allow}"
         );
         s.stop().await;

@@ -1,75 +1,25 @@
-//! Shared test helpers: running `make-torrent`, building input trees, finding the real
-//! tools (a missing tool fails the test with the package to install), and child
-//! processes that are killed when the test ends, however it ends.
+//! Shared test helpers: running `make-torrent`, building input trees and talking to the
+//! libtorrent helper. Finding the real tools and child processes that are killed when the
+//! test ends come from `seedline-testkit`.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use seedline_common::metainfo::Parsed;
 use seedline_common::Metainfo;
-
-/// The output of one `make-torrent` run.
-pub struct Run {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// Asserts success and returns standard output.
-    #[track_caller]
-    pub fn ok(self) -> String {
-        assert!(
-            self.status.success(),
-            "make-torrent failed: {}",
-            self.stderr
-        );
-        self.stdout
-    }
-
-    /// Asserts the exit status of `verify` finding bad data and returns standard output.
-    #[track_caller]
-    pub fn mismatch(self) -> String {
-        let stdout = self.stdout.clone();
-        self.fails_with(3);
-        stdout
-    }
-
-    /// Asserts the given exit code and returns standard error.
-    #[track_caller]
-    pub fn fails_with(self, code: i32) -> String {
-        assert_eq!(
-            self.status.code(),
-            Some(code),
-            "stdout: {}\nstderr: {}",
-            self.stdout,
-            self.stderr
-        );
-        self.stderr
-    }
-}
+use seedline_testkit::Run;
+pub use seedline_testkit::{python, tool, KillOnDrop};
 
 /// Runs `make-torrent` with `args` in `cwd`.
 pub fn make_torrent(cwd: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_make-torrent"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("make-torrent runs");
-    into_run(out)
-}
-
-fn into_run(out: Output) -> Run {
-    Run {
-        status: out.status,
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
+    Run::of(
+        Command::new(env!("CARGO_BIN_EXE_make-torrent"))
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null()),
+    )
 }
 
 /// Reads and parses a torrent with our own parser.
@@ -92,36 +42,6 @@ pub fn write_tree(root: &Path, files: &[(&str, usize)]) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, content(*len, i)).unwrap();
     }
-}
-
-/// The path of a program from a Debian package, or a failure that says what to install.
-pub fn tool(program: &str, package: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!("{program} is not installed; install Debian's {package} package (.ci/run does)")
-    })
-}
-
-/// Debian's python3 with python3-libtorrent (pyenv's python3 on PATH lacks it).
-/// `SEEDLINE_TEST_PYTHON` points elsewhere if needed.
-pub fn python() -> PathBuf {
-    let python = std::env::var_os("SEEDLINE_TEST_PYTHON")
-        .map_or_else(|| PathBuf::from("/usr/bin/python3"), PathBuf::from);
-    let ok = Command::new(&python)
-        .args(["-c", "import libtorrent"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{} cannot import libtorrent; install Debian's python3-libtorrent package (.ci/run does)",
-        python.display()
-    );
-    python
 }
 
 /// The libtorrent helper script next to these tests.
@@ -152,71 +72,6 @@ pub fn lt_check(request: &serde_json::Value) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("lt_helper prints JSON")
-}
-
-/// A child process that is killed and reaped when dropped.
-pub struct KillOnDrop {
-    pub child: Child,
-}
-
-impl KillOnDrop {
-    pub fn spawn(cmd: &mut Command) -> Self {
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
-        Self { child }
-    }
-
-    /// Waits for the process to exit, failing the test at `timeout`.
-    #[track_caller]
-    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "child still running after {timeout:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Reads the child's stdout line by line in a thread, so reads can time out.
-    pub fn stdout_lines(&mut self) -> mpsc::Receiver<String> {
-        let stdout = self.child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        rx
-    }
-
-    pub fn take_stdin(&mut self) -> ChildStdin {
-        self.child.stdin.take().expect("stdin is piped")
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port that was free a moment ago, for tools that cannot bind port 0 themselves.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Every file below `root`, relative, sorted.

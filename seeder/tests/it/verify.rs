@@ -2,6 +2,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 use crate::util::{make_torrent, write_tree};
 
@@ -12,6 +13,15 @@ fn setup() -> tempfile::TempDir {
     write_tree(&dir.path().join("rel"), FILES);
     make_torrent(dir.path(), &["-l", "16K", "rel"]).ok();
     dir
+}
+
+/// `make-torrent verify` of the release in `dir`, asserting the exit status of finding
+/// bad data (3); its report.
+#[track_caller]
+fn verify_mismatch(dir: &Path) -> String {
+    make_torrent(dir, &["verify", "rel.torrent"])
+        .exited(3)
+        .stdout
 }
 
 #[test]
@@ -44,7 +54,7 @@ fn a_flipped_byte_names_the_piece_and_files() {
         .unwrap();
     f.write_all_at(b"\xff\xfe", 5_000).unwrap();
     drop(f);
-    let out = make_torrent(dir.path(), &["verify", "rel.torrent"]).mismatch();
+    let out = verify_mismatch(dir.path());
     assert!(
         out.contains("MISMATCH: piece 2 of 6 (counting from 0; bytes 32768 to 49151)"),
         "{out}"
@@ -61,7 +71,7 @@ fn missing_and_short_files_are_reported() {
     let dir = setup();
     fs::remove_file(dir.path().join("rel/d")).unwrap();
     fs::write(dir.path().join("rel/a"), b"short").unwrap();
-    let out = make_torrent(dir.path(), &["verify", "rel.torrent"]).mismatch();
+    let out = verify_mismatch(dir.path());
     assert!(
         out.contains("rel/a is 5 bytes, but the torrent says 40000"),
         "{out}"

@@ -80,6 +80,15 @@ fn compact(
     reply(s, &ann(addr, event, seeder, now), 50, PeerForm::Compact)
 }
 
+/// A swarm of leechers started at `addrs`, in order.
+fn leechers(addrs: &[&str]) -> Swarm {
+    let mut s = Swarm::default();
+    for a in addrs {
+        compact(&mut s, a, Event::Started, false, 0);
+    }
+    s
+}
+
 fn v4(r: &AnnounceResponse) -> Vec<SocketAddr> {
     match &r.peers {
         Peers::Compact { v4, .. } => v4.clone(),
@@ -145,9 +154,7 @@ fn a_magnet_client_announcing_left_0_gets_the_origin() {
 
 #[test]
 fn stopped_removes_and_returns_no_peers() {
-    let mut s = Swarm::default();
-    compact(&mut s, "10.0.0.1:1", Event::Started, false, 0);
-    compact(&mut s, "10.0.0.2:1", Event::Started, false, 0);
+    let mut s = leechers(&["10.0.0.1:1", "10.0.0.2:1"]);
     let (c, r) = compact(&mut s, "10.0.0.2:1", Event::Stopped, false, 0);
     assert_eq!(c.leechers, [-1, 0]);
     assert!(v4(&r).is_empty());
@@ -159,8 +166,7 @@ fn stopped_removes_and_returns_no_peers() {
 
 #[test]
 fn completed_counts_once() {
-    let mut s = Swarm::default();
-    compact(&mut s, "10.0.0.1:1", Event::Started, false, 0);
+    let mut s = leechers(&["10.0.0.1:1"]);
     let (c, r) = compact(&mut s, "10.0.0.1:1", Event::Completed, true, 0);
     assert!(c.completed);
     assert_eq!(c.seeders, [1, 0]);
@@ -176,9 +182,7 @@ fn completed_counts_once() {
 
 #[test]
 fn families_are_kept_apart() {
-    let mut s = Swarm::default();
-    compact(&mut s, "10.0.0.1:1", Event::Started, false, 0);
-    compact(&mut s, "[2001:db8::1]:1", Event::Started, false, 0);
+    let mut s = leechers(&["10.0.0.1:1", "[2001:db8::1]:1"]);
     let (_, r) = compact(&mut s, "[2001:db8::2]:1", Event::Started, false, 0);
     assert_eq!(
         r.peers,
@@ -200,31 +204,18 @@ fn families_are_kept_apart() {
 
 #[test]
 fn dict_form_with_and_without_peer_id() {
-    let mut s = Swarm::default();
-    compact(&mut s, "10.0.0.1:7", Event::Started, false, 0);
-    let (_, r) = reply(
-        &mut s,
-        &ann("10.0.0.2:8", Event::Started, false, 0),
-        50,
-        PeerForm::Dict { peer_id: true },
-    );
+    let mut s = leechers(&["10.0.0.1:7"]);
+    // The second peer's reply in the dictionary form, with or without ids.
+    let mut dict = |event, peer_id| {
+        let a = ann("10.0.0.2:8", event, false, 0);
+        reply(&mut s, &a, 50, PeerForm::Dict { peer_id }).1.peers
+    };
+    let first = "10.0.0.1:7".parse().unwrap();
     assert_eq!(
-        r.peers,
-        Peers::Dict(vec![(
-            "10.0.0.1:7".parse().unwrap(),
-            Some(PeerId([10; 20]))
-        )])
+        dict(Event::Started, true),
+        Peers::Dict(vec![(first, Some(PeerId([10; 20])))])
     );
-    let (_, r) = reply(
-        &mut s,
-        &ann("10.0.0.2:8", Event::None, false, 0),
-        50,
-        PeerForm::Dict { peer_id: false },
-    );
-    assert_eq!(
-        r.peers,
-        Peers::Dict(vec![("10.0.0.1:7".parse().unwrap(), None)])
-    );
+    assert_eq!(dict(Event::None, false), Peers::Dict(vec![(first, None)]));
 }
 
 #[test]

@@ -4,6 +4,7 @@ use seedline_common::failure::FailureResponse;
 use seedline_common::{AnnounceResponse, Event, InfoHash, ScrapeResponse};
 use seedline_tracker::access::Mode;
 
+use crate::client::*;
 use crate::util::*;
 
 fn hex(b: u8) -> String {
@@ -15,23 +16,36 @@ fn failure(body: &[u8]) -> Option<String> {
 }
 
 async fn announce_ih(s: &TestServer, ih: u8) -> Response {
-    get(
-        s.addr(),
-        &announce_target(&announce(ih, 1, 6881, 1, Event::Started)),
-    )
-    .await
+    send_announce(s, &announce(ih, 1, 6881, 1, Event::Started)).await
+}
+
+/// A tracker in `mode` with its list in the file `name`, written with `contents` before
+/// it starts and looked at again every `poll` seconds if given: the tracker, the file and
+/// the directory that holds it.
+async fn with_list(
+    mode: Mode,
+    name: &str,
+    contents: &str,
+    poll: Option<u32>,
+) -> (TestServer, std::path::PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join(name);
+    std::fs::write(&list, contents).unwrap();
+    let s = start_with(|c| {
+        c.mode = mode;
+        c.access_list = Some(list.clone());
+        if let Some(poll) = poll {
+            c.access_list_poll = poll;
+        }
+    })
+    .await;
+    (s, list, dir)
 }
 
 #[tokio::test]
 async fn allow_mode_serves_listed_torrents_only_and_reloads_on_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("allow.txt");
-    std::fs::write(&list, format!("# our releases\n{}  # first\n", hex(1))).unwrap();
-    let mut cfg = test_config();
-    cfg.mode = Mode::Allow;
-    cfg.access_list = Some(list.clone());
-    cfg.access_list_poll = 1;
-    let s = TestServer::start(cfg).await;
+    let first = format!("# our releases\n{}  # first\n", hex(1));
+    let (s, list, _dir) = with_list(Mode::Allow, "allow.txt", &first, Some(1)).await;
 
     let ok = announce_ih(&s, 1).await;
     assert!(
@@ -81,11 +95,12 @@ async fn allow_mode_serves_listed_torrents_only_and_reloads_on_change() {
     assert!(AnnounceResponse::decode(&announce_ih(&s, 2).await.body).is_ok());
     assert!(failure(&announce_ih(&s, 3).await.body).is_some());
 
+    assert_metrics(
+        &s,
+        r#"seedline_tracker_access_list_entries{source="file"} 1"#,
+    )
+    .await;
     let m = s.metrics().await;
-    assert_eq!(
-        metric(&m, "seedline_tracker_access_list_entries{source=\"file\"}"),
-        Some(1.0)
-    );
     assert!(
         metric(
             &m,
@@ -99,13 +114,7 @@ async fn allow_mode_serves_listed_torrents_only_and_reloads_on_change() {
 
 #[tokio::test]
 async fn deny_mode_refuses_listed_torrents_and_scrapes_skip_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("deny.txt");
-    std::fs::write(&list, format!("{}\n", hex(9))).unwrap();
-    let mut cfg = test_config();
-    cfg.mode = Mode::Deny;
-    cfg.access_list = Some(list);
-    let s = TestServer::start(cfg).await;
+    let (s, _, _dir) = with_list(Mode::Deny, "deny.txt", &format!("{}\n", hex(9)), None).await;
     assert_eq!(
         failure(&announce_ih(&s, 9).await.body).as_deref(),
         Some("torrent is not allowed on this tracker")
@@ -124,20 +133,13 @@ async fn deny_mode_refuses_listed_torrents_and_scrapes_skip_them() {
     let sr = ScrapeResponse::decode(&r.body).unwrap();
     assert_eq!(sr.files.len(), 1);
     assert!(sr.files.contains_key(&InfoHash([8; 20])));
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(&m, "seedline_tracker_failures_total{reason=\"denied\"}"),
-        Some(1.0)
-    );
+    assert_metrics(&s, r#"seedline_tracker_failures_total{reason="denied"} 1"#).await;
     s.stop().await;
 }
 
 #[tokio::test]
 async fn full_scrape_lists_tracked_torrents_from_a_short_lived_cache() {
-    let mut cfg = test_config();
-    cfg.full_scrape = true;
-    cfg.full_scrape_cache = 3600;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| (c.full_scrape, c.full_scrape_cache) = (true, 3600)).await;
     announce_ih(&s, 1).await;
     let first = ScrapeResponse::decode(&get(s.addr(), "/scrape").await.body).unwrap();
     assert_eq!(first.files.len(), 1);
@@ -145,22 +147,20 @@ async fn full_scrape_lists_tracked_torrents_from_a_short_lived_cache() {
     // Within the cache's lifetime the same reply is served.
     let second = ScrapeResponse::decode(&get(s.addr(), "/scrape").await.body).unwrap();
     assert_eq!(second.files.len(), 1);
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(&m, "seedline_tracker_full_scrape_builds_total"),
-        Some(1.0)
-    );
-    assert_eq!(
-        metric(&m, "seedline_tracker_full_scrape_cache_hits_total"),
-        Some(1.0)
-    );
+    assert_metrics(
+        &s,
+        "
+        seedline_tracker_full_scrape_builds_total 1
+        seedline_tracker_full_scrape_cache_hits_total 1
+        ",
+    )
+    .await;
     s.stop().await;
 
-    let mut cfg = test_config();
-    cfg.full_scrape = true;
-    cfg.full_scrape_cache = 0;
-    cfg.full_scrape_max = 2;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| {
+        (c.full_scrape, c.full_scrape_cache, c.full_scrape_max) = (true, 0, 2);
+    })
+    .await;
     for ih in 1..=5 {
         announce_ih(&s, ih).await;
     }
@@ -171,19 +171,13 @@ async fn full_scrape_lists_tracked_torrents_from_a_short_lived_cache() {
 
 #[tokio::test]
 async fn a_torrent_dropped_by_a_list_edit_keeps_its_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("allow.txt");
-    std::fs::write(&list, format!("{}\n", hex(1))).unwrap();
-    let mut cfg = test_config();
-    cfg.mode = Mode::Allow;
-    cfg.access_list = Some(list.clone());
-    cfg.access_list_poll = 1;
-    let s = TestServer::start(cfg).await;
+    let (s, list, dir) =
+        with_list(Mode::Allow, "allow.txt", &format!("{}\n", hex(1)), Some(1)).await;
     let mut a = announce(1, 1, 6881, 5, Event::Started);
-    get(s.addr(), &announce_target(&a)).await;
+    send_announce(&s, &a).await;
     a.left = 0;
     a.event = Event::Completed;
-    get(s.addr(), &announce_target(&a)).await;
+    send_announce(&s, &a).await;
 
     // Replaced by rename, as operators should: never seen half-written.
     let tmp = dir.path().join("allow.new");

@@ -1,10 +1,11 @@
 use seedline_common::announce_response::{AnnounceResponse, Peers};
-use seedline_common::{Event, FailureResponse};
+use seedline_common::Event;
 
+use crate::client::*;
 use crate::util::*;
 
 async fn announce_ok(s: &TestServer, r: &seedline_common::AnnounceRequest) -> AnnounceResponse {
-    let resp = get(s.addr(), &announce_target(r)).await;
+    let resp = send_announce(s, r).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("text/plain"));
     AnnounceResponse::decode(&resp.body)
@@ -69,42 +70,24 @@ async fn compact_swarm_semantics() {
         }
     );
 
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_requests_total{endpoint=\"announce\",outcome=\"ok\"}"
-        ),
-        Some(9.0)
-    );
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_peers{family=\"ipv4\",role=\"seeder\"}"
-        ),
-        Some(2.0)
-    );
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_peers{family=\"ipv4\",role=\"leecher\"}"
-        ),
-        Some(1.0)
-    );
-    assert_eq!(metric(&m, "seedline_tracker_torrents"), Some(1.0));
-    assert_eq!(
-        metric(&m, "seedline_tracker_downloads_completed_total"),
-        Some(1.0)
-    );
+    assert_metrics(
+        &s,
+        r#"
+        seedline_tracker_requests_total{endpoint="announce",outcome="ok"} 9
+        seedline_tracker_peers{family="ipv4",role="seeder"} 2
+        seedline_tracker_peers{family="ipv4",role="leecher"} 1
+        seedline_tracker_torrents 1
+        seedline_tracker_downloads_completed_total 1
+        "#,
+    )
+    .await;
     s.stop().await;
 }
 
 /// The dictionary form for a `compact=0` request, as the tracker answers it with ids kept
 /// or not, and with `no_peer_id`.
 async fn dict_reply(keep_peer_ids: bool, no_peer_id: bool) -> Peers {
-    let mut cfg = test_config();
-    cfg.keep_peer_ids = keep_peer_ids;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| c.keep_peer_ids = keep_peer_ids).await;
     announce_ok(&s, &announce(2, b'a', 1111, 10, Event::Started)).await;
     let mut q = announce(2, b'b', 2222, 10, Event::Started);
     q.compact = false;
@@ -153,26 +136,21 @@ async fn ipv6_peers_answered_in_peers6() {
     let mut ports: Vec<u16> = v6.iter().map(|a| a.port()).collect();
     ports.sort();
     assert_eq!(ports, vec![3002, 3003]);
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_peers{family=\"ipv6\",role=\"leecher\"}"
-        ),
-        Some(3.0)
-    );
+    assert_metrics(
+        &s,
+        r#"seedline_tracker_peers{family="ipv6",role="leecher"} 3"#,
+    )
+    .await;
     s.stop().await;
 }
 
 #[tokio::test]
 async fn interval_jitter_and_numwant_cap() {
-    let mut cfg = test_config();
-    cfg.interval = 100;
-    cfg.min_interval = 50;
-    cfg.interval_jitter = 20;
-    cfg.numwant_max = 3;
-    cfg.numwant_default = 3;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| {
+        (c.interval, c.min_interval, c.interval_jitter) = (100, 50, 20);
+        (c.numwant_max, c.numwant_default) = (3, 3);
+    })
+    .await;
     for port in 1..=10u16 {
         announce_ok(&s, &announce(4, port as u8, port, 5, Event::Started)).await;
     }
@@ -198,23 +176,14 @@ async fn interval_jitter_and_numwant_cap() {
 
 #[tokio::test]
 async fn torrent_cap_gives_a_failure_reason() {
-    let mut cfg = test_config();
-    cfg.max_torrents = 2;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| c.max_torrents = 2).await;
     for ih in 1..=2 {
         announce_ok(&s, &announce(ih, 1, 1, 5, Event::Started)).await;
     }
-    let r = get(
-        s.addr(),
-        &announce_target(&announce(3, 1, 1, 5, Event::Started)),
-    )
-    .await;
-    let f = FailureResponse::decode(&r.body).expect("failure reply");
-    assert!(
-        f.reason.contains("maximum number of torrents"),
-        "{}",
-        f.reason
-    );
+    let reason = announce_refused(&s, &announce(3, 1, 1, 5, Event::Started))
+        .await
+        .reason;
+    assert!(reason.contains("maximum number of torrents"), "{reason}");
     // Known torrents keep working.
     announce_ok(&s, &announce(1, 2, 2, 5, Event::Started)).await;
     s.stop().await;

@@ -1,10 +1,10 @@
 //! The admin API: authentication, validation, registration and what it changes.
 
-use seedline_common::failure::FailureResponse;
-use seedline_common::{AnnounceResponse, Event, InfoHash};
+use seedline_common::{Event, InfoHash};
 use seedline_tracker::access::Mode;
 use serde_json::Value;
 
+use crate::client::*;
 use crate::util::*;
 
 const TOKEN: &str = "test-token-0123456789";
@@ -117,10 +117,9 @@ async fn without_a_token_there_is_no_api() {
 
 #[tokio::test]
 async fn register_announce_inspect_list_and_unregister() {
-    let s = TestServer::start(api_config(Mode::Allow)).await;
     let a = announce(1, 1, 6881, 0, Event::Started);
-    let refused = get(s.addr(), &announce_target(&a)).await;
-    assert!(FailureResponse::decode(&refused.body).is_some());
+    let s = TestServer::start(api_config(Mode::Allow)).await;
+    announce_refused(&s, &a).await;
 
     let path = format!("/api/torrents/{}", hex(1));
     let (status, v) = call(&s, "PUT", &path, r#"{"name": "ubuntu-24.04.iso"}"#).await;
@@ -134,13 +133,12 @@ async fn register_announce_inspect_list_and_unregister() {
     );
 
     // Now served: a seeder and a leecher that completes.
-    let r = get(s.addr(), &announce_target(&a)).await;
-    assert!(AnnounceResponse::decode(&r.body).is_ok());
+    announce_reply(&s, &a).await;
     let mut l = announce(1, 2, 6882, 5, Event::Started);
-    get(s.addr(), &announce_target(&l)).await;
+    send_announce(&s, &l).await;
     l.left = 0;
     l.event = Event::Completed;
-    get(s.addr(), &announce_target(&l)).await;
+    send_announce(&s, &l).await;
     let (status, v) = call(&s, "GET", &path, "").await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -189,16 +187,12 @@ async fn register_announce_inspect_list_and_unregister() {
     assert_eq!(v["registered"], false);
     assert_eq!(call(&s, "DELETE", &path, "").await.0, 404);
     assert!(s.tracker.store.stats(&InfoHash([1; 20])).is_none());
-    let r = get(s.addr(), &announce_target(&a)).await;
-    assert!(FailureResponse::decode(&r.body).is_some());
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_access_list_entries{source=\"api_registered\"}"
-        ),
-        Some(4.0)
-    );
+    announce_refused(&s, &a).await;
+    assert_metrics(
+        &s,
+        r#"seedline_tracker_access_list_entries{source="api_registered"} 4"#,
+    )
+    .await;
     s.stop().await;
 }
 
@@ -206,19 +200,18 @@ async fn register_announce_inspect_list_and_unregister() {
 async fn deny_through_the_api_drops_the_swarm() {
     let s = TestServer::start(api_config(Mode::Deny)).await;
     let a = announce(4, 1, 6881, 1, Event::Started);
-    get(s.addr(), &announce_target(&a)).await;
+    send_announce(&s, &a).await;
     assert_eq!(s.tracker.store.torrent_count(), 1);
     let path = format!("/api/denied/{}", hex(4));
     assert_eq!(call(&s, "PUT", &path, r#"{"name": "leaked"}"#).await.0, 201);
     assert_eq!(s.tracker.store.torrent_count(), 0);
-    let r = get(s.addr(), &announce_target(&a)).await;
     assert_eq!(
-        FailureResponse::decode(&r.body).unwrap().reason,
+        announce_refused(&s, &a).await.reason,
         "torrent is not allowed on this tracker"
     );
     let (status, v) = call(&s, "GET", &path, "").await;
     assert_eq!((status, v["name"].as_str()), (200, Some("leaked")));
     assert_eq!(call(&s, "DELETE", &path, "").await.0, 200);
-    assert!(AnnounceResponse::decode(&get(s.addr(), &announce_target(&a)).await.body).is_ok());
+    announce_reply(&s, &a).await;
     s.stop().await;
 }

@@ -3,21 +3,4 @@
 
 use seedline_tracker::fuzz;
 
-#[path = "../../../fuzz/replay.rs"]
-mod replay;
-use replay::replay;
-
-#[test]
-fn tracker_request() {
-    replay("tracker_request", fuzz::tracker_request);
-}
-
-#[test]
-fn state_file() {
-    replay("state_file", fuzz::state_file);
-}
-
-#[test]
-fn access_list() {
-    replay("access_list", fuzz::access_list);
-}
+seedline_testkit::replay_corpora!(fuzz: tracker_request, state_file, access_list);

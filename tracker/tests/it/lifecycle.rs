@@ -2,43 +2,34 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use seedline_common::Event;
+use seedline_testkit::{KillOnDrop, Run};
 
+use crate::client::*;
 use crate::util::*;
 
 #[tokio::test]
 async fn silent_peers_and_empty_swarms_expire() {
-    let mut cfg = test_config();
-    cfg.interval = 1;
-    cfg.min_interval = 1;
-    cfg.peer_timeout = 2;
-    cfg.sweep_interval = 1;
-    let s = TestServer::start(cfg).await;
-    get(
-        s.addr(),
-        &announce_target(&announce(1, 1, 1, 1, Event::Started)),
-    )
+    let s = start_with(|c| {
+        c.interval = 1;
+        c.min_interval = 1;
+        c.peer_timeout = 2;
+        c.sweep_interval = 1;
+    })
     .await;
-    get(
-        s.addr(),
-        &announce_target(&announce(2, 1, 1, 0, Event::Started)),
-    )
-    .await;
+    send_announce(&s, &announce(1, 1, 1, 1, Event::Started)).await;
+    send_announce(&s, &announce(2, 1, 1, 0, Event::Started)).await;
     assert_eq!(s.tracker.store.torrent_count(), 2);
     let gone = eventually(|| async { s.tracker.store.torrent_count() == 0 }).await;
     assert!(gone, "peers expired within {WAIT:?}");
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(&m, "seedline_tracker_peers_expired_total"),
-        Some(2.0)
-    );
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_peers{family=\"ipv4\",role=\"leecher\"}"
-        ),
-        Some(0.0)
-    );
-    assert_eq!(metric(&m, "seedline_tracker_torrents"), Some(0.0));
+    assert_metrics(
+        &s,
+        r#"
+        seedline_tracker_peers_expired_total 2
+        seedline_tracker_peers{family="ipv4",role="leecher"} 0
+        seedline_tracker_torrents 0
+        "#,
+    )
+    .await;
     s.stop().await;
 }
 
@@ -70,11 +61,11 @@ async fn shutdown_finishes_in_flight_requests() {
     // Half a request head is in flight when the signal comes.
     c.send_raw(b"GET /health HTTP/1.1\r\n").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    s.token.cancel();
+    s.task.token.cancel();
     c.send_raw(b"Host: x\r\n\r\n").await;
     let r = c.read_response().await.expect("in-flight request answered");
     assert_eq!(r.status, 200);
-    tokio::time::timeout(WAIT, s.handle)
+    tokio::time::timeout(WAIT, s.task.handle)
         .await
         .expect("server drained in time")
         .unwrap();
@@ -88,67 +79,48 @@ async fn shutdown_finishes_in_flight_requests() {
 #[tokio::test]
 async fn binary_config_errors_and_signals() {
     let bin = env!("CARGO_BIN_EXE_tracker");
-    let out = Command::new(bin)
-        .args(["--interval", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interval must be at least 1"));
+    let stderr = Run::of(Command::new(bin).args(["--interval", "0"])).fails_with(64);
+    assert!(stderr.contains("interval must be at least 1"));
 
     // `ip=` believed from a proxy's network would let every client behind it set any
     // address (issue 13, finding 3): refused before binding.
-    let out = Command::new(bin)
-        .args([
-            "--trusted-proxy",
-            "127.0.0.1/32",
-            "--ip-param-from",
-            "127.0.0.0/8",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = Run::of(Command::new(bin).args([
+        "--trusted-proxy",
+        "127.0.0.1/32",
+        "--ip-param-from",
+        "127.0.0.0/8",
+    ]))
+    .fails_with(64);
     assert!(
         stderr.contains("ip_param_from 127.0.0.0/8 overlaps trusted proxy network 127.0.0.1/32"),
         "{stderr}"
     );
 
-    let out = Command::new(bin)
-        .args(["--print-config", "--interval", "99", "--min-interval", "60"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let printed = String::from_utf8(out.stdout).unwrap();
+    let printed = Run::of(Command::new(bin).args([
+        "--print-config",
+        "--interval",
+        "99",
+        "--min-interval",
+        "60",
+    ]))
+    .ok();
     assert!(printed.contains("interval = 99"), "{printed}");
 
-    let out = Command::new(bin)
-        .env("TRACKER_NUMWANT_MAX", "77")
-        .arg("--print-config")
-        .output()
-        .unwrap();
-    assert!(String::from_utf8(out.stdout)
-        .unwrap()
-        .contains("numwant_max = 77"));
+    let out = Run::of(
+        Command::new(bin)
+            .env("TRACKER_NUMWANT_MAX", "77")
+            .arg("--print-config"),
+    );
+    assert!(out.stdout.contains("numwant_max = 77"));
 
-    let mut child = Command::new(bin)
-        .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+    let mut child = KillOnDrop::spawn(
+        Command::new(bin)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     // Wait for the listening line, bounded.
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = child.stderr_lines();
     let deadline = std::time::Instant::now() + WAIT;
     let mut ready = false;
     while std::time::Instant::now() < deadline {
@@ -160,20 +132,9 @@ async fn binary_config_errors_and_signals() {
         }
     }
     assert!(ready, "tracker did not start");
-    Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    let deadline = std::time::Instant::now() + WAIT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("tracker did not exit after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    child.signal("TERM");
+    let status = child
+        .wait_for(WAIT)
+        .expect("tracker did not exit after SIGTERM");
     assert!(status.success(), "{status}");
 }

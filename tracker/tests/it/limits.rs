@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use seedline_common::{Event, FailureResponse};
 
+use crate::client::*;
 use crate::util::*;
 
 #[tokio::test]
@@ -42,10 +43,7 @@ async fn keep_alive_serves_many_requests_on_one_connection() {
 
 #[tokio::test]
 async fn slow_and_idle_connections_are_closed() {
-    let mut cfg = test_config();
-    cfg.header_read_timeout = 1;
-    cfg.idle_timeout = 2;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| (c.header_read_timeout, c.idle_timeout) = (1, 2)).await;
     // Slowloris: a head that never ends.
     let mut slow = Conn::open(s.addr()).await;
     slow.send_raw(b"GET /announce?info_hash=").await;
@@ -65,25 +63,20 @@ async fn slow_and_idle_connections_are_closed() {
         .await,
         "connection gauge returns to zero"
     );
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(&m, "seedline_tracker_connections_idle_closed_total"),
-        Some(1.0),
-        "{m}"
-    );
-    assert_eq!(
-        metric(&m, "seedline_tracker_connections_slow_closed_total"),
-        Some(2.0),
-        "{m}"
-    );
+    assert_metrics(
+        &s,
+        "
+        seedline_tracker_connections_idle_closed_total 1
+        seedline_tracker_connections_slow_closed_total 2
+        ",
+    )
+    .await;
     s.stop().await;
 }
 
 #[tokio::test]
 async fn connection_cap_queues_extra_clients() {
-    let mut cfg = test_config();
-    cfg.max_connections = 2;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| c.max_connections = 2).await;
     let mut a = Conn::open(s.addr()).await;
     a.send("/health", &[]).await;
     a.read_response().await.unwrap();
@@ -110,9 +103,7 @@ async fn connection_cap_queues_extra_clients() {
 #[tokio::test]
 async fn random_info_hash_flood_stays_within_the_torrent_cap() {
     use rand::{Rng, SeedableRng};
-    let mut cfg = test_config();
-    cfg.max_torrents = 100;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| c.max_torrents = 100).await;
     let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
     let mut c = Conn::open(s.addr()).await;
     let mut failures = 0;
@@ -126,40 +117,29 @@ async fn random_info_hash_flood_stays_within_the_torrent_cap() {
         }
     }
     assert_eq!(failures, 900);
+    assert_metrics(
+        &s,
+        r#"
+        seedline_tracker_torrents 100
+        seedline_tracker_failures_total{reason="torrent_limit"} 900
+        "#,
+    )
+    .await;
     assert_eq!(s.tracker.store.torrent_count(), 100);
-    let m = s.metrics().await;
-    assert_eq!(metric(&m, "seedline_tracker_torrents"), Some(100.0));
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_failures_total{reason=\"torrent_limit\"}"
-        ),
-        Some(900.0)
-    );
     s.stop().await;
 }
 
 #[tokio::test]
 async fn swarm_peer_cap_answers_but_does_not_store() {
-    let mut cfg = test_config();
-    cfg.max_peers_per_torrent = 3;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| c.max_peers_per_torrent = 3).await;
     for port in 1..=10u16 {
-        let r = get(
-            s.addr(),
-            &announce_target(&announce(1, 1, port, 1, Event::Started)),
-        )
-        .await;
-        let r = seedline_common::AnnounceResponse::decode(&r.body).expect("a normal reply");
+        let r = announce_reply(&s, &announce(1, 1, port, 1, Event::Started)).await;
         assert!(r.head.incomplete <= 3);
     }
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_peers_not_stored_total{reason=\"torrent_full\"}"
-        ),
-        Some(7.0)
-    );
+    assert_metrics(
+        &s,
+        r#"seedline_tracker_peers_not_stored_total{reason="torrent_full"} 7"#,
+    )
+    .await;
     s.stop().await;
 }

@@ -3,6 +3,7 @@
 mod access;
 mod announce;
 mod api;
+mod client;
 mod crash;
 mod deploy;
 mod flood;

@@ -3,14 +3,16 @@
 
 use std::io::BufRead;
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use seedline_testkit::KillOnDrop;
 
 use crate::util::WAIT;
 
 pub struct Proc {
-    child: Child,
+    child: KillOnDrop,
     pub public: SocketAddr,
     pub admin: SocketAddr,
     log: Arc<Mutex<Vec<serde_json::Value>>>,
@@ -35,16 +37,15 @@ impl Proc {
             }
             None => Command::new(bin),
         };
-        let mut child = cmd
-            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-            .args(["--log-format", "json", "--log-level", "info"])
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tracker");
-        let stderr = child.stderr.take().unwrap();
+        let mut child = KillOnDrop::spawn(
+            cmd.args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+                .args(["--log-format", "json", "--log-level", "info"])
+                .args(args)
+                .env_remove("RUST_LOG")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
+        let stderr = child.child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
         std::thread::spawn(move || {
@@ -82,7 +83,7 @@ impl Proc {
             if let Some(v) = self.find_log(message) {
                 return Some(v);
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Ok(Some(status)) = self.child.child.try_wait() {
                 panic!("tracker exited ({status}): {:?}", self.messages());
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -113,34 +114,14 @@ impl Proc {
     }
 
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{sig}");
+        assert!(self.child.signal(sig), "kill -{sig}");
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit.
     pub fn stop(mut self) -> ExitStatus {
         self.signal("TERM");
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tracker did not exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child
+            .wait_for(WAIT)
+            .expect("tracker did not exit after SIGTERM")
     }
 }

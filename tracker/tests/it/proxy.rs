@@ -1,6 +1,8 @@
 use seedline_common::announce_response::{AnnounceResponse, Peers};
-use seedline_common::{Event, FailureResponse};
+use seedline_common::{AnnounceRequest, Event, FailureResponse};
+use seedline_process::settings::Settings;
 
+use crate::client::*;
 use crate::util::*;
 
 fn peers_v4(body: &[u8]) -> Vec<std::net::SocketAddr> {
@@ -10,11 +12,16 @@ fn peers_v4(body: &[u8]) -> Vec<std::net::SocketAddr> {
     }
 }
 
+/// Announces `a` to torrent 1, then another peer (port 7001): what that one is given.
+async fn handed_out_after(s: &TestServer, a: &AnnounceRequest) -> Vec<std::net::SocketAddr> {
+    send_announce(s, a).await;
+    let r = send_announce(s, &announce(1, 2, 7001, 5, Event::Started)).await;
+    peers_v4(&r.body)
+}
+
 #[tokio::test]
 async fn trusted_proxy_headers_decide_the_client_address() {
-    let mut cfg = test_config();
-    cfg.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
     let t = announce_target(&announce(1, 1, 5000, 5, Event::Started));
     // A client-supplied hop on the left must not win over what our proxy appended.
     let r = get_with(s.addr(), &t, &[("X-Forwarded-For", "6.6.6.6, 203.0.113.7")]).await;
@@ -35,29 +42,20 @@ async fn trusted_proxy_headers_decide_the_client_address() {
     assert!(f.reason.contains("X-Forwarded-For"), "{}", f.reason);
     let r = get_with(s.addr(), &t, &[("X-Forwarded-For", "garbage")]).await;
     assert!(FailureResponse::decode(&r.body).is_some());
-    let m = s.metrics().await;
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_failures_total{reason=\"proxy_header_missing\"}"
-        ),
-        Some(1.0)
-    );
-    assert_eq!(
-        metric(
-            &m,
-            "seedline_tracker_failures_total{reason=\"proxy_header_invalid\"}"
-        ),
-        Some(1.0)
-    );
+    assert_metrics(
+        &s,
+        r#"
+        seedline_tracker_failures_total{reason="proxy_header_missing"} 1
+        seedline_tracker_failures_total{reason="proxy_header_invalid"} 1
+        "#,
+    )
+    .await;
     s.stop().await;
 }
 
 #[tokio::test]
 async fn untrusted_connections_cannot_spoof_their_address() {
-    let mut cfg = test_config();
-    cfg.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| c.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()]).await;
     let t = announce_target(&announce(1, 1, 5000, 5, Event::Started));
     let r = get_with(
         s.addr(),
@@ -75,29 +73,14 @@ async fn untrusted_connections_cannot_spoof_their_address() {
 
 #[tokio::test]
 async fn ip_parameter_ignored_unless_enabled() {
-    let s = TestServer::start(test_config()).await;
     let mut a = announce(1, 1, 7000, 5, Event::Started);
     a.ip = Some("192.0.2.1".parse().unwrap());
-    get(s.addr(), &announce_target(&a)).await;
-    let r = get(
-        s.addr(),
-        &announce_target(&announce(1, 2, 7001, 5, Event::Started)),
-    )
-    .await;
-    assert_eq!(peers_v4(&r.body), vec!["127.0.0.1:7000".parse().unwrap()]);
-    s.stop().await;
-
-    let mut cfg = test_config();
-    cfg.allow_ip_param = true;
-    let s = TestServer::start(cfg).await;
-    get(s.addr(), &announce_target(&a)).await;
-    let r = get(
-        s.addr(),
-        &announce_target(&announce(1, 2, 7001, 5, Event::Started)),
-    )
-    .await;
-    assert_eq!(peers_v4(&r.body), vec!["192.0.2.1:7000".parse().unwrap()]);
-    s.stop().await;
+    for (allow, want) in [(false, "127.0.0.1:7000"), (true, "192.0.2.1:7000")] {
+        let s = start_with(|c| c.allow_ip_param = allow).await;
+        let got = handed_out_after(&s, &a).await;
+        assert_eq!(got, vec![want.parse().unwrap()], "allow_ip_param {allow}");
+        s.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -108,16 +91,9 @@ async fn ip_parameter_believed_only_from_listed_networks() {
         ("10.0.0.0/8", "127.0.0.1:7000"),
         ("127.0.0.0/8", "192.0.2.1:7000"),
     ] {
-        let mut cfg = test_config();
-        cfg.ip_param_from = vec![net.parse().unwrap()];
-        let s = TestServer::start(cfg).await;
-        get(s.addr(), &announce_target(&a)).await;
-        let r = get(
-            s.addr(),
-            &announce_target(&announce(1, 2, 7001, 5, Event::Started)),
-        )
-        .await;
-        assert_eq!(peers_v4(&r.body), vec![want.parse().unwrap()], "{net}");
+        let s = start_with(|c| c.ip_param_from = vec![net.parse().unwrap()]).await;
+        let got = handed_out_after(&s, &a).await;
+        assert_eq!(got, vec![want.parse().unwrap()], "{net}");
         s.stop().await;
     }
 }

@@ -1,22 +1,13 @@
 //! Real BitTorrent clients from Debian announce to the tracker; our scrape must show them.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use seedline_common::{InfoHash, ScrapeRequest, ScrapeResponse, ScrapeStats};
+use seedline_testkit::{aria2c, python, KillOnDrop};
 use sha1::{Digest, Sha1};
 
 use crate::util::*;
-
-/// Kills the child when the test ends, however it ends.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A one-file torrent announcing to `announce`, hand-encoded so the test does not depend
 /// on the code under test for its input. Returns the info hash.
@@ -39,19 +30,6 @@ fn write_torrent(path: &Path, announce: &str, data: &[u8]) -> InfoHash {
     t.push(b'e');
     std::fs::write(path, t).unwrap();
     InfoHash(Sha1::digest(&info).into())
-}
-
-fn require(tool: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .unwrap()
-        .status
-        .success();
-    assert!(
-        found,
-        "{tool} is not installed; run .ci/run (or apt-get install aria2 python3-libtorrent) first"
-    );
 }
 
 async fn stats(s: &TestServer, ih: InfoHash) -> Option<ScrapeStats> {
@@ -89,34 +67,12 @@ async fn tracker_and_torrent(
 
 #[tokio::test]
 async fn aria2_announces_and_stops() {
-    require("aria2c");
     let (s, dir, torrent, ih) = tracker_and_torrent(40_000).await;
-    // A free port for aria2's peer listener, so parallel tests never collide.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("aria2c")
-        .args([
-            "--enable-dht=false",
-            "--enable-dht6=false",
-            "--bt-enable-lpd=false",
-            "--enable-peer-exchange=false",
-            "--disable-ipv6=true",
-            "--bt-stop-timeout=60",
-            "--summary-interval=0",
-            "--console-log-level=warn",
-            "--dir",
-        ])
-        .arg(dir.path().join("dl"))
-        .arg(format!("--listen-port={port}"))
-        .arg(&torrent)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start aria2c");
-    let mut child = Reaper(child);
+    let mut child = KillOnDrop::spawn(
+        aria2c(&dir.path().join("dl"))
+            .arg(&torrent)
+            .stderr(Stdio::null()),
+    );
     let seen =
         eventually(|| async { stats(&s, ih).await.is_some_and(|st| st.incomplete == 1) }).await;
     assert!(seen, "aria2c's announce did not show up in our scrape");
@@ -129,13 +85,10 @@ async fn aria2_announces_and_stops() {
         Some(1.0)
     );
     // A graceful stop sends event=stopped, which must empty the swarm.
-    Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
-        .status()
-        .unwrap();
+    child.signal("INT");
     let gone = eventually(|| async { stats(&s, ih).await.is_none() }).await;
     assert!(gone, "aria2c's stopped announce did not remove it");
-    let _ = child.0.wait();
+    let _ = child.wait_for(WAIT);
     s.stop().await;
 }
 
@@ -150,26 +103,16 @@ sys.stdin.read()
 
 #[tokio::test]
 async fn libtorrent_announces() {
-    let python = "/usr/bin/python3";
-    let ok = Command::new(python)
-        .args(["-c", "import libtorrent"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "python3-libtorrent is not installed for {python}; run .ci/run first"
-    );
+    let python = python();
     let (s, dir, torrent, ih) = tracker_and_torrent(20_000).await;
-    let child = Command::new(python)
-        .args(["-c", LT_SCRIPT])
-        .arg(&torrent)
-        .arg(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start python3");
-    let _child = Reaper(child);
+    let _child = KillOnDrop::spawn(
+        Command::new(python)
+            .args(["-c", LT_SCRIPT])
+            .arg(&torrent)
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null()),
+    );
     let seen =
         eventually(|| async { stats(&s, ih).await.is_some_and(|st| st.incomplete == 1) }).await;
     assert!(seen, "libtorrent's announce did not show up in our scrape");

@@ -2,6 +2,7 @@ use seedline_common::{
     Event, FailureResponse, InfoHash, ScrapeRequest, ScrapeResponse, ScrapeStats,
 };
 
+use crate::client::*;
 use crate::util::*;
 
 fn scrape_target(hashes: &[InfoHash]) -> String {
@@ -15,24 +16,10 @@ fn scrape_target(hashes: &[InfoHash]) -> String {
 
 #[tokio::test]
 async fn scrape_many_and_unknown_omitted() {
-    let mut cfg = test_config();
-    cfg.scrape_max_hashes = 2;
-    let s = TestServer::start(cfg).await;
-    get(
-        s.addr(),
-        &announce_target(&announce(1, 1, 1, 0, Event::Started)),
-    )
-    .await;
-    get(
-        s.addr(),
-        &announce_target(&announce(1, 2, 2, 9, Event::Started)),
-    )
-    .await;
-    get(
-        s.addr(),
-        &announce_target(&announce(2, 1, 1, 9, Event::Started)),
-    )
-    .await;
+    let s = start_with(|c| c.scrape_max_hashes = 2).await;
+    send_announce(&s, &announce(1, 1, 1, 0, Event::Started)).await;
+    send_announce(&s, &announce(1, 2, 2, 9, Event::Started)).await;
+    send_announce(&s, &announce(2, 1, 1, 9, Event::Started)).await;
     let r = get(
         s.addr(),
         &scrape_target(&[InfoHash([1; 20]), InfoHash([7; 20])]),
@@ -67,16 +54,9 @@ async fn full_scrape_off_by_default_and_bounded_when_on() {
     assert!(f.reason.contains("full scrape is disabled"));
     s.stop().await;
 
-    let mut cfg = test_config();
-    cfg.full_scrape = true;
-    cfg.full_scrape_max = 3;
-    let s = TestServer::start(cfg).await;
+    let s = start_with(|c| (c.full_scrape, c.full_scrape_max) = (true, 3)).await;
     for ih in 1..=5 {
-        get(
-            s.addr(),
-            &announce_target(&announce(ih, 1, 1, 1, Event::Started)),
-        )
-        .await;
+        send_announce(&s, &announce(ih, 1, 1, 1, Event::Started)).await;
     }
     let r = get(s.addr(), "/scrape").await;
     assert_eq!(ScrapeResponse::decode(&r.body).unwrap().files.len(), 3);

@@ -1,17 +1,20 @@
 //! A real tracker on 127.0.0.1:0 and a minimal HTTP/1.1 client that can also send bytes
 //! no well-behaved client would.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use seedline_common::announce_response::Peers;
 use seedline_common::{AnnounceRequest, AnnounceResponse, Event, InfoHash, PeerId};
+use seedline_process::settings::Settings;
 use seedline_tracker::{serve, Config, Listeners, Tracker};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+
+pub use seedline_testkit::metric;
+use seedline_testkit::{connect_within, socket_from, Served};
 
 /// Every wait in the suite is bounded by this.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -20,8 +23,7 @@ pub struct TestServer {
     pub addrs: Vec<SocketAddr>,
     pub admin: SocketAddr,
     pub tracker: Arc<Tracker>,
-    pub token: CancellationToken,
-    pub handle: JoinHandle<()>,
+    pub task: Served<()>,
 }
 
 /// A config for tests: loopback, ephemeral ports, no jitter.
@@ -44,14 +46,12 @@ impl TestServer {
             &cfg,
             seedline_tracker::metrics::Metrics::new(),
         ));
-        let token = CancellationToken::new();
-        let handle = tokio::spawn(serve(tracker.clone(), listeners, token.clone()));
+        let task = Served::spawn(|token| serve(tracker.clone(), listeners, token));
         Self {
             addrs,
             admin,
             tracker,
-            token,
-            handle,
+            task,
         }
     }
 
@@ -61,11 +61,7 @@ impl TestServer {
 
     /// Cancels and waits (bounded) for the server to finish.
     pub async fn stop(self) {
-        self.token.cancel();
-        tokio::time::timeout(WAIT, self.handle)
-            .await
-            .expect("server stops in time")
-            .unwrap();
+        self.task.stop(WAIT).await;
     }
 
     pub async fn metrics(&self) -> String {
@@ -132,15 +128,9 @@ impl Conn {
         Self::connected(TcpStream::connect(addr)).await
     }
 
-    async fn connected(
-        connect: impl std::future::Future<Output = std::io::Result<TcpStream>>,
-    ) -> Self {
-        let stream = tokio::time::timeout(WAIT, connect)
-            .await
-            .expect("connect in time")
-            .expect("connect");
+    async fn connected(connect: impl Future<Output = std::io::Result<TcpStream>>) -> Self {
         Self {
-            stream,
+            stream: connect_within(WAIT, connect).await,
             buf: Vec::new(),
         }
     }
@@ -148,9 +138,7 @@ impl Conn {
     /// A connection from a chosen loopback source address (127.0.0.0/8 is all local),
     /// so the tracker sees another client.
     pub async fn open_from(addr: SocketAddr, source: std::net::IpAddr) -> Self {
-        let sock = tokio::net::TcpSocket::new_v4().unwrap();
-        sock.bind(SocketAddr::new(source, 0)).unwrap();
-        Self::connected(sock.connect(addr)).await
+        Self::connected(socket_from(source).connect(addr)).await
     }
 
     /// One request and its reply on this connection.
@@ -280,26 +268,8 @@ pub fn announce_target(r: &AnnounceRequest) -> String {
 }
 
 /// Polls `f` until it is true or [`WAIT`] passes.
-pub async fn eventually<F, Fut>(mut f: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::time::Instant::now() < deadline {
-        if f().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
-
-/// The value of a metric line that starts with `prefix` (name plus labels).
-pub fn metric(text: &str, prefix: &str) -> Option<f64> {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+pub async fn eventually<Fut: Future<Output = bool>>(f: impl FnMut() -> Fut) -> bool {
+    seedline_testkit::eventually(WAIT, f).await
 }
 
 /// The peers of an announce reply, whatever their form.

@@ -77,15 +77,15 @@ fn one_address_cannot_spread_over_every_swarm() {
         tracker_full: false,
     };
     let mut swarms: Vec<Swarm> = (0..5).map(|_| Swarm::default()).collect();
+    // A plain leecher's announce, as the tracker makes it.
+    let announce = |s: &mut Swarm, addr: &str, event| {
+        let a = ann(addr, event, false, 0);
+        s.announce(&a, caps, false, &totals).0
+    };
     let mut stored = 0;
     for s in &mut swarms {
         for port in 1..=2u16 {
-            let (c, _) = s.announce(
-                &ann(&format!("192.0.2.1:{port}"), Event::Started, false, 0),
-                caps,
-                false,
-                &totals,
-            );
+            let c = announce(s, &format!("192.0.2.1:{port}"), Event::Started);
             match c.not_stored {
                 None => stored += 1,
                 Some(r) => assert_eq!(r, NotStored::AddressTotal),
@@ -105,35 +105,20 @@ fn one_address_cannot_spread_over_every_swarm() {
     assert_eq!(c.not_stored, Some(NotStored::AddressTotal));
     // Another address, and an origin of the capped one (by its configured address), are
     // not affected.
-    let (c, _) = swarms[4].announce(
-        &ann("192.0.2.2:1", Event::Started, false, 0),
-        caps,
-        false,
-        &totals,
-    );
+    let c = announce(&mut swarms[4], "192.0.2.2:1", Event::Started);
     assert!(c.not_stored.is_none());
     let (c, _) = swarms[4].announce(&origin("192.0.2.1:9", true), caps, false, &totals);
     assert!(c.not_stored.is_none());
     assert_eq!(gauge.get(), 2);
     // A stop frees one place, expiry the rest of a swarm.
-    swarms[0].announce(
-        &ann("192.0.2.1:1", Event::Stopped, false, 0),
-        caps,
-        false,
-        &totals,
-    );
+    announce(&mut swarms[0], "192.0.2.1:1", Event::Stopped);
     swarms[1].expire(u32::MAX, &totals);
     assert_eq!(
         totals.as_ref().unwrap().get(holder),
         4,
         "6 + origin - 1 - 2"
     );
-    let (c, _) = swarms[3].announce(
-        &ann("192.0.2.1:1", Event::Started, false, 0),
-        caps,
-        false,
-        &totals,
-    );
+    let c = announce(&mut swarms[3], "192.0.2.1:1", Event::Started);
     assert!(c.not_stored.is_none());
     for s in &mut swarms {
         s.expire(u32::MAX, &totals);

@@ -29,14 +29,20 @@ fn unchoked(cs: &[Arc<Conn>]) -> Vec<u64> {
         .collect()
 }
 
-#[test]
-fn interested_peers_get_free_slots_at_once() {
-    let (_f, cs) = conns(3);
-    let ch = Choker::new(2, Metrics::new());
+/// `n` connections, added in order to a choker of `slots` slots, each interested at once.
+fn all_interested(n: u64, slots: usize) -> (testing::Fixture, Vec<Arc<Conn>>, Choker) {
+    let (f, cs) = conns(n);
+    let ch = Choker::new(slots, Metrics::new());
     for c in &cs {
         ch.add(c.clone());
         ch.interested(c);
     }
+    (f, cs, ch)
+}
+
+#[test]
+fn interested_peers_get_free_slots_at_once() {
+    let (_f, cs, ch) = all_interested(3, 2);
     assert_eq!(unchoked(&cs), vec![1, 2]);
     // A peer that loses interest frees its slot for the one waiting.
     ch.not_interested(&cs[0]);
@@ -49,12 +55,7 @@ fn interested_peers_get_free_slots_at_once() {
 
 #[test]
 fn rounds_rotate_by_bytes_served() {
-    let (_f, cs) = conns(3);
-    let ch = Choker::new(2, Metrics::new());
-    for c in &cs {
-        ch.add(c.clone());
-        ch.interested(c);
-    }
+    let (_f, cs, ch) = all_interested(3, 2);
     let now = Instant::now();
     let long = Duration::from_secs(60);
     cs[0].round_bytes.store(1000, Ordering::Release);
@@ -69,12 +70,7 @@ fn rounds_rotate_by_bytes_served() {
 
 #[test]
 fn an_idle_unchoked_peer_gives_up_its_slot() {
-    let (_f, cs) = conns(2);
-    let ch = Choker::new(1, Metrics::new());
-    for c in &cs {
-        ch.add(c.clone());
-        ch.interested(c);
-    }
+    let (_f, cs, ch) = all_interested(2, 1);
     assert_eq!(unchoked(&cs), vec![1]);
     let later = Instant::now() + Duration::from_secs(120);
     ch.round(later, Duration::from_secs(60));
