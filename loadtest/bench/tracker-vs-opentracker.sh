@@ -179,7 +179,7 @@ main() {
     # opentracker drops to user nobody and chroots here; it must still read the list.
     chmod 755 "$WORK"
 
-    run bench_build -p seedline-tracker -p seedline-loadtest
+    bench_build -p seedline-tracker -p seedline-loadtest
     "$LOADTEST" tracker --torrents "$TORRENTS" --peers "$PEERS" --print-info-hashes >"$WORK/whitelist.txt"
 
     {

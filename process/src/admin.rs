@@ -4,8 +4,8 @@
 //! It is meant for a private network, but is still bounded: a few connections at once,
 //! a request head within seconds, each connection closed after a while, so a stuck
 //! scraper (or anyone who reaches the port) cannot pile up tasks or descriptors. At
-//! shutdown each connection finishes the request it is serving, and [`serve`] returns
-//! when the last one has closed.
+//! shutdown each connection may finish the request it is serving within a grace period,
+//! and [`serve`] returns when the last one has closed.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -36,6 +36,8 @@ pub struct Limits {
     pub lifetime: Duration,
     /// Largest request head, in bytes.
     pub max_head: usize,
+    /// At shutdown, how long a connection may take to finish its request.
+    pub grace: Duration,
 }
 
 impl Default for Limits {
@@ -45,14 +47,15 @@ impl Default for Limits {
             head_timeout: Duration::from_secs(5),
             lifetime: Duration::from_secs(60),
             max_head: 16 * 1024,
+            grace: Duration::from_secs(5),
         }
     }
 }
 
 pub type Reply = Response<Full<Bytes>>;
 
-/// Serves `handler` on `listener` until `shutdown` fires, then lets every connection
-/// finish its request and returns.
+/// Serves `handler` on `listener` until `shutdown` fires, then gives every connection
+/// `grace` to finish its request and returns.
 pub async fn serve<H, Fut>(
     listener: TcpListener,
     limits: Limits,
@@ -107,6 +110,7 @@ pub async fn serve<H, Fut>(
             tokio::select! {
                 _ = conn.as_mut() => {}
                 () = lifetime => {}
+                () = tokio::time::sleep(limits.grace) => {}
             }
         });
     }
@@ -219,6 +223,37 @@ mod tests {
         timeout(WAIT, server)
             .await
             .expect("serve returns at shutdown")
+            .unwrap();
+    }
+
+    /// A client in the middle of a request cannot hold shutdown past the grace period
+    /// (here far shorter than the connection's lifetime and the head timeout).
+    #[tokio::test]
+    async fn shutdown_waits_only_the_grace_period() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let registry = Registrar::new("demo").registry();
+        let stop = CancellationToken::new();
+        let limits = Limits {
+            head_timeout: Duration::from_secs(600),
+            lifetime: Duration::from_secs(600),
+            grace: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let server = tokio::spawn(serve(
+            listener,
+            limits,
+            move |req| std::future::ready(respond(&req, &registry)),
+            stop.clone(),
+        ));
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /metrics HTTP/1.1\r\n").await.unwrap();
+        // The connection is being served before shutdown starts.
+        assert!(get(addr, "/health").await.ends_with("ok\n"));
+        stop.cancel();
+        timeout(WAIT, server)
+            .await
+            .expect("serve returns after the grace period")
             .unwrap();
     }
 }

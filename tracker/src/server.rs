@@ -136,6 +136,7 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
         let t = tracker.clone();
         let limits = admin::Limits {
             max_head: cfg.max_request_head,
+            grace: cfg.grace(),
             ..admin::Limits::default()
         };
         tokio::spawn(admin::serve(
@@ -153,12 +154,10 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
     }
     drain.cancel();
     conns.close();
-    let _ = admin.await;
     let open = conns.len();
-    if tokio::time::timeout(cfg.grace(), conns.wait())
-        .await
-        .is_err()
-    {
+    // The admin listener drains within the same grace period, at the same time.
+    let (_, drained) = tokio::join!(admin, tokio::time::timeout(cfg.grace(), conns.wait()));
+    if drained.is_err() {
         tracing::warn!(
             open = conns.len(),
             "grace period over; dropping connections still open"

@@ -147,7 +147,10 @@ pub async fn run(
     let metrics_of = shared.clone();
     tasks.spawn(admin::serve(
         listeners.admin,
-        admin::Limits::default(),
+        admin::Limits {
+            grace: Config::secs(shared.cfg.grace_period),
+            ..admin::Limits::default()
+        },
         move |req| {
             let reply = admin::respond(&req, &metrics_of.metrics.registry);
             std::future::ready(reply)
