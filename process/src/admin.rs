@@ -192,33 +192,29 @@ mod tests {
         reply
     }
 
-    /// One slot, held by a connection that never sends anything: the next client is
-    /// served once the idle one's lifetime is over, and shutdown returns.
-    #[tokio::test]
-    async fn serves_the_endpoints_within_its_bounds() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// A server of `metrics` with `limits` on a port of its own: its address, its task
+    /// and the token that stops it.
+    fn start(
+        limits: Limits,
+        metrics: &Registrar,
+    ) -> (SocketAddr, tokio::task::JoinHandle<()>, CancellationToken) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let metrics = Registrar::new("demo");
-        metrics.counter("hits_total", "Hits.").inc();
+        let listener = TcpListener::from_std(listener).unwrap();
         let registry = metrics.registry();
         let stop = CancellationToken::new();
-        let limits = Limits {
-            max_connections: 1,
-            lifetime: Duration::from_millis(300),
-            ..Limits::default()
-        };
         let server = tokio::spawn(serve(
             listener,
             limits,
             move |req| std::future::ready(respond(&req, &registry)),
             stop.clone(),
         ));
-        let _idle = TcpStream::connect(addr).await.unwrap();
-        let reply = get(addr, "/metrics").await;
-        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
-        assert!(reply.contains("demo_hits_total 1"), "{reply}");
-        assert!(get(addr, "/health").await.ends_with("ok\n"));
-        assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404"));
+        (addr, server, stop)
+    }
+
+    /// Stops the server, which must return within [`WAIT`].
+    async fn stop(server: tokio::task::JoinHandle<()>, stop: CancellationToken) {
         stop.cancel();
         timeout(WAIT, server)
             .await
@@ -226,34 +222,42 @@ mod tests {
             .unwrap();
     }
 
+    /// One slot, held by a connection that never sends anything: the next client is
+    /// served once the idle one's lifetime is over, and shutdown returns.
+    #[tokio::test]
+    async fn serves_the_endpoints_within_its_bounds() {
+        let metrics = Registrar::new("demo");
+        metrics.counter("hits_total", "Hits.").inc();
+        let limits = Limits {
+            max_connections: 1,
+            lifetime: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let (addr, server, token) = start(limits, &metrics);
+        let _idle = TcpStream::connect(addr).await.unwrap();
+        let reply = get(addr, "/metrics").await;
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        assert!(reply.contains("demo_hits_total 1"), "{reply}");
+        assert!(get(addr, "/health").await.ends_with("ok\n"));
+        assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404"));
+        stop(server, token).await;
+    }
+
     /// A client in the middle of a request cannot hold shutdown past the grace period
     /// (here far shorter than the connection's lifetime and the head timeout).
     #[tokio::test]
     async fn shutdown_waits_only_the_grace_period() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let registry = Registrar::new("demo").registry();
-        let stop = CancellationToken::new();
         let limits = Limits {
             head_timeout: Duration::from_secs(600),
             lifetime: Duration::from_secs(600),
             grace: Duration::from_millis(200),
             ..Limits::default()
         };
-        let server = tokio::spawn(serve(
-            listener,
-            limits,
-            move |req| std::future::ready(respond(&req, &registry)),
-            stop.clone(),
-        ));
+        let (addr, server, token) = start(limits, &Registrar::new("demo"));
         let mut slow = TcpStream::connect(addr).await.unwrap();
         slow.write_all(b"GET /metrics HTTP/1.1\r\n").await.unwrap();
         // The connection is being served before shutdown starts.
         assert!(get(addr, "/health").await.ends_with("ok\n"));
-        stop.cancel();
-        timeout(WAIT, server)
-            .await
-            .expect("serve returns after the grace period")
-            .unwrap();
+        stop(server, token).await;
     }
 }
