@@ -7,8 +7,9 @@ use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use seedline_common::{AnnounceRequest, Event, InfoHash, PeerId};
+use seedline_tracker::sink::CompactReply;
 use seedline_tracker::store::{ReplyParams, Store, StoreConfig, StoreGauges};
-use seedline_tracker::swarm::{peer_addr, PeerAnnounce, PeerForm};
+use seedline_tracker::swarm::{peer_addr, PeerAnnounce};
 
 const QUERY: &[u8] =
     b"info_hash=%124Vx%9A%BC%DE%F0%124Vx%9A%BC%DE%F0%124Vx&peer_id=-qB4630-a1b2c3d4e5f6\
@@ -21,7 +22,6 @@ fn params() -> ReplyParams {
         min_interval: Some(900),
         external_ip: None,
         numwant: 50,
-        form: PeerForm::Compact,
     }
 }
 
@@ -50,7 +50,7 @@ fn preloaded(torrents: u32, per: u32) -> Store {
             };
             out.clear();
             store
-                .announce(ih(t), &a, &params(), &mut rng, &mut out)
+                .announce(ih(t), &a, &params(), &mut rng, &mut CompactReply(&mut out))
                 .unwrap();
         }
     }
@@ -96,7 +96,13 @@ fn bench(c: &mut Criterion) {
                     };
                     out.clear();
                     store
-                        .announce(q.info_hash, &a, &params(), &mut rng, &mut out)
+                        .announce(
+                            q.info_hash,
+                            &a,
+                            &params(),
+                            &mut rng,
+                            &mut CompactReply(&mut out),
+                        )
                         .unwrap();
                     black_box(out.len())
                 },

@@ -9,8 +9,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use seedline_common::{Event, InfoHash, PeerId};
+use seedline_tracker::sink::CompactReply;
 use seedline_tracker::store::{ReplyParams, Store, StoreConfig, StoreGauges};
-use seedline_tracker::swarm::{peer_addr, PeerAnnounce, PeerForm};
+use seedline_tracker::swarm::{peer_addr, PeerAnnounce};
 
 fn rss_kib() -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").expect("procfs");
@@ -45,7 +46,6 @@ fn main() {
         min_interval: None,
         external_ip: None,
         numwant: 50,
-        form: PeerForm::Compact,
     };
     let mut rng = SmallRng::seed_from_u64(1);
     let mut out = Vec::with_capacity(4096);
@@ -72,7 +72,13 @@ fn main() {
         };
         out.clear();
         store
-            .announce(InfoHash(ih), &a, &params, &mut rng, &mut out)
+            .announce(
+                InfoHash(ih),
+                &a,
+                &params,
+                &mut rng,
+                &mut CompactReply(&mut out),
+            )
             .expect("no limits");
     }
     let after = rss_kib();

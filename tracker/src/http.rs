@@ -10,20 +10,15 @@ use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use seedline_common::failure::encode_failure;
+use seedline_common::AnnounceRequest;
 use seedline_process::admin::{method_not_allowed, text};
 
+use crate::core::{failed, Announce, Failed};
 use crate::metrics::Endpoint;
-use crate::rate_limit::Verdict;
+use crate::sink::{CompactReply, DictReply};
 use crate::tracker::Tracker;
 
 pub type Body = Full<Bytes>;
-
-/// A refused request: failure kind for metrics, reason for the client, BEP 31 minutes.
-pub(crate) type Failed = (&'static str, String, Option<u32>);
-
-pub(crate) fn failed(kind: &'static str, reason: impl ToString) -> Failed {
-    (kind, reason.to_string(), None)
-}
 
 /// How a request ended, for the requests counter.
 enum Outcome {
@@ -77,9 +72,9 @@ impl Tracker {
             .and_then(|client| {
                 self.rate_limit(client, endpoint)?;
                 match endpoint {
-                    Endpoint::Announce => {
-                        self.announce(client, peer, query, &mut out).map(|()| None)
-                    }
+                    Endpoint::Announce => self
+                        .announce_http(client, peer, query, &mut out)
+                        .map(|()| None),
                     _ => self.scrape(query, &mut out),
                 }
             });
@@ -94,34 +89,32 @@ impl Tracker {
         }
     }
 
-    fn rate_limit(&self, client: IpAddr, endpoint: Endpoint) -> Result<(), Failed> {
-        let Some(rl) = &self.limiter else {
-            return Ok(());
+    /// The HTTP announce: the query decoded into the core's [`Announce`], the reply
+    /// written as bencode in the form the client asked for.
+    fn announce_http(
+        &self,
+        client: IpAddr,
+        peer: SocketAddr,
+        query: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Failed> {
+        let q = AnnounceRequest::parse_query(query).map_err(|e| failed(e.kind(), e))?;
+        let a = Announce {
+            info_hash: q.info_hash,
+            peer_id: q.peer_id,
+            port: q.port,
+            left: q.left,
+            event: q.event,
+            numwant: q.numwant,
+            client,
+            source: peer.ip(),
+            claimed_ip: q.ip,
         };
-        match rl.check(client, rl.now()) {
-            Verdict::Allowed => Ok(()),
-            Verdict::Untracked => {
-                self.metrics.ops.rate_limit_untracked.inc();
-                Ok(())
-            }
-            Verdict::Limited(l) => {
-                let name = if endpoint == Endpoint::Announce {
-                    "announce"
-                } else {
-                    "scrape"
-                };
-                self.metrics
-                    .ops
-                    .rate_limited
-                    .with_label_values(&[name])
-                    .inc();
-                // BEP 31 counts in minutes; a client told to wait must not come back sooner.
-                Err((
-                    "rate_limited",
-                    l.to_string(),
-                    Some(l.retry_secs.div_ceil(60)),
-                ))
-            }
+        if q.compact {
+            self.announce(&a, &mut CompactReply(out))
+        } else {
+            let peer_ids = !q.no_peer_id;
+            self.announce(&a, &mut DictReply { out, peer_ids })
         }
     }
 }

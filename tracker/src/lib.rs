@@ -7,11 +7,11 @@
 //! targets: the swarm store, the access modes, metrics and the state file.
 
 pub mod access;
-mod announce;
 mod api;
 pub mod cli;
 mod client_ip;
 mod config;
+mod core;
 mod daemon;
 mod full_scrape;
 #[doc(hidden)]
@@ -26,6 +26,7 @@ mod rate_limit;
 mod registry;
 mod reload;
 mod server;
+pub mod sink;
 pub mod state_file;
 pub mod store;
 pub mod swarm;

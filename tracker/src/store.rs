@@ -11,12 +11,13 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use prometheus::IntGauge;
 use rand::Rng;
-use seedline_common::announce_response::{self as reply, ReplyHead};
+use seedline_common::announce_response::ReplyHead;
 use seedline_common::{scrape, Event, InfoHash, ScrapeStats};
 
 use crate::access::{Access, Mode};
 use crate::holders::HolderTotals;
-use crate::swarm::{Caps, Change, NotStored, PeerAnnounce, PeerForm, Role, Swarm};
+use crate::sink::PeerSink;
+use crate::swarm::{Caps, Change, NotStored, PeerAnnounce, Role, Swarm};
 
 /// Many small shards keep each lock hold of the sweeper short.
 const SHARDS: usize = 256;
@@ -148,7 +149,6 @@ pub struct ReplyParams {
     pub min_interval: Option<u32>,
     pub external_ip: Option<std::net::IpAddr>,
     pub numwant: usize,
-    pub form: PeerForm,
 }
 
 impl Store {
@@ -219,14 +219,15 @@ impl Store {
         }
     }
 
-    /// Applies one announce and appends the whole bencoded reply to `out`.
-    pub fn announce<R: Rng>(
+    /// Applies one announce and hands the whole reply to `sink`, peers picked under the
+    /// swarm's guard.
+    pub fn announce<R: Rng, S: PeerSink>(
         &self,
         info_hash: InfoHash,
         a: &PeerAnnounce,
         p: &ReplyParams,
         rng: &mut R,
-        out: &mut Vec<u8>,
+        sink: &mut S,
     ) -> Result<AnnounceEffect, StoreError> {
         let mut guard = match self.swarms.get_mut(&info_hash) {
             Some(g) => g,
@@ -238,9 +239,9 @@ impl Store {
                     external_ip: p.external_ip,
                     ..Default::default()
                 };
-                reply::write_head(out, &head);
-                reply::begin_compact_v4(out, 0);
-                reply::write_tail(out, None);
+                sink.head(&head);
+                sink.begin(false, 0);
+                sink.end();
                 return Ok(AnnounceEffect::default());
             }
             None => {
@@ -267,9 +268,9 @@ impl Store {
             downloaded: s.downloaded,
             external_ip: p.external_ip,
         };
-        reply::write_head(out, &head);
-        let origins_sent = swarm.write_peers(&placed, p.numwant, p.form, rng, out);
-        reply::write_tail(out, None);
+        sink.head(&head);
+        let origins_sent = swarm.write_peers(&placed, p.numwant, rng, sink);
+        sink.end();
         let empty = swarm.is_empty();
         drop(guard);
         self.apply(&change);

@@ -10,10 +10,10 @@ mod tests;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use rand::Rng;
-use seedline_common::announce_response as reply;
 
 use crate::holders::Holders;
-use seedline_common::peer::{compact_v4, compact_v6, from_compact_v4, from_compact_v6};
+use crate::sink::PeerSink;
+use seedline_common::peer::{compact_v4, compact_v6};
 use seedline_common::{Event, PeerId, ScrapeStats};
 
 pub use peer_list::{CompactAddr, Peer, PeerList, Role};
@@ -132,13 +132,6 @@ impl PeerAnnounce {
     }
 }
 
-/// How peers are written into the reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PeerForm {
-    Compact,
-    Dict { peer_id: bool },
-}
-
 /// Where the announcer ended up, so its reply can leave it out.
 #[derive(Debug, Clone, Copy)]
 pub struct Placed {
@@ -239,58 +232,22 @@ impl Swarm {
         (change, placed)
     }
 
-    /// Writes the `peers`/`peers6` part of the reply for the announcer in `placed`.
-    /// Only peers of the announcer's own family are sent. A leecher gets the origin
-    /// seeders first, then a random sample of everyone else; a seeder gets leechers only.
-    /// Returns how many origins were handed out.
-    pub fn write_peers<R: Rng>(
+    /// Hands `sink` the peers of the reply for the announcer in `placed`. Only peers of
+    /// the announcer's own family are sent. A leecher gets the origin seeders first, then
+    /// a random sample of everyone else; a seeder gets leechers only. Returns how many
+    /// origins were handed out.
+    pub fn write_peers<R: Rng, S: PeerSink>(
         &self,
         placed: &Placed,
         numwant: usize,
-        form: PeerForm,
         rng: &mut R,
-        out: &mut Vec<u8>,
+        sink: &mut S,
     ) -> usize {
         let want = if placed.stopped { 0 } else { numwant };
-        match (form, placed.v6) {
-            (PeerForm::Compact, false) => {
-                let l = &self.v4;
-                let pick = Pick::new(l, placed, want);
-                reply::begin_compact_v4(out, pick.len());
-                pick.each(l, rng, |i| out.extend_from_slice(&l.get(i).addr));
-                pick.origins
-            }
-            (PeerForm::Compact, true) => {
-                let l = self.v6();
-                reply::begin_compact_v4(out, 0);
-                let pick = Pick::new(l, placed, want);
-                reply::begin_compact_v6(out, pick.len());
-                pick.each(l, rng, |i| out.extend_from_slice(&l.get(i).addr));
-                pick.origins
-            }
-            (PeerForm::Dict { peer_id }, v6) => {
-                reply::begin_dict_peers(out);
-                // Ids are sent when asked for and kept (see `keep_id`).
-                let origins = if v6 {
-                    let l = self.v6();
-                    let pick = Pick::new(l, placed, want);
-                    pick.each(l, rng, |i| {
-                        let id = l.peer_id(i).filter(|id| peer_id && **id != UNKNOWN_ID);
-                        reply::write_dict_peer(out, from_compact_v6(&l.get(i).addr), id)
-                    });
-                    pick.origins
-                } else {
-                    let l = &self.v4;
-                    let pick = Pick::new(l, placed, want);
-                    pick.each(l, rng, |i| {
-                        let id = l.peer_id(i).filter(|id| peer_id && **id != UNKNOWN_ID);
-                        reply::write_dict_peer(out, from_compact_v4(&l.get(i).addr), id)
-                    });
-                    pick.origins
-                };
-                reply::end_dict_peers(out);
-                origins
-            }
+        if placed.v6 {
+            put_peers(self.v6(), placed, want, true, rng, sink)
+        } else {
+            put_peers(&self.v4, placed, want, false, rng, sink)
         }
     }
 
@@ -313,10 +270,9 @@ impl Swarm {
     /// Every stored peer's address and role, for diagnostics and persistence.
     pub fn addrs(&self) -> impl Iterator<Item = (SocketAddr, Role)> + '_ {
         let v4 =
-            (0..self.v4.len()).map(|i| (from_compact_v4(&self.v4.get(i).addr), self.v4.role_at(i)));
+            (0..self.v4.len()).map(|i| (self.v4.get(i).addr.socket_addr(), self.v4.role_at(i)));
         let list6 = self.v6();
-        let v6 =
-            (0..list6.len()).map(move |i| (from_compact_v6(&list6.get(i).addr), list6.role_at(i)));
+        let v6 = (0..list6.len()).map(move |i| (list6.get(i).addr.socket_addr(), list6.role_at(i)));
         v4.chain(v6)
     }
 
@@ -404,6 +360,29 @@ impl Pick {
             l.sample(r.clone(), self.exclude, *k, rng, &mut f);
         }
     }
+}
+
+fn put_peers<A: CompactAddr, R: Rng, S: PeerSink>(
+    l: &PeerList<A>,
+    placed: &Placed,
+    want: usize,
+    v6: bool,
+    rng: &mut R,
+    sink: &mut S,
+) -> usize {
+    let pick = Pick::new(l, placed, want);
+    sink.begin(v6, pick.len());
+    // Ids are sent when asked for and kept (see `keep_id`); a restored peer's is unknown.
+    let ids = sink.wants_ids();
+    pick.each(l, rng, |i| {
+        let id = if ids {
+            l.peer_id(i).filter(|id| **id != UNKNOWN_ID)
+        } else {
+            None
+        };
+        sink.peer(&l.get(i).addr, id);
+    });
+    pick.origins
 }
 
 /// What a new peer must pass to be stored; peers already stored pass nothing.

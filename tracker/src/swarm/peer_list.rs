@@ -12,10 +12,12 @@
 //! empty unless the tracker is told to keep them.
 
 use std::hash::{BuildHasher, Hash};
+use std::net::SocketAddr;
 use std::ops::Range;
 
 use hashbrown::HashTable;
 use rand::Rng;
+use seedline_common::peer::{from_compact_v4, from_compact_v6};
 use seedline_common::PeerId;
 
 /// A peer address in its compact wire form (6 or 18 bytes), copied into replies as is.
@@ -24,6 +26,8 @@ pub trait CompactAddr: Copy + Eq + Hash + AsRef<[u8]> {
     /// /64 (one subscriber's whole prefix, which it can rotate through at will). Unique
     /// across both families, so one table can count them all.
     fn holder(&self) -> u64;
+    /// The address as a socket address.
+    fn socket_addr(&self) -> SocketAddr;
 }
 
 /// IPv4 holders sit in `ffff:ffff::/32`, inside multicast (`ff00::/8`): no peer's
@@ -34,11 +38,19 @@ impl CompactAddr for [u8; 6] {
     fn holder(&self) -> u64 {
         V4_HOLDER | u64::from(u32::from_be_bytes([self[0], self[1], self[2], self[3]]))
     }
+
+    fn socket_addr(&self) -> SocketAddr {
+        from_compact_v4(self)
+    }
 }
 
 impl CompactAddr for [u8; 18] {
     fn holder(&self) -> u64 {
         u64::from_be_bytes(self[..8].try_into().expect("8 bytes"))
+    }
+
+    fn socket_addr(&self) -> SocketAddr {
+        from_compact_v6(self)
     }
 }
 

@@ -5,6 +5,27 @@ use rand::SeedableRng;
 use seedline_common::announce_response::{AnnounceResponse, Peers, ReplyHead};
 
 use super::*;
+use crate::sink::{CompactReply, DictReply};
+
+/// Which HTTP reply the tests ask for.
+#[derive(Clone, Copy)]
+enum Form {
+    Compact,
+    Dict { peer_id: bool },
+}
+
+fn write<S: PeerSink>(
+    s: &Swarm,
+    placed: &Placed,
+    head: &ReplyHead,
+    numwant: usize,
+    r: &mut SmallRng,
+    sink: &mut S,
+) {
+    sink.head(head);
+    s.write_peers(placed, numwant, r, sink);
+    sink.end();
+}
 
 /// The caps per address, per swarm and across swarms.
 mod address_caps;
@@ -38,7 +59,7 @@ fn reply(
     s: &mut Swarm,
     a: &PeerAnnounce,
     numwant: usize,
-    form: PeerForm,
+    form: Form,
 ) -> (Change, AnnounceResponse) {
     reply_with(s, a, numwant, form, &mut rng())
 }
@@ -47,7 +68,7 @@ fn reply_with(
     s: &mut Swarm,
     a: &PeerAnnounce,
     numwant: usize,
-    form: PeerForm,
+    form: Form,
     r: &mut SmallRng,
 ) -> (Change, AnnounceResponse) {
     let (c, placed) = s.announce(a, usize::MAX, true, &());
@@ -60,9 +81,16 @@ fn reply_with(
         downloaded: st.downloaded,
         ..Default::default()
     };
-    seedline_common::announce_response::write_head(&mut out, &head);
-    s.write_peers(&placed, numwant, form, r, &mut out);
-    seedline_common::announce_response::write_tail(&mut out, None);
+    match form {
+        Form::Compact => write(s, &placed, &head, numwant, r, &mut CompactReply(&mut out)),
+        Form::Dict { peer_id } => {
+            let mut sink = DictReply {
+                out: &mut out,
+                peer_ids: peer_id,
+            };
+            write(s, &placed, &head, numwant, r, &mut sink)
+        }
+    }
     (
         c,
         AnnounceResponse::decode(&out).expect("swarm writes valid bencode"),
@@ -77,7 +105,7 @@ fn compact(
     seeder: bool,
     now: u32,
 ) -> (Change, AnnounceResponse) {
-    reply(s, &ann(addr, event, seeder, now), 50, PeerForm::Compact)
+    reply(s, &ann(addr, event, seeder, now), 50, Form::Compact)
 }
 
 /// A swarm of leechers started at `addrs`, in order.
@@ -138,7 +166,7 @@ fn seeders_get_leechers_first_then_origins_then_seeders() {
     assert_eq!(rest, others, "then the other seeders, never itself");
     // With numwant 1, a seeder gets a leecher only.
     let a = ann("10.0.1.2:1", Event::None, true, 0);
-    let (_, r) = reply(&mut s, &a, 1, PeerForm::Compact);
+    let (_, r) = reply(&mut s, &a, 1, Form::Compact);
     assert_eq!(v4(&r), vec!["10.0.2.1:1".parse().unwrap()]);
 }
 
@@ -208,7 +236,7 @@ fn dict_form_with_and_without_peer_id() {
     // The second peer's reply in the dictionary form, with or without ids.
     let mut dict = |event, peer_id| {
         let a = ann("10.0.0.2:8", event, false, 0);
-        reply(&mut s, &a, 50, PeerForm::Dict { peer_id }).1.peers
+        reply(&mut s, &a, 50, Form::Dict { peer_id }).1.peers
     };
     let first = "10.0.0.1:7".parse().unwrap();
     assert_eq!(
@@ -229,7 +257,7 @@ fn sample_is_random_bounded_and_distinct() {
     let mut firsts = HashSet::new();
     let mut r = rng();
     for _ in 0..20 {
-        let (_, resp) = reply_with(&mut s, &me, 50, PeerForm::Compact, &mut r);
+        let (_, resp) = reply_with(&mut s, &me, 50, Form::Compact, &mut r);
         let peers = v4(&resp);
         assert_eq!(peers.len(), 50);
         let set: HashSet<_> = peers.iter().collect();
@@ -333,7 +361,7 @@ fn random_walk_keeps_invariants() {
                 .count();
             assert_eq!(s.v4.origins(), origins);
             for i in 0..s.v4.len() {
-                let a = from_compact_v4(&s.v4.get(i).addr);
+                let a = s.v4.get(i).addr.socket_addr();
                 let want = match (model[&a], is_origin(a.port())) {
                     (false, _) => Role::Leecher,
                     (true, false) => Role::Seeder,
@@ -382,7 +410,7 @@ fn leechers_get_every_origin_first_seeders_do_not() {
             &mut s,
             &ann("10.9.9.9:1", Event::None, false, 0),
             5,
-            PeerForm::Compact,
+            Form::Compact,
             &mut r,
         );
         let got = v4(&resp);
@@ -397,7 +425,7 @@ fn leechers_get_every_origin_first_seeders_do_not() {
             &mut s,
             &ann("10.9.9.9:1", Event::None, false, 0),
             1,
-            PeerForm::Dict { peer_id: false },
+            Form::Dict { peer_id: false },
             &mut r,
         );
         assert!(origins.contains(&v4(&resp)[0]));
@@ -441,7 +469,7 @@ fn origins_are_stored_past_the_peer_cap_and_restored_with_their_role() {
     );
     assert_eq!(t.peer_count(), 2);
     // Restored peers keep id storage on: a new peer's id is still sent, theirs is not.
-    let dict = PeerForm::Dict { peer_id: true };
+    let dict = Form::Dict { peer_id: true };
     let (_, r) = reply(
         &mut t,
         &ann("10.0.0.9:1", Event::Started, false, 6),

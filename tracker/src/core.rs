@@ -1,0 +1,180 @@
+//! The tracker's protocol-neutral core: an announce or a scrape as typed values, checked
+//! against the rate limit, the access list and the origins, applied to the store, and
+//! the reply handed to the front end's [`PeerSink`]. The HTTP front end (`http.rs`), the
+//! UDP one and the seeder's embedded tracker all come through here, so the policy (which
+//! `ip` to believe, origin first, the numwant clamp, jitter) is written once.
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use rand::Rng;
+use seedline_common::peer::canonical_ip;
+use seedline_common::{Event, InfoHash, PeerId, ScrapeRequest};
+
+use crate::metrics::Endpoint;
+use crate::rate_limit::Verdict;
+use crate::sink::PeerSink;
+use crate::store::ReplyParams;
+use crate::swarm::{peer_addr, PeerAnnounce};
+use crate::tracker::Tracker;
+
+/// A refused request: failure kind for metrics, reason for the client, BEP 31 minutes.
+pub(crate) type Failed = (&'static str, String, Option<u32>);
+
+pub(crate) fn failed(kind: &'static str, reason: impl ToString) -> Failed {
+    (kind, reason.to_string(), None)
+}
+
+/// One announce, as a front end decoded it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Announce {
+    pub info_hash: InfoHash,
+    pub peer_id: PeerId,
+    pub port: u16,
+    pub left: u64,
+    pub event: Event,
+    /// As sent; the core applies the default and the cap.
+    pub numwant: Option<u32>,
+    /// Who the tracker believes sent it: the source, or the client a trusted proxy names.
+    pub client: IpAddr,
+    /// Where the connection or datagram came from.
+    pub source: IpAddr,
+    /// The address the client claims for itself (HTTP `ip`, UDP's IP field).
+    pub claimed_ip: Option<IpAddr>,
+}
+
+impl Tracker {
+    /// The per-client rate limit, for either endpoint.
+    pub(crate) fn rate_limit(&self, client: IpAddr, endpoint: Endpoint) -> Result<(), Failed> {
+        let Some(rl) = &self.limiter else {
+            return Ok(());
+        };
+        match rl.check(client, rl.now()) {
+            Verdict::Allowed => Ok(()),
+            Verdict::Untracked => {
+                self.metrics.ops.rate_limit_untracked.inc();
+                Ok(())
+            }
+            Verdict::Limited(l) => {
+                let name = if endpoint == Endpoint::Announce {
+                    "announce"
+                } else {
+                    "scrape"
+                };
+                self.metrics
+                    .ops
+                    .rate_limited
+                    .with_label_values(&[name])
+                    .inc();
+                // BEP 31 counts in minutes; a client told to wait must not come back sooner.
+                Err((
+                    "rate_limited",
+                    l.to_string(),
+                    Some(l.retry_secs.div_ceil(60)),
+                ))
+            }
+        }
+    }
+
+    /// Applies one announce and hands the reply to `sink`.
+    pub(crate) fn announce<S: PeerSink>(&self, a: &Announce, sink: &mut S) -> Result<(), Failed> {
+        self.access
+            .check(&a.info_hash)
+            .map_err(|e| failed(e.kind(), e))?;
+        let ip = self.believed_ip(a);
+        let mut rng = rand::rng();
+        let jitter = if self.cfg.interval_jitter > 0 {
+            rng.random_range(0..=self.cfg.interval_jitter)
+        } else {
+            0
+        };
+        let params = ReplyParams {
+            interval: self.cfg.interval + jitter,
+            min_interval: Some(self.cfg.min_interval),
+            external_ip: Some(a.client),
+            numwant: a
+                .numwant
+                .unwrap_or(self.cfg.numwant_default)
+                .min(self.cfg.numwant_max) as usize,
+        };
+        let addr = peer_addr(ip, a.port);
+        let (origin, origin_by_address) = self.origins.recognise(&addr, &a.peer_id);
+        let pa = PeerAnnounce {
+            addr,
+            peer_id: a.peer_id,
+            event: a.event,
+            seeder: a.left == 0,
+            origin,
+            origin_by_address,
+            now: self.now(),
+        };
+        let effect = self
+            .store
+            .announce(a.info_hash, &pa, &params, &mut rng, sink)
+            .map_err(|e| failed(e.kind(), e))?;
+        if effect.origins_sent > 0 {
+            self.metrics
+                .ops
+                .origins_sent
+                .inc_by(effect.origins_sent as u64);
+        }
+        if effect.completed {
+            self.metrics.completed.inc();
+        }
+        if let Some(why) = effect.not_stored {
+            self.metrics
+                .peers_not_stored
+                .with_label_values(&[why.kind()])
+                .inc();
+        }
+        Ok(())
+    }
+
+    /// The address the announcer is stored under: the one it claims when the
+    /// configuration believes claims from where it came from, else the client's.
+    /// `ip_param_from` is about the connection: a request relayed by a proxy is never
+    /// believed, whatever the proxy's address (the configuration refuses an overlap too).
+    fn believed_ip(&self, a: &Announce) -> IpAddr {
+        let direct = canonical_ip(a.source);
+        match a.claimed_ip {
+            Some(ip)
+                if self.cfg.allow_ip_param
+                    || (a.client == direct
+                        && !self.proxies.contains(direct)
+                        && self.cfg.ip_param_from.iter().any(|n| n.contains(&direct))) =>
+            {
+                canonical_ip(ip)
+            }
+            _ => a.client,
+        }
+    }
+
+    /// Writes a scrape reply into `out`, or returns a cached full scrape.
+    pub(crate) fn scrape(&self, query: &[u8], out: &mut Vec<u8>) -> Result<Option<Bytes>, Failed> {
+        let mut s = ScrapeRequest::parse_query(query, self.cfg.scrape_max_hashes)
+            .map_err(|e| failed(e.kind(), e))?;
+        if !s.info_hashes.is_empty() {
+            // Refused torrents are left out like unknown ones; refused alone, they fail.
+            let mut refused = None;
+            s.info_hashes.retain(|h| match self.access.check(h) {
+                Ok(()) => true,
+                Err(e) => {
+                    refused = Some(e);
+                    false
+                }
+            });
+            if let (true, Some(e)) = (s.info_hashes.is_empty(), refused) {
+                return Err(failed(e.kind(), e));
+            }
+            self.store.scrape(&s.info_hashes, out);
+            Ok(None)
+        } else if self.cfg.full_scrape {
+            Ok(Some(self.full_scrape.get(&self.store, &self.metrics.ops)))
+        } else {
+            Err(failed(
+                "full_scrape_disabled",
+                "full scrape is disabled; pass info_hash",
+            ))
+        }
+    }
+}
