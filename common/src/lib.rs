@@ -19,6 +19,7 @@ pub mod query;
 #[doc(hidden)]
 pub mod sample;
 pub mod scrape;
+pub mod udp;
 pub mod wire;
 
 pub use announce::{AnnounceRequest, Event};

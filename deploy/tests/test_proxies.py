@@ -93,7 +93,7 @@ class ProxyTests:
 
     def test_only_tracker_paths_are_proxied(self):
         # The tracker would answer 404 to these too: count what reaches it.
-        key = 'seedline_tracker_requests_total{endpoint="other",outcome="rejected"}'
+        key = 'seedline_tracker_requests_total{endpoint="other",outcome="rejected",protocol="http"}'
         before = self.tracker_metric(key)
         c = self.client("https", "127.0.0.5")
         admin = self.stack.admin

@@ -1,9 +1,9 @@
-//! Listening sockets.
+//! Listening sockets: TCP listeners, and UDP sockets that share a port.
 
 use std::io;
 use std::net::SocketAddr;
 
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, UdpSocket};
 
 /// Binds and listens with SO_REUSEADDR; IPv6 sockets are IPv6-only, so `0.0.0.0:P` and
 /// `[::]:P` can both be bound. Errors name the address.
@@ -24,4 +24,29 @@ pub fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     }
     sock.bind(addr).map_err(with_addr)?;
     sock.listen(4096).map_err(with_addr)
+}
+
+/// `count` UDP sockets bound to `addr` with SO_REUSEPORT, so the kernel spreads
+/// datagrams over them by source (one per worker thread, no shared receive queue). With
+/// port 0 the first socket picks the port and the others join it. IPv6 sockets are
+/// IPv6-only, as for [`bind_one`]. Errors name the address.
+pub fn bind_udp(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let with_addr = |e: io::Error| io::Error::new(e.kind(), format!("cannot bind UDP {addr}: {e}"));
+    let mut at = addr;
+    let mut sockets = Vec::with_capacity(count.max(1));
+    for _ in 0..count.max(1) {
+        let sock = Socket::new(Domain::for_address(at), Type::DGRAM, Some(Protocol::UDP))
+            .map_err(with_addr)?;
+        if at.is_ipv6() {
+            sock.set_only_v6(true).map_err(with_addr)?;
+        }
+        sock.set_reuse_port(true).map_err(with_addr)?;
+        sock.set_nonblocking(true).map_err(with_addr)?;
+        sock.bind(&at.into()).map_err(with_addr)?;
+        let std: std::net::UdpSocket = sock.into();
+        at = std.local_addr().map_err(with_addr)?;
+        sockets.push(UdpSocket::from_std(std).map_err(with_addr)?);
+    }
+    Ok(sockets)
 }

@@ -31,6 +31,13 @@ pub struct Config {
         default_value = "0.0.0.0:6969"
     )]
     pub listen: Vec<SocketAddr>,
+    /// UDP tracker (BEP 15) addresses, e.g. `0.0.0.0:6969,[::]:6969`; none: no UDP.
+    #[arg(long = "udp-listen", env = "TRACKER_UDP_LISTEN", value_delimiter = ',')]
+    pub udp_listen: Vec<SocketAddr>,
+    /// UDP sockets per address, sharing it with SO_REUSEPORT (one worker each); 0: one
+    /// per CPU.
+    #[arg(long, env = "TRACKER_UDP_SOCKETS", default_value_t = 0)]
+    pub udp_sockets: usize,
     /// `/metrics` and `/health`; keep it off the public network.
     #[arg(long, env = "TRACKER_ADMIN_LISTEN", default_value = "127.0.0.1:6970")]
     pub admin_listen: SocketAddr,

@@ -31,6 +31,7 @@ pub mod state_file;
 pub mod store;
 pub mod swarm;
 mod tracker;
+mod udp;
 
 pub use config::{Config, ConfigError};
 pub use server::{run, serve, Listeners};

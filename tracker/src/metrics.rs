@@ -7,12 +7,14 @@ use seedline_process::metrics::Registrar;
 use crate::ops_metrics::OpsMetrics;
 use crate::store::StoreGauges;
 
-/// Request endpoints, as label values.
+/// Request endpoints, as label values (with the protocol: `http` or `udp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Announce,
     Scrape,
     Other,
+    /// UDP's connect (BEP 15).
+    Connect,
 }
 
 /// Handles for the per-request path, resolved once so a request touches only atomics.
@@ -30,6 +32,11 @@ pub struct Metrics {
     pub announce: EndpointMetrics,
     pub scrape: EndpointMetrics,
     pub other: EndpointMetrics,
+    pub udp_connect: EndpointMetrics,
+    pub udp_announce: EndpointMetrics,
+    pub udp_scrape: EndpointMetrics,
+    /// UDP datagrams dropped unanswered, by reason.
+    pub udp_dropped: IntCounterVec,
     failures: IntCounterVec,
     pub store: StoreGauges,
     pub connections_open: IntGauge,
@@ -48,18 +55,33 @@ pub struct Metrics {
 
 const PREFIX: &str = "seedline_tracker";
 
+/// Why a UDP datagram goes unanswered: the request errors of `seedline_common::udp`,
+/// and what the front end adds.
+pub const UDP_DROPPED: [&str; 10] = [
+    "too_short",
+    "not_bep15",
+    "unknown_action",
+    "bad_event",
+    "no_hashes",
+    "too_many_hashes",
+    "ragged_scrape",
+    "bad_port",
+    "bad_connection_id",
+    "send_failed",
+];
+
 impl Metrics {
     pub fn new() -> Self {
         let r = Registrar::new(PREFIX);
         let requests = r.counters_by(
             "requests_total",
-            "Requests by endpoint and outcome (ok, failure = bencoded failure reason, rejected = 4xx).",
-            &["endpoint", "outcome"],
+            "Requests by protocol (http, udp), endpoint and outcome (ok, failure = a failure reason or UDP error packet, rejected = 4xx).",
+            &["protocol", "endpoint", "outcome"],
         );
         let duration = r.histograms_by(
             "request_duration_seconds",
-            "Time from request head to reply, by endpoint.",
-            &["endpoint"],
+            "Time from request head (UDP: datagram) to reply, by protocol and endpoint.",
+            &["protocol", "endpoint"],
             vec![
                 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005,
                 0.01, 0.05, 0.25,
@@ -70,11 +92,11 @@ impl Metrics {
             "Stored peers by address family and role.",
             &["family", "role"],
         );
-        let endpoint = |name: &str| EndpointMetrics {
-            ok: requests.with_label_values(&[name, "ok"]),
-            failure: requests.with_label_values(&[name, "failure"]),
-            rejected: requests.with_label_values(&[name, "rejected"]),
-            duration: duration.with_label_values(&[name]),
+        let endpoint = |protocol: &str, name: &str| EndpointMetrics {
+            ok: requests.with_label_values(&[protocol, name, "ok"]),
+            failure: requests.with_label_values(&[protocol, name, "failure"]),
+            rejected: requests.with_label_values(&[protocol, name, "rejected"]),
+            duration: duration.with_label_values(&[protocol, name]),
         };
         let store = StoreGauges {
             torrents: r.gauge(
@@ -99,9 +121,18 @@ impl Metrics {
             .map(|n| n.kind())
             .collect();
         Self {
-            announce: endpoint("announce"),
-            scrape: endpoint("scrape"),
-            other: endpoint("other"),
+            announce: endpoint("http", "announce"),
+            scrape: endpoint("http", "scrape"),
+            other: endpoint("http", "other"),
+            udp_connect: endpoint("udp", "connect"),
+            udp_announce: endpoint("udp", "announce"),
+            udp_scrape: endpoint("udp", "scrape"),
+            udp_dropped: r.counters(
+                "udp_dropped_total",
+                "UDP datagrams dropped without an answer, by reason (a request error from an unknown sender, a connect without the protocol id, a send that failed).",
+                "reason",
+                &UDP_DROPPED,
+            ),
             failures: r.counters_by("failures_total", "Failure replies by reason.", &["reason"]),
             store,
             connections_open: r.gauge("connections_open", "Open client connections."),
@@ -150,7 +181,16 @@ impl Metrics {
         match e {
             Endpoint::Announce => &self.announce,
             Endpoint::Scrape => &self.scrape,
-            Endpoint::Other => &self.other,
+            Endpoint::Other | Endpoint::Connect => &self.other,
+        }
+    }
+
+    /// The UDP front end's handles for `e`.
+    pub fn udp_endpoint(&self, e: Endpoint) -> &EndpointMetrics {
+        match e {
+            Endpoint::Announce => &self.udp_announce,
+            Endpoint::Scrape => &self.udp_scrape,
+            Endpoint::Connect | Endpoint::Other => &self.udp_connect,
         }
     }
 

@@ -15,8 +15,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use seedline_process::admin;
-use seedline_process::net::bind_one;
-use tokio::net::{TcpListener, TcpStream};
+use seedline_process::net::{bind_one, bind_udp};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -37,6 +37,8 @@ use crate::{api, persist, reload};
 pub struct Listeners {
     pub public: Vec<TcpListener>,
     pub admin: TcpListener,
+    /// UDP sockets, several per `udp_listen` address (SO_REUSEPORT).
+    pub udp: Vec<UdpSocket>,
 }
 
 impl Listeners {
@@ -49,7 +51,26 @@ impl Listeners {
             .map(|a| bind_one(*a))
             .collect::<io::Result<Vec<_>>>()?;
         let admin = bind_one(cfg.admin_listen)?;
-        Ok(Self { public, admin })
+        let per_address = match cfg.udp_sockets {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let mut udp = Vec::new();
+        for a in &cfg.udp_listen {
+            udp.extend(bind_udp(*a, per_address)?);
+        }
+        Ok(Self { public, admin, udp })
+    }
+
+    /// The UDP addresses, once each.
+    pub fn udp_addrs(&self) -> Vec<SocketAddr> {
+        let mut addrs: Vec<SocketAddr> = self
+            .udp
+            .iter()
+            .filter_map(|s| s.local_addr().ok())
+            .collect();
+        addrs.dedup();
+        addrs
     }
 
     pub fn public_addrs(&self) -> Vec<SocketAddr> {
@@ -87,7 +108,7 @@ fn load(tracker: &Tracker) {
 
 /// Serves `tracker` on `listeners` until `shutdown` is cancelled, then drains and saves
 /// the state file.
-pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: CancellationToken) {
+pub async fn serve(tracker: Arc<Tracker>, mut listeners: Listeners, shutdown: CancellationToken) {
     let cfg = tracker.config().clone();
     {
         let t = tracker.clone();
@@ -111,6 +132,14 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
     for a in listeners.public_addrs() {
         tracing::info!(addr = %a, "tracker listening");
     }
+    for a in listeners.udp_addrs() {
+        tracing::info!(addr = %a, sockets = listeners.udp.len(), "UDP tracker listening");
+    }
+    let udp = tokio::spawn(crate::udp::serve(
+        tracker.clone(),
+        std::mem::take(&mut listeners.udp),
+        shutdown.clone(),
+    ));
     if let Ok(a) = listeners.admin_addr() {
         tracing::info!(addr = %a, service = "tracker", "admin listening (/metrics, /health)");
     }
@@ -165,6 +194,7 @@ pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: Cancel
     } else {
         tracing::info!(drained = open, "connections drained");
     }
+    let _ = udp.await;
     let _ = sweeper.await;
     for b in background {
         let _ = b.await;

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use seedline_common::announce_response::{self as reply, ReplyHead};
-use seedline_common::PeerId;
+use seedline_common::{udp, PeerId};
 
 use crate::swarm::CompactAddr;
 
@@ -81,6 +81,52 @@ impl PeerSink for DictReply<'_> {
         reply::end_dict_peers(self.out);
         reply::write_tail(self.out, None);
     }
+}
+
+/// The UDP reply (BEP 15): counts, then peers of the family the request came over
+/// (BEP 15 has one stride per transport: 6 bytes over IPv4, 18 over IPv6). An announcer
+/// stored under an address of the other family (a believed `ip` field) gets no peers
+/// rather than entries its client would misread.
+pub struct UdpReply<'a> {
+    pub out: &'a mut Vec<u8>,
+    pub transaction_id: u32,
+    pub over_v6: bool,
+    skip: bool,
+}
+
+impl<'a> UdpReply<'a> {
+    pub fn new(out: &'a mut Vec<u8>, transaction_id: u32, over_v6: bool) -> Self {
+        Self {
+            out,
+            transaction_id,
+            over_v6,
+            skip: false,
+        }
+    }
+}
+
+impl PeerSink for UdpReply<'_> {
+    fn head(&mut self, head: &ReplyHead) {
+        udp::begin_announce(
+            self.out,
+            self.transaction_id,
+            head.interval,
+            head.incomplete,
+            head.complete,
+        );
+    }
+
+    fn begin(&mut self, v6: bool, _count: usize) {
+        self.skip = v6 != self.over_v6;
+    }
+
+    fn peer<A: CompactAddr>(&mut self, addr: &A, _id: Option<&PeerId>) {
+        if !self.skip {
+            self.out.extend_from_slice(addr.as_ref());
+        }
+    }
+
+    fn end(&mut self) {}
 }
 
 /// The peers of a reply as addresses, for tests and for callers that want values.

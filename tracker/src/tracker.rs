@@ -1,6 +1,6 @@
 //! The tracker's shared state and its wiring: what every request, whatever its front
-//! end, is served from. The HTTP front end is `http.rs`, the announce and scrape paths
-//! `announce.rs`, the swarms `store.rs` and `swarm/`.
+//! end, is served from. The front ends are `http.rs` and `udp/`, the protocol-neutral
+//! announce and scrape paths `core.rs`, the swarms `store.rs` and `swarm/`.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;

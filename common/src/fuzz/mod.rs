@@ -9,10 +9,12 @@ mod bencode;
 mod metainfo;
 mod query;
 mod reply;
+mod udp;
 mod wire;
 
 pub use bencode::bencode;
 pub use metainfo::metainfo;
 pub use query::{announce_query, scrape_query};
 pub use reply::announce_reply;
+pub use udp::udp_packet;
 pub use wire::{peer_wire, ut_metadata};

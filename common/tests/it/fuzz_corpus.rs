@@ -12,4 +12,5 @@ seedline_testkit::replay_corpora!(fuzz:
     announce_reply,
     peer_wire,
     ut_metadata,
+    udp_packet,
 );

@@ -159,7 +159,7 @@ async fn registers_with_an_allow_mode_tracker_then_announces() {
     // scrapes were refused, as they should be).
     let m = String::from_utf8(t.metrics.render()).unwrap();
     assert!(
-        m.contains("seedline_tracker_requests_total{endpoint=\"announce\",outcome=\"failure\"} 0"),
+        m.contains("seedline_tracker_requests_total{endpoint=\"announce\",outcome=\"failure\",protocol=\"http\"} 0"),
         "{m}"
     );
 }

@@ -73,7 +73,7 @@ async fn compact_swarm_semantics() {
     assert_metrics(
         &s,
         r#"
-        seedline_tracker_requests_total{endpoint="announce",outcome="ok"} 9
+        seedline_tracker_requests_total{endpoint="announce",outcome="ok",protocol="http"} 9
         seedline_tracker_peers{family="ipv4",role="seeder"} 2
         seedline_tracker_peers{family="ipv4",role="leecher"} 1
         seedline_tracker_torrents 1

@@ -17,4 +17,5 @@ mod process;
 mod proxy;
 mod real_client;
 mod scrape;
+mod udp;
 mod util;

@@ -159,12 +159,12 @@ async fn protocol_errors_get_a_failure_reason() {
     let m = s.metrics().await;
     let failures = metric(
         &m,
-        "seedline_tracker_requests_total{endpoint=\"announce\",outcome=\"failure\"}",
+        "seedline_tracker_requests_total{endpoint=\"announce\",outcome=\"failure\",protocol=\"http\"}",
     )
     .unwrap()
         + metric(
             &m,
-            "seedline_tracker_requests_total{endpoint=\"scrape\",outcome=\"failure\"}",
+            "seedline_tracker_requests_total{endpoint=\"scrape\",outcome=\"failure\",protocol=\"http\"}",
         )
         .unwrap();
     assert_eq!(failures as usize, cases.len());

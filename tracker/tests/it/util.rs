@@ -21,6 +21,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 pub struct TestServer {
     pub addrs: Vec<SocketAddr>,
+    /// The UDP addresses (`udp_listen`), once each.
+    pub udp: Vec<SocketAddr>,
     pub admin: SocketAddr,
     pub tracker: Arc<Tracker>,
     pub task: Served<()>,
@@ -41,6 +43,7 @@ impl TestServer {
         cfg.validate().expect("test config is valid");
         let listeners = Listeners::bind(&cfg).expect("bind");
         let addrs = listeners.public_addrs();
+        let udp = listeners.udp_addrs();
         let admin = listeners.admin_addr().unwrap();
         let tracker = Arc::new(Tracker::new(
             &cfg,
@@ -49,6 +52,7 @@ impl TestServer {
         let task = Served::spawn(|token| serve(tracker.clone(), listeners, token));
         Self {
             addrs,
+            udp,
             admin,
             tracker,
             task,
