@@ -14,7 +14,7 @@ pub mod run;
 pub mod task;
 pub mod tools;
 
-pub use aria2::aria2c;
+pub use aria2::{aria2c, aria2c_udp};
 pub use child::KillOnDrop;
 pub use file::TempFile;
 pub use metric::metric;

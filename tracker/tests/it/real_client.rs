@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use seedline_common::{InfoHash, ScrapeRequest, ScrapeResponse, ScrapeStats};
-use seedline_testkit::{aria2c, python, KillOnDrop};
+use seedline_testkit::{aria2c, aria2c_udp, python, KillOnDrop};
 use sha1::{Digest, Sha1};
 
 use crate::util::*;
@@ -50,26 +50,41 @@ async fn stats(s: &TestServer, ih: InfoHash) -> Option<ScrapeStats> {
         .copied()
 }
 
-/// A running tracker and a torrent of `len` bytes in a temp dir that announces to it.
+/// A running tracker and a torrent of `len` bytes in a temp dir that announces to it,
+/// over UDP (BEP 15) when `udp`.
 async fn tracker_and_torrent(
     len: usize,
+    udp: bool,
 ) -> (TestServer, tempfile::TempDir, std::path::PathBuf, InfoHash) {
-    let s = TestServer::start(test_config()).await;
+    let mut cfg = test_config();
+    cfg.udp_listen = vec!["127.0.0.1:0".parse().unwrap()];
+    let s = TestServer::start(cfg).await;
     let dir = tempfile::tempdir().unwrap();
     let torrent = dir.path().join("t.torrent");
-    let ih = write_torrent(
-        &torrent,
-        &format!("http://{}/announce", s.addr()),
-        &vec![7u8; len],
-    );
+    let url = if udp {
+        format!("udp://{}/announce", s.udp[0])
+    } else {
+        format!("http://{}/announce", s.addr())
+    };
+    let ih = write_torrent(&torrent, &url, &vec![7u8; len]);
     (s, dir, torrent, ih)
 }
 
 #[tokio::test]
 async fn aria2_announces_and_stops() {
-    let (s, dir, torrent, ih) = tracker_and_torrent(40_000).await;
+    aria2_announces_and_stops_over(false).await;
+}
+
+#[tokio::test]
+async fn aria2_announces_and_stops_over_udp() {
+    aria2_announces_and_stops_over(true).await;
+}
+
+async fn aria2_announces_and_stops_over(udp: bool) {
+    let (s, dir, torrent, ih) = tracker_and_torrent(40_000, udp).await;
+    let dl = dir.path().join("dl");
     let mut child = KillOnDrop::spawn(
-        aria2c(&dir.path().join("dl"))
+        if udp { aria2c_udp(&dl) } else { aria2c(&dl) }
             .arg(&torrent)
             .stderr(Stdio::null()),
     );
@@ -103,8 +118,17 @@ sys.stdin.read()
 
 #[tokio::test]
 async fn libtorrent_announces() {
+    libtorrent_announces_over(false).await;
+}
+
+#[tokio::test]
+async fn libtorrent_announces_over_udp() {
+    libtorrent_announces_over(true).await;
+}
+
+async fn libtorrent_announces_over(udp: bool) {
     let python = python();
-    let (s, dir, torrent, ih) = tracker_and_torrent(20_000).await;
+    let (s, dir, torrent, ih) = tracker_and_torrent(20_000, udp).await;
     let _child = KillOnDrop::spawn(
         Command::new(python)
             .args(["-c", LT_SCRIPT])
