@@ -1,4 +1,4 @@
-//! The HTTP tracker client: BEP 12 tiers, `started` / periodic / `stopped`, the tracker's
+//! The tracker client: BEP 12 tiers over HTTP and UDP (`udp_tracker.rs`), `started` / periodic / `stopped`, the tracker's
 //! `interval` and `min interval`, and exponential back-off while no tracker answers.
 
 use std::sync::atomic::Ordering;
@@ -48,7 +48,7 @@ pub enum AnnounceError {
 }
 
 /// The tiers to announce to: the `--tracker` override, or the torrent's own, keeping
-/// only `http://` URLs (TLS and UDP trackers are not spoken yet).
+/// `http://` and `udp://` URLs (TLS trackers are not spoken yet).
 pub fn tiers_for(shared: &Shared, t: &Torrent) -> Vec<Vec<String>> {
     if let Some(url) = &shared.cfg.tracker {
         return vec![vec![url.clone()]];
@@ -58,7 +58,7 @@ pub fn tiers_for(shared: &Shared, t: &Torrent) -> Vec<Vec<String>> {
         .iter()
         .map(|tier| {
             tier.iter()
-                .filter(|u| u.starts_with("http://"))
+                .filter(|u| u.starts_with("http://") || u.starts_with("udp://"))
                 .cloned()
                 .collect()
         })
@@ -76,7 +76,7 @@ pub fn tiers_for(shared: &Shared, t: &Torrent) -> Vec<Vec<String>> {
 pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) {
     let mut tiers = tiers_for(&shared, &t);
     if tiers.is_empty() {
-        tracing::warn!(torrent = %t.source.display(), "no http:// tracker to announce to");
+        tracing::warn!(torrent = %t.source.display(), "no http:// or udp:// tracker to announce to");
         return;
     }
     // An allow-mode tracker refuses announces for torrents it has not been told about.
@@ -192,11 +192,15 @@ async fn announce_tiers(
     Err(last.unwrap_or_else(|| AnnounceError::BadUrl(String::new())))
 }
 
-/// One GET to one tracker URL.
+/// One announce to one tracker URL: an HTTP GET, or BEP 15 for `udp://` (whose own
+/// retransmissions bound it).
 pub async fn announce_once(
     url: &str,
     req: &AnnounceRequest,
 ) -> Result<AnnounceResponse, AnnounceError> {
+    if url.starts_with("udp://") {
+        return super::udp_tracker::announce(url, req).await;
+    }
     tokio::time::timeout(REQUEST_TIMEOUT, get(url, req))
         .await
         .map_err(|_| AnnounceError::Timeout(REQUEST_TIMEOUT))?

@@ -44,8 +44,8 @@ pub struct Config {
     /// Torrents served on their own (`--torrent FILE --data DIR`).
     #[arg(skip)]
     pub torrents: Vec<OneOff>,
-    /// Announce URL used instead of every torrent's own. Empty: run the tracker in this
-    /// process on `embedded_tracker_listen` and announce there.
+    /// Announce URL (`http://` or `udp://`) used instead of every torrent's own. Empty:
+    /// run the tracker in this process on `embedded_tracker_listen` and announce there.
     #[arg(long, env = "SEEDER_TRACKER")]
     pub tracker: Option<String>,
     /// The address announced for this seeder (the `ip` parameter), for an origin whose
@@ -63,7 +63,8 @@ pub struct Config {
     /// File holding the bearer token for `tracker_api`; used if the token is not set.
     #[arg(long, env = "SEEDER_TRACKER_API_TOKEN_FILE")]
     pub tracker_api_token_file: Option<PathBuf>,
-    /// Public listener of the embedded tracker.
+    /// Public listener of the embedded tracker: HTTP, and UDP (BEP 15) on the same
+    /// address and port.
     #[arg(
         long,
         env = "SEEDER_EMBEDDED_TRACKER_LISTEN",

@@ -19,6 +19,7 @@ pub mod shared;
 pub mod storage;
 pub mod super_seed;
 pub mod torrent;
+mod udp_tracker;
 
 pub use config::Config;
 pub use server::{run, Listeners, StartError};

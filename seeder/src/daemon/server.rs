@@ -32,9 +32,15 @@ impl Listeners {
     pub fn bind(cfg: &Config) -> io::Result<Self> {
         let tracker = match cfg.tracker {
             Some(_) => None,
-            None => Some(seedline_tracker::Listeners::bind(
-                &embedded_tracker_config(cfg),
-            )?),
+            None => {
+                let mut l = seedline_tracker::Listeners::bind(&embedded_tracker_config(cfg))?;
+                // UDP (BEP 15) on the HTTP listener's address and port, whatever port
+                // that turned out to be: `udp://` URLs name the same host and port.
+                for a in l.public_addrs() {
+                    l.udp.extend(seedline_process::net::bind_udp(a, 1)?);
+                }
+                Some(l)
+            }
         };
         Ok(Self {
             peer: bind_one(cfg.listen)?,

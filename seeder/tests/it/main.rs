@@ -16,5 +16,6 @@ mod rejects;
 mod seed;
 mod super_seed;
 mod transmission;
+mod udp;
 mod util;
 mod verify;
