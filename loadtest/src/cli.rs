@@ -14,7 +14,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load an HTTP tracker with announces and scrapes (loopback targets only by default).
+    /// Load an HTTP or UDP (`--target udp://...`) tracker with announces and scrapes
+    /// (loopback targets only by default).
     Tracker(TrackerArgs),
     /// Download one torrent from a seeder with many leechers (loopback targets only by
     /// default).

@@ -122,6 +122,17 @@ impl Config {
         if self.numwant == 0 {
             return err("--numwant must be at least 1".into());
         }
+        if self.target.udp {
+            if self.scrape_hashes > seedline_common::udp::MAX_SCRAPE_HASHES {
+                return err(format!(
+                    "--scrape-hashes must be at most {} over UDP (BEP 15: one datagram)",
+                    seedline_common::udp::MAX_SCRAPE_HASHES
+                ));
+            }
+            if self.mode == Mode::NewConnection {
+                return err("--new-connection has no meaning over UDP".into());
+            }
+        }
         if !(1..=MAX_CONNECTIONS).contains(&self.connections) {
             return err(format!(
                 "--connections must be between 1 and {MAX_CONNECTIONS}"

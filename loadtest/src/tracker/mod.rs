@@ -1,5 +1,7 @@
-//! `loadtest tracker`: a simulated population announcing to (and scraping) an HTTP
-//! tracker, with every reply decoded and checked by `seedline_common`.
+//! `loadtest tracker`: a simulated population announcing to (and scraping) an HTTP or
+//! UDP (BEP 15, `--target udp://...`) tracker, with every reply decoded and checked by
+//! `seedline_common`. Over UDP a worker is one client (IP, port) with its connection id,
+//! and a request without a reply within `--timeout` counts as lost (a timeout).
 //!
 //! A run builds the population, optionally preloads it (every peer announces `started`
 //! once, so the tracker holds all of it), then measures a mix of announces and scrapes,
@@ -17,6 +19,7 @@ pub mod procfs;
 pub mod report;
 pub mod stats;
 pub mod target;
+mod udp;
 pub mod validate;
 mod worker;
 pub mod zipf;
@@ -100,6 +103,7 @@ pub fn run(
         let measured = phase == Phase::Measure;
         Arc::new(Plan {
             target: cfg.target.addr,
+            udp: cfg.target.udp,
             writer: RequestWriter::new(&cfg.target, mode == Mode::NewConnection),
             one_shot: mode == Mode::NewConnection,
             sources,
@@ -185,7 +189,11 @@ pub fn run(
         _ => None,
     };
     Ok(Report {
-        target: format!("http://{}{}", cfg.target.host, cfg.target.announce_path),
+        target: if cfg.target.udp {
+            format!("udp://{}", cfg.target.host)
+        } else {
+            format!("http://{}{}", cfg.target.host, cfg.target.announce_path)
+        },
         mode: cfg.mode,
         connections: n_workers,
         threads: cfg.threads.min(n_workers),

@@ -1,4 +1,5 @@
-//! The tracker under test: an `http://IP:PORT[/path]` URL, resolved without DNS.
+//! The tracker under test: an `http://IP:PORT[/path]` or `udp://IP:PORT` URL, resolved
+//! without DNS.
 //!
 //! Only literal addresses (and `localhost`) are accepted, so that what is checked against
 //! the loopback rule is exactly what is connected to.
@@ -8,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 /// Why a `--target` cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
-    #[error("target {0:?} must start with http:// (https is not supported)")]
+    #[error("target {0:?} must start with http:// or udp:// (https is not supported)")]
     Scheme(String),
     #[error("target {0:?} must name an IP address and port, e.g. http://127.0.0.1:6969 or http://[::1]:6969")]
     Address(String),
@@ -26,14 +27,18 @@ pub struct Target {
     pub announce_path: String,
     /// BEP 48: the announce path with its last `announce` replaced by `scrape`.
     pub scrape_path: String,
+    /// A UDP tracker (BEP 15): `udp://`.
+    pub udp: bool,
 }
 
 impl Target {
     /// Parses `url`; a non-loopback address is refused unless `allow_remote`.
     pub fn parse(url: &str, allow_remote: bool) -> Result<Self, TargetError> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| TargetError::Scheme(url.into()))?;
+        let (rest, udp) = match (url.strip_prefix("http://"), url.strip_prefix("udp://")) {
+            (Some(r), _) => (r, false),
+            (_, Some(r)) => (r, true),
+            _ => return Err(TargetError::Scheme(url.into())),
+        };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
@@ -56,6 +61,7 @@ impl Target {
             host: authority.to_string(),
             announce_path,
             scrape_path,
+            udp,
         })
     }
 }
@@ -90,6 +96,10 @@ mod tests {
         assert_eq!(t.scrape_path, "/tr/scrape.php?x=1");
         let t = Target::parse("http://localhost:1/", false).unwrap();
         assert_eq!(t.addr, "127.0.0.1:1".parse().unwrap());
+        assert!(!t.udp);
+        let t = Target::parse("udp://[::1]:6969", false).unwrap();
+        assert!(t.udp);
+        assert_eq!(t.addr, "[::1]:6969".parse().unwrap());
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub enum ErrorKind {
     Status,
     /// A bencoded `failure reason`.
     Failure,
-    /// The body is not bencode of the expected shape.
+    /// The body is not bencode of the expected shape (UDP: not a BEP 15 reply).
     Bencode,
     /// Well-formed, but wrong: more peers than asked, counts that cannot be.
     Invalid,

@@ -22,12 +22,15 @@ use super::http::RequestWriter;
 use super::peer::{splitmix64, Peer};
 use super::population::{source_for, torrent_size, Sources};
 use super::stats::Stats;
+use super::udp::UdpConn;
 use super::validate::{check_announce, check_scrape, AnnounceSent, ErrorKind, Notes, Problem};
 use super::zipf::Zipf;
 
 /// Everything a phase's workers share, read-only.
 pub struct Plan {
     pub target: SocketAddr,
+    /// BEP 15 instead of HTTP.
+    pub udp: bool,
     pub writer: RequestWriter,
     /// A new TCP connection for every request.
     pub one_shot: bool,
@@ -76,6 +79,8 @@ pub struct Worker {
     req: Vec<u8>,
     /// The phase's connection; kept here so its counters survive a phase cut short.
     conn: Option<Conn>,
+    /// ... or its UDP socket, for a UDP tracker.
+    udp: Option<UdpConn>,
 }
 
 impl Worker {
@@ -86,6 +91,7 @@ impl Worker {
             rng: SmallRng::seed_from_u64(splitmix64(seed ^ (id as u64) << 20)),
             req: Vec::with_capacity(512),
             conn: None,
+            udp: None,
         }
     }
 
@@ -157,21 +163,31 @@ impl Worker {
 
     fn open(&mut self, plan: &Plan) {
         let source = source_for(plan.sources, self.id);
-        self.conn = Some(Conn::new(plan.target, source, plan.one_shot));
+        if plan.udp {
+            self.udp = Some(UdpConn::new(plan.target, source, self.id as u32));
+        } else {
+            self.conn = Some(Conn::new(plan.target, source, plan.one_shot));
+        }
     }
 
     /// Closes the phase's connection and adds its counters to `stats`.
     pub fn close(&mut self, stats: &mut Stats) {
-        if let Some(c) = self.conn.take() {
-            stats.bytes_out += c.counts.bytes_out;
-            stats.bytes_in += c.counts.bytes_in;
-            stats.connects += c.counts.connects;
-            stats.reconnects += c.counts.reconnects;
-        }
+        let counts = match (self.conn.take(), self.udp.take()) {
+            (Some(c), _) => c.counts,
+            (_, Some(u)) => u.counts,
+            _ => return,
+        };
+        stats.bytes_out += counts.bytes_out;
+        stats.bytes_in += counts.bytes_in;
+        stats.connects += counts.connects;
+        stats.reconnects += counts.reconnects;
     }
 
     /// Sends one request and records its outcome; latency counts from `origin`.
     async fn send(&mut self, plan: &Plan, job: Job, origin: Instant, stats: &RefCell<Stats>) {
+        if plan.udp {
+            return self.send_udp(plan, job, origin, stats).await;
+        }
         match &job {
             Job::Announce { peer, event } => {
                 let p = &self.peers[*peer];
@@ -209,6 +225,38 @@ impl Worker {
                 }
                 .map(|notes| (reply.done, notes))
             });
+        let mut s = stats.borrow_mut();
+        match outcome {
+            Ok((done, notes)) => {
+                s.record_ok(
+                    matches!(job, Job::Scrape(_)),
+                    done.saturating_duration_since(origin),
+                );
+                s.announcer_in_peers += u64::from(notes.announcer_in_peers);
+            }
+            Err(p) => s.record_error(&p),
+        }
+    }
+
+    /// [`Self::send`] over BEP 15.
+    async fn send_udp(&mut self, plan: &Plan, job: Job, origin: Instant, stats: &RefCell<Stats>) {
+        let conn = self.udp.as_mut().expect("open() runs before any send");
+        let outcome = match &job {
+            Job::Announce { peer, event } => {
+                let p = &self.peers[*peer];
+                let r = p.request(plan.info_hashes[p.torrent as usize], *event, plan.numwant);
+                let sent = AnnounceSent {
+                    numwant: plan.numwant,
+                    event: *event,
+                    me: source_for(plan.sources, self.id).map(|ip| SocketAddr::new(ip, p.port)),
+                };
+                conn.announce(&r, &sent, plan.timeout).await
+            }
+            Job::Scrape(hashes) => conn
+                .scrape(hashes, plan.timeout)
+                .await
+                .map(|done| (done, Notes::default())),
+        };
         let mut s = stats.borrow_mut();
         match outcome {
             Ok((done, notes)) => {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use seedline_loadtest::tracker::target::Target;
 use seedline_loadtest::tracker::{Mode, Report};
 
 use crate::util::{load, TestTracker};
@@ -20,8 +21,16 @@ fn assert_clean(r: &Report) {
 
 /// Preload, then a measured mix; the tracker's store must match the model exactly.
 async fn run_mode(listen: &str, mode: Mode) {
+    run_over(listen, mode, false).await;
+}
+
+/// [`run_mode`], over UDP (BEP 15) when `udp`.
+async fn run_over(listen: &str, mode: Mode, udp: bool) {
     let t = TestTracker::start(listen).await;
     let mut cfg = t.config();
+    if udp {
+        cfg.target = Target::parse(&format!("udp://{}", t.udp), false).unwrap();
+    }
     cfg.mode = mode;
     cfg.preload = true;
     cfg.scrape_ratio = 0.1;
@@ -65,6 +74,16 @@ async fn new_connection_matches_the_model() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_target() {
     run_mode("[::1]:0", Mode::KeepAlive).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_matches_the_model() {
+    run_over("127.0.0.1:0", Mode::KeepAlive, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_over_ipv6_matches_the_model() {
+    run_over("[::1]:0", Mode::KeepAlive, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

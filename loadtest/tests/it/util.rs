@@ -15,6 +15,8 @@ pub const WAIT: Duration = Duration::from_secs(30);
 
 pub struct TestTracker {
     pub addr: SocketAddr,
+    /// The UDP (BEP 15) address, on the same IP.
+    pub udp: SocketAddr,
     pub admin: SocketAddr,
     pub tracker: Arc<Tracker>,
     task: Served<()>,
@@ -25,6 +27,8 @@ impl TestTracker {
     pub async fn start(listen: &str) -> Self {
         let cfg = seedline_tracker::Config {
             listen: vec![listen.parse().unwrap()],
+            udp_listen: vec![listen.parse().unwrap()],
+            udp_sockets: 2,
             admin_listen: "127.0.0.1:0".parse().unwrap(),
             interval_jitter: 0,
             // The generator puts many peers of a swarm on one loopback address.
@@ -35,11 +39,13 @@ impl TestTracker {
         cfg.validate().expect("test config is valid");
         let listeners = Listeners::bind(&cfg).expect("bind");
         let addr = listeners.public_addrs()[0];
+        let udp = listeners.udp_addrs()[0];
         let admin = listeners.admin_addr().unwrap();
         let tracker = Arc::new(Tracker::new(&cfg, Metrics::new()));
         let task = Served::spawn(|token| serve(tracker.clone(), listeners, token));
         Self {
             addr,
+            udp,
             admin,
             tracker,
             task,
