@@ -225,17 +225,7 @@ impl Worker {
                 }
                 .map(|notes| (reply.done, notes))
             });
-        let mut s = stats.borrow_mut();
-        match outcome {
-            Ok((done, notes)) => {
-                s.record_ok(
-                    matches!(job, Job::Scrape(_)),
-                    done.saturating_duration_since(origin),
-                );
-                s.announcer_in_peers += u64::from(notes.announcer_in_peers);
-            }
-            Err(p) => s.record_error(&p),
-        }
+        record(&mut stats.borrow_mut(), &job, origin, outcome);
     }
 
     /// [`Self::send`] over BEP 15.
@@ -257,16 +247,20 @@ impl Worker {
                 .await
                 .map(|done| (done, Notes::default())),
         };
-        let mut s = stats.borrow_mut();
-        match outcome {
-            Ok((done, notes)) => {
-                s.record_ok(
-                    matches!(job, Job::Scrape(_)),
-                    done.saturating_duration_since(origin),
-                );
-                s.announcer_in_peers += u64::from(notes.announcer_in_peers);
-            }
-            Err(p) => s.record_error(&p),
+        record(&mut stats.borrow_mut(), &job, origin, outcome);
+    }
+}
+
+/// Counts one request's outcome; latency counts from `origin`.
+fn record(s: &mut Stats, job: &Job, origin: Instant, outcome: Result<(Instant, Notes), Problem>) {
+    match outcome {
+        Ok((done, notes)) => {
+            s.record_ok(
+                matches!(job, Job::Scrape(_)),
+                done.saturating_duration_since(origin),
+            );
+            s.announcer_in_peers += u64::from(notes.announcer_in_peers);
         }
+        Err(p) => s.record_error(&p),
     }
 }
