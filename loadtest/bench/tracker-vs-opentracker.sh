@@ -9,6 +9,7 @@
 #
 #   bash loadtest/bench/tracker-vs-opentracker.sh            # full comparison
 #   TORRENTS=1000 PEERS=10000 DURATION=2 ROUNDS=1 SWEEP=0 bash loadtest/bench/...  # smoke
+#   MODES=udp RATE_RUNS=0 SWEEP=0 bash loadtest/bench/tracker-vs-opentracker.sh    # UDP (BEP 15)
 #
 # Output: $OUT/*.json (one `loadtest tracker --json` report per run), $OUT/runs.tsv and
 # $OUT/summary.md (the tables BENCHMARKS.md quotes).
@@ -18,9 +19,10 @@ source "$(dirname "$0")/../../bench/lib.sh"
 # RATE_RUNS: runs at the fixed rate (keep-alive, Seedline). SWEEP=1: also 16/256/1024
 # connections, keep-alive. QUIET_WAIT: longest wait for other heavy processes to finish.
 # STEAL_MAX: percent of CPU stolen by the hypervisor that counts as busy. PORT: the
-# public port; PORT+1 is Seedline's admin port.
+# public port (TCP and UDP); PORT+1 is Seedline's admin port. MODES: the measured modes,
+# comma-separated, of new-connection, keep-alive (HTTP) and udp.
 bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 ROUNDS=3 CONNECTIONS=64 RATE=20000 \
-    RATE_RUNS=5 SWEEP=1 TRACKER_CPUS=0 LOAD_CPUS=1 MAX_SECONDS=5400 QUIET_WAIT=600 STEAL_MAX=10 \
+    RATE_RUNS=5 SWEEP=1 MODES=new-connection,keep-alive TRACKER_CPUS=0 LOAD_CPUS=1 MAX_SECONDS=5400 QUIET_WAIT=600 STEAL_MAX=10 \
     PORT=23969 OUT="$ROOT/target/bench/tracker-vs-opentracker" OPENTRACKER=/usr/bin/opentracker
 TRACKER=$ROOT/target/release/tracker
 LOADTEST=$ROOT/target/release/loadtest
@@ -82,6 +84,7 @@ start_seedline() {
     # ports each), which the per-address caps exist to refuse: lift them so that both
     # trackers store the same population.
     taskset -c "$cpus" "$TRACKER" --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$((PORT + 1))" \
+        --udp-listen "127.0.0.1:$PORT" --udp-sockets 1 \
         --max-peers-per-address 65536 --max-peers-per-address-total 10000000 --log-level warn >"$WORK/seedline.log" 2>&1 &
     TPID=$!
     local i
@@ -128,13 +131,14 @@ stop_tracker() {
 measure() {
     local name=$1 impl=$2 mode=$3
     shift 3
-    local quiet=1 mode_flag=()
+    local quiet=1 mode_flag=() target="http://127.0.0.1:$PORT/announce"
     wait_quiet || quiet=0
     [[ $mode == new-connection ]] && mode_flag=(--new-connection)
+    [[ $mode == udp ]] && target="udp://127.0.0.1:$PORT"
     "start_$impl" "$TRACKER_CPUS"
     bench_log "$name: $impl, $mode $*"
     run timeout 900 taskset -c "$LOAD_CPUS" "$LOADTEST" tracker \
-        --target "http://127.0.0.1:$PORT/announce" --torrents "$TORRENTS" --peers "$PEERS" \
+        --target "$target" --torrents "$TORRENTS" --peers "$PEERS" \
         --connections "$CONNECTIONS" --duration "$DURATION" --preload --target-pid "$TPID" \
         "${mode_flag[@]}" --json "$@" >"$OUT/$name.json" || true
     stop_tracker
@@ -190,7 +194,7 @@ main() {
 
     local r mode impl
     for r in $(seq "$ROUNDS"); do
-        for mode in new-connection keep-alive; do
+        for mode in ${MODES//,/ }; do
             for impl in seedline opentracker; do
                 measure "$impl-$mode-r$r" "$impl" "$mode"
             done
@@ -198,11 +202,13 @@ main() {
     done
     # Latency at a fixed open-loop rate: several short runs on one preloaded tracker, as a
     # single run's p99 is at the mercy of the hypervisor on a shared VM.
-    preload seedline
-    for r in $(seq "$RATE_RUNS"); do
-        again "seedline-rate$RATE-keep-alive-$r" seedline --connections "$CONNECTIONS" --rate "$RATE"
-    done
-    stop_tracker
+    if ((RATE_RUNS > 0)); then
+        preload seedline
+        for r in $(seq "$RATE_RUNS"); do
+            again "seedline-rate$RATE-keep-alive-$r" seedline --connections "$CONNECTIONS" --rate "$RATE"
+        done
+        stop_tracker
+    fi
     if [[ $SWEEP == 1 ]]; then
         for impl in seedline opentracker; do
             preload "$impl"
