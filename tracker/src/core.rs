@@ -9,13 +9,14 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use rand::Rng;
 use seedline_common::peer::canonical_ip;
-use seedline_common::{Event, InfoHash, PeerId, ScrapeRequest};
+use seedline_common::{scrape, Event, InfoHash, PeerId, ScrapeRequest, ScrapeStats};
 
 use crate::metrics::Endpoint;
 use crate::rate_limit::Verdict;
 use crate::sink::PeerSink;
 use crate::store::ReplyParams;
 use crate::swarm::{peer_addr, PeerAnnounce};
+use crate::swarm_store::SwarmStore;
 use crate::tracker::Tracker;
 
 /// A refused request: failure kind for metrics, reason for the client, BEP 31 minutes.
@@ -77,14 +78,17 @@ impl Tracker {
     }
 
     /// Applies one announce and hands the reply to `sink`.
-    pub(crate) fn announce<S: PeerSink>(&self, a: &Announce, sink: &mut S) -> Result<(), Failed> {
+    pub(crate) async fn announce<S: PeerSink + Send>(
+        &self,
+        a: &Announce,
+        sink: &mut S,
+    ) -> Result<(), Failed> {
         self.access
             .check(&a.info_hash)
             .map_err(|e| failed(e.kind(), e))?;
         let ip = self.believed_ip(a);
-        let mut rng = rand::rng();
         let jitter = if self.cfg.interval_jitter > 0 {
-            rng.random_range(0..=self.cfg.interval_jitter)
+            rand::rng().random_range(0..=self.cfg.interval_jitter)
         } else {
             0
         };
@@ -108,9 +112,8 @@ impl Tracker {
             origin_by_address,
             now: self.now(),
         };
-        let effect = self
-            .store
-            .announce(a.info_hash, &pa, &params, &mut rng, sink)
+        let effect = SwarmStore::announce(&self.store, a.info_hash, &pa, &params, sink)
+            .await
             .map_err(|e| failed(e.kind(), e))?;
         if effect.origins_sent > 0 {
             self.metrics
@@ -149,24 +152,60 @@ impl Tracker {
         }
     }
 
-    /// Writes a scrape reply into `out`, or returns a cached full scrape.
-    pub(crate) fn scrape(&self, query: &[u8], out: &mut Vec<u8>) -> Result<Option<Bytes>, Failed> {
-        let mut s = ScrapeRequest::parse_query(query, self.cfg.scrape_max_hashes)
-            .map_err(|e| failed(e.kind(), e))?;
-        if !s.info_hashes.is_empty() {
-            // Refused torrents are left out like unknown ones; refused alone, they fail.
-            let mut refused = None;
-            s.info_hashes.retain(|h| match self.access.check(h) {
+    /// The counts of `hashes` (the access list's refusals read as unknown), in order;
+    /// an error when every one of them is refused.
+    pub(crate) async fn scrape(
+        &self,
+        hashes: &[InfoHash],
+    ) -> Result<Vec<Option<ScrapeStats>>, Failed> {
+        let mut refused = None;
+        let allowed: Vec<bool> = hashes
+            .iter()
+            .map(|h| match self.access.check(h) {
                 Ok(()) => true,
                 Err(e) => {
                     refused = Some(e);
                     false
                 }
-            });
-            if let (true, Some(e)) = (s.info_hashes.is_empty(), refused) {
-                return Err(failed(e.kind(), e));
+            })
+            .collect();
+        if let Some(e) = refused.filter(|_| !allowed.contains(&true)) {
+            return Err(failed(e.kind(), e));
+        }
+        let mut stats = SwarmStore::scrape(&self.store, hashes)
+            .await
+            .map_err(|e| failed(e.kind(), e))?;
+        for (s, ok) in stats.iter_mut().zip(allowed) {
+            if !ok {
+                *s = None;
             }
-            self.store.scrape(&s.info_hashes, out);
+        }
+        Ok(stats)
+    }
+
+    /// Writes an HTTP scrape reply into `out`, or returns a cached full scrape.
+    pub(crate) async fn scrape_http(
+        &self,
+        query: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Option<Bytes>, Failed> {
+        let s = ScrapeRequest::parse_query(query, self.cfg.scrape_max_hashes)
+            .map_err(|e| failed(e.kind(), e))?;
+        if !s.info_hashes.is_empty() {
+            let stats = self.scrape(&s.info_hashes).await?;
+            // Unknown and refused torrents are left out; bencode wants keys in order.
+            let mut found: Vec<(InfoHash, ScrapeStats)> = s
+                .info_hashes
+                .iter()
+                .zip(stats)
+                .filter_map(|(h, st)| Some((*h, st?)))
+                .collect();
+            found.sort_unstable_by_key(|f| f.0);
+            scrape::begin(out);
+            for (h, st) in &found {
+                scrape::write_file(out, h, st);
+            }
+            scrape::end(out);
             Ok(None)
         } else if self.cfg.full_scrape {
             Ok(Some(self.full_scrape.get(&self.store, &self.metrics.ops)))

@@ -7,7 +7,6 @@
 //! in-memory pipe) the way `server` serves a TCP connection, minus the shutdown drain.
 
 use std::convert::Infallible;
-use std::future::ready;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -37,7 +36,10 @@ where
     let io = TokioIo::new(IdleIo::new(io, limits));
     let max_buf = cfg.max_request_head;
     let t = tracker.clone();
-    let svc = service_fn(move |req| ready(Ok::<_, Infallible>(t.handle_public(&req, peer))));
+    let svc = service_fn(move |req| {
+        let reply = crate::swarm_store::ready_now(t.handle_public(&req, peer));
+        std::future::ready(Ok::<_, Infallible>(reply))
+    });
     http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(None)

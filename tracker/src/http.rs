@@ -1,6 +1,7 @@
 //! The HTTP front end: one public request in, one reply out (routing, the rate limit,
 //! metrics per endpoint).
-//! Synchronous: nothing here awaits, so no swarm guard can be held across an `.await`.
+//! It awaits only the swarm store (`swarm_store.rs`), whose in-memory implementation is
+//! ready at once and holds no guard past its return.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -29,9 +30,9 @@ enum Outcome {
 
 impl Tracker {
     /// Serves a request on a public listener.
-    pub fn handle_public<B>(&self, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
+    pub async fn handle_public<B>(&self, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
         let started = Instant::now();
-        let (endpoint, outcome, resp) = self.route(req, peer);
+        let (endpoint, outcome, resp) = self.route(req, peer).await;
         let m = self.metrics.endpoint(endpoint);
         match outcome {
             Outcome::Ok => m.ok.inc(),
@@ -45,7 +46,11 @@ impl Tracker {
         resp
     }
 
-    fn route<B>(&self, req: &Request<B>, peer: SocketAddr) -> (Endpoint, Outcome, Response<Body>) {
+    async fn route<B>(
+        &self,
+        req: &Request<B>,
+        peer: SocketAddr,
+    ) -> (Endpoint, Outcome, Response<Body>) {
         let endpoint = match req.uri().path() {
             "/announce" => Endpoint::Announce,
             "/scrape" => Endpoint::Scrape,
@@ -65,19 +70,17 @@ impl Tracker {
         }
         let query = req.uri().query().unwrap_or("").as_bytes();
         let mut out = Vec::with_capacity(128);
-        let result = self
-            .proxies
-            .client_ip(peer, req.headers())
-            .map_err(|e| failed(e.kind(), e))
-            .and_then(|client| {
-                self.rate_limit(client, endpoint)?;
-                match endpoint {
-                    Endpoint::Announce => self
-                        .announce_http(client, peer, query, &mut out)
-                        .map(|()| None),
-                    _ => self.scrape(query, &mut out),
-                }
-            });
+        let result = match self.proxies.client_ip(peer, req.headers()) {
+            Err(e) => Err(failed(e.kind(), e)),
+            Ok(client) => match self.rate_limit(client, endpoint) {
+                Err(f) => Err(f),
+                Ok(()) if endpoint == Endpoint::Announce => self
+                    .announce_http(client, peer, query, &mut out)
+                    .await
+                    .map(|()| None),
+                Ok(()) => self.scrape_http(query, &mut out).await,
+            },
+        };
         match result {
             Ok(None) => (endpoint, Outcome::Ok, bencoded(out)),
             Ok(Some(cached)) => (endpoint, Outcome::Ok, bencoded(cached)),
@@ -91,7 +94,7 @@ impl Tracker {
 
     /// The HTTP announce: the query decoded into the core's [`Announce`], the reply
     /// written as bencode in the form the client asked for.
-    fn announce_http(
+    async fn announce_http(
         &self,
         client: IpAddr,
         peer: SocketAddr,
@@ -111,10 +114,10 @@ impl Tracker {
             claimed_ip: q.ip,
         };
         if q.compact {
-            self.announce(&a, &mut CompactReply(out))
+            self.announce(&a, &mut CompactReply(out)).await
         } else {
             let peer_ids = !q.no_peer_id;
-            self.announce(&a, &mut DictReply { out, peer_ids })
+            self.announce(&a, &mut DictReply { out, peer_ids }).await
         }
     }
 }

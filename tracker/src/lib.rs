@@ -30,6 +30,7 @@ pub mod sink;
 pub mod state_file;
 pub mod store;
 pub mod swarm;
+pub mod swarm_store;
 mod tracker;
 mod udp;
 

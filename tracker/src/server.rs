@@ -5,7 +5,6 @@
 //! -> the sweeper stops -> `serve` returns.
 
 use std::convert::Infallible;
-use std::future::ready;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +29,7 @@ use crate::config::Config;
 use crate::http::Body;
 use crate::idle_io::{Deadlines, IdleIo};
 use crate::metrics::Metrics;
+use crate::swarm_store::ready_now;
 use crate::tracker::Tracker;
 use crate::{api, persist, reload};
 
@@ -266,7 +266,10 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) 
     let limits = Deadlines::new(cfg, m);
     let io = TokioIo::new(IdleIo::new(stream, limits));
     let tracker = ctx.tracker.clone();
-    let svc = service_fn(move |req| ready(Ok::<_, Infallible>(tracker.handle_public(&req, peer))));
+    let svc = service_fn(move |req| {
+        let reply = ready_now(tracker.handle_public(&req, peer));
+        std::future::ready(Ok::<_, Infallible>(reply))
+    });
     if let Err(e) = drive(io, svc, ctx).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }

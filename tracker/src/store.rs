@@ -468,15 +468,6 @@ impl Store {
         self.swarms.entry(ih).or_insert_with(|| self.new_swarm(&ih));
     }
 
-    /// Appends a scrape reply for `hashes`; unknown ones are left out.
-    pub fn scrape(&self, hashes: &[InfoHash], out: &mut Vec<u8>) {
-        let found = hashes
-            .iter()
-            .filter_map(|h| self.stats(h).map(|s| (*h, s)))
-            .collect();
-        write_scrape(found, out);
-    }
-
     /// Appends a scrape reply for up to `max` torrents (full scrape).
     pub fn scrape_all(&self, max: usize, out: &mut Vec<u8>) {
         let found = self

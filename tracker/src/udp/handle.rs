@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use seedline_common::udp::{self, Request, MAX_SCRAPE_HASHES};
-use seedline_common::ScrapeStats;
 
 use super::conn_id::IdView;
 use crate::core::{failed, Announce, Failed};
@@ -31,7 +30,7 @@ pub(crate) enum Handled {
 
 impl Tracker {
     /// Serves one datagram from `src`; the reply, if any, is written into `out`.
-    pub(crate) fn handle_udp(
+    pub(crate) async fn handle_udp(
         &self,
         ids: &mut IdView,
         packet: &[u8],
@@ -64,16 +63,12 @@ impl Tracker {
             m.failure.inc();
             return Handled::Reply;
         }
-        let result = self
-            .rate_limit(src.ip(), endpoint)
-            .and_then(|()| match &req {
-                Request::Announce(a) => self.announce_udp(a, src, out),
-                Request::Scrape(s) => {
-                    self.scrape_udp(s, out);
-                    Ok(())
-                }
-                Request::Connect { .. } => unreachable!("answered above"),
-            });
+        let result = match (self.rate_limit(src.ip(), endpoint), &req) {
+            (Err(f), _) => Err(f),
+            (Ok(()), Request::Announce(a)) => self.announce_udp(a, src, out).await,
+            (Ok(()), Request::Scrape(s)) => self.scrape_udp(s, out).await,
+            (Ok(()), Request::Connect { .. }) => unreachable!("answered above"),
+        };
         match result {
             Ok(()) => m.ok.inc(),
             Err((kind, reason, _)) => {
@@ -87,7 +82,7 @@ impl Tracker {
         Handled::Reply
     }
 
-    fn announce_udp(
+    async fn announce_udp(
         &self,
         a: &udp::Announce<'_>,
         src: SocketAddr,
@@ -108,20 +103,20 @@ impl Tracker {
             claimed_ip: a.ip.map(Into::into),
         };
         self.announce(&core, &mut UdpReply::new(out, a.transaction_id, over_v6))
+            .await
     }
 
     /// Counts in the order of the request; a torrent the access list refuses, or that
     /// the tracker does not know, reads as zeros (a UDP reply cannot leave one out).
-    fn scrape_udp(&self, s: &udp::Scrape<'_>, out: &mut Vec<u8>) {
+    async fn scrape_udp(&self, s: &udp::Scrape<'_>, out: &mut Vec<u8>) -> Result<(), Failed> {
         debug_assert!(s.len() <= MAX_SCRAPE_HASHES);
+        let hashes: Vec<_> = s.info_hashes().collect();
+        let stats = self.scrape(&hashes).await?;
         udp::begin_scrape(out, s.transaction_id);
-        for h in s.info_hashes() {
-            let st = match self.access.check(&h) {
-                Ok(()) => self.store.stats(&h).unwrap_or_default(),
-                Err(_) => ScrapeStats::default(),
-            };
-            udp::write_scrape_entry(out, &st);
+        for st in stats {
+            udp::write_scrape_entry(out, &st.unwrap_or_default());
         }
+        Ok(())
     }
 
     /// A datagram that is no valid request: answered with an error only when it comes

@@ -72,7 +72,7 @@ async fn worker(
             () = shutdown.cancelled() => return,
         };
         out.clear();
-        if tracker.handle_udp(&mut ids, &buf[..n], src, &mut out) == Handled::Reply {
+        if tracker.handle_udp(&mut ids, &buf[..n], src, &mut out).await == Handled::Reply {
             if let Err(e) = socket.send_to(&out, src).await {
                 tracing::debug!(%src, error = %e, "UDP send failed");
                 tracker
