@@ -1,5 +1,5 @@
-//! The UDP front end (BEP 15): sockets sharing a port with SO_REUSEPORT, one worker task
-//! each, every datagram served through the same core as HTTP (`core.rs`).
+//! The UDP front end (BEP 15): sockets sharing a port with SO_REUSEPORT, one worker
+//! thread each, every datagram served through the same core as HTTP (`core.rs`).
 
 mod conn_id;
 mod handle;
@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 pub use conn_id::ConnectionIds;
 use handle::Handled;
@@ -29,16 +28,21 @@ pub async fn serve(tracker: Arc<Tracker>, sockets: Vec<UdpSocket>, shutdown: Can
         return;
     }
     let ids = Arc::new(ConnectionIds::default());
-    let workers = TaskTracker::new();
+    // The workers are threads: they stop at shutdown, and also when this future is
+    // dropped without one (a runtime shutting down drops its tasks, then waits for its
+    // blocking threads: they must not wait for a token nobody will cancel).
+    let stop = shutdown.child_token();
+    let _stop_on_drop = stop.clone().drop_guard();
+    let mut workers = Vec::new();
     for socket in sockets {
-        workers.spawn(worker(
-            tracker.clone(),
-            socket,
-            ids.clone(),
-            shutdown.clone(),
-        ));
+        let (t, ids, stop) = (tracker.clone(), ids.clone(), stop.clone());
+        match socket.into_std() {
+            Ok(s) => workers.push(tokio::task::spawn_blocking(move || {
+                worker(&t, &s, &ids, &stop)
+            })),
+            Err(e) => tracing::error!(error = %e, "UDP socket unusable"),
+        }
     }
-    workers.close();
     let mut tick = seedline_process::shutdown::every(KEY_LIFETIME);
     loop {
         tokio::select! {
@@ -46,34 +50,53 @@ pub async fn serve(tracker: Arc<Tracker>, sockets: Vec<UdpSocket>, shutdown: Can
             _ = tick.tick() => ids.rotate(),
         }
     }
-    workers.wait().await;
+    for w in workers {
+        let _ = w.await;
+    }
 }
 
-async fn worker(
-    tracker: Arc<Tracker>,
-    socket: UdpSocket,
-    ids: Arc<ConnectionIds>,
-    shutdown: CancellationToken,
+/// How often a worker blocked in a receive looks at the shutdown token.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
+
+/// One socket's loop on a thread of its own: blocking receive, answer, blocking send.
+/// A thread per socket (one per CPU, SO_REUSEPORT spreading the clients) costs the
+/// datagram path no readiness bookkeeping or task wake-ups.
+fn worker(
+    tracker: &Tracker,
+    socket: &std::net::UdpSocket,
+    ids: &Arc<ConnectionIds>,
+    shutdown: &CancellationToken,
 ) {
+    if let Err(e) = socket
+        .set_nonblocking(false)
+        .and_then(|()| socket.set_read_timeout(Some(SHUTDOWN_POLL)))
+    {
+        tracing::error!(error = %e, "UDP socket unusable");
+        return;
+    }
     let mut ids = ids.view();
     let mut buf = vec![0u8; RECV_BUF];
     let mut out = Vec::with_capacity(RECV_BUF);
-    loop {
-        let (n, src) = tokio::select! {
-            r = socket.recv_from(&mut buf) => match r {
-                Ok(x) => x,
-                // An ICMP error of an earlier send (Linux reports it on the next call),
-                // or a transient failure: nothing to do for the next datagram.
-                Err(e) => {
+    while !shutdown.is_cancelled() {
+        let (n, src) = match socket.recv_from(&mut buf) {
+            Ok(x) => x,
+            // The poll timeout; or an ICMP error of an earlier send (Linux reports it on
+            // the next call), or a transient failure: nothing to do for the next datagram.
+            Err(e) => {
+                if !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) {
                     tracing::debug!(error = %e, "UDP receive failed");
-                    continue;
                 }
-            },
-            () = shutdown.cancelled() => return,
+                continue;
+            }
         };
         out.clear();
-        if tracker.handle_udp(&mut ids, &buf[..n], src, &mut out).await == Handled::Reply {
-            if let Err(e) = socket.send_to(&out, src).await {
+        let handled =
+            crate::swarm_store::ready_now(tracker.handle_udp(&mut ids, &buf[..n], src, &mut out));
+        if handled == Handled::Reply {
+            if let Err(e) = socket.send_to(&out, src) {
                 tracing::debug!(%src, error = %e, "UDP send failed");
                 tracker
                     .metrics
