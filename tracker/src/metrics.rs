@@ -2,6 +2,7 @@
 //! outcome, failure kind, IP family and role; never an info hash, peer id or address.
 
 use prometheus::{Histogram, IntCounter, IntCounterVec, IntGauge, Registry};
+use seedline_common::udp;
 use seedline_process::metrics::Registrar;
 
 use crate::ops_metrics::OpsMetrics;
@@ -55,21 +56,6 @@ pub struct Metrics {
 
 const PREFIX: &str = "seedline_tracker";
 
-/// Why a UDP datagram goes unanswered: the request errors of `seedline_common::udp`,
-/// and what the front end adds.
-pub const UDP_DROPPED: [&str; 10] = [
-    "too_short",
-    "not_bep15",
-    "unknown_action",
-    "bad_event",
-    "no_hashes",
-    "too_many_hashes",
-    "ragged_scrape",
-    "bad_port",
-    "bad_connection_id",
-    "send_failed",
-];
-
 impl Metrics {
     pub fn new() -> Self {
         let r = Registrar::new(PREFIX);
@@ -116,6 +102,11 @@ impl Metrics {
                 "IPv4 addresses and IPv6 /64s with stored peers, counted for max_peers_per_address_total (0 when that cap is off).",
             ),
         };
+        // The request errors of `seedline_common::udp`, and a reply the kernel refused.
+        let udp_dropped: Vec<&str> = udp::RequestError::KINDS
+            .into_iter()
+            .chain(["send_failed"])
+            .collect();
         let not_stored: Vec<&str> = crate::swarm::NotStored::ALL
             .iter()
             .map(|n| n.kind())
@@ -131,7 +122,7 @@ impl Metrics {
                 "udp_dropped_total",
                 "UDP datagrams dropped without an answer, by reason (a request error from an unknown sender, a connect without the protocol id, a send that failed).",
                 "reason",
-                &UDP_DROPPED,
+                &udp_dropped,
             ),
             failures: r.counters_by("failures_total", "Failure replies by reason.", &["reason"]),
             store,

@@ -29,6 +29,18 @@ pub enum RequestError {
 }
 
 impl RequestError {
+    /// Every [`RequestError::kind`], for metrics that show each from the start.
+    pub const KINDS: [&'static str; 8] = [
+        "too_short",
+        "not_bep15",
+        "unknown_action",
+        "bad_event",
+        "no_hashes",
+        "too_many_hashes",
+        "ragged_scrape",
+        "bad_port",
+    ];
+
     /// A stable, low-cardinality name for metrics labels.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -215,3 +215,19 @@ fn replies_round_trip() {
         assert!(Reply::parse(&out[..cut], false).is_err());
     }
 }
+
+#[test]
+fn every_error_kind_is_listed() {
+    for e in [
+        RequestError::TooShort(0),
+        RequestError::NotBep15,
+        RequestError::UnknownAction(9),
+        RequestError::BadEvent(9),
+        RequestError::NoHashes,
+        RequestError::TooManyHashes,
+        RequestError::RaggedScrape,
+        RequestError::BadPort,
+    ] {
+        assert!(RequestError::KINDS.contains(&e.kind()), "{e:?}");
+    }
+}

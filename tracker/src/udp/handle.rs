@@ -9,7 +9,7 @@ use std::time::Instant;
 use seedline_common::udp::{self, Request, MAX_SCRAPE_HASHES};
 
 use super::conn_id::IdView;
-use crate::core::{failed, Announce, Failed};
+use crate::core::{Announce, Failed};
 use crate::metrics::Endpoint;
 use crate::sink::UdpReply;
 use crate::tracker::Tracker;
@@ -135,7 +135,7 @@ impl Tracker {
             let cid = u64::from_be_bytes(packet[..8].try_into().expect("8 bytes"));
             let txn = u32::from_be_bytes(packet[12..16].try_into().expect("4 bytes"));
             if cid != udp::PROTOCOL_ID && ids.accepts(src, cid) {
-                let (kind, reason, _) = failed(kind, e);
+                let reason = e.to_string();
                 let room = packet.len().saturating_sub(8);
                 udp::write_error(out, txn, truncate(&reason, room));
                 self.metrics.failure(kind);
