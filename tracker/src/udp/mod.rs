@@ -1,6 +1,7 @@
 //! The UDP front end (BEP 15): sockets sharing a port with SO_REUSEPORT, one worker
 //! thread each, every datagram served through the same core as HTTP (`core.rs`).
 
+mod batch;
 mod conn_id;
 mod handle;
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
+use batch::Batch;
 pub use conn_id::ConnectionIds;
 use handle::Handled;
 
@@ -58,9 +60,9 @@ pub async fn serve(tracker: Arc<Tracker>, sockets: Vec<UdpSocket>, shutdown: Can
 /// How often a worker blocked in a receive looks at the shutdown token.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
 
-/// One socket's loop on a thread of its own: blocking receive, answer, blocking send.
-/// A thread per socket (one per CPU, SO_REUSEPORT spreading the clients) costs the
-/// datagram path no readiness bookkeeping or task wake-ups.
+/// One socket's loop on a thread of its own: a blocking batched receive, every answer,
+/// one batched send. A thread per socket (one per CPU, SO_REUSEPORT spreading the
+/// clients) costs the datagram path no readiness bookkeeping or task wake-ups.
 fn worker(
     tracker: &Tracker,
     socket: &std::net::UdpSocket,
@@ -75,13 +77,11 @@ fn worker(
         return;
     }
     let mut ids = ids.view();
-    let mut buf = vec![0u8; RECV_BUF];
-    let mut out = Vec::with_capacity(RECV_BUF);
+    let mut batch = Batch::new(RECV_BUF);
     while !shutdown.is_cancelled() {
-        let (n, src) = match socket.recv_from(&mut buf) {
-            Ok(x) => x,
-            // The poll timeout; or an ICMP error of an earlier send (Linux reports it on
-            // the next call), or a transient failure: nothing to do for the next datagram.
+        let n = match batch.recv(socket) {
+            Ok(n) => n,
+            // The poll timeout; or a transient failure: nothing to do for the next one.
             Err(e) => {
                 if !matches!(
                     e.kind(),
@@ -92,18 +92,22 @@ fn worker(
                 continue;
             }
         };
-        out.clear();
-        let handled =
-            crate::swarm_store::ready_now(tracker.handle_udp(&mut ids, &buf[..n], src, &mut out));
-        if handled == Handled::Reply {
-            if let Err(e) = socket.send_to(&out, src) {
-                tracing::debug!(%src, error = %e, "UDP send failed");
-                tracker
-                    .metrics
-                    .udp_dropped
-                    .with_label_values(&["send_failed"])
-                    .inc();
+        for i in 0..n {
+            let (packet, src, out) = batch.datagram_and_reply(i);
+            let Some(src) = src else { continue };
+            let handled =
+                crate::swarm_store::ready_now(tracker.handle_udp(&mut ids, packet, src, out));
+            if handled == Handled::Reply {
+                batch.reply(i, src);
             }
         }
+        batch.send(socket, |e| {
+            tracing::debug!(error = %e, "UDP send failed");
+            tracker
+                .metrics
+                .udp_dropped
+                .with_label_values(&["send_failed"])
+                .inc();
+        });
     }
 }

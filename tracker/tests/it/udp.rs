@@ -304,3 +304,57 @@ async fn access_and_numwant_come_from_the_shared_core() {
     assert_eq!(peers.len(), 3);
     s.stop().await;
 }
+
+/// Datagrams that arrive together are served together (one receive and one send per
+/// batch): a burst mixing connects, announces and junk gets exactly one reply to each
+/// valid request, none to the junk, and every reply goes to the request it answers.
+#[tokio::test]
+async fn a_burst_gets_every_reply_and_only_those() {
+    let s = udp_server().await;
+    let c = Client::new(s.udp[0]).await;
+    let cid = c.connect().await;
+    let mut expected = std::collections::BTreeSet::new();
+    for i in 0..150u32 {
+        let mut b = Vec::new();
+        match i % 3 {
+            0 => b.extend_from_slice(b"too short junk!"),
+            1 => Request::Connect { transaction_id: i }.write(&mut b),
+            _ => Request::Announce(Announce {
+                connection_id: cid,
+                transaction_id: i,
+                ..ann(9, (i % 250) as u8, 7000 + i as u16, 1)
+            })
+            .write(&mut b),
+        }
+        if i % 3 != 0 {
+            expected.insert(i);
+        }
+        c.sock.send_to(&b, c.server).await.unwrap();
+    }
+    let mut got = std::collections::BTreeSet::new();
+    let mut buf = vec![0u8; 4096];
+    while got.len() < expected.len() {
+        let (n, _) = tokio::time::timeout(WAIT, c.sock.recv_from(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("{} of {} replies came", got.len(), expected.len()))
+            .unwrap();
+        let reply = Reply::parse(&buf[..n], false).unwrap();
+        let txn = reply.transaction_id();
+        let right_kind = match reply {
+            Reply::Connect { .. } => txn % 3 == 1,
+            Reply::Announce { .. } => txn % 3 == 2,
+            other => panic!("{other:?}"),
+        };
+        assert!(right_kind, "reply {txn} is of the wrong action");
+        assert!(got.insert(txn), "two replies to {txn}");
+    }
+    assert_eq!(got, expected);
+    assert_eq!(c.exchange(b"", SILENCE).await, None, "nothing more");
+    let m = s.metrics().await;
+    // The 50 pieces of junk and the empty datagram above.
+    assert!(
+        m.contains(r#"seedline_tracker_udp_dropped_total{reason="too_short"} 51"#),
+        "{m}"
+    );
+    s.stop().await;
+}
