@@ -12,6 +12,7 @@ pub mod args;
 pub mod config;
 mod conn;
 pub mod http;
+pub mod kernel_udp;
 pub mod peer;
 mod phase;
 pub mod population;
@@ -38,6 +39,7 @@ pub use config::{Config, ConfigError, Mode};
 pub use report::Report;
 
 use http::RequestWriter;
+use kernel_udp::UdpDrops;
 use phase::Phase;
 use population::{Population, PopulationError, Shape, Sources};
 use report::{ModelReport, PhaseReport, ProcessReport};
@@ -156,6 +158,12 @@ pub fn run(
     // The generator's own CPU shows how far it is from being the bottleneck.
     let own_before = procfs::cpu_time(std::process::id()).ok();
     let host_before = procfs::HostTicks::read().ok();
+    let udp_read = || {
+        cfg.target
+            .udp
+            .then(|| UdpDrops::read(cfg.target.addr).ok())?
+    };
+    let udp_before = udp_read();
     let p = plan(Phase::Measure, cfg.mode, cfg.duration);
     let out = phase::run(workers, cfg.threads, p, Phase::Measure).map_err(RunError::Threads)?;
     let mut measured = PhaseReport::new(&out.stats, out.elapsed);
@@ -167,6 +175,9 @@ pub fn run(
         let (busy, steal) = a.percent_until(&b);
         measured.host_busy_percent = Some(busy);
         measured.host_steal_percent = Some(steal);
+    }
+    if let (Some(a), Some(b)) = (udp_before, udp_read()) {
+        measured.kernel_udp_drops = Some(b.since(&a));
     }
     // Requests that failed were still work for the tracker (most got a reply).
     let sent = (measured.requests + measured.errors_total).max(1);

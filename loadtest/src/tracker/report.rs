@@ -7,8 +7,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::config::Mode;
+use super::kernel_udp::UdpDrops;
 use super::peer::Peer;
 use super::stats::Stats;
+use super::validate::ErrorKind;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -58,6 +60,8 @@ pub struct PhaseReport {
     /// processes of the run do not explain, means the figures may be disturbed.
     pub host_busy_percent: Option<f64>,
     pub host_steal_percent: Option<f64>,
+    /// UDP runs: what the kernel dropped during the phase (timeouts are in `errors`).
+    pub kernel_udp_drops: Option<UdpDrops>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -162,6 +166,7 @@ impl PhaseReport {
             generator_cpu_us_per_request: None,
             host_busy_percent: None,
             host_steal_percent: None,
+            kernel_udp_drops: None,
         }
     }
 
@@ -206,6 +211,18 @@ impl PhaseReport {
         }
         if let Some(us) = self.generator_cpu_us_per_request {
             writeln!(f, "  generator    {us:.2} us CPU per request")?;
+        }
+        if let Some(d) = &self.kernel_udp_drops {
+            let lost = self
+                .errors
+                .get(ErrorKind::Timeout.name())
+                .copied()
+                .unwrap_or(0);
+            writeln!(
+                f,
+                "  udp loss     {lost} requests unanswered; the kernel dropped {} at the tracker's sockets (queue full); host-wide {} receive-buffer drops, {} receive errors",
+                d.tracker_sockets, d.host_rcvbuf_errors, d.host_in_errors
+            )?;
         }
         if let (Some(busy), Some(steal)) = (self.host_busy_percent, self.host_steal_percent) {
             writeln!(
