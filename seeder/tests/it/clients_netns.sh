@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs inside a private network namespace (`unshare -rn`), made by the transmission test:
-# the seeder and its embedded tracker on 10.200.0.1, transmission-cli downloading each
-# torrent given, because Transmission refuses peers on 127.0.0.0/8. Exits 0 once every
-# download finished, 1 on a timeout; kills what it started either way.
+# Runs inside a private network namespace (`unshare -rn`), made by the real-client tests
+# (`netns.rs`): the seeder and its embedded tracker (HTTP and UDP on port 6969) on
+# 10.200.0.1, one client process per torrent on 10.200.0.2, because Transmission refuses
+# peers on 127.0.0.0/8. Exits 0 once every download finished, 1 on a timeout; kills what
+# it started either way.
 #
-#   transmission_netns.sh WORK SEEDER TIMEOUT TORRENT DATA [TORRENT DATA ...]
-# Downloads go to WORK/out<N>; logs to WORK/*.log.
+#   clients_netns.sh WORK SEEDER TIMEOUT CLIENT TORRENT DATA [CLIENT TORRENT DATA ...]
+# CLIENT is transmission or rtorrent. Downloads go to WORK/out<N>; logs to WORK/*.log.
 set -euo pipefail
 work=$1 seeder=$2 timeout=$3
 shift 3
@@ -20,38 +21,77 @@ pids=()
 cleanup() {
     local p
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # A client may first try to say `stopped` to the tracker that is going away.
+    for _ in $(seq 30); do
+        local alive=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
 args=()
+clients=()
 torrents=()
 while (($#)); do
-    args+=(--torrent "$1" --data "$2")
-    torrents+=("$1")
-    shift 2
+    clients+=("$1")
+    torrents+=("$2")
+    args+=(--torrent "$2" --data "$3")
+    shift 3
 done
 "$seeder" "${args[@]}" --listen 10.200.0.1:6881 --admin-listen 127.0.0.1:6971 \
     --embedded-tracker-listen 10.200.0.1:6969 --embedded-tracker-admin-listen 127.0.0.1:6970 \
     >"$work/seeder.log" 2>&1 &
 pids+=($!)
 
-n=0
-for t in "${torrents[@]}"; do
-    n=$((n + 1))
-    mkdir -p "$work/out$n" "$work/cfg$n"
-    printf '#!/bin/sh\ntouch "%s/done%s"\n' "$work" "$n" >"$work/done$n.sh"
+transmission() {
+    local n=$1 t=$2
     # The seeder speaks TCP only (no uTP, BEP 29); Transmission tries uTP first and,
     # against a TCP-only peer, did not fall back within minutes. DHT and LPD would only
     # look for peers that do not exist here.
     printf '{"utp-enabled": false, "dht-enabled": false, "lpd-enabled": false}\n' \
         >"$work/cfg$n/settings.json"
+    printf '#!/bin/sh\ntouch "%s/done%s"\n' "$work" "$n" >"$work/done$n.sh"
     chmod +x "$work/done$n.sh"
     # Default encryption setting (preferred): the seeder refuses the encrypted opener and
     # Transmission must fall back to a plain handshake.
     transmission-cli -g "$work/cfg$n" -w "$work/out$n" -p $((51412 + n)) -M \
-        -f "$work/done$n.sh" "$t" >"$work/transmission$n.log" 2>&1 &
+        -f "$work/done$n.sh" "$t" >"$work/client$n.log" 2>&1 &
     pids+=($!)
+}
+
+rtorrent_client() {
+    local n=$1 t=$2
+    # Daemon mode (no terminal), its defaults otherwise; a hook marks the end.
+    cat >"$work/cfg$n/rtorrent.rc" <<RC
+system.daemon.set = true
+session.path.set = $work/cfg$n
+directory.default.set = $work/out$n
+network.port_range.set = $((51412 + n))-$((51412 + n))
+network.bind_address.set = 10.200.0.2
+dht.mode.set = disable
+protocol.pex.set = no
+method.set_key = event.download.finished, seedline_done, "execute.nothrow = touch, $work/done$n"
+log.open_file = "main", $work/rtorrent$n.log
+log.add_output = "info", "main"
+log.add_output = "tracker_debug", "main"
+RC
+    rtorrent -n -o "import=$work/cfg$n/rtorrent.rc" "$t" >"$work/client$n.log" 2>&1 &
+    pids+=($!)
+}
+
+n=0
+for i in "${!torrents[@]}"; do
+    n=$((n + 1))
+    mkdir -p "$work/out$n" "$work/cfg$n"
+    case ${clients[$i]} in
+        transmission) transmission "$n" "${torrents[$i]}" ;;
+        rtorrent) rtorrent_client "$n" "${torrents[$i]}" ;;
+        *) echo "unknown client ${clients[$i]}" >&2; exit 2 ;;
+    esac
 done
 
 for _ in $(seq $((timeout * 10))); do
@@ -60,6 +100,11 @@ for _ in $(seq $((timeout * 10))); do
         [[ -e $work/done$i ]] || all=0
     done
     if ((all)); then
+        # What the embedded tracker saw, for the test to check the protocols used.
+        # (bash's /dev/tcp: the suite does not need curl.)
+        exec 3<>/dev/tcp/127.0.0.1/6970
+        printf 'GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n' >&3
+        timeout 5 cat <&3 >"$work/tracker.metrics" || true
         exit 0
     fi
     sleep 0.1

@@ -1,0 +1,124 @@
+//! Real clients (Transmission, rTorrent) download a single-file and a multi-file torrent
+//! from our seeder, found through the embedded tracker, one torrent announced over HTTP
+//! and one over UDP (BEP 15), byte-exact. Transmission refuses peers on 127.0.0.0/8, so
+//! the seeder and the clients run in a private network namespace (`unshare -rn`, see
+//! `clients_netns.sh`) on addresses of their own outside 127.0.0.0/8. DHT, PEX and local
+//! discovery are off: the tracker is the only way a client finds the seeder.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::util::{assert_same_tree, make_torrent, tool, write_tree};
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The tracker URL scheme each torrent names.
+pub enum Over {
+    Http,
+    Udp,
+}
+
+impl Over {
+    fn announce(&self) -> &'static str {
+        match self {
+            Over::Http => "http://10.200.0.1:6969/announce",
+            Over::Udp => "udp://10.200.0.1:6969/announce",
+        }
+    }
+}
+
+/// `client` (as `clients_netns.sh` names it) downloads both torrents, the single file
+/// announced `single` and the multi-file one `multi`.
+pub fn single_and_multi_file(client: &str, single: Over, multi: Over) {
+    tool("ip", "iproute2");
+    tool("unshare", "util-linux");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_tree(&d.join("one"), &[("single.bin", 700_001)]);
+    write_tree(
+        &d.join("many"),
+        &[
+            ("album/a.bin", 200_000),
+            ("album/sub/b.bin", 65_537),
+            ("album/c.txt", 12),
+        ],
+    );
+    for (name, parent, over) in [("single.bin", "one", &single), ("album", "many", &multi)] {
+        let content = d.join(parent).join(name);
+        make_torrent(
+            d,
+            &[
+                content.to_str().unwrap(),
+                "-l",
+                "32K",
+                "-a",
+                over.announce(),
+                "-o",
+                &format!("{name}.torrent"),
+            ],
+        )
+        .ok();
+    }
+    let work = d.join("work");
+    std::fs::create_dir(&work).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/clients_netns.sh");
+    let out = Command::new("timeout")
+        .arg((TIMEOUT.as_secs() + 30).to_string())
+        .args(["unshare", "-rn", "bash"])
+        .arg(&script)
+        .arg(&work)
+        .arg(env!("CARGO_BIN_EXE_seeder"))
+        .arg(TIMEOUT.as_secs().to_string())
+        .arg(client)
+        .arg(d.join("single.bin.torrent"))
+        .arg(d.join("one"))
+        .arg(client)
+        .arg(d.join("album.torrent"))
+        .arg(d.join("many"))
+        .output()
+        .expect("unshare runs");
+    let logs = || {
+        let names = ["seeder.log", "client1.log", "client2.log"];
+        let more = ["rtorrent1.log", "rtorrent2.log"];
+        names
+            .iter()
+            .chain(more.iter().filter(|f| work.join(f).exists()))
+            .map(|f| {
+                let text = std::fs::read_to_string(work.join(f)).unwrap_or_default();
+                let start = text.len().saturating_sub(3000);
+                let start = (start..text.len())
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(text.len());
+                format!("---- {f} ----\n{}", &text[start..])
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        out.status.success(),
+        "{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout),
+        logs()
+    );
+    assert_same_tree(&d.join("one"), &work.join("out1"));
+    assert_same_tree(&d.join("many"), &work.join("out2"));
+    // The torrent announced over UDP could only have found the seeder that way; the
+    // tracker's count says so too.
+    let metrics = std::fs::read_to_string(work.join("tracker.metrics")).unwrap_or_default();
+    let udp_ok = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("seedline_tracker_requests_total{")
+                && l.contains(r#"endpoint="announce""#)
+                && l.contains(r#"outcome="ok""#)
+                && l.contains(r#"protocol="udp""#)
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+    assert!(
+        udp_ok.is_some_and(|n| n >= 1.0),
+        "no UDP announce was answered:\n{metrics}\n{}",
+        logs()
+    );
+}
