@@ -10,6 +10,13 @@
 #   bash loadtest/bench/tracker-vs-opentracker.sh            # full comparison
 #   TORRENTS=1000 PEERS=10000 DURATION=2 ROUNDS=1 SWEEP=0 bash loadtest/bench/...  # smoke
 #   MODES=udp RATE_RUNS=0 SWEEP=0 bash loadtest/bench/tracker-vs-opentracker.sh    # UDP (BEP 15)
+#   MODES=udp,aquatic-load RATE_RUNS=0 SWEEP=0 bash loadtest/bench/...  # also aquatic_udp
+#
+# UDP runs include aquatic_udp when it is installed (`cargo install aquatic_udp
+# aquatic_udp_load_test`; AQUATIC_UDP and AQUATIC_LOAD name the binaries). The mode
+# aquatic-load runs aquatic's own load generator, as a cross-check of ours, against
+# Seedline and aquatic_udp: not against Debian's opentracker, which is built to serve only
+# the info hashes of its whitelist and would refuse that generator's random ones.
 #
 # Output: $OUT/*.json (one `loadtest tracker --json` report per run), $OUT/runs.tsv and
 # $OUT/summary.md (the tables BENCHMARKS.md quotes).
@@ -20,10 +27,12 @@ source "$(dirname "$0")/../../bench/lib.sh"
 # connections, keep-alive. QUIET_WAIT: longest wait for other heavy processes to finish.
 # STEAL_MAX: percent of CPU stolen by the hypervisor that counts as busy. PORT: the
 # public port (TCP and UDP); PORT+1 is Seedline's admin port. MODES: the measured modes,
-# comma-separated, of new-connection, keep-alive (HTTP) and udp.
+# comma-separated, of new-connection, keep-alive (HTTP), udp and aquatic-load.
 bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 ROUNDS=3 CONNECTIONS=64 RATE=20000 \
     RATE_RUNS=5 SWEEP=1 MODES=new-connection,keep-alive TRACKER_CPUS=0 LOAD_CPUS=1 MAX_SECONDS=5400 QUIET_WAIT=600 STEAL_MAX=10 \
     PORT=23969 OUT="$ROOT/target/bench/tracker-vs-opentracker" OPENTRACKER=/usr/bin/opentracker
+: "${AQUATIC_UDP:=$(command -v aquatic_udp || true)}"
+: "${AQUATIC_LOAD:=$(command -v aquatic_udp_load_test || true)}"
 TRACKER=$ROOT/target/release/tracker
 LOADTEST=$ROOT/target/release/loadtest
 
@@ -63,7 +72,7 @@ steal_percent() {
 wait_quiet() {
     local waited=0 busy steal
     while :; do
-        busy=$(top -bn1 -w 200 | awk 'NR > 7 && $9 + 0 >= 20 && $12 !~ /^(top|tracker|opentracker|loadtest)$/ { print $12 " (" $9 "%)" }' | tr '\n' ' ')
+        busy=$(top -bn1 -w 200 | awk 'NR > 7 && $9 + 0 >= 20 && $12 !~ /^(top|tracker|opentracker|loadtest|aquatic_udp.*)$/ { print $12 " (" $9 "%)" }' | tr '\n' ' ')
         steal=$(steal_percent)
         ((steal >= STEAL_MAX)) && busy="$busy hypervisor steal ${steal}%"
         [[ -z ${busy// /} ]] && return 0
@@ -118,6 +127,24 @@ start_opentracker() {
     return 1
 }
 
+# aquatic_udp (UDP only): one socket worker, the same cap on peers per reply as the other
+# two (200 over IPv4), no access list; waits until its port is bound.
+start_aquatic() {
+    local cpus=$1
+    "$AQUATIC_UDP" -p | sed -e "s/^socket_workers = .*/socket_workers = 1/" \
+        -e "s/^address = .*/address = \"127.0.0.1:$PORT\"/" \
+        -e "s/^max_response_peers = .*/max_response_peers = 200/" >"$WORK/aquatic.toml"
+    taskset -c "$cpus" "$AQUATIC_UDP" -c "$WORK/aquatic.toml" >"$WORK/aquatic.log" 2>&1 &
+    TPID=$!
+    local i
+    for i in $(seq 100); do
+        [[ -n $(ss -Hunl "sport = :$PORT") ]] && return 0
+        sleep 0.1
+    done
+    bench_log "aquatic_udp did not come up; log:"; cat "$WORK/aquatic.log" >&2
+    return 1
+}
+
 stop_tracker() {
     kill "$TPID" 2>/dev/null || true
     timeout 15 tail --pid="$TPID" -f /dev/null || kill -9 "$TPID" 2>/dev/null || true
@@ -146,6 +173,36 @@ measure() {
     jq --arg name "$name" --arg impl "$impl" --argjson quiet "$quiet" \
         '. + {name: $name, impl: $impl, quiet: ($quiet == 1)}' "$OUT/$name.json" >"$OUT/$name.tmp"
     mv "$OUT/$name.tmp" "$OUT/$name.json"
+}
+
+# aquatic_load NAME IMPL: aquatic's own generator (one worker on LOAD_CPUS, its request
+# mix: half connects, half announces, a few scrapes) against a fresh tracker; appends
+# responses/s and tracker CPU per response to aquatic-load.tsv.
+aquatic_load() {
+    local name=$1 impl=$2 quiet=1 before after
+    wait_quiet || quiet=0
+    "start_$impl" "$TRACKER_CPUS"
+    "$AQUATIC_LOAD" -p | sed -e "s/^server_address = .*/server_address = \"127.0.0.1:$PORT\"/" \
+        -e "s/^duration = .*/duration = $DURATION/" -e "s/^workers = .*/workers = 1/" \
+        -e "s/^number_of_torrents = .*/number_of_torrents = $TORRENTS/" \
+        -e "s/^number_of_peers = .*/number_of_peers = $PEERS/" >"$WORK/aquatic-load.toml"
+    bench_log "$name: $impl, aquatic_udp_load_test"
+    before=$(bench_cpu_ticks "$TPID")
+    run timeout 300 taskset -c "$LOAD_CPUS" "$AQUATIC_LOAD" -c "$WORK/aquatic-load.toml" \
+        >"$OUT/$name.txt" 2>&1 || true
+    after=$(bench_cpu_ticks "$TPID")
+    stop_tracker
+    awk -v name="$name" -v impl="$impl" -v ticks=$((after - before)) -v secs="$DURATION" -v quiet="$quiet" '
+        /^Average responses per second:/ { total = $5 }
+        /- Announce responses:/ { ann = $4 }
+        /- Error responses:/ { err = $4 }
+        END {
+            if (total == "") exit 1
+            # Ticks are 10 ms; CPU over the whole run, which also holds the
+            # generator setup (when the tracker is idle), so the figure errs high.
+            printf "%s\t%s\t%.0f\t%.0f\t%.0f\t%.2f\t%s\n", name, impl, total, ann, err,
+                ticks * 10000 / (total * secs), quiet
+        }' "$OUT/$name.txt" >>"$OUT/aquatic-load.tsv" || bench_log "$name produced no report"
 }
 
 # preload IMPL: starts a tracker and announces the whole population once.
@@ -178,7 +235,7 @@ main() {
     bench_need jq
     [[ -x $OPENTRACKER ]] || { bench_log "needs opentracker at $OPENTRACKER (apt-get install opentracker)"; exit 1; }
     mkdir -p "$OUT"
-    rm -f "$OUT"/*.json
+    rm -f "$OUT"/*.json "$OUT"/aquatic-load.tsv
     bench_dir WORK
     # opentracker drops to user nobody and chroots here; it must still read the list.
     chmod 755 "$WORK"
@@ -192,10 +249,26 @@ main() {
         echo "workload: $TORRENTS torrents, $PEERS peers, zipf 1.0, $CONNECTIONS connections, ${DURATION}s, tracker on cpu $TRACKER_CPUS, load on cpu $LOAD_CPUS"
     } >"$OUT/env.txt"
 
-    local r mode impl
+    local r mode impl impls
+    if [[ ,$MODES, == *,udp,* || ,$MODES, == *,aquatic-load,* ]]; then
+        if [[ -x $AQUATIC_UDP ]]; then
+            echo "aquatic_udp: $("$AQUATIC_UDP" -V 2>&1 | head -n1)" >>"$OUT/env.txt"
+        else
+            bench_log "aquatic_udp not installed: UDP runs compare with opentracker only"
+        fi
+    fi
     for r in $(seq "$ROUNDS"); do
         for mode in ${MODES//,/ }; do
-            for impl in seedline opentracker; do
+            impls="seedline opentracker"
+            [[ $mode == udp && -x $AQUATIC_UDP ]] && impls="$impls aquatic"
+            if [[ $mode == aquatic-load ]]; then
+                [[ -x $AQUATIC_UDP && -x $AQUATIC_LOAD ]] || { bench_log "aquatic-load needs aquatic_udp and aquatic_udp_load_test"; exit 1; }
+                for impl in seedline aquatic; do
+                    aquatic_load "$impl-aquatic-load-r$r" "$impl"
+                done
+                continue
+            fi
+            for impl in $impls; do
                 measure "$impl-$mode-r$r" "$impl" "$mode"
             done
         done
@@ -234,11 +307,19 @@ summarize() {
                 ((.tracker_process.bytes_per_peer // 0) * 10 | round / 10),
                 (.measured.errors_total + (.preload.errors_total // 0)), .measured.announcer_in_peers,
                 (.measured.host_busy_percent | round), (.measured.host_steal_percent | round), .quiet])
-        | @tsv' "$OUT"/*.json >"$OUT/runs.tsv"
+        | @tsv' "$OUT"/*.json >"$OUT/runs.tsv" 2>/dev/null || true
     {
         echo "| run | req/s | p50 us | p99 us | tracker CPU us/req | generator CPU us/req | tracker RSS at start KiB | RSS after preload KiB | bytes/peer | errors | host busy % | steal % | quiet at start |"
         echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18 }' "$OUT/runs.tsv"
+        if [[ -s $OUT/aquatic-load.tsv ]]; then
+            echo
+            echo "aquatic_udp_load_test (its request mix; tracker CPU over the whole run per response):"
+            echo
+            echo "| run | tracker | responses/s | announce responses/s | error responses/s | tracker CPU us/response | quiet at start |"
+            echo "|---|---|---|---|---|---|---|"
+            awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }' "$OUT/aquatic-load.tsv"
+        fi
     } >"$OUT/summary.md"
     cat "$OUT/env.txt" "$OUT/summary.md"
 }
