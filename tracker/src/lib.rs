@@ -32,7 +32,7 @@ pub mod store;
 pub mod swarm;
 pub mod swarm_store;
 mod tracker;
-mod udp;
+pub mod udp;
 
 pub use config::{Config, ConfigError};
 pub use server::{run, serve, Listeners};

@@ -11,10 +11,10 @@ use nix::sys::socket::{recvmmsg, sendmmsg, MsgFlags, MultiHeaders, SockaddrStora
 
 /// Datagrams per system call. Past a few dozen the saving per datagram is gone, and a
 /// batch must be served before its first reply leaves: 32 keeps that wait short.
-pub(super) const BATCH: usize = 32;
+pub const BATCH: usize = 32;
 
 /// The receive and send buffers of one worker, allocated once.
-pub(super) struct Batch {
+pub struct Batch {
     /// `BATCH` receive buffers of `slot` bytes each, back to back.
     bufs: Box<[u8]>,
     slot: usize,
@@ -29,7 +29,7 @@ pub(super) struct Batch {
 
 impl Batch {
     /// Buffers for datagrams of up to `slot` bytes (longer ones are cut there).
-    pub(super) fn new(slot: usize) -> Self {
+    pub fn new(slot: usize) -> Self {
         Self {
             bufs: vec![0; slot * BATCH].into_boxed_slice(),
             slot,
@@ -44,7 +44,7 @@ impl Batch {
 
     /// Waits for at least one datagram (as long as the socket's read timeout allows),
     /// then takes every one already queued, up to `BATCH`; how many.
-    pub(super) fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
         self.count = 0;
         let mut chunks = self.bufs.chunks_mut(self.slot);
         let mut iovs: [[IoSliceMut<'_>; 1]; BATCH] =
@@ -64,10 +64,7 @@ impl Batch {
     }
 
     /// The datagram `i` and the buffer for its reply, cleared.
-    pub(super) fn datagram_and_reply(
-        &mut self,
-        i: usize,
-    ) -> (&[u8], Option<SocketAddr>, &mut Vec<u8>) {
+    pub fn datagram_and_reply(&mut self, i: usize) -> (&[u8], Option<SocketAddr>, &mut Vec<u8>) {
         let (len, src) = self.received[i];
         let start = i * self.slot;
         let reply = &mut self.replies[i];
@@ -76,13 +73,13 @@ impl Batch {
     }
 
     /// Marks the reply to datagram `i` for sending to `to`.
-    pub(super) fn reply(&mut self, i: usize, to: SocketAddr) {
+    pub fn reply(&mut self, i: usize, to: SocketAddr) {
         self.reply_to[i] = Some(SockaddrStorage::from(to));
     }
 
     /// Sends every marked reply; calls `failed` once per reply the kernel refused
     /// (the others still go out).
-    pub(super) fn send(&mut self, socket: &UdpSocket, mut failed: impl FnMut(&io::Error)) {
+    pub fn send(&mut self, socket: &UdpSocket, mut failed: impl FnMut(&io::Error)) {
         // Marked replies first, in order: sendmmsg takes a contiguous run.
         let mut n = 0;
         for i in 0..self.count {

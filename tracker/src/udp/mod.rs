@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use batch::Batch;
+pub use batch::{Batch, BATCH};
 pub use conn_id::ConnectionIds;
 use handle::Handled;
 
