@@ -6,7 +6,7 @@
 # it started either way.
 #
 #   clients_netns.sh WORK SEEDER TIMEOUT CLIENT TORRENT DATA [CLIENT TORRENT DATA ...]
-# CLIENT is transmission or rtorrent. Downloads go to WORK/out<N>; logs to WORK/*.log.
+# CLIENT is transmission, rtorrent or qbittorrent. Downloads go to WORK/out<N>; logs to WORK/*.log.
 set -euo pipefail
 work=$1 seeder=$2 timeout=$3
 shift 3
@@ -83,6 +83,37 @@ RC
     pids+=($!)
 }
 
+qbittorrent() {
+    local n=$1 t=$2
+    # qBittorrent is libtorrent-rasterbar under a Qt program of its own: its settings
+    # file, legal notice accepted, TCP only (libtorrent tries uTP first and waits
+    # seconds before TCP; uTP is the MSE/uTP issue's), a hook marks the end.
+    mkdir -p "$work/cfg$n/qBittorrent/config"
+    cat >"$work/cfg$n/qBittorrent/config/qBittorrent.conf" <<CONF
+[LegalNotice]
+Accepted=true
+
+[BitTorrent]
+Session\DHTEnabled=false
+Session\PeXEnabled=false
+Session\LSDEnabled=false
+Session\BTProtocol=TCP
+Session\Port=$((51412 + n))
+Session\InterfaceAddress=10.200.0.2
+
+[AutoRun]
+enabled=true
+program=touch $work/done$n
+
+[Preferences]
+WebUI\Address=127.0.0.1
+WebUI\Port=$((18080 + n))
+CONF
+    qbittorrent-nox --profile="$work/cfg$n" --save-path="$work/out$n" --skip-dialog=true \
+        "$t" >"$work/client$n.log" 2>&1 &
+    pids+=($!)
+}
+
 n=0
 for i in "${!torrents[@]}"; do
     n=$((n + 1))
@@ -90,6 +121,7 @@ for i in "${!torrents[@]}"; do
     case ${clients[$i]} in
         transmission) transmission "$n" "${torrents[$i]}" ;;
         rtorrent) rtorrent_client "$n" "${torrents[$i]}" ;;
+        qbittorrent) qbittorrent "$n" "${torrents[$i]}" ;;
         *) echo "unknown client ${clients[$i]}" >&2; exit 2 ;;
     esac
 done

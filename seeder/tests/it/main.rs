@@ -11,6 +11,7 @@ mod golden;
 mod hostile;
 mod netns;
 mod peer_client;
+mod qbittorrent;
 mod real_clients;
 mod reference;
 mod rejects;

@@ -1,6 +1,6 @@
-//! Real clients (Transmission, rTorrent) download a single-file and a multi-file torrent
-//! from our seeder, found through the embedded tracker, one torrent announced over HTTP
-//! and one over UDP (BEP 15), byte-exact. Transmission refuses peers on 127.0.0.0/8, so
+//! Real clients (Transmission, rTorrent, qBittorrent) download a single-file and a
+//! multi-file torrent from our seeder, found through the embedded tracker over HTTP or UDP
+//! (BEP 15) as each test chooses, byte-exact. Transmission refuses peers on 127.0.0.0/8, so
 //! the seeder and the clients run in a private network namespace (`unshare -rn`, see
 //! `clients_netns.sh`) on addresses of their own outside 127.0.0.0/8. DHT, PEX and local
 //! discovery are off: the tracker is the only way a client finds the seeder.
