@@ -139,6 +139,19 @@ pub struct Config {
     /// Also save live swarms, so a restart does not empty them until the next announces.
     #[arg(long, env = "TRACKER_PERSIST_PEERS", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub persist_peers: bool,
+    /// Where swarms live: unset, this process's memory; `redis://[:PASSWORD@]HOST:PORT/DB`
+    /// (or `rediss://` for TLS), a Redis or Valkey shared by several tracker instances.
+    /// Treated as a secret (it may hold a password).
+    #[arg(long, env = "TRACKER_STORE", hide_env_values = true)]
+    pub store: Option<String>,
+    /// Milliseconds a shared-store request (and a connection attempt) may take; past it
+    /// the client gets `tracker store unavailable`.
+    #[arg(long, env = "TRACKER_STORE_TIMEOUT_MS", default_value_t = 500)]
+    pub store_timeout_ms: u32,
+    /// UDP requests waiting for the shared store at once, at most; datagrams past it
+    /// are dropped and counted (`udp_dropped_total{reason="store_busy"}`).
+    #[arg(long, env = "TRACKER_STORE_MAX_IN_FLIGHT", default_value_t = 4096)]
+    pub store_max_in_flight: usize,
     /// Origin seeders by announced address: every leecher gets them in its reply.
     #[arg(
         long = "origin-peer",
@@ -209,7 +222,7 @@ seedline_process::declared_defaults!(Config);
 
 impl Settings for Config {
     fn secrets(&mut self) -> Vec<&mut Option<String>> {
-        vec![&mut self.admin_token]
+        vec![&mut self.admin_token, &mut self.store]
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -304,6 +317,7 @@ impl Config {
         if self.access_list.is_some() && self.mode == Mode::Open {
             return err("access_list is set but mode is open; use mode allow or deny".into());
         }
+        self.validate_store()?;
         if self.persist_peers && self.state_file.is_none() {
             return err("persist_peers needs state_file".into());
         }
@@ -330,6 +344,41 @@ impl Config {
                      announces through it, and the proxy reports its address"
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// A shared store keeps what the state file, peer ids and a full scrape would need
+    /// from this process alone; its URL must parse.
+    fn validate_store(&self) -> Result<(), ConfigError> {
+        let Some(url) = &self.store else {
+            return Ok(());
+        };
+        let err = |m: &str| Err(ConfigError(m.into()));
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return err("store must be a redis:// or rediss:// URL (unset: in memory)");
+        }
+        if let Err(e) = redis::Client::open(url.as_str()) {
+            // Not the URL itself: it may hold a password.
+            return Err(ConfigError(format!(
+                "store URL is not valid: {}{}",
+                e.category(),
+                e.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+            )));
+        }
+        if self.state_file.is_some() {
+            return err("state_file is not used with a shared store: Redis keeps the counts");
+        }
+        if self.keep_peer_ids {
+            return err("keep_peer_ids needs the in-memory store");
+        }
+        if self.full_scrape {
+            return err(
+                "full_scrape needs the in-memory store (a shared store keeps no list of torrents)",
+            );
+        }
+        if self.store_timeout_ms == 0 || self.store_max_in_flight == 0 {
+            return err("store_timeout_ms and store_max_in_flight must be at least 1");
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use seedline_common::{scrape, Event, InfoHash, PeerId, ScrapeRequest, ScrapeStat
 use crate::metrics::Endpoint;
 use crate::rate_limit::Verdict;
 use crate::sink::PeerSink;
-use crate::store::ReplyParams;
+use crate::store::{ReplyParams, StoreError};
 use crate::swarm::{peer_addr, PeerAnnounce};
 use crate::swarm_store::SwarmStore;
 use crate::tracker::Tracker;
@@ -24,6 +24,13 @@ pub(crate) type Failed = (&'static str, String, Option<u32>);
 
 pub(crate) fn failed(kind: &'static str, reason: impl ToString) -> Failed {
     (kind, reason.to_string(), None)
+}
+
+/// A store's refusal as a reply; an unavailable shared store asks the client to come
+/// back in a minute (BEP 31), not at the next interval.
+fn store_failed(e: StoreError) -> Failed {
+    let retry = (e == StoreError::Unavailable).then_some(1);
+    (e.kind(), e.to_string(), retry)
 }
 
 /// One announce, as a front end decoded it.
@@ -112,9 +119,11 @@ impl Tracker {
             origin_by_address,
             now: self.now(),
         };
-        let effect = SwarmStore::announce(&self.store, a.info_hash, &pa, &params, sink)
-            .await
-            .map_err(|e| failed(e.kind(), e))?;
+        let effect = match &self.shared {
+            Some(r) => SwarmStore::announce(r, a.info_hash, &pa, &params, sink).await,
+            None => SwarmStore::announce(&self.store, a.info_hash, &pa, &params, sink).await,
+        }
+        .map_err(store_failed)?;
         if effect.origins_sent > 0 {
             self.metrics
                 .ops
@@ -172,9 +181,11 @@ impl Tracker {
         if let Some(e) = refused.filter(|_| !allowed.contains(&true)) {
             return Err(failed(e.kind(), e));
         }
-        let mut stats = SwarmStore::scrape(&self.store, hashes)
-            .await
-            .map_err(|e| failed(e.kind(), e))?;
+        let mut stats = match &self.shared {
+            Some(r) => SwarmStore::scrape(r, hashes).await,
+            None => SwarmStore::scrape(&self.store, hashes).await,
+        }
+        .map_err(store_failed)?;
         for (s, ok) in stats.iter_mut().zip(allowed) {
             if !ok {
                 *s = None;

@@ -23,6 +23,7 @@ pub mod metrics;
 mod ops_metrics;
 mod persist;
 mod rate_limit;
+pub mod redis_store;
 mod registry;
 mod reload;
 mod server;

@@ -6,6 +6,7 @@ use seedline_common::udp;
 use seedline_process::metrics::Registrar;
 
 use crate::ops_metrics::OpsMetrics;
+use crate::redis_store::RedisMetrics;
 use crate::store::StoreGauges;
 
 /// Request endpoints, as label values (with the protocol: `http` or `udp`).
@@ -52,6 +53,8 @@ pub struct Metrics {
     pub peers_not_stored: IntCounterVec,
     pub sweep_duration: Histogram,
     pub ops: OpsMetrics,
+    /// The shared store's requests (zero with the in-memory store).
+    pub redis: RedisMetrics,
 }
 
 const PREFIX: &str = "seedline_tracker";
@@ -105,7 +108,7 @@ impl Metrics {
         // The request errors of `seedline_common::udp`, and a reply the kernel refused.
         let udp_dropped: Vec<&str> = udp::RequestError::KINDS
             .into_iter()
-            .chain(["send_failed"])
+            .chain(["send_failed", "store_busy"])
             .collect();
         let not_stored: Vec<&str> = crate::swarm::NotStored::ALL
             .iter()
@@ -120,7 +123,7 @@ impl Metrics {
             udp_scrape: endpoint("udp", "scrape"),
             udp_dropped: r.counters(
                 "udp_dropped_total",
-                "UDP datagrams dropped without an answer, by reason (a request error from an unknown sender, a connect without the protocol id, a send that failed).",
+                "UDP datagrams dropped without an answer, by reason (a request error from an unknown sender, a connect without the protocol id, a send that failed, store_busy: store_max_in_flight requests already waiting for the shared store).",
                 "reason",
                 &udp_dropped,
             ),
@@ -164,6 +167,27 @@ impl Metrics {
                 prometheus::exponential_buckets(0.001, 4.0, 8).expect("buckets"),
             ),
             ops: OpsMetrics::register(&r),
+            redis: {
+                let latency = r.histograms_by(
+                    "store_request_duration_seconds",
+                    "Round trips to the shared store (Redis), by operation (announce: one script; scrape: all hashes of a request).",
+                    &["op"],
+                    vec![
+                        0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05,
+                        0.1, 0.25, 0.5, 1.0,
+                    ],
+                );
+                RedisMetrics {
+                    announce: latency.with_label_values(&["announce"]),
+                    scrape: latency.with_label_values(&["scrape"]),
+                    errors: r.counters(
+                        "store_errors_total",
+                        "Failed requests to the shared store, by kind (timeout, connection: refused, dropped or being re-established, server: an error reply such as OOM, reply: not what the script returns, other).",
+                        "kind",
+                        &crate::redis_store::ERROR_KINDS,
+                    ),
+                }
+            },
             registry: r.registry(),
         }
     }

@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use futures_util::future::Either;
 use hyper::body::Incoming;
 use hyper::Request;
 use seedline_common::per_address::PerAddress;
@@ -266,9 +267,20 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) 
     let limits = Deadlines::new(cfg, m);
     let io = TokioIo::new(IdleIo::new(stream, limits));
     let tracker = ctx.tracker.clone();
-    let svc = service_fn(move |req| {
-        let reply = ready_now(tracker.handle_public(&req, peer));
-        std::future::ready(Ok::<_, Infallible>(reply))
+    let svc = service_fn(move |req: Request<Incoming>| {
+        if tracker.shared.is_none() {
+            // The in-memory store answers at the first poll: no state machine for hyper.
+            let reply = ready_now(tracker.handle_public(&req, peer));
+            return Either::Left(std::future::ready(Ok::<_, Infallible>(reply)));
+        }
+        // A shared store answers over the network: the request waits for it. Public
+        // endpoints read no body.
+        let (parts, _body) = req.into_parts();
+        let req = Request::from_parts(parts, ());
+        let t = tracker.clone();
+        Either::Right(Box::pin(async move {
+            Ok::<_, Infallible>(t.handle_public(&req, peer).await)
+        }))
     });
     if let Err(e) = drive(io, svc, ctx).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");

@@ -99,6 +99,9 @@ pub enum StoreError {
     /// The access list changed between the handler's check and the store.
     #[error("{0}")]
     Refused(#[from] crate::access::Refused),
+    /// A shared store (Redis) did not answer in time, or at all.
+    #[error("tracker store unavailable")]
+    Unavailable,
 }
 
 impl StoreError {
@@ -106,6 +109,7 @@ impl StoreError {
         match self {
             Self::TorrentLimit => "torrent_limit",
             Self::Refused(r) => r.kind(),
+            Self::Unavailable => "store_unavailable",
         }
     }
 }

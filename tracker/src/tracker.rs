@@ -16,12 +16,16 @@ use crate::config::Config;
 use crate::full_scrape::FullScrape;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
+use crate::redis_store::{RedisLimits, RedisStore};
 use crate::store::{Store, StoreConfig};
 use crate::swarm::peer_addr;
 
 /// The tracker's shared state: what every connection's requests are served from.
 pub struct Tracker {
     pub store: Store,
+    /// The swarms, when they live in a shared store (`store = redis://...`) rather than
+    /// in `store`, which then stays empty.
+    pub shared: Option<RedisStore>,
     pub metrics: Metrics,
     pub access: Arc<Access>,
     pub limiter: Option<RateLimiter>,
@@ -66,8 +70,21 @@ impl Tracker {
             tracing::error!(error = %e, "admin API off");
             None
         });
+        let shared = cfg.store.as_deref().map(|url| {
+            let limits = RedisLimits {
+                peer_timeout: std::time::Duration::from_secs(cfg.peer_timeout_secs().into()),
+                max_peers_per_torrent: cfg.max_peers_per_torrent,
+                max_peers_per_address: cfg.max_peers_per_address,
+                timeout: std::time::Duration::from_millis(cfg.store_timeout_ms.into()),
+            };
+            // Connects lazily: only a URL that does not parse fails here, and
+            // `Config::validate` refuses those before a tracker is built.
+            RedisStore::open(url, limits, metrics.redis.clone())
+                .expect("store URL checked by Config::validate")
+        });
         Self {
             store: Store::with_access(limits, metrics.store.clone(), access.clone()),
+            shared,
             metrics,
             access,
             limiter: (cfg.rate_limit_per_minute > 0).then(|| {

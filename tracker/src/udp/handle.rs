@@ -28,52 +28,68 @@ pub(crate) enum Handled {
     Drop(&'static str),
 }
 
+/// A datagram after the checks that need no store.
+pub(crate) enum Admitted<'p> {
+    /// Answered (connect, refused id) or dropped.
+    Done(Handled),
+    /// An announce or scrape from the holder of a valid connection id: for the store.
+    Serve(Request<'p>, Instant),
+}
+
 impl Tracker {
-    /// Serves one datagram from `src`; the reply, if any, is written into `out`.
-    pub(crate) async fn handle_udp(
+    /// Decodes a datagram, answers a connect and refuses a connection id that was not
+    /// issued to `src`: everything before the store, without waiting.
+    pub(crate) fn udp_admit<'p>(
         &self,
         ids: &mut IdView,
-        packet: &[u8],
+        packet: &'p [u8],
         src: SocketAddr,
         out: &mut Vec<u8>,
-    ) -> Handled {
+    ) -> Admitted<'p> {
         let started = Instant::now();
         let req = match Request::parse(packet) {
             Ok(r) => r,
-            Err(e) => return self.udp_request_error(ids, packet, src, e, out),
+            Err(e) => return Admitted::Done(self.udp_request_error(ids, packet, src, e, out)),
         };
-        let endpoint = match req {
-            Request::Connect { .. } => Endpoint::Connect,
-            Request::Announce(_) => Endpoint::Announce,
-            Request::Scrape(_) => Endpoint::Scrape,
-        };
-        let m = self.metrics.udp_endpoint(endpoint);
-        let txn = req.transaction_id();
         if let Request::Connect { transaction_id } = req {
+            let m = self.metrics.udp_endpoint(Endpoint::Connect);
             udp::write_connect(out, transaction_id, ids.issue(src));
             m.ok.inc();
             m.duration.observe(started.elapsed().as_secs_f64());
-            return Handled::Reply;
+            return Admitted::Done(Handled::Reply);
         }
         if !ids.accepts(src, req.connection_id()) {
             // Expired or never issued to this address: a short error makes an honest
             // client connect again, and is smaller than any announce or scrape.
-            udp::write_error(out, txn, "connection id expired");
+            udp::write_error(out, req.transaction_id(), "connection id expired");
             self.metrics.failure("bad_connection_id");
-            m.failure.inc();
-            return Handled::Reply;
+            self.metrics.udp_endpoint(endpoint_of(&req)).failure.inc();
+            return Admitted::Done(Handled::Reply);
         }
-        let result = match (self.rate_limit(src.ip(), endpoint), &req) {
+        Admitted::Serve(req, started)
+    }
+
+    /// An admitted announce or scrape: the rate limit, the store, the reply.
+    pub(crate) async fn udp_serve(
+        &self,
+        req: &Request<'_>,
+        src: SocketAddr,
+        out: &mut Vec<u8>,
+        started: Instant,
+    ) -> Handled {
+        let endpoint = endpoint_of(req);
+        let m = self.metrics.udp_endpoint(endpoint);
+        let result = match (self.rate_limit(src.ip(), endpoint), req) {
             (Err(f), _) => Err(f),
             (Ok(()), Request::Announce(a)) => self.announce_udp(a, src, out).await,
             (Ok(()), Request::Scrape(s)) => self.scrape_udp(s, out).await,
-            (Ok(()), Request::Connect { .. }) => unreachable!("answered above"),
+            (Ok(()), Request::Connect { .. }) => unreachable!("answered by udp_admit"),
         };
         match result {
             Ok(()) => m.ok.inc(),
             Err((kind, reason, _)) => {
                 out.clear();
-                udp::write_error(out, txn, &reason);
+                udp::write_error(out, req.transaction_id(), &reason);
                 self.metrics.failure(kind);
                 m.failure.inc();
             }
@@ -144,6 +160,14 @@ impl Tracker {
         }
         self.metrics.udp_dropped.with_label_values(&[kind]).inc();
         Handled::Drop(kind)
+    }
+}
+
+fn endpoint_of(req: &Request<'_>) -> Endpoint {
+    match req {
+        Request::Connect { .. } => Endpoint::Connect,
+        Request::Announce(_) => Endpoint::Announce,
+        Request::Scrape(_) => Endpoint::Scrape,
     }
 }
 

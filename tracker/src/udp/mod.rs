@@ -4,6 +4,7 @@
 mod batch;
 mod conn_id;
 mod handle;
+mod offload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use batch::{Batch, BATCH};
 pub use conn_id::ConnectionIds;
-use handle::Handled;
+use handle::{Admitted, Handled};
+use offload::Offload;
 
 use crate::tracker::Tracker;
 
@@ -35,12 +37,14 @@ pub async fn serve(tracker: Arc<Tracker>, sockets: Vec<UdpSocket>, shutdown: Can
     // blocking threads: they must not wait for a token nobody will cancel).
     let stop = shutdown.child_token();
     let _stop_on_drop = stop.clone().drop_guard();
+    let offload = Offload::new(&tracker);
     let mut workers = Vec::new();
     for socket in sockets {
         let (t, ids, stop) = (tracker.clone(), ids.clone(), stop.clone());
+        let offload = offload.clone();
         match socket.into_std() {
             Ok(s) => workers.push(tokio::task::spawn_blocking(move || {
-                worker(&t, &s, &ids, &stop)
+                worker(&t, &Arc::new(s), &ids, offload.as_ref(), &stop)
             })),
             Err(e) => tracing::error!(error = %e, "UDP socket unusable"),
         }
@@ -65,8 +69,9 @@ const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
 /// clients) costs the datagram path no readiness bookkeeping or task wake-ups.
 fn worker(
     tracker: &Tracker,
-    socket: &std::net::UdpSocket,
+    socket: &Arc<std::net::UdpSocket>,
     ids: &Arc<ConnectionIds>,
+    offload: Option<&Offload>,
     shutdown: &CancellationToken,
 ) {
     if let Err(e) = socket
@@ -95,8 +100,18 @@ fn worker(
         for i in 0..n {
             let (packet, src, out) = batch.datagram_and_reply(i);
             let Some(src) = src else { continue };
-            let handled =
-                crate::swarm_store::ready_now(tracker.handle_udp(&mut ids, packet, src, out));
+            let handled = match tracker.udp_admit(&mut ids, packet, src, out) {
+                Admitted::Done(h) => h,
+                Admitted::Serve(req, started) => match offload {
+                    None => {
+                        crate::swarm_store::ready_now(tracker.udp_serve(&req, src, out, started))
+                    }
+                    Some(o) => {
+                        o.submit(socket, packet, src, started);
+                        continue;
+                    }
+                },
+            };
             if handled == Handled::Reply {
                 batch.reply(i, src);
             }

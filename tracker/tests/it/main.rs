@@ -17,5 +17,6 @@ mod process;
 mod proxy;
 mod real_client;
 mod scrape;
+mod shared_store;
 mod udp;
 mod util;

@@ -14,13 +14,13 @@ use crate::util::*;
 /// How long a test waits to conclude that no reply is coming.
 const SILENCE: Duration = Duration::from_millis(300);
 
-struct Client {
-    sock: UdpSocket,
-    server: SocketAddr,
+pub struct Client {
+    pub sock: UdpSocket,
+    pub server: SocketAddr,
 }
 
 impl Client {
-    async fn new(server: SocketAddr) -> Self {
+    pub async fn new(server: SocketAddr) -> Self {
         let local = if server.is_ipv6() {
             "[::1]:0"
         } else {
@@ -37,7 +37,7 @@ impl Client {
     }
 
     /// Sends `packet`; the reply, or `None` after `wait`.
-    async fn exchange(&self, packet: &[u8], wait: Duration) -> Option<Vec<u8>> {
+    pub async fn exchange(&self, packet: &[u8], wait: Duration) -> Option<Vec<u8>> {
         self.sock.send_to(packet, self.server).await.unwrap();
         let mut buf = vec![0u8; 4096];
         match tokio::time::timeout(wait, self.sock.recv_from(&mut buf)).await {
@@ -46,13 +46,13 @@ impl Client {
         }
     }
 
-    async fn request(&self, r: &Request<'_>) -> Vec<u8> {
+    pub async fn request(&self, r: &Request<'_>) -> Vec<u8> {
         let mut b = Vec::new();
         r.write(&mut b);
         self.exchange(&b, WAIT).await.expect("a reply")
     }
 
-    async fn connect(&self) -> u64 {
+    pub async fn connect(&self) -> u64 {
         let b = self.request(&Request::Connect { transaction_id: 7 }).await;
         match Reply::parse(&b, false).unwrap() {
             Reply::Connect {
@@ -63,7 +63,7 @@ impl Client {
         }
     }
 
-    async fn announce(&self, cid: u64, a: Announce<'_>) -> Vec<u8> {
+    pub async fn announce(&self, cid: u64, a: Announce<'_>) -> Vec<u8> {
         self.request(&Request::Announce(Announce {
             connection_id: cid,
             ..a
@@ -72,7 +72,7 @@ impl Client {
     }
 }
 
-fn ann(ih: u8, peer: u8, port: u16, left: u64) -> Announce<'static> {
+pub fn ann(ih: u8, peer: u8, port: u16, left: u64) -> Announce<'static> {
     Announce {
         connection_id: 0,
         transaction_id: u32::from(peer) << 8 | u32::from(ih),
@@ -97,7 +97,7 @@ async fn udp_server() -> TestServer {
     TestServer::start(cfg).await
 }
 
-fn peers_of(b: &[u8], v6: bool) -> (u32, u32, Vec<SocketAddr>) {
+pub fn peers_of(b: &[u8], v6: bool) -> (u32, u32, Vec<SocketAddr>) {
     match Reply::parse(b, v6).unwrap() {
         Reply::Announce {
             leechers,
@@ -109,7 +109,7 @@ fn peers_of(b: &[u8], v6: bool) -> (u32, u32, Vec<SocketAddr>) {
     }
 }
 
-fn error_of(b: &[u8]) -> String {
+pub fn error_of(b: &[u8]) -> String {
     match Reply::parse(b, false).unwrap() {
         Reply::Error { message, .. } => String::from_utf8_lossy(message).into_owned(),
         r => panic!("not an error: {r:?}"),

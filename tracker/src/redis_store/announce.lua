@@ -1,0 +1,174 @@
+-- One announce to one swarm, atomically (see redis_store/mod.rs for the layout).
+-- Every key of the swarm shares the hash tag {<info hash>}, so the swarm lives in one
+-- cluster slot and this script may touch all of its keys. The work is bounded by the
+-- reply's size and PRUNE, never by the swarm's: no command here reads a whole set.
+--
+-- KEYS: 1 origins, 2 seeders, 3 leechers, 4 holders (peers per address), all of the
+--       announcer's family; 5 origins, 6 seeders, 7 leechers of the other family;
+--       8 the swarm's hash (field d: completed downloads).
+-- ARGV: 1 member (compact address, 6 or 18 bytes), 2 role (1 origin, 2 seeder,
+--       3 leecher), 3 event (0 none, 1 completed, 2 started, 3 stopped), 4 numwant,
+--       5 peer timeout ms, 6 most peers in the swarm, 7 most peers of the swarm behind
+--       one address, 8 most origins, 9 key lifetime ms, 10 holder prefix length (4:
+--       an IPv4 address, 8: an IPv6 /64), 11 PRUNE: most expired peers dropped per set.
+-- Returns {complete, incomplete, downloaded, completed (0/1), not stored (0, 1 torrent
+-- full, 2 address limit), origins sent, peers...}.
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local member = ARGV[1]
+local role = tonumber(ARGV[2])
+local event = tonumber(ARGV[3])
+local numwant = tonumber(ARGV[4])
+local cutoff = now - tonumber(ARGV[5])
+local max_peers = tonumber(ARGV[6])
+local per_address = tonumber(ARGV[7])
+local max_origins = tonumber(ARGV[8])
+local ttl = tonumber(ARGV[9])
+local holder_len = tonumber(ARGV[10])
+local prune = tonumber(ARGV[11])
+local holders = KEYS[4]
+
+local function release(h)
+  if redis.call('HINCRBY', holders, h, -1) <= 0 then
+    redis.call('HDEL', holders, h)
+  end
+end
+
+-- Expired peers of the announcer's family, a bounded number per set: what is left is
+-- not counted (ZCOUNT from the cutoff) nor handed out, and goes on later announces.
+for i = 1, 3 do
+  local old = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. cutoff, 'LIMIT', 0, prune)
+  if #old > 0 then
+    redis.call('ZREM', KEYS[i], unpack(old))
+    for _, m in ipairs(old) do
+      release(string.sub(m, 1, holder_len))
+    end
+  end
+end
+
+local was = 0
+for i = 1, 3 do
+  if redis.call('ZSCORE', KEYS[i], member) then
+    was = i
+    break
+  end
+end
+
+local holder = string.sub(member, 1, holder_len)
+local completed = 0
+local not_stored = 0
+if event == 3 then
+  if was > 0 then
+    redis.call('ZREM', KEYS[was], member)
+    release(holder)
+  end
+else
+  -- Origin status is the client's to claim (a peer id prefix): past the first few,
+  -- an origin is an ordinary seeder.
+  if role == 1 and was ~= 1 and redis.call('ZCARD', KEYS[1]) >= max_origins then
+    role = 2
+  end
+  if was > 0 then
+    if was ~= role then
+      redis.call('ZREM', KEYS[was], member)
+    end
+    redis.call('ZADD', KEYS[role], now, member)
+  else
+    local total = 0
+    for i = 1, 3 do
+      total = total + redis.call('ZCARD', KEYS[i]) + redis.call('ZCARD', KEYS[i + 4])
+    end
+    local here = tonumber(redis.call('HGET', holders, holder) or '0')
+    if role ~= 1 and total >= max_peers then
+      not_stored = 1
+    elseif role ~= 1 and here >= per_address then
+      not_stored = 2
+    else
+      redis.call('ZADD', KEYS[role], now, member)
+      redis.call('HINCRBY', holders, holder, 1)
+    end
+  end
+  -- A client may send `completed` again (retries, restarts): only a peer that was not
+  -- a seeder counts as a download.
+  if event == 1 and role <= 2 and was ~= 1 and was ~= 2 then
+    redis.call('HINCRBY', KEYS[8], 'd', 1)
+    completed = 1
+  end
+end
+
+local function live(k)
+  return redis.call('ZCOUNT', k, cutoff, '+inf')
+end
+local counts = {}
+for i = 1, 7 do
+  if i ~= 4 then
+    counts[i] = live(KEYS[i])
+  end
+end
+local complete = counts[1] + counts[2] + counts[5] + counts[6]
+local incomplete = counts[3] + counts[7]
+local downloaded = tonumber(redis.call('HGET', KEYS[8], 'd') or '0')
+
+-- The reply's peers, of the announcer's family only, never the announcer itself.
+local out = { complete, incomplete, downloaded, completed, not_stored, 0 }
+local want = numwant
+if event == 3 then
+  want = 0
+end
+local function room()
+  return want - (#out - 6)
+end
+local taken_set = { [member] = true }
+-- Up to n live peers of set i, at random when it holds more.
+local function pick(i, n)
+  if n <= 0 or counts[i] == 0 then
+    return
+  end
+  local got
+  if counts[i] <= n + 1 then
+    got = redis.call('ZRANGEBYSCORE', KEYS[i], cutoff, '+inf', 'WITHSCORES', 'LIMIT', 0, n + 1)
+  else
+    got = redis.call('ZRANDMEMBER', KEYS[i], n + 1, 'WITHSCORES')
+  end
+  local taken = 0
+  for j = 1, #got, 2 do
+    if taken >= n then
+      break
+    end
+    if not taken_set[got[j]] and tonumber(got[j + 1]) >= cutoff then
+      taken_set[got[j]] = true
+      table.insert(out, got[j])
+      taken = taken + 1
+    end
+  end
+end
+
+if role == 3 then
+  -- A leecher: the origins first, then a sample of seeders and leechers in proportion.
+  pick(1, room())
+  out[6] = #out - 6
+  local k = room()
+  local s, l = counts[2], counts[3]
+  if s + l > 0 and k > 0 then
+    local ks = math.floor(k * s / (s + l) + 0.5)
+    pick(2, ks)
+    pick(3, room())
+    pick(2, room())
+  end
+else
+  -- A seeder: leechers first, then origins and other seeders while room is left (a
+  -- client that does not know `left` yet announces as a seeder and must find the
+  -- origin).
+  pick(3, room())
+  local before = #out
+  pick(1, room())
+  out[6] = #out - before
+  pick(2, room())
+end
+
+for i = 1, 4 do
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+redis.call('PEXPIRE', KEYS[8], ttl)
+return out

@@ -1,0 +1,289 @@
+//! A swarm store on Redis (or Valkey), shared by several tracker instances: a peer that
+//! announces to one instance is handed out by every other.
+//!
+//! Layout, per swarm, every key tagged `{<info hash>}` (`keys.rs`): for each address
+//! family a sorted set of origins, of seeders and of leechers, members the compact
+//! address (6 or 18 bytes) and scores the last announce in milliseconds of Redis's own
+//! clock (so instances need not agree on the time); a hash of peers per address (IPv6:
+//! per /64) for `max_peers_per_address`; a hash holding `downloaded`. Each announce is one
+//! script (`announce.lua`), atomic on the server, whose work is bounded by the reply and
+//! not by the swarm; every key it touches gets a lifetime, so an abandoned swarm leaves
+//! nothing behind. A scrape is a read-only script per hash (`scrape.lua`), the hashes of
+//! one request sent together on the multiplexed connection. Nothing reads a whole swarm,
+//! keeps a global index, or scans keys.
+//!
+//! Caps that span swarms (`max_torrents`, `max_peers`, `max_peers_per_address_total`)
+//! cannot be kept atomically across cluster slots; with this store Redis's own
+//! `maxmemory` bounds the whole, and a write refused for memory reads as an unavailable
+//! store.
+
+mod keys;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use prometheus::{Histogram, IntCounterVec};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisError, Script, Value};
+use seedline_common::announce_response::ReplyHead;
+use seedline_common::peer::{compact_v4, compact_v6};
+use seedline_common::{Event, InfoHash, ScrapeStats};
+
+use crate::sink::PeerSink;
+use crate::store::{AnnounceEffect, ReplyParams, StoreError};
+use crate::swarm::{CompactAddr, NotStored, PeerAnnounce, MAX_ORIGINS};
+use crate::swarm_store::SwarmStore;
+use keys::SwarmKeys;
+
+/// Expired peers one announce drops per set, at most: the script's work stays bounded
+/// when a large swarm expires at once; the rest go on later announces (and are neither
+/// counted nor handed out meanwhile).
+const PRUNE: u32 = 64;
+
+/// What the tracker's settings ask of the store.
+#[derive(Debug, Clone, Copy)]
+pub struct RedisLimits {
+    pub peer_timeout: Duration,
+    pub max_peers_per_torrent: usize,
+    pub max_peers_per_address: usize,
+    /// How long one request (and one connection attempt) may take.
+    pub timeout: Duration,
+}
+
+/// Store latency and errors, registered with the tracker's metrics.
+#[derive(Clone)]
+pub struct RedisMetrics {
+    pub announce: Histogram,
+    pub scrape: Histogram,
+    /// By [`error_kind`].
+    pub errors: IntCounterVec,
+}
+
+pub struct RedisStore {
+    con: ConnectionManager,
+    announce: Script,
+    scrape: Script,
+    limits: RedisLimits,
+    metrics: RedisMetrics,
+}
+
+/// Error kinds, as metric labels.
+pub const ERROR_KINDS: [&str; 5] = ["timeout", "connection", "server", "reply", "other"];
+
+fn error_kind(e: &RedisError) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+        "connection"
+    } else if e.code().is_some() {
+        "server"
+    } else {
+        "other"
+    }
+}
+
+impl RedisStore {
+    /// A store at `url` (`redis://`, `rediss://`). Connects on first use and again after
+    /// every failure, with back-off, so a tracker starts and runs while Redis is away.
+    pub fn open(url: &str, limits: RedisLimits, metrics: RedisMetrics) -> Result<Self, RedisError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(limits.timeout))
+            .set_connection_timeout(Some(limits.timeout))
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(2))
+            .set_number_of_retries(3);
+        Ok(Self {
+            con: ConnectionManager::new_lazy_with_config(client, config)?,
+            announce: Script::new(include_str!("announce.lua")),
+            scrape: Script::new(include_str!("scrape.lua")),
+            limits,
+            metrics,
+        })
+    }
+
+    fn failed(&self, e: &RedisError) -> StoreError {
+        let kind = error_kind(e);
+        self.metrics.errors.with_label_values(&[kind]).inc();
+        tracing::debug!(error = %e, kind, "store request failed");
+        StoreError::Unavailable
+    }
+
+    fn bad_reply(&self) -> StoreError {
+        self.metrics.errors.with_label_values(&["reply"]).inc();
+        StoreError::Unavailable
+    }
+
+    fn timeout_ms(&self) -> u64 {
+        self.limits.peer_timeout.as_millis() as u64
+    }
+}
+
+/// Script codes (`announce.lua`).
+fn role(a: &PeerAnnounce) -> u8 {
+    match (a.seeder, a.origin) {
+        (true, true) => 1,
+        (true, false) => 2,
+        (false, _) => 3,
+    }
+}
+
+fn event(e: Event) -> u8 {
+    match e {
+        // A partial seed (BEP 21) re-announcing is an ordinary announce to the swarm.
+        Event::None | Event::Paused => 0,
+        Event::Completed => 1,
+        Event::Started => 2,
+        Event::Stopped => 3,
+    }
+}
+
+fn int(v: &Value) -> Option<u64> {
+    match v {
+        Value::Int(n) => u64::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+/// The script's reply, checked: six counts, then peers of the family asked for.
+struct Announced<'a> {
+    head: [u64; 6],
+    peers: &'a [Value],
+}
+
+fn parse_announced(v: &Value) -> Option<Announced<'_>> {
+    let Value::Array(items) = v else { return None };
+    let (head, peers) = items.split_at_checked(6)?;
+    let mut h = [0u64; 6];
+    for (slot, v) in h.iter_mut().zip(head) {
+        *slot = int(v)?;
+    }
+    Some(Announced { head: h, peers })
+}
+
+/// Hands the peers of a reply to `sink`; a member of the wrong length (not written by
+/// this tracker) is skipped.
+fn write_peers<S: PeerSink>(sink: &mut S, v6: bool, peers: &[Value]) {
+    if v6 {
+        emit::<S, [u8; 18]>(sink, true, peers);
+    } else {
+        emit::<S, [u8; 6]>(sink, false, peers);
+    }
+}
+
+fn emit<S: PeerSink, A: CompactAddr + for<'a> TryFrom<&'a [u8]>>(
+    sink: &mut S,
+    v6: bool,
+    peers: &[Value],
+) {
+    let list: Vec<A> = peers
+        .iter()
+        .filter_map(|p| match p {
+            Value::BulkString(b) => A::try_from(b.as_slice()).ok(),
+            _ => None,
+        })
+        .collect();
+    sink.begin(v6, list.len());
+    for p in &list {
+        sink.peer(p, None);
+    }
+}
+
+impl SwarmStore for RedisStore {
+    fn announce<S: PeerSink + Send>(
+        &self,
+        ih: InfoHash,
+        a: &PeerAnnounce,
+        p: &ReplyParams,
+        sink: &mut S,
+    ) -> impl Future<Output = Result<AnnounceEffect, StoreError>> + Send {
+        let a = *a;
+        let p = *p;
+        async move {
+            let (member, v6, holder_len) = match a.addr {
+                SocketAddr::V4(s) => (compact_v4(&s).to_vec(), false, 4),
+                SocketAddr::V6(s) => (compact_v6(&s).to_vec(), true, 8),
+            };
+            let mut inv = self.announce.prepare_invoke();
+            for k in SwarmKeys::new(&ih).for_announce(v6) {
+                inv.key(k);
+            }
+            inv.arg(member)
+                .arg(role(&a))
+                .arg(event(a.event))
+                .arg(p.numwant)
+                .arg(self.timeout_ms())
+                .arg(self.limits.max_peers_per_torrent)
+                .arg(self.limits.max_peers_per_address)
+                .arg(MAX_ORIGINS)
+                // A swarm's keys outlive its last peer by one more timeout, then vanish.
+                .arg(2 * self.timeout_ms())
+                .arg(holder_len)
+                .arg(PRUNE);
+            let started = Instant::now();
+            let mut con = self.con.clone();
+            let reply: Result<Value, _> = inv.invoke_async(&mut con).await;
+            self.metrics
+                .announce
+                .observe(started.elapsed().as_secs_f64());
+            let reply = reply.map_err(|e| self.failed(&e))?;
+            let r = parse_announced(&reply).ok_or_else(|| self.bad_reply())?;
+            let [complete, incomplete, downloaded, completed, not_stored, origins] = r.head;
+            let n32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+            sink.head(&ReplyHead {
+                interval: p.interval,
+                min_interval: p.min_interval,
+                complete: n32(complete),
+                incomplete: n32(incomplete),
+                downloaded: n32(downloaded),
+                external_ip: p.external_ip,
+            });
+            write_peers(sink, v6, r.peers);
+            sink.end();
+            Ok(AnnounceEffect {
+                completed: completed == 1,
+                not_stored: match not_stored {
+                    1 => Some(NotStored::TorrentFull),
+                    2 => Some(NotStored::AddressLimit),
+                    _ => None,
+                },
+                origins_sent: origins as usize,
+            })
+        }
+    }
+
+    fn scrape(
+        &self,
+        hashes: &[InfoHash],
+    ) -> impl Future<Output = Result<Vec<Option<ScrapeStats>>, StoreError>> + Send {
+        let hashes = hashes.to_vec();
+        async move {
+            let started = Instant::now();
+            // One script per hash (each swarm may be in its own cluster slot), all sent
+            // at once: the connection pipelines them.
+            let calls = hashes.iter().map(|ih| {
+                let mut inv = self.scrape.prepare_invoke();
+                for k in SwarmKeys::new(ih).for_scrape() {
+                    inv.key(k);
+                }
+                inv.arg(self.timeout_ms());
+                let mut con = self.con.clone();
+                async move { inv.invoke_async::<Vec<u64>>(&mut con).await }
+            });
+            let replies = futures_util::future::join_all(calls).await;
+            self.metrics.scrape.observe(started.elapsed().as_secs_f64());
+            replies
+                .into_iter()
+                .map(|r| match r.map_err(|e| self.failed(&e))?.as_slice() {
+                    [c, i, d, known] => Ok((*known == 1).then(|| ScrapeStats {
+                        complete: u32::try_from(*c).unwrap_or(u32::MAX),
+                        incomplete: u32::try_from(*i).unwrap_or(u32::MAX),
+                        downloaded: u32::try_from(*d).unwrap_or(u32::MAX),
+                    })),
+                    _ => Err(self.bad_reply()),
+                })
+                .collect()
+        }
+    }
+}

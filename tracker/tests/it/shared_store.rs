@@ -1,0 +1,168 @@
+//! Two tracker instances sharing one real `redis-server` (`store = redis://...`): what
+//! one instance is told, the other hands out; counts agree on both; an outage of Redis is
+//! answered with failures, never a hang, and service comes back on its own.
+
+use std::net::SocketAddr;
+
+use seedline_common::failure::FailureResponse;
+use seedline_common::{Event, InfoHash, ScrapeResponse, ScrapeStats};
+use seedline_testkit::RedisServer;
+
+use crate::udp::{ann, error_of, peers_of, Client};
+use crate::util::*;
+
+async fn instance(redis: &RedisServer) -> TestServer {
+    let mut cfg = test_config();
+    cfg.store = Some(redis.url());
+    cfg.udp_listen = vec!["127.0.0.1:0".parse().unwrap()];
+    cfg.udp_sockets = 1;
+    // Every test peer announces from 127.0.0.1.
+    cfg.max_peers_per_address = 1000;
+    TestServer::start(cfg).await
+}
+
+async fn announce_to(s: &TestServer, ih: u8, peer: u8, port: u16, left: u64, e: Event) -> Response {
+    let r = get(
+        s.addr(),
+        &announce_target(&announce(ih, peer, port, left, e)),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    r
+}
+
+async fn scrape_of(s: &TestServer, ih: u8) -> Option<ScrapeStats> {
+    let target = format!("/scrape?info_hash={}", format!("%{ih:02x}").repeat(20));
+    let r = get(s.addr(), &target).await;
+    ScrapeResponse::decode(&r.body)
+        .unwrap()
+        .files
+        .get(&InfoHash([ih; 20]))
+        .copied()
+}
+
+fn port_of(peers: &[SocketAddr]) -> Vec<u16> {
+    let mut p: Vec<u16> = peers.iter().map(|a| a.port()).collect();
+    p.sort_unstable();
+    p
+}
+
+#[tokio::test]
+async fn two_instances_serve_one_swarm() {
+    let redis = RedisServer::start();
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+
+    // A seeder told to A is handed to a leecher that asks B.
+    announce_to(&a, 1, 1, 7001, 0, Event::Started).await;
+    let r = announce_to(&b, 1, 2, 7002, 100, Event::Started).await;
+    assert_eq!(port_of(&reply_peers(&r.body)), [7001]);
+    let both = ScrapeStats {
+        complete: 1,
+        incomplete: 1,
+        downloaded: 0,
+    };
+    assert_eq!(scrape_of(&a, 1).await, Some(both));
+    assert_eq!(scrape_of(&b, 1).await, Some(both));
+
+    // A completion counts once, whichever instance hears it again.
+    announce_to(&a, 1, 2, 7002, 0, Event::Completed).await;
+    announce_to(&b, 1, 2, 7002, 0, Event::Completed).await;
+    let done = ScrapeStats {
+        complete: 2,
+        incomplete: 0,
+        downloaded: 1,
+    };
+    assert_eq!(scrape_of(&a, 1).await, Some(done));
+    assert_eq!(scrape_of(&b, 1).await, Some(done));
+
+    // `stopped` on B removes the peer that A stored.
+    announce_to(&b, 1, 1, 7001, 0, Event::Stopped).await;
+    let r = announce_to(&a, 1, 3, 7003, 100, Event::Started).await;
+    assert_eq!(port_of(&reply_peers(&r.body)), [7002]);
+
+    // 200 announces spread over both: both count them all.
+    for i in 0..200u16 {
+        let s = if i % 2 == 0 { &a } else { &b };
+        announce_to(s, 2, (i % 250) as u8, 8000 + i, 100, Event::Started).await;
+    }
+    let many = scrape_of(&a, 2).await.unwrap();
+    assert_eq!(many.incomplete, 200);
+    assert_eq!(scrape_of(&b, 2).await, Some(many));
+    assert_eq!(scrape_of(&a, 9).await, None, "a torrent nobody announced");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn udp_and_http_instances_share_peers() {
+    let redis = RedisServer::start();
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let c = Client::new(a.udp[0]).await;
+    let cid = c.connect().await;
+    let reply = c.announce(cid, ann(3, 1, 7100, 0)).await;
+    assert_eq!(peers_of(&reply, false).1, 1, "one seeder, itself");
+    let r = announce_to(&b, 3, 2, 7101, 100, Event::Started).await;
+    assert_eq!(port_of(&reply_peers(&r.body)), [7100]);
+    let reply = c.announce(cid, ann(3, 1, 7100, 0)).await;
+    let (leechers, seeders, peers) = peers_of(&reply, false);
+    assert_eq!((leechers, seeders), (1, 1));
+    assert_eq!(port_of(&peers), [7101]);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_redis_outage_is_answered_and_outlived() {
+    let mut redis = RedisServer::start();
+    let a = instance(&redis).await;
+    announce_to(&a, 4, 1, 7200, 0, Event::Started).await;
+    let c = Client::new(a.udp[0]).await;
+    let cid = c.connect().await;
+
+    redis.kill();
+    // Within the store timeout and its retries, never a hang: HTTP gets a bencoded
+    // failure with BEP 31's `retry in`, UDP an error packet.
+    let r = tokio::time::timeout(
+        WAIT,
+        get(
+            a.addr(),
+            &announce_target(&announce(4, 2, 7201, 100, Event::Started)),
+        ),
+    )
+    .await
+    .expect("an answer, not a hang");
+    let f = FailureResponse::decode(&r.body).expect("a failure reply");
+    assert_eq!(f.reason, "tracker store unavailable");
+    assert_eq!(f.retry_in, Some(1));
+    let reply = c.announce(cid, ann(4, 3, 7202, 100)).await;
+    assert_eq!(error_of(&reply), "tracker store unavailable");
+    let m = a.metrics().await;
+    assert!(
+        m.contains(r#"seedline_tracker_failures_total{reason="store_unavailable"}"#),
+        "{m}"
+    );
+    let errors = ["connection", "timeout"].map(|k| {
+        metric(
+            &m,
+            &format!(r#"seedline_tracker_store_errors_total{{kind="{k}"}}"#),
+        )
+        .unwrap()
+    });
+    assert!(errors[0] + errors[1] >= 2.0, "{m}");
+
+    // Redis back (empty: it kept nothing): service resumes without a restart.
+    redis.resume();
+    let back = eventually(|| async {
+        let r = get(
+            a.addr(),
+            &announce_target(&announce(4, 2, 7201, 100, Event::Started)),
+        )
+        .await;
+        FailureResponse::decode(&r.body).is_none()
+    })
+    .await;
+    assert!(back, "announces succeed again once Redis is back");
+    let reply = c.announce(cid, ann(4, 3, 7202, 100)).await;
+    assert_eq!(peers_of(&reply, false).0, 2, "two leechers now");
+    a.stop().await;
+}
