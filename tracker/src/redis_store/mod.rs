@@ -110,6 +110,23 @@ impl RedisStore {
         StoreError::Unavailable
     }
 
+    /// `call` within the timeout. The connection's own response timeout does not cover
+    /// a request made while it reconnects, which waits out the back-off (seconds):
+    /// this bound does.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.limits.timeout, call).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.failed(&e)),
+            Err(_) => {
+                self.metrics.errors.with_label_values(&["timeout"]).inc();
+                Err(StoreError::Unavailable)
+            }
+        }
+    }
+
     fn bad_reply(&self) -> StoreError {
         self.metrics.errors.with_label_values(&["reply"]).inc();
         StoreError::Unavailable
@@ -223,11 +240,11 @@ impl SwarmStore for RedisStore {
                 .arg(PRUNE);
             let started = Instant::now();
             let mut con = self.con.clone();
-            let reply: Result<Value, _> = inv.invoke_async(&mut con).await;
+            let reply = self.bounded(inv.invoke_async::<Value>(&mut con)).await;
             self.metrics
                 .announce
                 .observe(started.elapsed().as_secs_f64());
-            let reply = reply.map_err(|e| self.failed(&e))?;
+            let reply = reply?;
             let r = parse_announced(&reply).ok_or_else(|| self.bad_reply())?;
             let [complete, incomplete, downloaded, completed, not_stored, origins] = r.head;
             let n32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
@@ -269,13 +286,13 @@ impl SwarmStore for RedisStore {
                 }
                 inv.arg(self.timeout_ms());
                 let mut con = self.con.clone();
-                async move { inv.invoke_async::<Vec<u64>>(&mut con).await }
+                async move { self.bounded(inv.invoke_async::<Vec<u64>>(&mut con)).await }
             });
             let replies = futures_util::future::join_all(calls).await;
             self.metrics.scrape.observe(started.elapsed().as_secs_f64());
             replies
                 .into_iter()
-                .map(|r| match r.map_err(|e| self.failed(&e))?.as_slice() {
+                .map(|r| match r?.as_slice() {
                     [c, i, d, known] => Ok((*known == 1).then(|| ScrapeStats {
                         complete: u32::try_from(*c).unwrap_or(u32::MAX),
                         incomplete: u32::try_from(*i).unwrap_or(u32::MAX),
