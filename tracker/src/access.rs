@@ -171,6 +171,28 @@ impl Access {
         copy_out(&self.denied)
     }
 
+    /// Makes the API lists exactly these (a shared store's copy, after a reconnect may
+    /// have missed changes).
+    pub fn replace_api(&self, registered: Vec<(InfoHash, Entry)>, denied: Vec<(InfoHash, Entry)>) {
+        for (map, entries) in [(&self.registered, registered), (&self.denied, denied)] {
+            let keep: HashSetIh = entries.iter().map(|(ih, _)| *ih).collect();
+            map.retain(|ih, _| keep.contains(ih));
+            for (ih, e) in entries {
+                map.insert(ih, e);
+            }
+        }
+    }
+
+    /// Adds or replaces one API entry as a shared store holds it.
+    pub fn put_api_entry(&self, denied: bool, ih: InfoHash, e: Entry) {
+        let map = if denied {
+            &self.denied
+        } else {
+            &self.registered
+        };
+        map.insert(ih, e);
+    }
+
     /// Restores saved API entries without touching their dates.
     pub fn restore(&self, registered: Vec<(InfoHash, Entry)>, denied: Vec<(InfoHash, Entry)>) {
         for (ih, e) in registered {

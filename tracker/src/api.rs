@@ -8,11 +8,12 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Body as HttpBody;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
-use seedline_common::InfoHash;
+use seedline_common::{InfoHash, ScrapeStats};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::access::{Entry, Mode};
+use crate::api_shared;
 use crate::http::Body;
 use crate::tracker::Tracker;
 
@@ -23,9 +24,9 @@ const MAX_NAME: usize = 256;
 const PAGE_DEFAULT: usize = 100;
 const PAGE_MAX: usize = 1000;
 
-type Reply = (StatusCode, serde_json::Value);
+pub(crate) type Reply = (StatusCode, serde_json::Value);
 
-fn error(status: StatusCode, msg: impl Into<String>) -> Reply {
+pub(crate) fn error(status: StatusCode, msg: impl Into<String>) -> Reply {
     (status, json!({ "error": msg.into() }))
 }
 
@@ -99,6 +100,10 @@ where
     let method = req.method().clone();
     match (segs.as_slice(), &method) {
         (["stats"], &Method::GET) => (StatusCode::OK, stats(t)),
+        (["torrents"], &Method::GET) if t.shared.is_some() => error(
+            StatusCode::NOT_IMPLEMENTED,
+            "a shared store keeps no list of torrents; ask for one: GET /api/torrents/{hash}",
+        ),
         (["torrents"], &Method::GET) => list(t, req.uri().query().unwrap_or("")),
         ([kind @ ("torrents" | "denied"), hex], _) => {
             let Ok(ih) = hex.parse::<InfoHash>() else {
@@ -108,16 +113,25 @@ where
                 );
             };
             let denied = *kind == "denied";
+            // With a shared store the lists and counts live there (`api_shared.rs`).
+            let shared = t.shared.as_ref();
             match method {
                 Method::GET if denied => get_denied(t, ih),
-                Method::GET => get_torrent(t, ih),
-                Method::PUT => match read_name(req).await {
-                    Ok(name) if denied => put_denied(t, ih, name),
-                    Ok(name) => put_torrent(t, ih, name),
-                    Err(e) => e,
+                Method::GET => match shared {
+                    Some(r) => api_shared::get_torrent(t, r, ih).await,
+                    None => get_torrent(t, ih),
                 },
-                Method::DELETE if denied => delete_denied(t, ih),
-                Method::DELETE => delete_torrent(t, ih),
+                Method::PUT => match (read_name(req).await, shared) {
+                    (Ok(name), Some(r)) => api_shared::put(t, r, denied, ih, name).await,
+                    (Ok(name), None) if denied => put_denied(t, ih, name),
+                    (Ok(name), None) => put_torrent(t, ih, name),
+                    (Err(e), _) => e,
+                },
+                Method::DELETE => match shared {
+                    Some(r) => api_shared::delete(t, r, denied, ih).await,
+                    None if denied => delete_denied(t, ih),
+                    None => delete_torrent(t, ih),
+                },
                 _ => error(StatusCode::METHOD_NOT_ALLOWED, "use GET, PUT or DELETE"),
             }
         }
@@ -167,7 +181,7 @@ where
 }
 
 #[derive(Serialize)]
-struct TorrentView {
+pub(crate) struct TorrentView {
     info_hash: String,
     registered: bool,
     /// Whether announces for it are served now (mode and lists).
@@ -180,8 +194,12 @@ struct TorrentView {
 }
 
 fn view(t: &Tracker, ih: InfoHash) -> TorrentView {
+    view_with(t, ih, t.store.stats(&ih).unwrap_or_default())
+}
+
+/// A torrent's entry and tracking state with the counts `s`.
+pub(crate) fn view_with(t: &Tracker, ih: InfoHash, s: ScrapeStats) -> TorrentView {
     let reg = t.access.registration(&ih);
-    let s = t.store.stats(&ih).unwrap_or_default();
     TorrentView {
         info_hash: ih.to_hex(),
         registered: reg.is_some(),
@@ -194,7 +212,7 @@ fn view(t: &Tracker, ih: InfoHash) -> TorrentView {
     }
 }
 
-fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+pub(crate) fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).expect("views serialize")
 }
 
@@ -223,7 +241,7 @@ fn delete_torrent(t: &Tracker, ih: InfoHash) -> Reply {
     (StatusCode::OK, to_json(&view(t, ih)))
 }
 
-fn denied_view(ih: InfoHash, e: &Entry) -> serde_json::Value {
+pub(crate) fn denied_view(ih: InfoHash, e: &Entry) -> serde_json::Value {
     json!({ "info_hash": ih.to_hex(), "name": e.name, "added": e.added })
 }
 

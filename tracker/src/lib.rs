@@ -8,6 +8,7 @@
 
 pub mod access;
 mod api;
+mod api_shared;
 pub mod cli;
 mod client_ip;
 mod config;

@@ -130,6 +130,15 @@ pub async fn serve(tracker: Arc<Tracker>, mut listeners: Listeners, shutdown: Ca
             shutdown.clone(),
         )));
     }
+    if tracker.shared.is_some() {
+        // The admin API's lists as the shared store holds them, kept current.
+        let (t, token) = (tracker.clone(), shutdown.clone());
+        background.push(tokio::spawn(async move {
+            if let Some(r) = &t.shared {
+                r.lists.follow(t.clone(), token).await;
+            }
+        }));
+    }
     for a in listeners.public_addrs() {
         tracing::info!(addr = %a, "tracker listening");
     }

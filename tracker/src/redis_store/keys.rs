@@ -14,13 +14,9 @@ pub struct SwarmKeys {
 
 impl SwarmKeys {
     pub fn new(ih: &InfoHash) -> Self {
-        let mut prefix = String::with_capacity(46);
-        prefix.push_str("sl:{");
-        for b in ih.0 {
-            prefix.push_str(&format!("{b:02x}"));
+        Self {
+            prefix: format!("sl:{{{}}}:", ih.to_hex()),
         }
-        prefix.push_str("}:");
-        Self { prefix }
     }
 
     fn key(&self, name: &str, family: u8) -> String {

@@ -18,6 +18,9 @@
 //! store.
 
 mod keys;
+mod lists;
+
+pub use lists::{Put, SharedLists};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -62,6 +65,8 @@ pub struct RedisMetrics {
 
 pub struct RedisStore {
     con: ConnectionManager,
+    /// The admin API's lists, shared through the same Redis.
+    pub lists: SharedLists,
     announce: Script,
     scrape: Script,
     limits: RedisLimits,
@@ -88,14 +93,17 @@ impl RedisStore {
     /// every failure, with back-off, so a tracker starts and runs while Redis is away.
     pub fn open(url: &str, limits: RedisLimits, metrics: RedisMetrics) -> Result<Self, RedisError> {
         let client = redis::Client::open(url)?;
+        let pubsub_client = client.clone();
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(limits.timeout))
             .set_connection_timeout(Some(limits.timeout))
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_secs(2))
             .set_number_of_retries(3);
+        let con = ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(Self {
-            con: ConnectionManager::new_lazy_with_config(client, config)?,
+            lists: SharedLists::new(pubsub_client, con.clone(), limits.timeout),
+            con,
             announce: Script::new(include_str!("announce.lua")),
             scrape: Script::new(include_str!("scrape.lua")),
             limits,

@@ -9,14 +9,14 @@ use crate::util::*;
 
 const TOKEN: &str = "test-token-0123456789";
 
-fn api_config(mode: Mode) -> seedline_tracker::Config {
+pub fn api_config(mode: Mode) -> seedline_tracker::Config {
     let mut cfg = test_config();
     cfg.mode = mode;
     cfg.admin_token = Some(TOKEN.into());
     cfg
 }
 
-async fn call(s: &TestServer, method: &str, path: &str, body: &str) -> (u16, Value) {
+pub async fn call(s: &TestServer, method: &str, path: &str, body: &str) -> (u16, Value) {
     let auth = format!("Bearer {TOKEN}");
     let r = request(
         s.admin,

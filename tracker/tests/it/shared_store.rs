@@ -8,11 +8,15 @@ use seedline_common::failure::FailureResponse;
 use seedline_common::{Event, InfoHash, ScrapeResponse, ScrapeStats};
 use seedline_testkit::RedisServer;
 
+use crate::api::{api_config, call};
 use crate::udp::{ann, error_of, peers_of, Client};
 use crate::util::*;
 
 async fn instance(redis: &RedisServer) -> TestServer {
-    let mut cfg = test_config();
+    instance_in(redis, test_config()).await
+}
+
+async fn instance_in(redis: &RedisServer, mut cfg: seedline_tracker::Config) -> TestServer {
     cfg.store = Some(redis.url());
     cfg.udp_listen = vec!["127.0.0.1:0".parse().unwrap()];
     cfg.udp_sockets = 1;
@@ -169,4 +173,98 @@ async fn a_redis_outage_is_answered_and_outlived() {
     let reply = c.announce(cid, ann(4, 3, 7202, 100)).await;
     assert_eq!(peers_of(&reply, false).0, 2, "two leechers now");
     a.stop().await;
+}
+
+/// The admin API of either instance changes what both serve (allow mode): the lists
+/// live in Redis and every instance follows them.
+#[tokio::test]
+async fn a_registration_on_one_instance_opens_the_torrent_on_all() {
+    let redis = RedisServer::start();
+    let allow = || api_config(seedline_tracker::access::Mode::Allow);
+    let (a, b) = (
+        instance_in(&redis, allow()).await,
+        instance_in(&redis, allow()).await,
+    );
+    let refused = |r: &Response| FailureResponse::decode(&r.body).is_some();
+    assert!(refused(
+        &announce_to(&b, 5, 1, 7300, 0, Event::Started).await
+    ));
+
+    let (status, _) = call(
+        &a,
+        "PUT",
+        &format!("/api/torrents/{}", InfoHash([5; 20]).to_hex()),
+        r#"{"name":"r.iso"}"#,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let open_on_b =
+        eventually(|| async { !refused(&announce_to(&b, 5, 1, 7300, 0, Event::Started).await) })
+            .await;
+    assert!(open_on_b, "B serves the torrent A registered");
+    let (status, v) = call(
+        &b,
+        "GET",
+        &format!("/api/torrents/{}", InfoHash([5; 20]).to_hex()),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (v["registered"].as_bool(), v["name"].as_str()),
+        (Some(true), Some("r.iso"))
+    );
+    assert_eq!(v["seeders"], 1, "{v}");
+
+    // Unregistered through B: A stops serving it.
+    let (status, _) = call(
+        &b,
+        "DELETE",
+        &format!("/api/torrents/{}", InfoHash([5; 20]).to_hex()),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let closed_on_a =
+        eventually(|| async { refused(&announce_to(&a, 5, 2, 7301, 100, Event::Started).await) })
+            .await;
+    assert!(closed_on_a, "A refuses the torrent B unregistered");
+    let (status, _) = call(
+        &a,
+        "DELETE",
+        &format!("/api/torrents/{}", InfoHash([5; 20]).to_hex()),
+        "",
+    )
+    .await;
+    assert_eq!(status, 404, "already gone");
+    let (status, _) = call(&a, "GET", "/api/torrents", "").await;
+    assert_eq!(status, 501, "no listing without a torrent index");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// An instance that starts after the registration, or that lost its subscription,
+/// reads the lists whole.
+#[tokio::test]
+async fn a_new_instance_starts_with_the_shared_lists() {
+    let redis = RedisServer::start();
+    let allow = || api_config(seedline_tracker::access::Mode::Allow);
+    let a = instance_in(&redis, allow()).await;
+    let (status, _) = call(
+        &a,
+        "PUT",
+        &format!("/api/torrents/{}", InfoHash([6; 20]).to_hex()),
+        "",
+    )
+    .await;
+    assert_eq!(status, 201);
+    let b = instance_in(&redis, allow()).await;
+    let served = eventually(|| async {
+        FailureResponse::decode(&announce_to(&b, 6, 1, 7400, 0, Event::Started).await.body)
+            .is_none()
+    })
+    .await;
+    assert!(served);
+    a.stop().await;
+    b.stop().await;
 }
