@@ -12,7 +12,7 @@
 --       one address, 8 most origins, 9 key lifetime ms, 10 holder prefix length (4:
 --       an IPv4 address, 8: an IPv6 /64), 11 PRUNE: most expired peers dropped per set.
 -- Returns {complete, incomplete, downloaded, completed (0/1), not stored (0, 1 torrent
--- full, 2 address limit), origins sent, peers...}.
+-- full, 2 address limit), origins sent, the peers' compact addresses end to end}.
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -21,24 +21,35 @@ local role = tonumber(ARGV[2])
 local event = tonumber(ARGV[3])
 local numwant = tonumber(ARGV[4])
 local cutoff = now - tonumber(ARGV[5])
+-- Numbers go to redis.call as strings made once: Redis formats a Lua number with
+-- printf's %.17g on every call, which cost more than the commands themselves.
+local function int(n)
+  return string.format('%d', n)
+end
+local now_s = int(now)
+local cutoff_s = int(cutoff)
 local max_peers = tonumber(ARGV[6])
 local per_address = tonumber(ARGV[7])
 local max_origins = tonumber(ARGV[8])
-local ttl = tonumber(ARGV[9])
+local ttl = ARGV[9]
 local holder_len = tonumber(ARGV[10])
-local prune = tonumber(ARGV[11])
+local prune = ARGV[11]
 local holders = KEYS[4]
 
 local function release(h)
-  if redis.call('HINCRBY', holders, h, -1) <= 0 then
+  if redis.call('HINCRBY', holders, h, '-1') <= 0 then
     redis.call('HDEL', holders, h)
   end
 end
 
--- Expired peers of the announcer's family, a bounded number per set: what is left is
--- not counted (ZCOUNT from the cutoff) nor handed out, and goes on later announces.
-for i = 1, 3 do
-  local old = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. cutoff, 'LIMIT', 0, prune)
+-- The sets in the order the announcer is most likely found in: its role's first.
+local order = { role, role % 3 + 1, (role + 1) % 3 + 1 }
+
+-- Expired peers, a bounded number, from the announcer's role set and one of the other
+-- two in turn: what is left is neither counted (ZCOUNT from the cutoff) nor handed out
+-- (only the live ranks are), and goes on later announces or with the key's lifetime.
+for _, i in ipairs({ order[1], order[2 + now % 2] }) do
+  local old = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. cutoff_s, 'LIMIT', '0', prune)
   if #old > 0 then
     redis.call('ZREM', KEYS[i], unpack(old))
     for _, m in ipairs(old) do
@@ -48,7 +59,7 @@ for i = 1, 3 do
 end
 
 local was = 0
-for i = 1, 3 do
+for _, i in ipairs(order) do
   if redis.call('ZSCORE', KEYS[i], member) then
     was = i
     break
@@ -73,7 +84,7 @@ else
     if was ~= role then
       redis.call('ZREM', KEYS[was], member)
     end
-    redis.call('ZADD', KEYS[role], now, member)
+    redis.call('ZADD', KEYS[role], now_s, member)
   else
     local total = 0
     for i = 1, 3 do
@@ -85,24 +96,25 @@ else
     elseif role ~= 1 and here >= per_address then
       not_stored = 2
     else
-      redis.call('ZADD', KEYS[role], now, member)
-      redis.call('HINCRBY', holders, holder, 1)
+      redis.call('ZADD', KEYS[role], now_s, member)
+      redis.call('HINCRBY', holders, holder, '1')
     end
   end
   -- A client may send `completed` again (retries, restarts): only a peer that was not
   -- a seeder counts as a download.
   if event == 1 and role <= 2 and was ~= 1 and was ~= 2 then
-    redis.call('HINCRBY', KEYS[8], 'd', 1)
+    redis.call('HINCRBY', KEYS[8], 'd', '1')
     completed = 1
   end
 end
 
 local function live(k)
-  return redis.call('ZCOUNT', k, cutoff, '+inf')
+  return redis.call('ZCOUNT', k, cutoff_s, '+inf')
 end
-local counts = {}
-for i = 1, 7 do
-  if i ~= 4 then
+local counts = { live(KEYS[1]), live(KEYS[2]), live(KEYS[3]), 0, 0, 0, 0 }
+-- Most swarms never see the other family: one call tells.
+if redis.call('EXISTS', KEYS[5], KEYS[6], KEYS[7]) > 0 then
+  for i = 5, 7 do
     counts[i] = live(KEYS[i])
   end
 end
@@ -111,34 +123,39 @@ local incomplete = counts[3] + counts[7]
 local downloaded = tonumber(redis.call('HGET', KEYS[8], 'd') or '0')
 
 -- The reply's peers, of the announcer's family only, never the announcer itself.
-local out = { complete, incomplete, downloaded, completed, not_stored, 0 }
+local peers = {}
+local origins = 0
 local want = numwant
 if event == 3 then
   want = 0
 end
 local function room()
-  return want - (#out - 6)
+  return want - #peers
 end
 local taken_set = { [member] = true }
--- Up to n live peers of set i, at random when it holds more.
+-- Up to n live peers of set i: a window of n + 1 at a random place among the live
+-- ones, which are the highest ranks (scores are announce times), so no score is read
+-- and the cost is O(log N + n) whatever the swarm's size. (A window, as opentracker
+-- hands out peers from a random place; math.random differs per call since Redis 7.)
 local function pick(i, n)
-  if n <= 0 or counts[i] == 0 then
+  local live = counts[i]
+  if n <= 0 or live == 0 then
     return
   end
-  local got
-  if counts[i] <= n + 1 then
-    got = redis.call('ZRANGEBYSCORE', KEYS[i], cutoff, '+inf', 'WITHSCORES', 'LIMIT', 0, n + 1)
-  else
-    got = redis.call('ZRANDMEMBER', KEYS[i], n + 1, 'WITHSCORES')
+  local first = redis.call('ZCARD', KEYS[i]) - live
+  local start = first
+  if live > n + 1 then
+    start = first + math.random(0, live - n - 1)
   end
+  local got = redis.call('ZRANGE', KEYS[i], int(start), int(start + n))
   local taken = 0
-  for j = 1, #got, 2 do
+  for _, m in ipairs(got) do
     if taken >= n then
       break
     end
-    if not taken_set[got[j]] and tonumber(got[j + 1]) >= cutoff then
-      taken_set[got[j]] = true
-      table.insert(out, got[j])
+    if not taken_set[m] then
+      taken_set[m] = true
+      peers[#peers + 1] = m
       taken = taken + 1
     end
   end
@@ -147,7 +164,7 @@ end
 if role == 3 then
   -- A leecher: the origins first, then a sample of seeders and leechers in proportion.
   pick(1, room())
-  out[6] = #out - 6
+  origins = #peers
   local k = room()
   local s, l = counts[2], counts[3]
   if s + l > 0 and k > 0 then
@@ -161,14 +178,19 @@ else
   -- client that does not know `left` yet announces as a seeder and must find the
   -- origin).
   pick(3, room())
-  local before = #out
+  local before = #peers
   pick(1, room())
-  out[6] = #out - before
+  origins = #peers - before
   pick(2, room())
 end
 
-for i = 1, 4 do
-  redis.call('PEXPIRE', KEYS[i], ttl)
+-- Lifetimes: the set just written, the per-address counts and the swarm's hash live
+-- on; a set nobody of its role announced to for a lifetime holds only expired peers,
+-- and goes.
+if event ~= 3 and not_stored == 0 then
+  redis.call('PEXPIRE', KEYS[role], ttl)
 end
+redis.call('PEXPIRE', holders, ttl)
 redis.call('PEXPIRE', KEYS[8], ttl)
-return out
+-- The peers as one string (6 or 18 bytes each): one bulk reply, not one per peer.
+return { complete, incomplete, downloaded, completed, not_stored, origins, table.concat(peers) }

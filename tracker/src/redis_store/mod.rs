@@ -171,15 +171,19 @@ fn int(v: &Value) -> Option<u64> {
     }
 }
 
-/// The script's reply, checked: six counts, then peers of the family asked for.
+/// The script's reply, checked: six counts, then the peers' compact addresses end to
+/// end (6 bytes each, or 18).
 struct Announced<'a> {
     head: [u64; 6],
-    peers: &'a [Value],
+    peers: &'a [u8],
 }
 
 fn parse_announced(v: &Value) -> Option<Announced<'_>> {
     let Value::Array(items) = v else { return None };
-    let (head, peers) = items.split_at_checked(6)?;
+    let [head @ .., Value::BulkString(peers)] = items.as_slice() else {
+        return None;
+    };
+    let head: &[Value; 6] = head.try_into().ok()?;
     let mut h = [0u64; 6];
     for (slot, v) in h.iter_mut().zip(head) {
         *slot = int(v)?;
@@ -187,30 +191,23 @@ fn parse_announced(v: &Value) -> Option<Announced<'_>> {
     Some(Announced { head: h, peers })
 }
 
-/// Hands the peers of a reply to `sink`; a member of the wrong length (not written by
-/// this tracker) is skipped.
-fn write_peers<S: PeerSink>(sink: &mut S, v6: bool, peers: &[Value]) {
+/// Hands the peers of a reply to `sink`; a ragged tail (not written by this tracker)
+/// is left out.
+fn write_peers<S: PeerSink>(sink: &mut S, v6: bool, peers: &[u8]) {
     if v6 {
-        emit::<S, [u8; 18]>(sink, true, peers);
+        emit::<S, 18>(sink, true, peers);
     } else {
-        emit::<S, [u8; 6]>(sink, false, peers);
+        emit::<S, 6>(sink, false, peers);
     }
 }
 
-fn emit<S: PeerSink, A: CompactAddr + for<'a> TryFrom<&'a [u8]>>(
-    sink: &mut S,
-    v6: bool,
-    peers: &[Value],
-) {
-    let list: Vec<A> = peers
-        .iter()
-        .filter_map(|p| match p {
-            Value::BulkString(b) => A::try_from(b.as_slice()).ok(),
-            _ => None,
-        })
-        .collect();
+fn emit<S: PeerSink, const N: usize>(sink: &mut S, v6: bool, peers: &[u8])
+where
+    [u8; N]: CompactAddr,
+{
+    let (list, _ragged) = peers.as_chunks::<N>();
     sink.begin(v6, list.len());
-    for p in &list {
+    for p in list {
         sink.peer(p, None);
     }
 }
@@ -310,5 +307,40 @@ impl SwarmStore for RedisStore {
                 })
                 .collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::Collect;
+
+    fn reply(peers: &[u8]) -> Value {
+        let mut v: Vec<Value> = (1..=6).map(Value::Int).collect();
+        v.push(Value::BulkString(peers.to_vec()));
+        Value::Array(v)
+    }
+
+    #[test]
+    fn a_reply_is_six_counts_then_the_peers_end_to_end() {
+        let v = reply(&[1, 2, 3, 4, 0x1a, 0xe1, 5, 6, 7, 8, 0x1a, 0xe2, 9]);
+        let r = parse_announced(&v).unwrap();
+        assert_eq!(r.head, [1, 2, 3, 4, 5, 6]);
+        let mut c = Collect::default();
+        write_peers(&mut c, false, r.peers);
+        let got: Vec<String> = c.peers.iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            got,
+            ["1.2.3.4:6881", "5.6.7.8:6882"],
+            "the ragged byte is left out"
+        );
+        assert!(parse_announced(&Value::Array(vec![Value::Int(1)])).is_none());
+        assert!(parse_announced(&Value::Int(1)).is_none());
+        let negative = {
+            let mut v: Vec<Value> = (0..6).map(|_| Value::Int(-1)).collect();
+            v.push(Value::BulkString(Vec::new()));
+            Value::Array(v)
+        };
+        assert!(parse_announced(&negative).is_none());
     }
 }

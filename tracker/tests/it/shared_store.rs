@@ -268,3 +268,40 @@ async fn a_new_instance_starts_with_the_shared_lists() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The per-swarm caps and the origin-first hand-out hold in the shared store as in
+/// memory: the script applies them.
+#[tokio::test]
+async fn caps_and_origins_apply_in_the_shared_store() {
+    let redis = RedisServer::start();
+    let mut cfg = test_config();
+    cfg.max_peers_per_torrent = 3;
+    cfg.origin_peers = vec!["127.0.0.1:7500".parse().unwrap()];
+    let a = instance_in(&redis, cfg).await;
+    let b = instance(&redis).await;
+    // Three leechers fill the swarm; a fourth is answered but not stored.
+    for (peer, port) in [(1, 7501), (2, 7502), (3, 7503), (4, 7504)] {
+        announce_to(&a, 7, peer, port, 100, Event::Started).await;
+    }
+    assert_eq!(scrape_of(&b, 7).await.map(|s| s.incomplete), Some(3));
+    let m = a.metrics().await;
+    assert!(
+        m.contains(r#"seedline_tracker_peers_not_stored_total{reason="torrent_full"} 1"#),
+        "{m}"
+    );
+    // The origin passes the cap and comes first in every leecher's reply.
+    announce_to(&a, 7, 9, 7500, 0, Event::Started).await;
+    let mut q = announce(7, 5, 7505, 100, Event::None);
+    q.numwant = Some(1);
+    let r = get(a.addr(), &announce_target(&q)).await;
+    assert_eq!(port_of(&reply_peers(&r.body)), [7500]);
+    // A seeder gets leechers first.
+    let mut q = announce(7, 9, 7500, 0, Event::None);
+    q.numwant = Some(2);
+    let r = get(a.addr(), &announce_target(&q)).await;
+    let ports = port_of(&reply_peers(&r.body));
+    assert_eq!(ports.len(), 2, "{}", String::from_utf8_lossy(&r.body));
+    assert!(ports.iter().all(|p| (7501..=7503).contains(p)), "{ports:?}");
+    a.stop().await;
+    b.stop().await;
+}
