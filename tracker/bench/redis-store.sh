@@ -9,11 +9,12 @@
 #
 #   bash tracker/bench/redis-store.sh
 #   TORRENTS=1000 PEERS=10000 DURATION=2 bash tracker/bench/redis-store.sh   # smoke
+#   RUNS=rate RATE=10000 bash tracker/bench/redis-store.sh    # latency below capacity
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 cd "$ROOT"
 bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 CONNECTIONS=64 RATE=20000 \
-    REDIS_CPU=1 TRACKER_CPUS=0 PORT=29969 RPORT=29979 MAX_SECONDS=1800 \
+    REDIS_CPU=1 TRACKER_CPUS=0 PORT=29969 RPORT=29979 MAX_SECONDS=1800 RUNS=one,two,rate \
     OUT="$ROOT/target/bench/redis-store"
 bench_time_limit "$MAX_SECONDS" "$@"
 bench_need redis-server redis-cli jq
@@ -101,9 +102,10 @@ run() {
     echo "redis: $(redis-server --version)"
     echo "workload: $TORRENTS torrents, $PEERS peers, $CONNECTIONS connections in all, ${DURATION}s; redis on cpu $REDIS_CPU, trackers and generators on cpu $TRACKER_CPUS"
 } >"$OUT/env.txt"
-run one-instance 1
-run two-instances 2
-run rate-$RATE 1 --rate "$RATE"
+# RUNS: which of one (instance, closed loop), two (instances), rate (open loop at RATE).
+[[ ,$RUNS, == *,one,* ]] && run one-instance 1
+[[ ,$RUNS, == *,two,* ]] && run two-instances 2
+[[ ,$RUNS, == *,rate,* ]] && run rate-$RATE 1 --rate "$RATE"
 cat "$OUT/env.txt"
 jq -r '[.name, .instances, (.announces_per_sec | floor), .errors, (.p50_us | floor), (.p99_us | floor),
         (.tracker_cpu_us * 100 | round / 100), (.redis_cpu_us * 100 | round / 100),
