@@ -24,7 +24,7 @@ pub fn compact_v6(addr: &SocketAddrV6) -> [u8; 18] {
 
 /// Parses a string of 6-byte entries; `None` if its length is not a multiple of 6.
 pub fn parse_compact_v4(buf: &[u8]) -> Option<Vec<SocketAddr>> {
-    if buf.len() % 6 != 0 {
+    if !buf.len().is_multiple_of(6) {
         return None;
     }
     Some(
@@ -36,7 +36,7 @@ pub fn parse_compact_v4(buf: &[u8]) -> Option<Vec<SocketAddr>> {
 
 /// Parses a string of 18-byte entries; `None` if its length is not a multiple of 18.
 pub fn parse_compact_v6(buf: &[u8]) -> Option<Vec<SocketAddr>> {
-    if buf.len() % 18 != 0 {
+    if !buf.len().is_multiple_of(18) {
         return None;
     }
     Some(

@@ -76,9 +76,9 @@ pub fn parse_piece_length(s: &str) -> Result<u64, PieceLengthError> {
 
 /// `16K`, `4M`: the shortest exact form of a power-of-two size, as `-l` accepts it.
 pub fn format_size(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{}M", bytes >> 20)
-    } else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
         format!("{}K", bytes >> 10)
     } else {
         bytes.to_string()

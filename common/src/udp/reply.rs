@@ -110,7 +110,7 @@ impl<'a> Reply<'a> {
                     return Err(ReplyError::TooShort(b.len()));
                 }
                 let peers = &b[ANNOUNCE_REPLY_HEAD..];
-                if peers.len() % if v6 { 18 } else { 6 } != 0 {
+                if !peers.len().is_multiple_of(if v6 { 18 } else { 6 }) {
                     return Err(ReplyError::RaggedPeers);
                 }
                 Ok(Self::Announce {
@@ -121,7 +121,7 @@ impl<'a> Reply<'a> {
                     peers,
                 })
             }
-            Some(Action::Scrape) if (b.len() - 8) % 12 == 0 => Ok(Self::Scrape {
+            Some(Action::Scrape) if (b.len() - 8).is_multiple_of(12) => Ok(Self::Scrape {
                 transaction_id,
                 entries: &b[8..],
             }),

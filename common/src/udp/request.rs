@@ -147,7 +147,7 @@ impl<'a> Request<'a> {
                 if hashes.is_empty() {
                     return Err(RequestError::NoHashes);
                 }
-                if hashes.len() % 20 != 0 {
+                if !hashes.len().is_multiple_of(20) {
                     return Err(RequestError::RaggedScrape);
                 }
                 if hashes.len() / 20 > MAX_SCRAPE_HASHES {
