@@ -328,7 +328,8 @@ fn random_walk_keeps_invariants() {
     let mut low_after_peak = false;
     // Fewer origin ports than MAX_ORIGINS, so the cap never applies and the model stays
     // simple.
-    let is_origin = |port: u16| port.is_multiple_of(19) && usize::from(port / 19) < super::MAX_ORIGINS;
+    let is_origin =
+        |port: u16| port.is_multiple_of(19) && usize::from(port / 19) < super::MAX_ORIGINS;
     for step in 0..20_000u32 {
         let port = r.random_range(1..=ports);
         let addr = format!("10.0.0.1:{port}");
