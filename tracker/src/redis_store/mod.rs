@@ -59,7 +59,7 @@ pub struct RedisLimits {
 pub struct RedisMetrics {
     pub announce: Histogram,
     pub scrape: Histogram,
-    /// By [`error_kind`].
+    /// By kind: one of [`ERROR_KINDS`].
     pub errors: IntCounterVec,
 }
 
