@@ -1,7 +1,7 @@
 //! The admin API's torrent routes when swarms live in a shared store: registrations and
 //! denials are written to Redis (and published, so every instance applies them), counts
-//! come from Redis. The instance applies a change to its own copy at once as well, so
-//! the reply, and this instance's next announce, already see it.
+//! come from Redis. A change returns once this instance's follower applied it (the only
+//! writer of its copy), so the reply, and its next announce, already see it.
 
 use hyper::StatusCode;
 use seedline_common::InfoHash;
@@ -58,11 +58,7 @@ pub(crate) async fn put(
                 format!("{list} limit reached (max_torrents = {cap})"),
             );
         }
-        Put::Added => {
-            t.access.put_api_entry(denied, ih, entry.clone());
-            t.refresh_access_gauges();
-            StatusCode::CREATED
-        }
+        Put::Added => StatusCode::CREATED,
         Put::Present => StatusCode::OK,
     };
     if denied {
@@ -92,12 +88,6 @@ pub(crate) async fn delete(t: &Tracker, r: &RedisStore, denied: bool, ih: InfoHa
             },
         ),
         Ok(true) => {
-            if denied {
-                t.access.undeny(&ih);
-            } else {
-                t.access.unregister(&ih);
-            }
-            t.refresh_access_gauges();
             if denied {
                 let e = before.unwrap_or_else(|| Entry::now(None));
                 return (StatusCode::OK, denied_view(ih, &e));

@@ -90,6 +90,7 @@ impl Tracker {
         a: &Announce,
         sink: &mut S,
     ) -> Result<(), Failed> {
+        self.lists_ready()?;
         self.access
             .check(&a.info_hash)
             .map_err(|e| failed(e.kind(), e))?;
@@ -142,6 +143,15 @@ impl Tracker {
         Ok(())
     }
 
+    /// With a shared store, requests wait for its copy of the API's lists: before it is
+    /// loaded, a registered torrent would be refused as unknown.
+    fn lists_ready(&self) -> Result<(), Failed> {
+        match &self.shared {
+            Some(r) if !r.lists.is_ready() => Err(store_failed(StoreError::Unavailable)),
+            _ => Ok(()),
+        }
+    }
+
     /// The address the announcer is stored under: the one it claims when the
     /// configuration believes claims from where it came from, else the client's.
     /// `ip_param_from` is about the connection: a request relayed by a proxy is never
@@ -167,6 +177,7 @@ impl Tracker {
         &self,
         hashes: &[InfoHash],
     ) -> Result<Vec<Option<ScrapeStats>>, Failed> {
+        self.lists_ready()?;
         let mut refused = None;
         let allowed: Vec<bool> = hashes
             .iter()

@@ -34,6 +34,9 @@ use crate::swarm_store::ready_now;
 use crate::tracker::Tracker;
 use crate::{api, persist, reload};
 
+/// How long a tracker with a shared store waits at start for the API's lists.
+const STORE_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Bound sockets, so callers (and tests, with port 0) know the addresses before serving.
 pub struct Listeners {
     pub public: Vec<TcpListener>,
@@ -138,6 +141,13 @@ pub async fn serve(tracker: Arc<Tracker>, mut listeners: Listeners, shutdown: Ca
                 r.lists.follow(t.clone(), token).await;
             }
         }));
+        // Serving before the lists are read would answer `tracker store unavailable`;
+        // a Redis that is away does not hold the start up for long, though.
+        if let Some(r) = &tracker.shared {
+            if !r.lists.wait_ready(STORE_START_WAIT).await {
+                tracing::warn!("shared store not reachable yet; serving 'tracker store unavailable' until it is");
+            }
+        }
     }
     for a in listeners.public_addrs() {
         tracing::info!(addr = %a, "tracker listening");

@@ -79,7 +79,7 @@ impl Tracker {
             };
             // Connects lazily: only a URL that does not parse fails here, and
             // `Config::validate` refuses those before a tracker is built.
-            RedisStore::open(url, limits, metrics.redis.clone())
+            RedisStore::open(url, limits, metrics.redis.clone(), access.clone())
                 .expect("store URL checked by Config::validate")
         });
         Self {

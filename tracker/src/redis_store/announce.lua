@@ -10,7 +10,8 @@
 --       3 leecher), 3 event (0 none, 1 completed, 2 started, 3 stopped), 4 numwant,
 --       5 peer timeout ms, 6 most peers in the swarm, 7 most peers of the swarm behind
 --       one address, 8 most origins, 9 key lifetime ms, 10 holder prefix length (4:
---       an IPv4 address, 8: an IPv6 /64), 11 PRUNE: most expired peers dropped per set.
+--       an IPv4 address, 8: an IPv6 /64), 11 PRUNE: most expired peers dropped per set,
+--       12 keep ('1': a torrent the access list keeps; its count never expires).
 -- Returns {complete, incomplete, downloaded, completed (0/1), not stored (0, 1 torrent
 -- full, 2 address limit), origins sent, the peers' compact addresses end to end}.
 
@@ -34,6 +35,7 @@ local max_origins = tonumber(ARGV[8])
 local ttl = ARGV[9]
 local holder_len = tonumber(ARGV[10])
 local prune = ARGV[11]
+local keep = ARGV[12]
 local holders = KEYS[4]
 
 local function release(h)
@@ -167,6 +169,10 @@ if role == 3 then
   origins = #peers
   local k = room()
   local s, l = counts[2], counts[3]
+  if was == 3 or (event ~= 3 and not_stored == 0) then
+    -- The announcer itself is one of the live leechers, and never its own peer.
+    l = math.max(l - 1, 0)
+  end
   if s + l > 0 and k > 0 then
     local ks = math.floor(k * s / (s + l) + 0.5)
     pick(2, ks)
@@ -184,13 +190,17 @@ else
   pick(2, room())
 end
 
--- Lifetimes: the set just written, the per-address counts and the swarm's hash live
--- on; a set nobody of its role announced to for a lifetime holds only expired peers,
--- and goes.
-if event ~= 3 and not_stored == 0 then
-  redis.call('PEXPIRE', KEYS[role], ttl)
+-- Lifetimes: the family's three sets and its per-address counts live on together, so
+-- a set never expires with members the counts still hold (only pruning releases a
+-- peer). The swarm's hash (`downloaded`) lives on, and for a torrent the access list
+-- keeps (registered) it never expires, as the in-memory store keeps its count.
+for i = 1, 4 do
+  redis.call('PEXPIRE', KEYS[i], ttl)
 end
-redis.call('PEXPIRE', holders, ttl)
-redis.call('PEXPIRE', KEYS[8], ttl)
+if keep == '1' then
+  redis.call('PERSIST', KEYS[8])
+else
+  redis.call('PEXPIRE', KEYS[8], ttl)
+end
 -- The peers as one string (6 or 18 bytes each): one bulk reply, not one per peer.
 return { complete, incomplete, downloaded, completed, not_stored, origins, table.concat(peers) }

@@ -1,10 +1,14 @@
 //! The admin API's lists (registrations and denials) in the shared store, so that the
 //! API of any instance affects all. Each list is one Redis hash (`sl:api:registered`,
 //! `sl:api:denied`: hex info hash to the entry as JSON), capped at `max_torrents` like
-//! the in-memory lists. A change is written and published on `sl:api` in one script;
-//! every instance applies what it hears to its own copy (`Access`), which requests read
-//! without a round trip. A subscriber that (re)connects reads both lists whole first,
-//! so a change published while it was away is not lost.
+//! the in-memory lists. A change is written, numbered (`sl:{api}:seq`) and published on
+//! `sl:api` in one script. Each instance's follower is the only writer of its copy
+//! (`Access`), which requests read without a round trip: it applies changes in their
+//! order, skips those its last snapshot already holds, and reads a snapshot of both
+//! lists (with the number it is at, atomically) when it (re)subscribes and every
+//! minute, so a change published while it was away, or on a connection that died
+//! silently, is not lost for long. An API call that changed a list waits (boundedly)
+//! until its own instance has applied it, so its reply and the next announce see it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,25 +23,52 @@ use crate::access::Entry;
 use crate::store::StoreError;
 use crate::tracker::Tracker;
 
-const REGISTERED: &str = "sl:api:registered";
-const DENIED: &str = "sl:api:denied";
+// One hash tag: the lists and their counter share a cluster slot, so one script may
+// touch all three.
+const REGISTERED: &str = "sl:{api}:registered";
+const DENIED: &str = "sl:{api}:denied";
+const SEQ: &str = "sl:{api}:seq";
 const CHANNEL: &str = "sl:api";
 
-/// Adds an entry unless present, under the cap, and publishes it. Returns 1 (added),
-/// 0 (already there), -1 (at the cap).
+/// A list as Redis returns it (hex, JSON), and as the copy takes it.
+type RawList = Vec<(String, String)>;
+type List = Vec<(InfoHash, Entry)>;
+
+/// How often the follower reads the lists whole, whatever it heard.
+const RESYNC: Duration = Duration::from_secs(60);
+
+/// Adds or updates an entry (an existing one keeps its date and, given no name, its
+/// name), under the cap; numbers and publishes the change. Returns {1 added, 0 updated
+/// or -1 at the cap; the change's number, 0 for none}.
 const PUT: &str = r"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. ARGV[1] .. ' ' .. ARGV[2])
-return 1
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return { -1, 0 } end
+local entry = ARGV[2]
+if old then
+  local o = cjson.decode(old)
+  local n = cjson.decode(entry)
+  n.added = o.added
+  if n.name == cjson.null or n.name == nil then n.name = o.name end
+  entry = cjson.encode(n)
+end
+redis.call('HSET', KEYS[1], ARGV[1], entry)
+local seq = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[4], seq .. ' ' .. ARGV[5] .. ' ' .. ARGV[1] .. ' ' .. entry)
+if old then return { 0, seq } end
+return { 1, seq }
 ";
 
-/// Removes an entry and publishes that; returns 1, or 0 if it was not there.
+/// Removes an entry; numbers and publishes that. Returns {1 or 0 (not there), number}.
 const REMOVE: &str = r"
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' ' .. ARGV[1])
-return 1
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return { 0, 0 } end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[2], seq .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
+return { 1, seq }
+";
+
+/// Both lists and the number of the last change, at one instant.
+const SNAPSHOT: &str = r"
+return { redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('GET', KEYS[3]) or '0' }
 ";
 
 /// What adding an entry did.
@@ -53,7 +84,12 @@ pub struct SharedLists {
     con: ConnectionManager,
     put: Script,
     remove: Script,
+    snapshot: Script,
     timeout: Duration,
+    /// The number of the last change this instance's copy holds; 0 until the first
+    /// snapshot (the copy is not ready before).
+    applied: tokio::sync::watch::Sender<u64>,
+    ready: std::sync::atomic::AtomicBool,
 }
 
 fn list(denied: bool) -> (&'static str, &'static str) {
@@ -71,8 +107,30 @@ impl SharedLists {
             con,
             put: Script::new(PUT),
             remove: Script::new(REMOVE),
+            snapshot: Script::new(SNAPSHOT),
             timeout,
+            applied: tokio::sync::watch::Sender::new(0),
+            ready: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether the copy has been loaded: before, an allow-mode instance would refuse
+    /// registered torrents as unknown, so the store reads as unavailable instead.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Waits at most `limit` for the first snapshot; whether it came.
+    pub async fn wait_ready(&self, limit: Duration) -> bool {
+        let mut rx = self.applied.subscribe();
+        let came = tokio::time::timeout(limit, rx.wait_for(|_| self.is_ready())).await;
+        came.is_ok()
+    }
+
+    /// Waits (at most the store timeout) until this instance's copy holds change `seq`.
+    async fn await_applied(&self, seq: u64) {
+        let mut rx = self.applied.subscribe();
+        let _ = tokio::time::timeout(self.timeout, rx.wait_for(|a| *a >= seq)).await;
     }
 
     async fn bounded<T>(
@@ -89,7 +147,8 @@ impl SharedLists {
         }
     }
 
-    /// Adds `ih` with `entry` to the registrations (or the denials), at most `cap`.
+    /// Adds (or renames) `ih` in the registrations (or the denials), at most `cap`;
+    /// returns once this instance applied it, or after the store timeout.
     pub async fn put(
         &self,
         denied: bool,
@@ -100,44 +159,66 @@ impl SharedLists {
         let (key, kind) = list(denied);
         let json = serde_json::to_string(entry).expect("entries serialize");
         let mut inv = self.put.key(key);
-        inv.arg(ih.to_hex())
+        inv.key(SEQ)
+            .arg(ih.to_hex())
             .arg(json)
             .arg(cap)
             .arg(CHANNEL)
             .arg(kind);
         let mut con = self.con.clone();
-        Ok(
-            match self.bounded(inv.invoke_async::<i64>(&mut con)).await? {
-                1 => Put::Added,
-                0 => Put::Present,
-                _ => Put::AtCap,
-            },
-        )
+        let (done, seq): (i64, u64) = self.bounded(inv.invoke_async(&mut con)).await?;
+        self.await_applied(seq).await;
+        Ok(match done {
+            1 => Put::Added,
+            0 => Put::Present,
+            _ => Put::AtCap,
+        })
     }
 
     /// Removes `ih` from the registrations (or the denials); whether it was there.
     pub async fn remove(&self, denied: bool, ih: &InfoHash) -> Result<bool, StoreError> {
         let (key, kind) = list(denied);
         let mut inv = self.remove.key(key);
-        inv.arg(ih.to_hex()).arg(CHANNEL).arg(format!("un{kind}"));
+        inv.key(SEQ)
+            .arg(ih.to_hex())
+            .arg(CHANNEL)
+            .arg(format!("un{kind}"));
         let mut con = self.con.clone();
-        Ok(self.bounded(inv.invoke_async::<i64>(&mut con)).await? == 1)
+        let (done, seq): (i64, u64) = self.bounded(inv.invoke_async(&mut con)).await?;
+        self.await_applied(seq).await;
+        Ok(done == 1)
     }
 
-    /// Both lists, whole (at most `max_torrents` entries each).
-    async fn load(&self) -> Result<[Vec<(InfoHash, Entry)>; 2], StoreError> {
-        let mut out = [Vec::new(), Vec::new()];
-        for (slot, key) in out.iter_mut().zip([REGISTERED, DENIED]) {
-            let mut con = self.con.clone();
-            let all: Vec<(String, String)> = self
-                .bounded(redis::cmd("HGETALL").arg(key).query_async(&mut con))
-                .await?;
-            *slot = all
-                .iter()
-                .filter_map(|(hex, json)| parse_entry(hex, json))
-                .collect();
+    /// Both lists whole (at most `max_torrents` entries each) and the number of the
+    /// last change they hold.
+    async fn load(
+        &self,
+    ) -> Result<(Vec<(InfoHash, Entry)>, Vec<(InfoHash, Entry)>, u64), StoreError> {
+        let mut inv = self.snapshot.key(REGISTERED);
+        inv.key(DENIED).key(SEQ);
+        let mut con = self.con.clone();
+        let (reg, den, seq): (RawList, RawList, u64) =
+            self.bounded(inv.invoke_async(&mut con)).await?;
+        let parse =
+            |v: RawList| -> List { v.iter().filter_map(|(h, j)| parse_entry(h, j)).collect() };
+        Ok((parse(reg), parse(den), seq))
+    }
+
+    /// Replaces the copy with a snapshot, unless it already holds later changes.
+    fn apply_snapshot(
+        &self,
+        t: &Tracker,
+        registered: Vec<(InfoHash, Entry)>,
+        denied: Vec<(InfoHash, Entry)>,
+        seq: u64,
+    ) {
+        if self.is_ready() && seq < *self.applied.borrow() {
+            return;
         }
-        Ok(out)
+        t.access.replace_api(registered, denied);
+        t.refresh_access_gauges();
+        self.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.applied.send_replace(seq);
     }
 
     /// Keeps `tracker`'s copy of the lists current until `shutdown`: subscribes, reads
@@ -163,22 +244,94 @@ impl SharedLists {
     }
 
     async fn follow_once(&self, tracker: &Tracker) -> Result<(), String> {
-        let connect = tokio::time::timeout(self.timeout, self.client.get_async_pubsub());
-        let mut sub = connect
-            .await
-            .map_err(|_| "connect timed out".to_string())?
-            .map_err(|e| e.to_string())?;
-        sub.subscribe(CHANNEL).await.map_err(|e| e.to_string())?;
-        let [registered, denied] = self.load().await.map_err(|e| e.to_string())?;
-        tracker.access.replace_api(registered, denied);
-        tracker.refresh_access_gauges();
+        let mut sub = tokio::time::timeout(self.timeout, async {
+            let mut sub = self.client.get_async_pubsub().await?;
+            sub.subscribe(CHANNEL).await?;
+            Ok::<_, RedisError>(sub)
+        })
+        .await
+        .map_err(|_| "subscribing timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+        let (registered, denied, seq) = self.load().await.map_err(|e| e.to_string())?;
+        self.apply_snapshot(tracker, registered, denied, seq);
         tracing::info!("shared API lists loaded; following changes");
-        let mut messages = sub.into_on_message();
-        while let Some(m) = messages.next().await {
-            apply(tracker, m.get_payload_bytes());
+        let mut messages = sub.on_message();
+        let mut resync = tokio::time::interval(RESYNC);
+        resync.tick().await;
+        loop {
+            tokio::select! {
+                m = messages.next() => match m {
+                    Some(m) => self.apply(tracker, m.get_payload_bytes()),
+                    None => return Err("connection closed".into()),
+                },
+                _ = resync.tick() => {
+                    // Also the check that this connection still works: a snapshot
+                    // that cannot be read ends it, and the follower starts over.
+                    let (registered, denied, seq) = self.load().await.map_err(|e| e.to_string())?;
+                    self.apply_snapshot(tracker, registered, denied, seq);
+                }
+            }
         }
-        Err("connection closed".into())
     }
+
+    /// One published change, `SEQ reg|deny HEX JSON` or `SEQ unreg|undeny HEX`, applied
+    /// if the copy does not hold it yet.
+    fn apply(&self, t: &Tracker, msg: &[u8]) {
+        let Some((seq, change)) = parse_change(msg) else {
+            tracing::debug!("unreadable shared API list message");
+            return;
+        };
+        if seq <= *self.applied.borrow() {
+            return;
+        }
+        match change {
+            Change::Put { denied, ih, entry } => t.access.put_api_entry(denied, ih, entry),
+            Change::Remove { denied: false, ih } => {
+                t.access.unregister(&ih);
+            }
+            Change::Remove { denied: true, ih } => {
+                t.access.undeny(&ih);
+            }
+        }
+        t.refresh_access_gauges();
+        self.applied.send_replace(seq);
+    }
+}
+
+enum Change {
+    Put {
+        denied: bool,
+        ih: InfoHash,
+        entry: Entry,
+    },
+    Remove {
+        denied: bool,
+        ih: InfoHash,
+    },
+}
+
+fn parse_change(msg: &[u8]) -> Option<(u64, Change)> {
+    let msg = std::str::from_utf8(msg).ok()?;
+    let mut parts = msg.splitn(4, ' ');
+    let seq = parts.next()?.parse().ok()?;
+    let kind = parts.next()?;
+    let hex = parts.next()?;
+    let change = match (kind, parts.next()) {
+        ("reg" | "deny", Some(json)) => {
+            let (ih, entry) = parse_entry(hex, json)?;
+            Change::Put {
+                denied: kind == "deny",
+                ih,
+                entry,
+            }
+        }
+        ("unreg" | "undeny", None) => Change::Remove {
+            denied: kind == "undeny",
+            ih: hex.parse().ok()?,
+        },
+        _ => return None,
+    };
+    Some((seq, change))
 }
 
 fn parse_entry(hex: &str, json: &str) -> Option<(InfoHash, Entry)> {
@@ -186,33 +339,4 @@ fn parse_entry(hex: &str, json: &str) -> Option<(InfoHash, Entry)> {
         hex.parse::<InfoHash>().ok()?,
         serde_json::from_str(json).ok()?,
     ))
-}
-
-/// One published change: `reg|deny HEX JSON` or `unreg|undeny HEX`.
-fn apply(t: &Tracker, msg: &[u8]) {
-    let Ok(msg) = std::str::from_utf8(msg) else {
-        return;
-    };
-    let mut parts = msg.splitn(3, ' ');
-    let (Some(kind), Some(hex)) = (parts.next(), parts.next()) else {
-        return;
-    };
-    let Ok(ih) = hex.parse::<InfoHash>() else {
-        return;
-    };
-    match (kind, parts.next()) {
-        ("reg" | "deny", Some(json)) => {
-            if let Some((ih, e)) = parse_entry(hex, json) {
-                t.access.put_api_entry(kind == "deny", ih, e);
-            }
-        }
-        ("unreg", None) => {
-            t.access.unregister(&ih);
-        }
-        ("undeny", None) => {
-            t.access.undeny(&ih);
-        }
-        _ => tracing::debug!(msg, "unknown shared API list message"),
-    }
-    t.refresh_access_gauges();
 }

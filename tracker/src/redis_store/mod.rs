@@ -24,6 +24,7 @@ pub use lists::{Put, SharedLists};
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, IntCounterVec};
@@ -33,6 +34,7 @@ use seedline_common::announce_response::ReplyHead;
 use seedline_common::peer::{compact_v4, compact_v6};
 use seedline_common::{Event, InfoHash, ScrapeStats};
 
+use crate::access::Access;
 use crate::sink::PeerSink;
 use crate::store::{AnnounceEffect, ReplyParams, StoreError};
 use crate::swarm::{CompactAddr, NotStored, PeerAnnounce, MAX_ORIGINS};
@@ -71,13 +73,17 @@ pub struct RedisStore {
     scrape: Script,
     limits: RedisLimits,
     metrics: RedisMetrics,
+    /// Which torrents keep their count while idle (registered ones).
+    access: Arc<Access>,
 }
 
 /// Error kinds, as metric labels.
 pub const ERROR_KINDS: [&str; 5] = ["timeout", "connection", "server", "reply", "other"];
 
 fn error_kind(e: &RedisError) -> &'static str {
-    if e.is_timeout() {
+    if e.kind() == redis::ErrorKind::UnexpectedReturnType {
+        "reply"
+    } else if e.is_timeout() {
         "timeout"
     } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
         "connection"
@@ -91,7 +97,12 @@ fn error_kind(e: &RedisError) -> &'static str {
 impl RedisStore {
     /// A store at `url` (`redis://`, `rediss://`). Connects on first use and again after
     /// every failure, with back-off, so a tracker starts and runs while Redis is away.
-    pub fn open(url: &str, limits: RedisLimits, metrics: RedisMetrics) -> Result<Self, RedisError> {
+    pub fn open(
+        url: &str,
+        limits: RedisLimits,
+        metrics: RedisMetrics,
+        access: Arc<Access>,
+    ) -> Result<Self, RedisError> {
         let client = redis::Client::open(url)?;
         let pubsub_client = client.clone();
         let config = ConnectionManagerConfig::new()
@@ -108,36 +119,33 @@ impl RedisStore {
             scrape: Script::new(include_str!("scrape.lua")),
             limits,
             metrics,
+            access,
         })
     }
 
-    fn failed(&self, e: &RedisError) -> StoreError {
-        let kind = error_kind(e);
+    /// Counts one failed request by kind; what the caller returns.
+    fn fail(&self, kind: &'static str) -> StoreError {
         self.metrics.errors.with_label_values(&[kind]).inc();
-        tracing::debug!(error = %e, kind, "store request failed");
         StoreError::Unavailable
     }
 
-    /// `call` within the timeout. The connection's own response timeout does not cover
-    /// a request made while it reconnects, which waits out the back-off (seconds):
-    /// this bound does.
+    /// `call` within the timeout, its failure as an error kind (not yet counted: a
+    /// scrape of many hashes is one failure). The connection's own response timeout does
+    /// not cover a request made while it reconnects, which waits out the back-off
+    /// (seconds): this bound does.
     async fn bounded<T>(
         &self,
         call: impl Future<Output = Result<T, RedisError>>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, &'static str> {
         match tokio::time::timeout(self.limits.timeout, call).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.failed(&e)),
-            Err(_) => {
-                self.metrics.errors.with_label_values(&["timeout"]).inc();
-                Err(StoreError::Unavailable)
+            Ok(Err(e)) => {
+                let kind = error_kind(&e);
+                tracing::debug!(error = %e, kind, "store request failed");
+                Err(kind)
             }
+            Err(_) => Err("timeout"),
         }
-    }
-
-    fn bad_reply(&self) -> StoreError {
-        self.metrics.errors.with_label_values(&["reply"]).inc();
-        StoreError::Unavailable
     }
 
     fn timeout_ms(&self) -> u64 {
@@ -242,15 +250,16 @@ impl SwarmStore for RedisStore {
                 // A swarm's keys outlive its last peer by one more timeout, then vanish.
                 .arg(2 * self.timeout_ms())
                 .arg(holder_len)
-                .arg(PRUNE);
+                .arg(PRUNE)
+                .arg(if self.access.keeps(&ih) { "1" } else { "0" });
             let started = Instant::now();
             let mut con = self.con.clone();
             let reply = self.bounded(inv.invoke_async::<Value>(&mut con)).await;
             self.metrics
                 .announce
                 .observe(started.elapsed().as_secs_f64());
-            let reply = reply?;
-            let r = parse_announced(&reply).ok_or_else(|| self.bad_reply())?;
+            let reply = reply.map_err(|k| self.fail(k))?;
+            let r = parse_announced(&reply).ok_or_else(|| self.fail("reply"))?;
             let [complete, incomplete, downloaded, completed, not_stored, origins] = r.head;
             let n32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
             sink.head(&ReplyHead {
@@ -295,17 +304,18 @@ impl SwarmStore for RedisStore {
             });
             let replies = futures_util::future::join_all(calls).await;
             self.metrics.scrape.observe(started.elapsed().as_secs_f64());
-            replies
-                .into_iter()
-                .map(|r| match r?.as_slice() {
-                    [c, i, d, known] => Ok((*known == 1).then(|| ScrapeStats {
+            let mut out = Vec::with_capacity(replies.len());
+            for r in replies {
+                out.push(match r.map_err(|k| self.fail(k))?.as_slice() {
+                    [c, i, d, known] => (*known == 1).then(|| ScrapeStats {
                         complete: u32::try_from(*c).unwrap_or(u32::MAX),
                         incomplete: u32::try_from(*i).unwrap_or(u32::MAX),
                         downloaded: u32::try_from(*d).unwrap_or(u32::MAX),
-                    })),
-                    _ => Err(self.bad_reply()),
-                })
-                .collect()
+                    }),
+                    _ => return Err(self.fail("reply")),
+                });
+            }
+            Ok(out)
         }
     }
 }

@@ -37,8 +37,9 @@ pub(crate) enum Admitted<'p> {
 }
 
 impl Tracker {
-    /// Decodes a datagram, answers a connect and refuses a connection id that was not
-    /// issued to `src`: everything before the store, without waiting.
+    /// Decodes a datagram, answers a connect, refuses a connection id that was not
+    /// issued to `src` and a client over its rate: everything before the store, without
+    /// waiting.
     pub(crate) fn udp_admit<'p>(
         &self,
         ids: &mut IdView,
@@ -66,10 +67,21 @@ impl Tracker {
             self.metrics.udp_endpoint(endpoint_of(&req)).failure.inc();
             return Admitted::Done(Handled::Reply);
         }
+        // Before the store, so a limited client costs no store request (nor, with a
+        // shared store, a task).
+        let endpoint = endpoint_of(&req);
+        if let Err((kind, reason, _)) = self.rate_limit(src.ip(), endpoint) {
+            udp::write_error(out, req.transaction_id(), &reason);
+            self.metrics.failure(kind);
+            let m = self.metrics.udp_endpoint(endpoint);
+            m.failure.inc();
+            m.duration.observe(started.elapsed().as_secs_f64());
+            return Admitted::Done(Handled::Reply);
+        }
         Admitted::Serve(req, started)
     }
 
-    /// An admitted announce or scrape: the rate limit, the store, the reply.
+    /// An admitted announce or scrape: the store, the reply.
     pub(crate) async fn udp_serve(
         &self,
         req: &Request<'_>,
@@ -79,11 +91,10 @@ impl Tracker {
     ) -> Handled {
         let endpoint = endpoint_of(req);
         let m = self.metrics.udp_endpoint(endpoint);
-        let result = match (self.rate_limit(src.ip(), endpoint), req) {
-            (Err(f), _) => Err(f),
-            (Ok(()), Request::Announce(a)) => self.announce_udp(a, src, out).await,
-            (Ok(()), Request::Scrape(s)) => self.scrape_udp(s, out).await,
-            (Ok(()), Request::Connect { .. }) => unreachable!("answered by udp_admit"),
+        let result = match req {
+            Request::Announce(a) => self.announce_udp(a, src, out).await,
+            Request::Scrape(s) => self.scrape_udp(s, out).await,
+            Request::Connect { .. } => unreachable!("answered by udp_admit"),
         };
         match result {
             Ok(()) => m.ok.inc(),

@@ -5,8 +5,11 @@
 //! that is dropped and counted, as the kernel would drop it from a full queue.
 
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Instant;
+
+use nix::sys::socket::{sendto, MsgFlags, SockaddrStorage};
 
 use seedline_common::udp::Request;
 use tokio::runtime::Handle;
@@ -55,9 +58,11 @@ impl Offload {
             };
             let mut out = Vec::with_capacity(packet.len().max(256));
             if t.udp_serve(&req, src, &mut out, started).await == Handled::Reply {
-                // A blocking socket (the worker's); a UDP send only waits for room in
-                // the send buffer, which a reply of at most 1 352 bytes seldom does.
-                if let Err(e) = socket.send_to(&out, src) {
+                // The worker's socket is blocking (and that flag is shared by every
+                // handle of it), so this send asks not to wait: a runtime thread must
+                // never block on a full send buffer.
+                let to = SockaddrStorage::from(src);
+                if let Err(e) = sendto(socket.as_raw_fd(), &out, &to, MsgFlags::MSG_DONTWAIT) {
                     tracing::debug!(%src, error = %e, "UDP send failed");
                     t.metrics
                         .udp_dropped

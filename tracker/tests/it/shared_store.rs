@@ -305,3 +305,46 @@ async fn caps_and_origins_apply_in_the_shared_store() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Changes racing on two instances leave both with the same lists: each instance's copy
+/// is written only by its follower, in the order Redis numbered the changes.
+#[tokio::test]
+async fn racing_changes_leave_every_instance_with_the_same_lists() {
+    let redis = RedisServer::start();
+    let allow = || api_config(seedline_tracker::access::Mode::Allow);
+    let (a, b) = (
+        instance_in(&redis, allow()).await,
+        instance_in(&redis, allow()).await,
+    );
+    let path = format!("/api/torrents/{}", InfoHash([8; 20]).to_hex());
+    for _ in 0..20 {
+        let (put, del) = tokio::join!(call(&a, "PUT", &path, ""), call(&b, "DELETE", &path, ""));
+        assert!([200, 201].contains(&put.0) && [200, 404].contains(&del.0));
+    }
+    let in_redis = redis_registered(&redis, 8);
+    let agree = eventually(|| async {
+        let on_a = call(&a, "GET", &path, "").await.1["registered"] == true;
+        let on_b = call(&b, "GET", &path, "").await.1["registered"] == true;
+        on_a == in_redis && on_b == in_redis
+    })
+    .await;
+    assert!(agree, "both instances agree with Redis ({in_redis})");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Whether Redis's list holds the torrent `ih`, asked with a plain client.
+fn redis_registered(redis: &RedisServer, ih: u8) -> bool {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", redis.port)).unwrap();
+    let field = InfoHash([ih; 20]).to_hex();
+    let key = "sl:{api}:registered";
+    let cmd = format!(
+        "*3\r\n$7\r\nHEXISTS\r\n${}\r\n{key}\r\n${}\r\n{field}\r\n",
+        key.len(),
+        field.len()
+    );
+    std::io::Write::write_all(&mut s, cmd.as_bytes()).unwrap();
+    let mut buf = [0u8; 16];
+    let n = std::io::Read::read(&mut s, &mut buf).unwrap();
+    &buf[..n] == b":1\r\n"
+}
