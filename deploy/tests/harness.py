@@ -105,6 +105,27 @@ def wait_for(what, check, timeout=30.0, interval=0.1):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last})")
 
 
+def tracker_addrs(procs, name):
+    """The public and admin addresses ("127.0.0.1:PORT") a tracker started with
+    `--log-format json` and port 0 logged, once it has."""
+
+    def addrs():
+        procs.alive(name)
+        public = admin = None
+        for line in procs.log(name).splitlines():
+            try:
+                f = json.loads(line)["fields"]
+            except (ValueError, KeyError):
+                continue
+            if f.get("message") == "tracker listening":
+                public = f["addr"]
+            elif f.get("message", "").startswith("admin listening"):
+                admin = f["addr"]
+        return (public, admin) if public and admin else None
+
+    return wait_for(f"{name}'s listening addresses", addrs, timeout=30)
+
+
 def port_open(port, host="127.0.0.1"):
     with socket.create_connection((host, port), timeout=1):
         return True

@@ -23,6 +23,7 @@ import stack  # noqa: E402
 import test_lifecycle  # noqa: E402
 import test_prometheus  # noqa: E402
 import test_proxies  # noqa: E402
+import test_sharding  # noqa: E402
 import test_static  # noqa: E402
 
 
@@ -61,9 +62,11 @@ def main():
     tracker, seeder = stack.binaries(args.tracker, args.seeder)
     test_static.Static.tracker = tracker
     test_static.Static.seeder = seeder
+    test_sharding.Sharding.tracker = tracker
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     suite.addTests(loader.loadTestsFromTestCase(test_static.Static))
+    suite.addTests(loader.loadTestsFromTestCase(test_sharding.Sharding))
 
     st = stack.Stack(tracker, seeder)
     result = None

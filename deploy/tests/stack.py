@@ -17,7 +17,7 @@ import time
 
 from harness import (
     ROOT, Procs, clean_env, deploy_path, free_ports, get, port_open, read, run, substitute,
-    wait_for, write,
+    tracker_addrs, wait_for, write,
 )
 
 
@@ -147,21 +147,7 @@ class Stack:
         strace = ["strace", "-f", "-qq", "-s", "256", "-o", self.syscalls_file]
         self.procs.start("tracker", strace + argv)
 
-        def addrs():
-            self.procs.alive("tracker")
-            public = admin = None
-            for line in self.procs.log("tracker").splitlines():
-                try:
-                    f = json.loads(line)["fields"]
-                except (ValueError, KeyError):
-                    continue
-                if f.get("message") == "tracker listening":
-                    public = f["addr"]
-                elif f.get("message", "").startswith("admin listening"):
-                    admin = f["addr"]
-            return (public, admin) if public and admin else None
-
-        self.public, self.admin = wait_for("the tracker's listening addresses", addrs, timeout=30)
+        self.public, self.admin = tracker_addrs(self.procs, "tracker")
         self.public_port = int(self.public.rsplit(":", 1)[1])
         self.admin_port = int(self.admin.rsplit(":", 1)[1])
 
