@@ -68,6 +68,15 @@ def nginx_main(dir_, site_path):
     )
 
 
+def unprivileged_haproxy(t):
+    """A shipped HAProxy config without what needs root (chroot, user, a large maxconn)
+    or syslog, so it runs as any user."""
+    t = substitute(t, r"^\s*(chroot|user|group|daemon)\b.*\n", "", 4)
+    t = substitute(t, r"^(\s*)log /dev/log (\S+) (\S+)$", r"\1log stderr format raw \2 \3", 1)
+    t = substitute(t, r"^(\s*)maxconn 50000$", r"\1maxconn 1000", 1)
+    return substitute(t, r"^(\s*)maxconn 40000$", r"\1maxconn 900", 1)
+
+
 def haproxy_cfg(pem, https_port=None, http_port=None, upstream=None):
     """deploy/haproxy/haproxy.cfg with the certificate path replaced and, when given,
     the binds moved to 127.0.0.1, the server pointed at `upstream`, and what needs root
@@ -78,10 +87,7 @@ def haproxy_cfg(pem, https_port=None, http_port=None, upstream=None):
         t = substitute(t, r"^(\s*)bind :443 ", rf"\1bind 127.0.0.1:{https_port} ", 1)
         t = substitute(t, r"^(\s*)bind :80$", rf"\1bind 127.0.0.1:{http_port}", 1)
         t = substitute(t, r"^\s*bind :::\d+.*\n", "", 2)
-        t = substitute(t, r"^\s*(chroot|user|group|daemon)\b.*\n", "", 4)
-        t = substitute(t, r"^(\s*)log /dev/log (\S+) (\S+)$", r"\1log stderr format raw \2 \3", 1)
-        t = substitute(t, r"^(\s*)maxconn 50000$", r"\1maxconn 1000", 1)
-        t = substitute(t, r"^(\s*)maxconn 40000$", r"\1maxconn 900", 1)
+        t = unprivileged_haproxy(t)
     if upstream:
         t = substitute(t, r"server tracker 127\.0\.0\.1:6969\b", f"server tracker {upstream}", 1)
     return t

@@ -15,6 +15,7 @@ from harness import (
     Procs, bdecode, compact_peers, deploy_path, free_ports, get, port_open, read, scrape_target,
     substitute, tracker_addrs, wait_for, write,
 )
+from stack import unprivileged_haproxy
 
 INSTANCES = 3
 TORRENTS = 30
@@ -43,10 +44,7 @@ def sharded_cfg(port, servers):
     t = read(deploy_path("haproxy", "sharded.cfg"))
     t = substitute(t, r"^(\s*)bind :80$", rf"\1bind 127.0.0.1:{port}", 1)
     t = substitute(t, r"^\s*bind :::80 .*\n", "", 1)
-    t = substitute(t, r"^\s*(chroot|user|group|daemon)\b.*\n", "", 4)
-    t = substitute(t, r"^(\s*)log /dev/log (\S+) (\S+)$", r"\1log stderr format raw \2 \3", 1)
-    t = substitute(t, r"^(\s*)maxconn 50000$", r"\1maxconn 1000", 1)
-    t = substitute(t, r"^(\s*)maxconn 40000$", r"\1maxconn 900", 1)
+    t = unprivileged_haproxy(t)
     for i, addr in enumerate(servers, 1):
         t = substitute(t, rf"^(\s*)server tracker{i} 127\.0\.0\.1:697{i}$", rf"\1server tracker{i} {addr}", 1)
     return t

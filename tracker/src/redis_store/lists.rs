@@ -137,14 +137,9 @@ impl SharedLists {
         &self,
         call: impl std::future::Future<Output = Result<T, RedisError>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "shared list request failed");
-                Err(StoreError::Unavailable)
-            }
-            Err(_) => Err(StoreError::Unavailable),
-        }
+        super::within(self.timeout, call)
+            .await
+            .map_err(|_| StoreError::Unavailable)
     }
 
     /// Adds (or renames) `ih` in the registrations (or the denials), at most `cap`;

@@ -129,27 +129,34 @@ impl RedisStore {
         StoreError::Unavailable
     }
 
-    /// `call` within the timeout, its failure as an error kind (not yet counted: a
-    /// scrape of many hashes is one failure). The connection's own response timeout does
-    /// not cover a request made while it reconnects, which waits out the back-off
-    /// (seconds): this bound does.
     async fn bounded<T>(
         &self,
         call: impl Future<Output = Result<T, RedisError>>,
     ) -> Result<T, &'static str> {
-        match tokio::time::timeout(self.limits.timeout, call).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                let kind = error_kind(&e);
-                tracing::debug!(error = %e, kind, "store request failed");
-                Err(kind)
-            }
-            Err(_) => Err("timeout"),
-        }
+        within(self.limits.timeout, call).await
     }
 
     fn timeout_ms(&self) -> u64 {
         self.limits.peer_timeout.as_millis() as u64
+    }
+}
+
+/// `call` within `limit`, its failure as an error kind (not yet counted: a scrape of
+/// many hashes is one failure). The connection's own response timeout does not cover a
+/// request made while it reconnects, which waits out the back-off (seconds): this bound
+/// does.
+async fn within<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, RedisError>>,
+) -> Result<T, &'static str> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            let kind = error_kind(&e);
+            tracing::debug!(error = %e, kind, "store request failed");
+            Err(kind)
+        }
+        Err(_) => Err("timeout"),
     }
 }
 
