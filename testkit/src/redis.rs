@@ -30,6 +30,18 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
+    /// `redis-cli ARGS...` against this server: its output, trimmed.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(tool("redis-cli", "redis-tools"))
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run redis-cli");
+        assert!(out.status.success(), "redis-cli {args:?} failed");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Kills the server (its data goes with it) and waits until the port is closed.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -5,7 +5,8 @@
 //! family a sorted set of origins, of seeders and of leechers, members the compact
 //! address (6 or 18 bytes) and scores the last announce in milliseconds of Redis's own
 //! clock (so instances need not agree on the time); a hash of peers per address (IPv6:
-//! per /64) for `max_peers_per_address`; a hash holding `downloaded`. Each announce is one
+//! per /64) for `max_peers_per_address`; a hash holding `downloaded` and when each
+//! family's keys last had their lifetime set. Each announce is one
 //! script (`announce.lua`), atomic on the server, whose work is bounded by the reply and
 //! not by the swarm; every key it touches gets a lifetime, so an abandoned swarm leaves
 //! nothing behind. A scrape is a read-only script per hash (`scrape.lua`), the hashes of
@@ -139,6 +140,11 @@ impl RedisStore {
     fn timeout_ms(&self) -> u64 {
         self.limits.peer_timeout.as_millis() as u64
     }
+
+    /// A swarm's keys outlive its last peer by one more timeout, then vanish.
+    fn lifetime_ms(&self) -> u64 {
+        2 * self.timeout_ms()
+    }
 }
 
 /// `call` within `limit`, its failure as an error kind (not yet counted: a scrape of
@@ -254,11 +260,11 @@ impl SwarmStore for RedisStore {
                 .arg(self.limits.max_peers_per_torrent)
                 .arg(self.limits.max_peers_per_address)
                 .arg(MAX_ORIGINS)
-                // A swarm's keys outlive its last peer by one more timeout, then vanish.
-                .arg(2 * self.timeout_ms())
+                .arg(self.lifetime_ms())
                 .arg(holder_len)
                 .arg(PRUNE)
-                .arg(if self.access.keeps(&ih) { "1" } else { "0" });
+                .arg(if self.access.keeps(&ih) { "1" } else { "0" })
+                .arg(if v6 { "6" } else { "4" });
             let started = Instant::now();
             let mut con = self.con.clone();
             let reply = self.bounded(inv.invoke_async::<Value>(&mut con)).await;
@@ -305,7 +311,7 @@ impl SwarmStore for RedisStore {
                 for k in SwarmKeys::new(ih).for_scrape() {
                     inv.key(k);
                 }
-                inv.arg(self.timeout_ms());
+                inv.arg(self.timeout_ms()).arg(self.lifetime_ms());
                 let mut con = self.con.clone();
                 async move { self.bounded(inv.invoke_async::<Vec<u64>>(&mut con)).await }
             });

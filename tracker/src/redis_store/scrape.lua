@@ -1,16 +1,24 @@
 -- The counts of one swarm (see announce.lua for the keys): KEYS 1-3 origins, seeders,
--- leechers of IPv4, 4-6 of IPv6, 7 the swarm's hash; ARGV 1 peer timeout ms.
--- Returns {complete, incomplete, downloaded, known (0/1)}; reads only.
+-- leechers of IPv4, 4-6 of IPv6, 7 the swarm's hash; ARGV 1 peer timeout ms, 2 key
+-- lifetime ms. Returns {complete, incomplete, downloaded, known (0/1)}; reads only.
 local t = redis.call('TIME')
-local cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[1])
-local function live(k)
-  return redis.call('ZCOUNT', k, cutoff, '+inf')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cutoff = string.format('%d', now - tonumber(ARGV[1]))
+local ttl = tonumber(ARGV[2])
+local n = redis.call('HMGET', KEYS[7], 'd', 'e4', 'e6')
+local complete, incomplete = 0, 0
+-- A family's sets exist only within a lifetime of its last refresh (announce.lua).
+for f = 0, 1 do
+  local e = n[2 + f]
+  if e and now - tonumber(e) < ttl then
+    local b = 3 * f
+    complete = complete + redis.call('ZCOUNT', KEYS[b + 1], cutoff, '+inf')
+      + redis.call('ZCOUNT', KEYS[b + 2], cutoff, '+inf')
+    incomplete = incomplete + redis.call('ZCOUNT', KEYS[b + 3], cutoff, '+inf')
+  end
 end
-local complete = live(KEYS[1]) + live(KEYS[2]) + live(KEYS[4]) + live(KEYS[5])
-local incomplete = live(KEYS[3]) + live(KEYS[6])
-local d = redis.call('HGET', KEYS[7], 'd')
 local known = 0
-if d or complete + incomplete > 0 then
+if n[1] or complete + incomplete > 0 then
   known = 1
 end
-return { complete, incomplete, tonumber(d or '0'), known }
+return { complete, incomplete, tonumber(n[1] or '0'), known }

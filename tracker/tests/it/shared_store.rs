@@ -18,7 +18,9 @@ async fn instance(redis: &RedisServer) -> TestServer {
 
 async fn instance_in(redis: &RedisServer, mut cfg: seedline_tracker::Config) -> TestServer {
     cfg.store = Some(redis.url());
-    cfg.udp_listen = vec!["127.0.0.1:0".parse().unwrap()];
+    if cfg.udp_listen.is_empty() {
+        cfg.udp_listen = vec!["127.0.0.1:0".parse().unwrap()];
+    }
     cfg.udp_sockets = 1;
     // Every test peer announces from 127.0.0.1.
     cfg.max_peers_per_address = 1000;
@@ -113,6 +115,82 @@ async fn udp_and_http_instances_share_peers() {
     assert_eq!(port_of(&peers), [7101]);
     a.stop().await;
     b.stop().await;
+}
+
+#[tokio::test]
+async fn both_families_are_counted_and_every_key_expires() {
+    let redis = RedisServer::start();
+    let mut cfg = test_config();
+    cfg.udp_listen = vec!["[::1]:0".parse().unwrap()];
+    let a = instance_in(&redis, cfg).await;
+    let v6 = a.udp.iter().copied().find(SocketAddr::is_ipv6).unwrap();
+
+    // A seeder over IPv4, a leecher over IPv6: each is counted in the other's family,
+    // and handed out only to its own.
+    announce_to(&a, 4, 1, 7201, 0, Event::Started).await;
+    let c = Client::new(v6).await;
+    let cid = c.connect().await;
+    let reply = c.announce(cid, ann(4, 2, 7202, 100)).await;
+    let (leechers, seeders, peers) = peers_of(&reply, true);
+    assert_eq!((leechers, seeders), (1, 1));
+    assert!(peers.is_empty(), "no IPv4 peer in an IPv6 reply: {peers:?}");
+    let r = announce_to(&a, 4, 1, 7201, 0, Event::None).await;
+    assert!(reply_peers(&r.body).is_empty());
+    let both = ScrapeStats {
+        complete: 1,
+        incomplete: 1,
+        downloaded: 0,
+    };
+    assert_eq!(scrape_of(&a, 4).await, Some(both));
+
+    // Every key the swarm made has a lifetime: nothing outlives an abandoned swarm.
+    let keys = redis.cli(&["--scan", "--pattern", "sl:{04*"]);
+    let keys: Vec<&str> = keys.lines().collect();
+    assert!(keys.len() >= 5, "the swarm's keys: {keys:?}");
+    for k in keys {
+        let ttl: i64 = redis.cli(&["pttl", k]).parse().unwrap();
+        assert!(ttl > 0, "{k} has no lifetime ({ttl})");
+    }
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_reply_samples_the_swarm_in_proportion_and_never_names_the_asker() {
+    let redis = RedisServer::start();
+    let a = instance(&redis).await;
+    // 30 seeders on ports 9000.., 30 leechers on 9100.. (leecher 0 is the asker).
+    for i in 0..30u8 {
+        announce_to(&a, 5, i, 9000 + u16::from(i), 0, Event::Started).await;
+        announce_to(&a, 5, 100 + i, 9100 + u16::from(i), 100, Event::Started).await;
+    }
+    let ask = |peer: u8, port: u16, left: u64, numwant: u32| {
+        let mut q = announce(5, peer, port, left, Event::None);
+        q.numwant = Some(numwant);
+        let a = &a;
+        async move { port_of(&reply_peers(&get(a.addr(), &announce_target(&q)).await.body)) }
+    };
+    for _ in 0..10 {
+        // A leecher: numwant distinct peers, half seeders, half leechers, never itself.
+        let got = ask(100, 9100, 100, 20).await;
+        let mut distinct = got.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 20, "{got:?}");
+        assert!(!got.contains(&9100), "the asker itself: {got:?}");
+        let seeders = got.iter().filter(|p| **p < 9100).count();
+        assert_eq!(seeders, 10, "{got:?}");
+        // A seeder: leechers only while there are enough.
+        let got = ask(0, 9000, 0, 20).await;
+        assert_eq!(got.len(), 20);
+        assert!(got.iter().all(|p| *p >= 9100), "{got:?}");
+    }
+    // Asking for more than there are: everyone else, once.
+    let got = ask(100, 9100, 100, 200).await;
+    let want: Vec<u16> = (9000..9030).chain(9101..9130).collect();
+    assert_eq!(got, want);
+    let got = ask(0, 9000, 0, 200).await;
+    let want: Vec<u16> = (9001..9030).chain(9100..9130).collect();
+    assert_eq!(got, want);
+    a.stop().await;
 }
 
 #[tokio::test]
