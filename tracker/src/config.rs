@@ -140,8 +140,10 @@ pub struct Config {
     #[arg(long, env = "TRACKER_PERSIST_PEERS", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub persist_peers: bool,
     /// Where swarms live: unset, this process's memory; `redis://[:PASSWORD@]HOST:PORT/DB`
-    /// (or `rediss://` for TLS), a Redis or Valkey shared by several tracker instances.
-    /// Treated as a secret (it may hold a password).
+    /// (or `rediss://` for TLS), a Redis or Valkey shared by several tracker instances;
+    /// `redis+cluster://[:PASSWORD@]HOST:PORT,HOST:PORT...` (or `rediss+cluster://`), the
+    /// nodes of a Redis Cluster to find it through. Treated as a secret (it may hold a
+    /// password).
     #[arg(long, env = "TRACKER_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// Milliseconds a shared-store request (and a connection attempt) may take; past it
@@ -152,6 +154,10 @@ pub struct Config {
     /// are dropped and counted (`udp_dropped_total{reason="store_busy"}`).
     #[arg(long, env = "TRACKER_STORE_MAX_IN_FLIGHT", default_value_t = 4096)]
     pub store_max_in_flight: usize,
+    /// A PEM file of the CA that signs the shared store's TLS certificates (`rediss://`);
+    /// unset: the web PKI's roots.
+    #[arg(long, env = "TRACKER_STORE_CA_FILE")]
+    pub store_ca_file: Option<PathBuf>,
     /// Origin seeders by announced address: every leecher gets them in its reply.
     #[arg(
         long = "origin-peer",
@@ -348,6 +354,31 @@ impl Config {
         Ok(())
     }
 
+    /// The shared store this configuration names, if any: its URL parsed and its CA
+    /// read.
+    pub fn store_target(&self) -> Result<Option<crate::redis_store::Target>, ConfigError> {
+        let Some(url) = &self.store else {
+            return Ok(None);
+        };
+        let ca = match &self.store_ca_file {
+            Some(p) => Some(
+                std::fs::read(p)
+                    .map_err(|e| ConfigError(format!("store_ca_file {}: {e}", p.display())))?,
+            ),
+            None => None,
+        };
+        crate::redis_store::Target::parse(url, ca.as_deref())
+            .map(Some)
+            .map_err(|e| {
+                // Not the URL itself: it may hold a password.
+                ConfigError(format!(
+                    "store URL is not valid: {}{}",
+                    e.category(),
+                    e.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+                ))
+            })
+    }
+
     /// A shared store keeps what the state file, peer ids and a full scrape would need
     /// from this process alone; its URL must parse.
     fn validate_store(&self) -> Result<(), ConfigError> {
@@ -355,17 +386,18 @@ impl Config {
             return Ok(());
         };
         let err = |m: &str| Err(ConfigError(m.into()));
-        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return err("store must be a redis:// or rediss:// URL (unset: in memory)");
+        let schemes = [
+            "redis://",
+            "rediss://",
+            "redis+cluster://",
+            "rediss+cluster://",
+        ];
+        if !schemes.iter().any(|s| url.starts_with(s)) {
+            return err(
+                "store must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL (unset: in memory)",
+            );
         }
-        if let Err(e) = redis::Client::open(url.as_str()) {
-            // Not the URL itself: it may hold a password.
-            return Err(ConfigError(format!(
-                "store URL is not valid: {}{}",
-                e.category(),
-                e.detail().map(|d| format!(" ({d})")).unwrap_or_default()
-            )));
-        }
+        self.store_target()?;
         if self.state_file.is_some() {
             return err("state_file is not used with a shared store: Redis keeps the counts");
         }

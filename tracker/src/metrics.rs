@@ -186,6 +186,16 @@ impl Metrics {
                         "kind",
                         &crate::redis_store::ERROR_KINDS,
                     ),
+                    link: crate::redis_store::LinkMetrics {
+                        reconnects: r.counter(
+                            "store_reconnects_total",
+                            "Connections to the shared store made again after one was lost (or never made at first).",
+                        ),
+                        connected: r.gauge(
+                            "store_connected",
+                            "1 while this instance is connected to the shared store.",
+                        ),
+                    },
                 }
             },
             registry: r.registry(),

@@ -70,17 +70,19 @@ impl Tracker {
             tracing::error!(error = %e, "admin API off");
             None
         });
-        let shared = cfg.store.as_deref().map(|url| {
+        // `Config::validate` refuses a store it cannot parse (or whose CA it cannot
+        // read) before a tracker is built.
+        let target = cfg
+            .store_target()
+            .expect("store checked by Config::validate");
+        let shared = target.map(|target| {
             let limits = RedisLimits {
                 peer_timeout: std::time::Duration::from_secs(cfg.peer_timeout_secs().into()),
                 max_peers_per_torrent: cfg.max_peers_per_torrent,
                 max_peers_per_address: cfg.max_peers_per_address,
                 timeout: std::time::Duration::from_millis(cfg.store_timeout_ms.into()),
             };
-            // Connects lazily: only a URL that does not parse fails here, and
-            // `Config::validate` refuses those before a tracker is built.
-            RedisStore::open(url, limits, metrics.redis.clone(), access.clone())
-                .expect("store URL checked by Config::validate")
+            RedisStore::open(target, limits, metrics.redis.clone(), access.clone())
         });
         Self {
             store: Store::with_access(limits, metrics.store.clone(), access.clone()),

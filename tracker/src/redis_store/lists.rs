@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::ConnectionManager;
 use redis::{RedisError, Script};
 use seedline_common::InfoHash;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 use crate::access::Entry;
 use crate::store::StoreError;
 use crate::tracker::Tracker;
+
+use super::link::Link;
 
 // One hash tag: the lists and their counter share a cluster slot, so one script may
 // touch all three.
@@ -80,8 +81,7 @@ pub enum Put {
 }
 
 pub struct SharedLists {
-    client: redis::Client,
-    con: ConnectionManager,
+    link: Arc<Link>,
     put: Script,
     remove: Script,
     snapshot: Script,
@@ -101,10 +101,9 @@ fn list(denied: bool) -> (&'static str, &'static str) {
 }
 
 impl SharedLists {
-    pub(super) fn new(client: redis::Client, con: ConnectionManager, timeout: Duration) -> Self {
+    pub(super) fn new(link: Arc<Link>, timeout: Duration) -> Self {
         Self {
-            client,
-            con,
+            link,
             put: Script::new(PUT),
             remove: Script::new(REMOVE),
             snapshot: Script::new(SNAPSHOT),
@@ -133,11 +132,14 @@ impl SharedLists {
         let _ = tokio::time::timeout(self.timeout, rx.wait_for(|a| *a >= seq)).await;
     }
 
-    async fn bounded<T>(
+    /// `inv` run on the store's connection within the store timeout.
+    async fn run<T: redis::FromRedisValue>(
         &self,
-        call: impl std::future::Future<Output = Result<T, RedisError>>,
+        inv: redis::ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        super::within(self.timeout, call)
+        let link = &self.link;
+        let call = link.run(|mut con| async move { inv.invoke_async(&mut con).await });
+        super::within(link, self.timeout, call)
             .await
             .map_err(|_| StoreError::Unavailable)
     }
@@ -160,8 +162,7 @@ impl SharedLists {
             .arg(cap)
             .arg(CHANNEL)
             .arg(kind);
-        let mut con = self.con.clone();
-        let (done, seq): (i64, u64) = self.bounded(inv.invoke_async(&mut con)).await?;
+        let (done, seq): (i64, u64) = self.run(inv).await?;
         self.await_applied(seq).await;
         Ok(match done {
             1 => Put::Added,
@@ -178,8 +179,7 @@ impl SharedLists {
             .arg(ih.to_hex())
             .arg(CHANNEL)
             .arg(format!("un{kind}"));
-        let mut con = self.con.clone();
-        let (done, seq): (i64, u64) = self.bounded(inv.invoke_async(&mut con)).await?;
+        let (done, seq): (i64, u64) = self.run(inv).await?;
         self.await_applied(seq).await;
         Ok(done == 1)
     }
@@ -191,9 +191,7 @@ impl SharedLists {
     ) -> Result<(Vec<(InfoHash, Entry)>, Vec<(InfoHash, Entry)>, u64), StoreError> {
         let mut inv = self.snapshot.key(REGISTERED);
         inv.key(DENIED).key(SEQ);
-        let mut con = self.con.clone();
-        let (reg, den, seq): (RawList, RawList, u64) =
-            self.bounded(inv.invoke_async(&mut con)).await?;
+        let (reg, den, seq): (RawList, RawList, u64) = self.run(inv).await?;
         let parse =
             |v: RawList| -> List { v.iter().filter_map(|(h, j)| parse_entry(h, j)).collect() };
         Ok((parse(reg), parse(den), seq))
@@ -240,7 +238,12 @@ impl SharedLists {
 
     async fn follow_once(&self, tracker: &Tracker) -> Result<(), String> {
         let mut sub = tokio::time::timeout(self.timeout, async {
-            let mut sub = self.client.get_async_pubsub().await?;
+            let mut sub = self
+                .link
+                .target()
+                .pubsub_client()
+                .get_async_pubsub()
+                .await?;
             sub.subscribe(CHANNEL).await?;
             Ok::<_, RedisError>(sub)
         })

@@ -19,8 +19,10 @@
 //! store.
 
 mod keys;
+mod link;
 mod lists;
 
+pub use link::{LinkMetrics, Target};
 pub use lists::{Put, SharedLists};
 
 use std::future::Future;
@@ -29,7 +31,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, IntCounterVec};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script, Value};
 use seedline_common::announce_response::ReplyHead;
 use seedline_common::peer::{compact_v4, compact_v6};
@@ -41,6 +42,7 @@ use crate::store::{AnnounceEffect, ReplyParams, StoreError};
 use crate::swarm::{CompactAddr, NotStored, PeerAnnounce, MAX_ORIGINS};
 use crate::swarm_store::SwarmStore;
 use keys::SwarmKeys;
+use link::Link;
 
 /// Expired peers one announce drops per set, at most: the script's work stays bounded
 /// when a large swarm expires at once; the rest go on later announces (and are neither
@@ -64,10 +66,11 @@ pub struct RedisMetrics {
     pub scrape: Histogram,
     /// By kind: one of [`ERROR_KINDS`].
     pub errors: IntCounterVec,
+    pub link: LinkMetrics,
 }
 
 pub struct RedisStore {
-    con: ConnectionManager,
+    link: Arc<Link>,
     /// The admin API's lists, shared through the same Redis.
     pub lists: SharedLists,
     announce: Script,
@@ -96,32 +99,24 @@ fn error_kind(e: &RedisError) -> &'static str {
 }
 
 impl RedisStore {
-    /// A store at `url` (`redis://`, `rediss://`). Connects on first use and again after
-    /// every failure, with back-off, so a tracker starts and runs while Redis is away.
+    /// A store at `target`. Connects on first use and again after every failure, with
+    /// back-off, so a tracker starts and runs while Redis is away.
     pub fn open(
-        url: &str,
+        target: Target,
         limits: RedisLimits,
         metrics: RedisMetrics,
         access: Arc<Access>,
-    ) -> Result<Self, RedisError> {
-        let client = redis::Client::open(url)?;
-        let pubsub_client = client.clone();
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(limits.timeout))
-            .set_connection_timeout(Some(limits.timeout))
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(2))
-            .set_number_of_retries(3);
-        let con = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self {
-            lists: SharedLists::new(pubsub_client, con.clone(), limits.timeout),
-            con,
+    ) -> Self {
+        let link = Link::new(target, limits.timeout, metrics.link.clone());
+        Self {
+            lists: SharedLists::new(link.clone(), limits.timeout),
+            link,
             announce: Script::new(include_str!("announce.lua")),
             scrape: Script::new(include_str!("scrape.lua")),
             limits,
             metrics,
             access,
-        })
+        }
     }
 
     /// Counts one failed request by kind; what the caller returns.
@@ -130,11 +125,18 @@ impl RedisStore {
         StoreError::Unavailable
     }
 
-    async fn bounded<T>(
+    /// `script` run on the connection within the store timeout.
+    async fn run<T: redis::FromRedisValue>(
         &self,
-        call: impl Future<Output = Result<T, RedisError>>,
+        inv: redis::ScriptInvocation<'_>,
     ) -> Result<T, &'static str> {
-        within(self.limits.timeout, call).await
+        let link = &self.link;
+        within(
+            link,
+            self.limits.timeout,
+            link.run(|mut con| async move { inv.invoke_async(&mut con).await }),
+        )
+        .await
     }
 
     fn timeout_ms(&self) -> u64 {
@@ -149,13 +151,18 @@ impl RedisStore {
 
 /// `call` within `limit`, its failure as an error kind (not yet counted: a scrape of
 /// many hashes is one failure). The connection's own response timeout does not cover a
-/// request made while it reconnects, which waits out the back-off (seconds): this bound
-/// does.
+/// request waiting for a connection attempt: this bound does, and a connection silent
+/// past it for long is made again.
 async fn within<T>(
+    link: &Arc<Link>,
     limit: Duration,
     call: impl Future<Output = Result<T, RedisError>>,
 ) -> Result<T, &'static str> {
-    match tokio::time::timeout(limit, call).await {
+    let r = tokio::time::timeout(limit, call).await;
+    if r.is_err() {
+        link.timed_out();
+    }
+    match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => {
             let kind = error_kind(&e);
@@ -266,8 +273,7 @@ impl SwarmStore for RedisStore {
                 .arg(if self.access.keeps(&ih) { "1" } else { "0" })
                 .arg(if v6 { "6" } else { "4" });
             let started = Instant::now();
-            let mut con = self.con.clone();
-            let reply = self.bounded(inv.invoke_async::<Value>(&mut con)).await;
+            let reply = self.run::<Value>(inv).await;
             self.metrics
                 .announce
                 .observe(started.elapsed().as_secs_f64());
@@ -312,8 +318,7 @@ impl SwarmStore for RedisStore {
                     inv.key(k);
                 }
                 inv.arg(self.timeout_ms()).arg(self.lifetime_ms());
-                let mut con = self.con.clone();
-                async move { self.bounded(inv.invoke_async::<Vec<u64>>(&mut con)).await }
+                self.run::<Vec<u64>>(inv)
             });
             let replies = futures_util::future::join_all(calls).await;
             self.metrics.scrape.observe(started.elapsed().as_secs_f64());

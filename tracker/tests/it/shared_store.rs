@@ -167,7 +167,11 @@ async fn a_reply_samples_the_swarm_in_proportion_and_never_names_the_asker() {
         let mut q = announce(5, peer, port, left, Event::None);
         q.numwant = Some(numwant);
         let a = &a;
-        async move { port_of(&reply_peers(&get(a.addr(), &announce_target(&q)).await.body)) }
+        async move {
+            port_of(&reply_peers(
+                &get(a.addr(), &announce_target(&q)).await.body,
+            ))
+        }
     };
     for _ in 0..10 {
         // A leecher: numwant distinct peers, half seeders, half leechers, never itself.
@@ -250,6 +254,14 @@ async fn a_redis_outage_is_answered_and_outlived() {
     assert!(back, "announces succeed again once Redis is back");
     let reply = c.announce(cid, ann(4, 3, 7202, 100)).await;
     assert_eq!(peers_of(&reply, false).0, 2, "two leechers now");
+    let m = a.metrics().await;
+    assert_eq!(
+        metric(&m, "seedline_tracker_store_connected"),
+        Some(1.0),
+        "{m}"
+    );
+    let again = metric(&m, "seedline_tracker_store_reconnects_total").unwrap();
+    assert!(again >= 1.0, "{m}");
     a.stop().await;
 }
 
