@@ -21,7 +21,7 @@ pub use file::TempFile;
 pub use metric::metric;
 pub use net::{connect_within, free_port, socket_from};
 pub use poll::eventually;
-pub use redis::RedisServer;
+pub use redis::{RedisCluster, RedisServer};
 pub use run::Run;
 pub use task::Served;
 pub use tools::{python, tool};

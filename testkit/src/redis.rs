@@ -1,10 +1,14 @@
-//! A private `redis-server` (Debian's package) on a free loopback port, no persistence,
-//! killed when dropped; it can be stopped and started again on the same port to play
-//! an outage.
+//! A private `redis-server` (Debian's package) or `valkey-server` on a free loopback port,
+//! no persistence, killed when dropped; it can be stopped and started again on the same
+//! port to play an outage. Also over TLS (certificates made by `openssl` for the test),
+//! and as a Redis Cluster of several such servers.
 
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
 
 use crate::child::KillOnDrop;
 use crate::net::free_port;
@@ -13,27 +17,97 @@ use crate::tools::tool;
 pub struct RedisServer {
     pub port: u16,
     child: Option<KillOnDrop>,
+    /// (program, Debian package).
+    program: (&'static str, &'static str),
+    args: Vec<String>,
+    tls: Option<Tls>,
+}
+
+/// A CA and a server certificate for 127.0.0.1 that it signed.
+struct Tls {
+    dir: TempDir,
+}
+
+impl Tls {
+    fn make() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path();
+        std::fs::write(d.join("ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        let openssl = tool("openssl", "openssl");
+        for args in [
+            "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=seedline-test-ca",
+            "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+            "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext",
+        ] {
+            let ok = Command::new(&openssl)
+                .args(args.split(' '))
+                .current_dir(d)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("run openssl")
+                .success();
+            assert!(ok, "openssl {args} failed");
+        }
+        Self { dir }
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
 }
 
 impl RedisServer {
-    pub fn start() -> Self {
+    fn new(program: (&'static str, &'static str), args: Vec<String>, tls: bool) -> Self {
         let mut r = Self {
             port: free_port(),
             child: None,
+            program,
+            args,
+            tls: tls.then(Tls::make),
         };
         r.resume();
         r
     }
 
-    /// `redis://127.0.0.1:PORT/0`.
+    /// Debian's `redis-server`.
+    pub fn start() -> Self {
+        Self::new(("redis-server", "redis-server"), Vec::new(), false)
+    }
+
+    /// `valkey-server` (Debian 13, or bookworm-backports).
+    pub fn start_valkey() -> Self {
+        Self::new(("valkey-server", "valkey-server"), Vec::new(), false)
+    }
+
+    /// `redis-server` accepting TLS only, with a certificate signed by [`Self::ca_file`].
+    pub fn start_tls() -> Self {
+        Self::new(("redis-server", "redis-server"), Vec::new(), true)
+    }
+
+    /// `redis://127.0.0.1:PORT/0` (`rediss://` over TLS).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The CA that signed the server's certificate (TLS only).
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.tls.as_ref().map(|t| PathBuf::from(t.file("ca.pem")))
     }
 
     /// `redis-cli ARGS...` against this server: its output, trimmed.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(tool("redis-cli", "redis-tools"))
-            .args(["-p", &self.port.to_string()])
+        let mut cmd = Command::new(tool("redis-cli", "redis-tools"));
+        cmd.args(["-p", &self.port.to_string()]);
+        if let Some(t) = &self.tls {
+            cmd.args(["--tls", "--cacert", &t.file("ca.pem")]);
+        }
+        let out = cmd
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -52,19 +126,89 @@ impl RedisServer {
 
     /// Starts the server again on the same port; waits until it accepts connections.
     pub fn resume(&mut self) {
-        let bin = tool("redis-server", "redis-server");
+        let bin = tool(self.program.0, self.program.1);
+        let port = self.port.to_string();
+        let mut cmd = Command::new(bin);
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--protected-mode", "no"]);
+        match &self.tls {
+            Some(t) => {
+                cmd.args(["--port", "0", "--tls-port", &port])
+                    .args(["--tls-cert-file", &t.file("server.pem")])
+                    .args(["--tls-key-file", &t.file("server.key")])
+                    .args(["--tls-ca-cert-file", &t.file("ca.pem")])
+                    .args(["--tls-auth-clients", "no"]);
+            }
+            None => {
+                cmd.args(["--port", &port]);
+            }
+        }
         let child = KillOnDrop::spawn(
-            Command::new(bin)
-                .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            cmd.args(&self.args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         );
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
+            assert!(
+                Instant::now() < deadline,
+                "{} did not start",
+                self.program.0
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// A Redis Cluster of `redis-server`s, each the primary of a third (or so) of the
+/// slots, no replicas.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+    _dir: TempDir,
+}
+
+impl RedisCluster {
+    pub fn start(n: usize) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let nodes: Vec<RedisServer> = (0..n)
+            .map(|i| {
+                let conf = dir.path().join(format!("nodes-{i}.conf"));
+                let args = ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"]
+                    .map(String::from)
+                    .into_iter()
+                    .chain(["--cluster-config-file".into(), path(&conf)])
+                    .collect();
+                RedisServer::new(("redis-server", "redis-server"), args, false)
+            })
+            .collect();
+        let mut create = vec!["--cluster".to_string(), "create".into()];
+        create.extend(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)));
+        create.extend(["--cluster-replicas", "0", "--cluster-yes"].map(String::from));
+        let args: Vec<&str> = create.iter().map(String::as_str).collect();
+        nodes[0].cli(&args);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !nodes
+            .iter()
+            .all(|n| n.cli(&["cluster", "info"]).contains("cluster_state:ok"))
+        {
+            assert!(Instant::now() < deadline, "the cluster did not form");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { nodes, _dir: dir }
+    }
+
+    /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,...`.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        format!("redis+cluster://{}", hosts.join(","))
+    }
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
 }

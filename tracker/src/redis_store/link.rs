@@ -314,10 +314,23 @@ impl Link {
     }
 
     async fn connect_loop(link: Weak<Self>) {
+        // Should this task end any other way than connected (a panic in a dependency,
+        // a runtime shutting down), the next request starts another.
+        struct Release(Weak<Link>);
+        impl Drop for Release {
+            fn drop(&mut self) {
+                if let Some(l) = self.0.upgrade() {
+                    l.state.send_replace(State::Down);
+                    l.repairing.store(false, Ordering::Release);
+                }
+            }
+        }
+        let release = Release(link.clone());
         let mut delay = FIRST_RETRY;
         loop {
             let Some(this) = link.upgrade() else { return };
             if this.attempt().await {
+                std::mem::forget(release);
                 return;
             }
             // Requests fail at once until the next attempt.
@@ -363,4 +376,36 @@ fn down() -> RedisError {
         std::io::ErrorKind::NotConnected,
         "store not connected",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_url_names_every_node_with_the_same_credentials() {
+        let t = Target::parse("redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001/", None);
+        let Ok(Target::Cluster { first, .. }) = t else {
+            panic!("not a cluster")
+        };
+        let info = first.get_connection_info();
+        assert_eq!(info.addr().to_string(), "127.0.0.1:7000");
+        assert_eq!(info.redis_settings().password(), Some("pw"));
+        assert!(info.tcp_settings().nodelay());
+        assert!(matches!(
+            Target::parse("rediss+cluster://h:7000", None),
+            Ok(Target::Cluster { .. })
+        ));
+        assert!(matches!(
+            Target::parse("redis://127.0.0.1:6379/0", None),
+            Ok(Target::Single(_))
+        ));
+        for bad in [
+            "redis+cluster://",
+            "redis+cluster://h:1,,h:2",
+            "redis://h:x/0",
+        ] {
+            assert!(Target::parse(bad, None).is_err(), "{bad}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ mod process;
 mod proxy;
 mod real_client;
 mod scrape;
+mod shared_engines;
 mod shared_store;
 mod udp;
 mod util;

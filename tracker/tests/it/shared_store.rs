@@ -16,8 +16,18 @@ async fn instance(redis: &RedisServer) -> TestServer {
     instance_in(redis, test_config()).await
 }
 
-async fn instance_in(redis: &RedisServer, mut cfg: seedline_tracker::Config) -> TestServer {
-    cfg.store = Some(redis.url());
+async fn instance_in(redis: &RedisServer, cfg: seedline_tracker::Config) -> TestServer {
+    instance_at(&redis.url(), redis.ca_file(), cfg).await
+}
+
+/// An instance on the store at `url` (`ca`: the CA of its TLS certificate).
+pub async fn instance_at(
+    url: &str,
+    ca: Option<std::path::PathBuf>,
+    mut cfg: seedline_tracker::Config,
+) -> TestServer {
+    cfg.store = Some(url.into());
+    cfg.store_ca_file = ca;
     if cfg.udp_listen.is_empty() {
         cfg.udp_listen = vec!["127.0.0.1:0".parse().unwrap()];
     }
@@ -27,7 +37,14 @@ async fn instance_in(redis: &RedisServer, mut cfg: seedline_tracker::Config) -> 
     TestServer::start(cfg).await
 }
 
-async fn announce_to(s: &TestServer, ih: u8, peer: u8, port: u16, left: u64, e: Event) -> Response {
+pub async fn announce_to(
+    s: &TestServer,
+    ih: u8,
+    peer: u8,
+    port: u16,
+    left: u64,
+    e: Event,
+) -> Response {
     let r = get(
         s.addr(),
         &announce_target(&announce(ih, peer, port, left, e)),
@@ -37,7 +54,7 @@ async fn announce_to(s: &TestServer, ih: u8, peer: u8, port: u16, left: u64, e: 
     r
 }
 
-async fn scrape_of(s: &TestServer, ih: u8) -> Option<ScrapeStats> {
+pub async fn scrape_of(s: &TestServer, ih: u8) -> Option<ScrapeStats> {
     let target = format!("/scrape?info_hash={}", format!("%{ih:02x}").repeat(20));
     let r = get(s.addr(), &target).await;
     ScrapeResponse::decode(&r.body)
@@ -47,7 +64,7 @@ async fn scrape_of(s: &TestServer, ih: u8) -> Option<ScrapeStats> {
         .copied()
 }
 
-fn port_of(peers: &[SocketAddr]) -> Vec<u16> {
+pub fn port_of(peers: &[SocketAddr]) -> Vec<u16> {
     let mut p: Vec<u16> = peers.iter().map(|a| a.port()).collect();
     p.sort_unstable();
     p
@@ -56,7 +73,17 @@ fn port_of(peers: &[SocketAddr]) -> Vec<u16> {
 #[tokio::test]
 async fn two_instances_serve_one_swarm() {
     let redis = RedisServer::start();
-    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    two_instances_on(&redis.url(), None).await;
+}
+
+/// The conformance of two instances on one store at `url`: a peer told to one is
+/// handed out by the other, counts agree, a completion counts once, `stopped` on one
+/// removes what the other stored, 200 announces over both are counted by both.
+pub async fn two_instances_on(url: &str, ca: Option<std::path::PathBuf>) {
+    let (a, b) = (
+        instance_at(url, ca.clone(), test_config()).await,
+        instance_at(url, ca, test_config()).await,
+    );
 
     // A seeder told to A is handed to a leecher that asks B.
     announce_to(&a, 1, 1, 7001, 0, Event::Started).await;
