@@ -18,6 +18,7 @@ mod proxy;
 mod real_client;
 mod scrape;
 mod shared_engines;
+mod shared_faults;
 mod shared_store;
 mod udp;
 mod util;

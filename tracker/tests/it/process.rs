@@ -113,6 +113,10 @@ impl Proc {
             .collect()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.child.id()
+    }
+
     pub fn signal(&self, sig: &str) {
         assert!(self.child.signal(sig), "kill -{sig}");
     }
