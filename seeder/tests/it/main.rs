@@ -17,6 +17,7 @@ mod reference;
 mod rejects;
 mod rtorrent;
 mod seed;
+mod shared_tracker;
 mod super_seed;
 mod transmission;
 mod udp;

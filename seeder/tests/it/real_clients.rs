@@ -114,7 +114,7 @@ async fn aria2(source: &str) -> TempDir {
 
 /// `count` libtorrent sessions download `source` at once, into `0/`, `1/`, … of a fresh
 /// directory.
-async fn libtorrent(source: &str, count: usize) -> TempDir {
+pub async fn libtorrent(source: &str, count: usize) -> TempDir {
     let out = tempfile::tempdir().unwrap();
     let child = KillOnDrop::spawn(
         Command::new(python())

@@ -65,7 +65,11 @@ async fn instances_outlive_each_other_and_redis_outages() {
     assert_eq!(port_of(&reply_peers(&r.body)), with_b);
 
     let settled = eventually(|| async { redis_clients(&redis) == 4 }).await;
-    assert!(settled, "two connections per instance: {}", redis_clients(&redis));
+    assert!(
+        settled,
+        "two connections per instance: {}",
+        redis_clients(&redis)
+    );
     let rss_before = [rss_kib(a.pid()), rss_kib(b.pid())];
 
     // Redis away for a few seconds, three times: every request in between gets a
