@@ -339,13 +339,19 @@ fn stats(t: &Tracker) -> serde_json::Value {
         Mode::Allow => "allow",
         Mode::Deny => "deny",
     };
+    // A shared store keeps no index of swarms, so it has no totals to give (each
+    // torrent's counts are at /api/torrents/{hash}); this process's empty store would
+    // read as an empty tracker.
+    let memory = t.shared.is_none();
+    let total = |n: i64| memory.then_some(n);
     json!({
         "mode": mode,
-        "torrents": t.store.torrent_count(),
-        "seeders": g.seeders[0].get() + g.seeders[1].get(),
-        "leechers": g.leechers[0].get() + g.leechers[1].get(),
-        "peers_ipv4": g.seeders[0].get() + g.leechers[0].get(),
-        "peers_ipv6": g.seeders[1].get() + g.leechers[1].get(),
+        "store": if memory { "memory" } else { "redis" },
+        "torrents": memory.then(|| t.store.torrent_count()),
+        "seeders": total(g.seeders[0].get() + g.seeders[1].get()),
+        "leechers": total(g.leechers[0].get() + g.leechers[1].get()),
+        "peers_ipv4": total(g.seeders[0].get() + g.leechers[0].get()),
+        "peers_ipv6": total(g.seeders[1].get() + g.leechers[1].get()),
         "registered": t.access.registered_len(),
         "denied": t.access.denied_len(),
         "access_list_file_entries": t.access.file_len(),

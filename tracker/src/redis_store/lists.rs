@@ -218,8 +218,10 @@ impl SharedLists {
     /// both lists whole, then applies each published change; after a lost connection,
     /// again from the start, with back-off.
     pub async fn follow(&self, tracker: Arc<Tracker>, shutdown: CancellationToken) {
-        let mut delay = Duration::from_millis(100);
+        const FIRST: Duration = Duration::from_millis(100);
+        let mut delay = FIRST;
         while !shutdown.is_cancelled() {
+            let began = std::time::Instant::now();
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 r = self.follow_once(&tracker) => {
@@ -227,6 +229,11 @@ impl SharedLists {
                         tracing::warn!(error = %e, "shared API lists: subscription lost; retrying");
                     }
                 }
+            }
+            // A subscription that held for a while was a success: the next loss starts
+            // the back-off again.
+            if began.elapsed() > RESYNC {
+                delay = FIRST;
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,

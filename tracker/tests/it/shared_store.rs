@@ -332,6 +332,14 @@ async fn a_registration_on_one_instance_opens_the_torrent_on_all() {
         (Some(true), Some("r.iso"))
     );
     assert_eq!(v["seeders"], 1, "{v}");
+    // No totals from a store without an index, rather than this process's empty one.
+    let (status, v) = call(&b, "GET", "/api/stats", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (v["store"].as_str(), v["registered"].as_u64()),
+        (Some("redis"), Some(1))
+    );
+    assert!(v["torrents"].is_null() && v["seeders"].is_null(), "{v}");
 
     // Unregistered through B: A stops serving it.
     let (status, _) = call(
