@@ -17,8 +17,7 @@ bench_dir WORK
 GEN="$ROOT/tracker/bench/redis_script_load.py"
 taskset -c "$REDIS_CPU" redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
     --appendonly no >"$WORK/redis.log" 2>&1 &
-RPID=$!
-trap 'bench_stop $RPID' EXIT
+
 for _ in $(seq 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 cpu() { redis-cli -p "$RPORT" info cpu | awk -F: '/used_cpu_(sys|user):/ { s += $2 } END { printf "%.6f", s }'; }
 echo -e "torrents\tpeers_each\tnumwant\tevalsha_us\tredis_cpu_us_per_call"
