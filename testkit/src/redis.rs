@@ -116,6 +116,12 @@ impl RedisServer {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Sends `sig` (`STOP`, `CONT`, ...) to the server.
+    pub fn signal(&self, sig: &str) {
+        let c = self.child.as_ref().expect("the server runs");
+        assert!(c.signal(sig), "kill -{sig} redis-server");
+    }
+
     /// Kills the server (its data goes with it) and waits until the port is closed.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

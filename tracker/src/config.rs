@@ -361,10 +361,18 @@ impl Config {
             return Ok(None);
         };
         let ca = match &self.store_ca_file {
-            Some(p) => Some(
-                std::fs::read(p)
-                    .map_err(|e| ConfigError(format!("store_ca_file {}: {e}", p.display())))?,
-            ),
+            Some(p) => {
+                let pem = std::fs::read(p)
+                    .map_err(|e| ConfigError(format!("store_ca_file {}: {e}", p.display())))?;
+                // Else every TLS connection would fail later, for want of a root.
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    return Err(ConfigError(format!(
+                        "store_ca_file {}: no PEM certificate in it",
+                        p.display()
+                    )));
+                }
+                Some(pem)
+            }
             None => None,
         };
         crate::redis_store::Target::parse(url, ca.as_deref())
@@ -383,6 +391,11 @@ impl Config {
     /// from this process alone; its URL must parse.
     fn validate_store(&self) -> Result<(), ConfigError> {
         let Some(url) = &self.store else {
+            if self.store_ca_file.is_some() {
+                return Err(ConfigError(
+                    "store_ca_file is for a shared store: set store (rediss://...) too".into(),
+                ));
+            }
             return Ok(());
         };
         let err = |m: &str| Err(ConfigError(m.into()));
@@ -485,6 +498,13 @@ mod tests {
             "trusted_proxies = [\"127.0.0.1/32\"]\nip_param_from = [\"127.0.0.0/8\"]",
             "trusted_proxies = [\"10.0.0.0/8\"]\nip_param_from = [\"10.2.3.4/32\"]",
             "trusted_proxies = [\"::/0\"]\nip_param_from = [\"2001:db8::1/128\"]",
+            "store = \"http://127.0.0.1:6379\"",
+            "store = \"redis://127.0.0.1:x/0\"",
+            "store = \"redis+cluster://\"",
+            "store = \"redis://127.0.0.1:6379/0\"\nstate_file = \"/x\"",
+            "store_ca_file = \"/etc/hosts\"",
+            "store = \"rediss://127.0.0.1:6379/0\"\nstore_ca_file = \"/nonexistent\"",
+            "store = \"rediss://127.0.0.1:6379/0\"\nstore_ca_file = \"/etc/hosts\"",
         ];
         for b in bad {
             let c = Config::from_toml(b).unwrap();

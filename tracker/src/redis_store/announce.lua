@@ -7,8 +7,8 @@
 --
 -- KEYS: 1 origins, 2 seeders, 3 leechers, 4 holders (peers per address), all of the
 --       announcer's family; 5 origins, 6 seeders, 7 leechers of the other family;
---       8 the swarm's hash (field d: completed downloads; e4, e6: when each family's
---       keys last had their lifetime set, in ms).
+--       8 the swarm's hash (field d: completed downloads; x4, x6: when each family's
+--       keys expire, in ms of Redis's clock; k: the last `keep` seen).
 -- ARGV: 1 member (compact address, 6 or 18 bytes), 2 role (1 origin, 2 seeder,
 --       3 leecher), 3 event (0 none, 1 completed, 2 started, 3 stopped), 4 numwant,
 --       5 peer timeout ms, 6 most peers in the swarm, 7 most peers of the swarm behind
@@ -41,8 +41,8 @@ local ttl = tonumber(ARGV[9])
 local holder_len = tonumber(ARGV[10])
 local prune = ARGV[11]
 local keep = ARGV[12]
-local own_e = 'e' .. ARGV[13]
-local other_e = ARGV[13] == '4' and 'e6' or 'e4'
+local own_x = 'x' .. ARGV[13]
+local other_x = ARGV[13] == '4' and 'x6' or 'x4'
 local holders = KEYS[4]
 local holder = string.sub(member, 1, holder_len)
 
@@ -125,25 +125,32 @@ if event == 1 and role <= 2 and was ~= 1 and was ~= 2 then
   completed = 1
 end
 
-local n = redis.call('HMGET', KEYS[8], 'd', own_e, other_e)
+local n = redis.call('HMGET', KEYS[8], 'd', own_x, other_x, 'k')
 local downloaded = tonumber(n[1] or '0')
+local own_until = tonumber(n[2] or '0')
+local other_until = tonumber(n[3] or '0')
 
--- Lifetimes: the family's three sets and its per-address counts live on together, so
--- a set never expires with members the counts still hold (only pruning releases a
--- peer), and the swarm's hash at least as long. They are set when a set gains a member
--- (it may have just been created) and otherwise at most every half timeout: a key then
--- always outlives the last announce of any of its live peers by 1.5 timeouts. For a
--- torrent the access list keeps (registered) the hash never expires, as the in-memory
--- store keeps its count.
-if added or now - tonumber(n[2] or '0') > timeout / 2 then
+-- Lifetimes: the family's three sets and its per-address counts expire together (at
+-- x4 or x6 in the swarm's hash), so a set never expires with members the counts still
+-- hold (only pruning releases a peer), and the swarm's hash no sooner than the later
+-- family. They are set when a set gains a member (it may have just been created), when
+-- the access list's hold on the torrent changed, and otherwise once less than a
+-- lifetime less half a timeout is left: a key then always outlives the last announce of
+-- any of its live peers by more than a timeout. A lifetime is only ever lengthened, so
+-- instances that disagree on the timeout cannot cut one short. For a torrent the access
+-- list keeps (registered) the hash never expires, as the in-memory store keeps its
+-- count.
+if added or (n[4] or '0') ~= keep or own_until - now < ttl - timeout / 2 then
+  own_until = math.max(own_until, now + ttl)
+  local at = int(own_until)
   for i = 1, 4 do
-    redis.call('PEXPIRE', KEYS[i], ttl)
+    redis.call('PEXPIREAT', KEYS[i], at)
   end
-  redis.call('HSET', KEYS[8], own_e, now_s)
+  redis.call('HSET', KEYS[8], own_x, at, 'k', keep)
   if keep == '1' then
     redis.call('PERSIST', KEYS[8])
   else
-    redis.call('PEXPIRE', KEYS[8], ttl)
+    redis.call('PEXPIREAT', KEYS[8], int(math.max(own_until, other_until)))
   end
 end
 
@@ -151,9 +158,9 @@ local function live(k)
   return redis.call('ZCOUNT', k, cutoff_s, '+inf')
 end
 local counts = { live(KEYS[1]), live(KEYS[2]), live(KEYS[3]), 0, 0, 0, 0 }
--- The other family's sets exist only within a lifetime of its last refresh: most
--- swarms never see the other family, and then no command asks.
-if n[3] and now - tonumber(n[3]) < ttl then
+-- The other family's sets exist only until its lifetime: most swarms never see the
+-- other family, and then no command asks.
+if other_until > now then
   for i = 5, 7 do
     counts[i] = live(KEYS[i])
   end

@@ -5,7 +5,7 @@
 //! and while an attempt is under way they wait for it, within their own timeout.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -24,21 +24,17 @@ use tokio::sync::watch;
 const FIRST_RETRY: Duration = Duration::from_millis(50);
 const LAST_RETRY: Duration = Duration::from_secs(2);
 
-/// A connection that answers nothing for this long (every request timing out, none
-/// succeeding) is made again: a peer that vanished without a reset leaves the socket
-/// open forever.
+/// A connection whose requests all fail for this long, none succeeding, is made again:
+/// a peer that vanished without a reset leaves the socket open forever.
 const SILENT: Duration = Duration::from_secs(5);
 
 /// Where the store is: one server, or the nodes a cluster is found through.
 #[derive(Clone)]
-pub enum Target {
-    Single(Client),
-    Cluster {
-        client: Box<ClusterClient>,
-        /// The first node: pub/sub goes there (a cluster passes every PUBLISH to every
-        /// node).
-        first: Client,
-    },
+pub struct Target {
+    /// The server, or every node named: pub/sub may go to any (a cluster passes every
+    /// PUBLISH to every node), the next one after a failure.
+    nodes: Vec<Client>,
+    cluster: Option<ClusterClient>,
 }
 
 const CLUSTER: [(&str, &str); 2] = [
@@ -92,40 +88,37 @@ impl Target {
             if ca.is_some() {
                 b = b.certs(certs());
             }
-            return Ok(Self::Cluster {
-                client: Box::new(b.build()?),
-                first: node(&nodes[0])?,
+            return Ok(Self {
+                nodes: nodes.iter().map(|n| node(n)).collect::<Result<_, _>>()?,
+                cluster: Some(b.build()?),
             });
         }
-        Ok(Self::Single(node(url)?))
+        Ok(Self {
+            nodes: vec![node(url)?],
+            cluster: None,
+        })
     }
 
-    /// A plain client for pub/sub.
-    pub fn pubsub_client(&self) -> Client {
-        match self {
-            Self::Single(c) | Self::Cluster { first: c, .. } => c.clone(),
-        }
+    /// A plain client for pub/sub, for the `attempt`th try: a cluster's nodes in turn.
+    pub fn pubsub_client(&self, attempt: usize) -> Client {
+        self.nodes[attempt % self.nodes.len()].clone()
     }
 
     async fn connect(&self, timeout: Duration) -> Result<Conn, RedisError> {
-        match self {
-            Self::Single(c) => {
-                let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout));
-                let con = c
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await?;
-                Ok(Conn::Single(con))
-            }
-            Self::Cluster { client, .. } => {
-                let config = redis::cluster::ClusterConfig::new()
-                    .set_connection_timeout(timeout)
-                    .set_response_timeout(timeout);
-                let con = client.get_async_connection_with_config(config).await?;
-                Ok(Conn::Cluster(con))
-            }
+        if let Some(client) = &self.cluster {
+            let config = redis::cluster::ClusterConfig::new()
+                .set_connection_timeout(timeout)
+                .set_response_timeout(timeout);
+            let con = client.get_async_connection_with_config(config).await?;
+            return Ok(Conn::Cluster(con));
         }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
+        let con = self.nodes[0]
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        Ok(Conn::Single(con))
     }
 }
 
@@ -166,8 +159,11 @@ impl ConnectionLike for Conn {
 
 #[derive(Clone)]
 enum State {
-    /// Not connected, no attempt under way (the next is waiting out its back-off).
+    /// Not connected, and nobody is connecting: the next request starts a task.
     Down,
+    /// The task is waiting out its back-off: requests fail at once, never queue.
+    BackingOff,
+    /// The task is connecting: requests wait for it (within their own timeout).
     Connecting,
     /// Connected; the number tells one connection from the next.
     Up(u64, Conn),
@@ -182,15 +178,20 @@ pub struct LinkMetrics {
     pub connected: IntGauge,
 }
 
+/// A connection is being made by the one task that moved the state from `Down`; the
+/// state is the only record of it.
 pub struct Link {
     target: Target,
     timeout: Duration,
     state: watch::Sender<State>,
-    /// Whether a task is (re)connecting.
-    repairing: AtomicBool,
     made: AtomicU64,
-    /// When a request last succeeded, in ms since `epoch`.
-    last_ok: AtomicU64,
+    /// The wait before the next connection attempt, in ms: doubled by every attempt,
+    /// back to none once a connection has answered a request, so a connection that is
+    /// made and lost at once is not made again in a tight loop.
+    backoff_ms: AtomicU64,
+    /// Since when (ms since `epoch`, plus one) requests have failed without a success
+    /// in between; 0 while they succeed.
+    failing_since: AtomicU64,
     epoch: Instant,
     metrics: LinkMetrics,
 }
@@ -201,9 +202,9 @@ impl Link {
             target,
             timeout,
             state: watch::Sender::new(State::Down),
-            repairing: AtomicBool::new(false),
             made: AtomicU64::new(0),
-            last_ok: AtomicU64::new(0),
+            backoff_ms: AtomicU64::new(0),
+            failing_since: AtomicU64::new(0),
             epoch: Instant::now(),
             metrics,
         })
@@ -218,14 +219,13 @@ impl Link {
     async fn get(self: &Arc<Self>) -> Result<(u64, Conn), RedisError> {
         let mut rx = self.state.subscribe();
         loop {
-            // Cloned out: the borrow holds the channel's lock, which `repair` takes.
+            // Cloned out: the borrow holds the channel's lock, which sending takes.
             let state = rx.borrow_and_update().clone();
             match state {
                 State::Up(n, c) => return Ok((n, c)),
+                State::BackingOff => return Err(down()),
+                State::Down => self.repair(),
                 State::Connecting => {}
-                // An attempt waiting out its back-off: fail now, do not queue.
-                State::Down if !self.repair() => return Err(down()),
-                State::Down => {}
             }
             if rx.changed().await.is_err() {
                 return Err(down());
@@ -233,25 +233,29 @@ impl Link {
         }
     }
 
-    /// Runs `call` on the connection, made or mended as needed; a failure that says
-    /// the connection is gone (or silent too long) starts a new one.
+    /// Runs `call` on the connection, made or mended as needed. A failure that says the
+    /// connection is gone, or requests failing for [`SILENT`] with no success, starts a
+    /// new one; a timeout alone does not (a slow moment of Redis is not a dead socket,
+    /// and a cluster connection mends its nodes itself).
     pub async fn run<T, F, Fut>(self: &Arc<Self>, call: F) -> Result<T, RedisError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
         let (n, con) = self.get().await?;
+        let cluster = matches!(con, Conn::Cluster(_));
         match call(con).await {
             Ok(v) => {
-                self.last_ok.store(self.millis(), Ordering::Relaxed);
+                self.failing_since.store(0, Ordering::Relaxed);
+                self.backoff_ms.store(0, Ordering::Relaxed);
                 Ok(v)
             }
             Err(e) => {
-                let gone = e.is_io_error()
-                    || e.is_connection_dropped()
-                    || e.is_connection_refusal()
-                    || (e.is_timeout() && self.silent());
-                if gone {
+                // redis-rs reports its response timeout as an I/O error too.
+                let dead = !cluster
+                    && !e.is_timeout()
+                    && (e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal());
+                if dead || self.silent() {
                     self.lost(n);
                 }
                 Err(e)
@@ -259,8 +263,7 @@ impl Link {
         }
     }
 
-    /// The caller's own deadline passed while `call` ran: a connection that has
-    /// answered nothing for long is made again.
+    /// The caller's own deadline passed while its request ran.
     pub fn timed_out(self: &Arc<Self>) {
         let up = match &*self.state.borrow() {
             State::Up(n, _) => Some(*n),
@@ -275,10 +278,18 @@ impl Link {
         self.epoch.elapsed().as_millis() as u64
     }
 
+    /// Counts a failure; whether requests have failed, none succeeding, for [`SILENT`].
     fn silent(&self) -> bool {
-        self.millis()
-            .saturating_sub(self.last_ok.load(Ordering::Relaxed))
-            > SILENT.as_millis() as u64
+        let now = self.millis() + 1;
+        let since =
+            match self
+                .failing_since
+                .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => now,
+                Err(since) => since,
+            };
+        now - since > SILENT.as_millis() as u64
     }
 
     /// Connection `n` is gone: drops it (unless a newer one replaced it) and mends.
@@ -292,58 +303,68 @@ impl Link {
         });
         if dropped {
             self.metrics.connected.set(0);
+            self.failing_since.store(0, Ordering::Relaxed);
             tracing::warn!("store connection lost; reconnecting");
             self.repair();
         }
     }
 
-    /// Starts a task that connects, with back-off, unless one runs; whether it started
-    /// one (and the state is now `Connecting`).
-    fn repair(self: &Arc<Self>) -> bool {
-        if self.repairing.swap(true, Ordering::AcqRel) {
-            return false;
-        }
+    /// Starts the connecting task if the link is down and nobody else has.
+    fn repair(self: &Arc<Self>) {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            self.repairing.store(false, Ordering::Release);
-            return false;
+            return;
         };
-        self.state.send_replace(State::Connecting);
-        // Weak: a tracker that is dropped ends its reconnection.
-        rt.spawn(Self::connect_loop(Arc::downgrade(self)));
-        true
+        let claimed = self.state.send_if_modified(|s| {
+            let down = matches!(s, State::Down);
+            if down {
+                *s = State::Connecting;
+            }
+            down
+        });
+        if claimed {
+            // Made before the task runs, so that a task dropped unpolled (a runtime
+            // shutting down) also puts the link down for the next request. Weak: a
+            // tracker that is dropped ends its reconnection.
+            let release = Release {
+                link: Arc::downgrade(self),
+                armed: true,
+            };
+            rt.spawn(Self::connect_loop(release));
+        }
     }
 
-    async fn connect_loop(link: Weak<Self>) {
-        // Should this task end any other way than connected (a panic in a dependency,
-        // a runtime shutting down), the next request starts another.
-        struct Release(Weak<Link>);
-        impl Drop for Release {
-            fn drop(&mut self) {
-                if let Some(l) = self.0.upgrade() {
-                    l.state.send_replace(State::Down);
-                    l.repairing.store(false, Ordering::Release);
-                }
-            }
-        }
-        let release = Release(link.clone());
-        let mut delay = FIRST_RETRY;
+    async fn connect_loop(mut release: Release) {
         loop {
-            let Some(this) = link.upgrade() else { return };
-            if this.attempt().await {
-                std::mem::forget(release);
+            let Some(this) = release.link.upgrade() else {
+                return;
+            };
+            let wait = this.backoff_ms.load(Ordering::Relaxed);
+            let next = (wait * 2).clamp(
+                FIRST_RETRY.as_millis() as u64,
+                LAST_RETRY.as_millis() as u64,
+            );
+            this.backoff_ms.store(next, Ordering::Relaxed);
+            if wait > 0 {
+                // Requests fail at once meanwhile.
+                this.state.send_replace(State::BackingOff);
+                drop(this);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                let Some(this) = release.link.upgrade() else {
+                    return;
+                };
+                this.state.send_replace(State::Connecting);
+                if this.attempt().await {
+                    release.armed = false;
+                    return;
+                }
+            } else if this.attempt().await {
+                release.armed = false;
                 return;
             }
-            // Requests fail at once until the next attempt.
-            this.state.send_replace(State::Down);
-            drop(this);
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(LAST_RETRY);
-            let Some(this) = link.upgrade() else { return };
-            this.state.send_replace(State::Connecting);
         }
     }
 
-    /// One connection attempt; whether it connected.
+    /// One connection attempt; whether it connected (and the link is up).
     async fn attempt(&self) -> bool {
         let attempt = tokio::time::timeout(self.timeout, self.target.connect(self.timeout));
         match attempt.await {
@@ -353,9 +374,8 @@ impl Link {
                     self.metrics.reconnects.inc();
                     tracing::info!("store connection made again");
                 }
-                self.last_ok.store(self.millis(), Ordering::Relaxed);
+                self.failing_since.store(0, Ordering::Relaxed);
                 self.metrics.connected.set(1);
-                self.repairing.store(false, Ordering::Release);
                 self.state.send_replace(State::Up(n, con));
                 true
             }
@@ -367,6 +387,21 @@ impl Link {
                 tracing::debug!("store connection attempt timed out");
                 false
             }
+        }
+    }
+}
+
+/// Puts the link down when the connecting task ends without connecting (a panic in a
+/// dependency, a runtime shutting down), so that the next request starts another.
+struct Release {
+    link: Weak<Link>,
+    armed: bool,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        if let Some(l) = self.link.upgrade().filter(|_| self.armed) {
+            l.state.send_replace(State::Down);
         }
     }
 }
@@ -384,22 +419,19 @@ mod tests {
 
     #[test]
     fn a_cluster_url_names_every_node_with_the_same_credentials() {
-        let t = Target::parse("redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001/", None);
-        let Ok(Target::Cluster { first, .. }) = t else {
-            panic!("not a cluster")
-        };
-        let info = first.get_connection_info();
+        let t = Target::parse("redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001/", None).unwrap();
+        assert!(t.cluster.is_some());
+        assert_eq!(t.nodes.len(), 2);
+        let info = t.nodes[0].get_connection_info();
         assert_eq!(info.addr().to_string(), "127.0.0.1:7000");
         assert_eq!(info.redis_settings().password(), Some("pw"));
         assert!(info.tcp_settings().nodelay());
-        assert!(matches!(
-            Target::parse("rediss+cluster://h:7000", None),
-            Ok(Target::Cluster { .. })
-        ));
-        assert!(matches!(
-            Target::parse("redis://127.0.0.1:6379/0", None),
-            Ok(Target::Single(_))
-        ));
+        assert!(Target::parse("rediss+cluster://h:7000", None)
+            .unwrap()
+            .cluster
+            .is_some());
+        let single = Target::parse("redis://127.0.0.1:6379/0", None).unwrap();
+        assert!(single.cluster.is_none() && single.nodes.len() == 1);
         for bad in [
             "redis+cluster://",
             "redis+cluster://h:1,,h:2",

@@ -67,6 +67,18 @@ redis.call('PUBLISH', ARGV[2], seq .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
 return { 1, seq }
 ";
 
+/// A torrent no longer registered: its swarm's hash, kept forever while it was, gets a
+/// lifetime again, and forgets that it was kept (so the next announce of a torrent still
+/// kept otherwise, by the access-list file, keeps it again). KEYS 1 the swarm's hash;
+/// ARGV 1 its lifetime in ms.
+const RELEASE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'k', '0')
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 0
+";
+
 /// Both lists and the number of the last change, at one instant.
 const SNAPSHOT: &str = r"
 return { redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('GET', KEYS[3]) or '0' }
@@ -84,8 +96,11 @@ pub struct SharedLists {
     link: Arc<Link>,
     put: Script,
     remove: Script,
+    release: Script,
     snapshot: Script,
     timeout: Duration,
+    /// A swarm's keys' lifetime (two peer timeouts).
+    lifetime: Duration,
     /// The number of the last change this instance's copy holds; 0 until the first
     /// snapshot (the copy is not ready before).
     applied: tokio::sync::watch::Sender<u64>,
@@ -101,11 +116,13 @@ fn list(denied: bool) -> (&'static str, &'static str) {
 }
 
 impl SharedLists {
-    pub(super) fn new(link: Arc<Link>, timeout: Duration) -> Self {
+    pub(super) fn new(link: Arc<Link>, timeout: Duration, lifetime: Duration) -> Self {
         Self {
             link,
             put: Script::new(PUT),
             remove: Script::new(REMOVE),
+            release: Script::new(RELEASE),
+            lifetime,
             snapshot: Script::new(SNAPSHOT),
             timeout,
             applied: tokio::sync::watch::Sender::new(0),
@@ -180,6 +197,14 @@ impl SharedLists {
             .arg(CHANNEL)
             .arg(format!("un{kind}"));
         let (done, seq): (i64, u64) = self.run(inv).await?;
+        if done == 1 && !denied {
+            let mut inv = self.release.key(super::keys::SwarmKeys::new(ih).counts());
+            inv.arg(self.lifetime.as_millis() as u64);
+            // Not fatal: the swarm's next announce sets its lifetime too.
+            if self.run::<i64>(inv).await.is_err() {
+                tracing::debug!("could not release an unregistered torrent's count");
+            }
+        }
         self.await_applied(seq).await;
         Ok(done == 1)
     }
@@ -220,11 +245,12 @@ impl SharedLists {
     pub async fn follow(&self, tracker: Arc<Tracker>, shutdown: CancellationToken) {
         const FIRST: Duration = Duration::from_millis(100);
         let mut delay = FIRST;
+        let mut attempt = 0;
         while !shutdown.is_cancelled() {
             let began = std::time::Instant::now();
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                r = self.follow_once(&tracker) => {
+                r = self.follow_once(&tracker, attempt) => {
                     if let Err(e) = r {
                         tracing::warn!(error = %e, "shared API lists: subscription lost; retrying");
                     }
@@ -240,23 +266,34 @@ impl SharedLists {
                 () = tokio::time::sleep(delay) => {}
             }
             delay = (delay * 2).min(Duration::from_secs(5));
+            attempt = attempt.wrapping_add(1);
         }
     }
 
-    async fn follow_once(&self, tracker: &Tracker) -> Result<(), String> {
-        let mut sub = tokio::time::timeout(self.timeout, async {
-            let mut sub = self
-                .link
-                .target()
-                .pubsub_client()
-                .get_async_pubsub()
-                .await?;
+    /// One subscription (through the `attempt`th node of a cluster), followed until it
+    /// fails.
+    async fn follow_once(&self, tracker: &Tracker, attempt: usize) -> Result<(), String> {
+        let sub = tokio::time::timeout(self.timeout, async {
+            let client = self.link.target().pubsub_client(attempt);
+            let mut sub = client.get_async_pubsub().await?;
             sub.subscribe(CHANNEL).await?;
             Ok::<_, RedisError>(sub)
         })
         .await
-        .map_err(|_| "subscribing timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| "subscribing timed out".to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+        let mut sub = match sub {
+            Ok(sub) => sub,
+            Err(e) => {
+                // The lists may still be read over the requests' connection: an
+                // instance without its subscription serves with a copy at most a
+                // minute old rather than not at all.
+                if let Ok((registered, denied, seq)) = self.load().await {
+                    self.apply_snapshot(tracker, registered, denied, seq);
+                }
+                return Err(e);
+            }
+        };
         let (registered, denied, seq) = self.load().await.map_err(|e| e.to_string())?;
         self.apply_snapshot(tracker, registered, denied, seq);
         tracing::info!("shared API lists loaded; following changes");

@@ -6,7 +6,7 @@
 //! address (6 or 18 bytes) and scores the last announce in milliseconds of Redis's own
 //! clock (so instances need not agree on the time); a hash of peers per address (IPv6:
 //! per /64) for `max_peers_per_address`; a hash holding `downloaded` and when each
-//! family's keys last had their lifetime set. Each announce is one
+//! family's keys expire. Each announce is one
 //! script (`announce.lua`), atomic on the server, whose work is bounded by the reply and
 //! not by the swarm; every key it touches gets a lifetime, so an abandoned swarm leaves
 //! nothing behind. A scrape is a read-only script per hash (`scrape.lua`), the hashes of
@@ -109,7 +109,7 @@ impl RedisStore {
     ) -> Self {
         let link = Link::new(target, limits.timeout, metrics.link.clone());
         Self {
-            lists: SharedLists::new(link.clone(), limits.timeout),
+            lists: SharedLists::new(link.clone(), limits.timeout, 2 * limits.peer_timeout),
             link,
             announce: Script::new(include_str!("announce.lua")),
             scrape: Script::new(include_str!("scrape.lua")),
@@ -143,7 +143,8 @@ impl RedisStore {
         self.limits.peer_timeout.as_millis() as u64
     }
 
-    /// A swarm's keys outlive its last peer by one more timeout, then vanish.
+    /// A swarm's keys outlive its last peer by one more timeout, then vanish (as the
+    /// lists' `RELEASE` also has it).
     fn lifetime_ms(&self) -> u64 {
         2 * self.timeout_ms()
     }
@@ -317,7 +318,7 @@ impl SwarmStore for RedisStore {
                 for k in SwarmKeys::new(ih).for_scrape() {
                     inv.key(k);
                 }
-                inv.arg(self.timeout_ms()).arg(self.lifetime_ms());
+                inv.arg(self.timeout_ms());
                 self.run::<Vec<u64>>(inv)
             });
             let replies = futures_util::future::join_all(calls).await;

@@ -295,6 +295,35 @@ async fn a_redis_outage_is_answered_and_outlived() {
 /// The admin API of either instance changes what both serve (allow mode): the lists
 /// live in Redis and every instance follows them.
 #[tokio::test]
+async fn a_slow_redis_is_waited_out_on_the_same_connection() {
+    let redis = RedisServer::start();
+    let a = instance(&redis).await;
+    announce_to(&a, 6, 1, 7400, 0, Event::Started).await;
+    // Redis stopped for two seconds: requests time out (500 ms each) with a failure,
+    // but a slow server is not a dead socket, so the connection is kept.
+    redis.signal("STOP");
+    for i in 0..2u8 {
+        let r = announce_to(&a, 6, 2 + i, 7401, 100, Event::Started).await;
+        let f = FailureResponse::decode(&r.body).expect("a failure while Redis is stopped");
+        assert_eq!(f.reason, "tracker store unavailable");
+    }
+    redis.signal("CONT");
+    let back = eventually(|| async {
+        FailureResponse::decode(&announce_to(&a, 6, 9, 7409, 100, Event::Started).await.body)
+            .is_none()
+    })
+    .await;
+    assert!(back);
+    let m = a.metrics().await;
+    assert_eq!(
+        metric(&m, "seedline_tracker_store_reconnects_total"),
+        Some(0.0),
+        "{m}"
+    );
+    a.stop().await;
+}
+
+#[tokio::test]
 async fn a_registration_on_one_instance_opens_the_torrent_on_all() {
     let redis = RedisServer::start();
     let allow = || api_config(seedline_tracker::access::Mode::Allow);
@@ -332,6 +361,9 @@ async fn a_registration_on_one_instance_opens_the_torrent_on_all() {
         (Some(true), Some("r.iso"))
     );
     assert_eq!(v["seeders"], 1, "{v}");
+    // Registered, its count never expires; unregistered (below), it does again.
+    let count_key = format!("sl:{{{}}}:n", InfoHash([5; 20]).to_hex());
+    assert_eq!(redis.cli(&["pttl", &count_key]), "-1");
     // No totals from a store without an index, rather than this process's empty one.
     let (status, v) = call(&b, "GET", "/api/stats", "").await;
     assert_eq!(status, 200);
@@ -350,6 +382,8 @@ async fn a_registration_on_one_instance_opens_the_torrent_on_all() {
     )
     .await;
     assert_eq!(status, 200);
+    let ttl: i64 = redis.cli(&["pttl", &count_key]).parse().unwrap();
+    assert!(ttl > 0, "an unregistered torrent's count expires ({ttl})");
     let closed_on_a =
         eventually(|| async { refused(&announce_to(&a, 5, 2, 7301, 100, Event::Started).await) })
             .await;
