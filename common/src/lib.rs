@@ -13,6 +13,7 @@ pub mod failure;
 pub mod fuzz;
 pub mod id;
 pub mod metainfo;
+pub mod mse;
 pub mod peer;
 pub mod per_address;
 pub mod query;

@@ -7,6 +7,7 @@
 
 mod bencode;
 mod metainfo;
+mod mse;
 mod query;
 mod reply;
 mod udp;
@@ -14,6 +15,7 @@ mod wire;
 
 pub use bencode::bencode;
 pub use metainfo::metainfo;
+pub use mse::mse_handshake;
 pub use query::{announce_query, scrape_query};
 pub use reply::announce_reply;
 pub use udp::udp_packet;

@@ -13,4 +13,5 @@ seedline_testkit::replay_corpora!(fuzz:
     peer_wire,
     ut_metadata,
     udp_packet,
+    mse_handshake,
 );
