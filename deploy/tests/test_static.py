@@ -90,6 +90,14 @@ class Static(unittest.TestCase):
         write(path, "a-token-of-sixteen-or-more\n")
         return path
 
+    def ca_file(self):
+        path = os.path.join(self.dir, "ca.pem")
+        key = os.path.join(self.dir, "ca.key")
+        r = run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                 "-out", path, "-days", "1", "-subj", "/CN=seedline-test"])
+        self.ok(r, "openssl makes a CA")
+        return path
+
     def test_env_example_lists_every_variable_once(self):
         self.check_env_lists_every_variable_once(self.tracker, "tracker")
 
@@ -98,9 +106,17 @@ class Static(unittest.TestCase):
         write(toml, run([self.tracker, "--print-config"]).stdout)
         no_default = self.check_env_values_are_the_defaults(
             self.tracker, "tracker", {},
-            # Example paths need not exist here; an access list needs a mode that reads it.
-            {"TRACKER_CONFIG": toml, "TRACKER_ADMIN_TOKEN_FILE": self.token_file()},
-            {"TRACKER_ACCESS_LIST": {"TRACKER_MODE": "deny"}},
+            # Example paths need not exist here, except files read at start; an access
+            # list needs a mode that reads it, a store CA a store.
+            {
+                "TRACKER_CONFIG": toml,
+                "TRACKER_ADMIN_TOKEN_FILE": self.token_file(),
+                "TRACKER_STORE_CA_FILE": self.ca_file(),
+            },
+            {
+                "TRACKER_ACCESS_LIST": {"TRACKER_MODE": "deny"},
+                "TRACKER_STORE_CA_FILE": {"TRACKER_STORE": "rediss://127.0.0.1:6379/0"},
+            },
         )
         self.assertIn("TRACKER_TRUSTED_PROXY", no_default)
         self.assertNotIn("TRACKER_INTERVAL", no_default, "defaults are found in --help")

@@ -14,6 +14,12 @@ impl Cipher {
         Self(c)
     }
 
+    /// A cipher keyed with `key` directly, for tests of code that carries one.
+    #[doc(hidden)]
+    pub fn for_test(key: &[u8; 20]) -> Self {
+        Self::new(key)
+    }
+
     /// Encrypts or decrypts `data` in place (RC4 is its own inverse), advancing the
     /// keystream.
     pub fn apply(&mut self, data: &mut [u8]) {

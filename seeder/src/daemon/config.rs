@@ -143,6 +143,12 @@ pub struct Config {
     /// symlink in the library cannot publish files from elsewhere on the host.
     #[arg(long, env = "SEEDER_FOLLOW_SYMLINKS_OUTSIDE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub follow_symlinks_outside: bool,
+    /// Encrypted connections (MSE/PE): `prefer` takes encrypted and plain ones and picks
+    /// RC4 when a peer offers it; `require` takes RC4-encrypted ones only; `allow` takes
+    /// both and picks plain text when a peer offers both; `off` closes encrypted
+    /// handshakes (the peer retries in plain text).
+    #[arg(long, env = "SEEDER_ENCRYPTION", value_enum, default_value = "prefer")]
+    pub encryption: Encryption,
     /// Seconds a new connection has to complete its handshake.
     #[arg(long, env = "SEEDER_HANDSHAKE_TIMEOUT", default_value_t = 10)]
     pub handshake_timeout: u32,
@@ -168,6 +174,41 @@ pub struct Config {
     /// A `tracing` filter such as `info` or `seedline_seeder=debug`.
     #[arg(long, env = "SEEDER_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+}
+
+/// The `encryption` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Encryption {
+    Prefer,
+    Require,
+    Allow,
+    Off,
+}
+
+impl Encryption {
+    /// The MSE methods taken, or `None` for `off`.
+    pub fn methods(self) -> Option<seedline_common::mse::Methods> {
+        use seedline_common::mse::Methods;
+        match self {
+            Self::Prefer => Some(Methods {
+                rc4: true,
+                plaintext: true,
+                prefer_rc4: true,
+            }),
+            Self::Require => Some(Methods {
+                rc4: true,
+                plaintext: false,
+                prefer_rc4: true,
+            }),
+            Self::Allow => Some(Methods {
+                rc4: true,
+                plaintext: true,
+                prefer_rc4: false,
+            }),
+            Self::Off => None,
+        }
+    }
 }
 
 /// The least `max_peer_memory`: a batch of blocks (256 KiB and a block), a frame and

@@ -170,16 +170,12 @@ impl Library {
             self.shutdown.child_token(),
             self.shared.metrics.clone(),
         )?;
-        {
-            let mut map = self.shared.torrents.write().expect("torrents lock");
-            if let Some(other) = map.get(&t.info_hash) {
-                return Err(format!(
-                    "{} has the same info hash as {}; it is not loaded twice",
-                    path.display(),
-                    other.source.display()
-                ));
-            }
-            map.insert(t.info_hash, t.clone());
+        if let Err(other) = self.shared.add_torrent(&t) {
+            return Err(format!(
+                "{} has the same info hash as {}; it is not loaded twice",
+                path.display(),
+                other.source.display()
+            ));
         }
         tracing::info!(
             torrent = %path.display(),
@@ -232,11 +228,7 @@ impl Library {
     }
 
     fn remove(&self, t: &Arc<Torrent>) {
-        self.shared
-            .torrents
-            .write()
-            .expect("torrents lock")
-            .remove(&t.info_hash);
+        self.shared.remove_torrent(&t.info_hash);
         t.token.cancel();
         tracing::info!(torrent = %t.source.display(), info_hash = %t.info_hash, "torrent removed");
     }

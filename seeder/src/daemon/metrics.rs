@@ -16,6 +16,8 @@ pub struct Metrics {
     pub peers_connected: IntGauge,
     pub peers_unchoked: IntGauge,
     pub connections_total: IntCounter,
+    /// Connections past their handshake, by how the stream is carried.
+    pub connections_encrypted: IntCounterVec,
     pub disconnects: IntCounterVec,
     pub requests_rejected: IntCounterVec,
     pub torrents: IntGaugeVec,
@@ -52,6 +54,12 @@ impl Metrics {
             peers_connected: r.gauge("peers_connected", "Peers past the handshake, now."),
             peers_unchoked: r.gauge("peers_unchoked", "Peers allowed to request, now."),
             connections_total: r.counter("connections_total", "Accepted TCP connections."),
+            connections_encrypted: r.counters(
+                "connections_encryption_total",
+                "Connections past their handshake, by encryption: none (a plain handshake), rc4, or plaintext (an encrypted handshake that chose plain text).",
+                "method",
+                &crate::daemon::peer::encryption::METHODS,
+            ),
             disconnects: r.counters(
                 "disconnects_total",
                 "Closed peer connections by reason.",

@@ -43,9 +43,21 @@ reasons! {
     Disconnect {
         /// The first bytes were not a BitTorrent handshake (nor an encrypted one).
         NotBittorrent => "not_bittorrent",
-        /// An encrypted (MSE/PE) handshake, not supported yet: the client retries in
-        /// plain text.
+        /// An encrypted (MSE/PE) handshake with `encryption = off`: the client retries
+        /// in plain text.
         Encrypted => "encrypted_handshake",
+        /// A plain handshake with `encryption = require`.
+        PlaintextRefused => "plaintext_refused",
+        /// MSE: a Diffie-Hellman key out of range.
+        MseBadKey => "mse_bad_key",
+        /// MSE: no synchronisation marker within the 512 bytes of padding allowed.
+        MseNoSync => "mse_no_sync",
+        /// MSE: the verification constant did not decrypt to zeros.
+        MseBadVerification => "mse_bad_verification",
+        /// MSE: padding or initial payload longer than allowed.
+        MseTooLong => "mse_too_long",
+        /// MSE: the peer offered no method `encryption` accepts.
+        MseNoCommonMethod => "mse_no_common_method",
         UnknownTorrent => "unknown_torrent",
         HandshakeTimeout => "handshake_timeout",
         /// `max_peers` or `max_peers_per_torrent` reached.

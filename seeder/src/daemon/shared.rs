@@ -26,6 +26,9 @@ pub struct Shared {
     pub cfg: Config,
     pub metrics: Metrics,
     pub torrents: RwLock<HashMap<InfoHash, Arc<Torrent>>>,
+    /// The same torrents by `HASH('req2', info hash)`, which names a torrent in an
+    /// encrypted handshake (kept with `torrents` by `add_torrent`, `remove_torrent`).
+    by_req2: RwLock<HashMap<[u8; 20], InfoHash>>,
     /// Peers past the handshake, over all torrents.
     pub peers: AtomicUsize,
     pub limiter: RateLimiter,
@@ -64,6 +67,7 @@ impl Shared {
             background_verify: Arc::new(Semaphore::new(1)),
             embedded_tracker: OnceLock::new(),
             torrents: RwLock::new(HashMap::new()),
+            by_req2: RwLock::new(HashMap::new()),
             peers: AtomicUsize::new(0),
             metrics,
             cfg,
@@ -103,6 +107,33 @@ impl Shared {
 
     pub fn torrent(&self, h: &InfoHash) -> Option<Arc<Torrent>> {
         self.torrents.read().expect("torrents lock").get(h).cloned()
+    }
+
+    /// Adds `t`, unless a torrent with its info hash is there: then that one.
+    pub fn add_torrent(&self, t: &Arc<Torrent>) -> Result<(), Arc<Torrent>> {
+        let mut map = self.torrents.write().expect("torrents lock");
+        if let Some(other) = map.get(&t.info_hash) {
+            return Err(other.clone());
+        }
+        map.insert(t.info_hash, t.clone());
+        self.by_req2
+            .write()
+            .expect("req2 lock")
+            .insert(seedline_common::mse::req2(&t.info_hash), t.info_hash);
+        Ok(())
+    }
+
+    pub fn remove_torrent(&self, h: &InfoHash) {
+        self.torrents.write().expect("torrents lock").remove(h);
+        self.by_req2
+            .write()
+            .expect("req2 lock")
+            .remove(&seedline_common::mse::req2(h));
+    }
+
+    /// The info hash of the torrent whose `HASH('req2', info hash)` is `r`.
+    pub fn by_req2(&self, r: &[u8; 20]) -> Option<InfoHash> {
+        self.by_req2.read().expect("req2 lock").get(r).copied()
     }
 
     pub fn all_torrents(&self) -> Vec<Arc<Torrent>> {

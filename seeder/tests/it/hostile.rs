@@ -33,10 +33,10 @@ async fn hostile_peers_are_dropped_and_others_still_served() {
         .await;
     c.expect_closed().await;
 
-    // An encrypted (MSE) handshake: closed at once, before 68 bytes ever arrive, and
-    // counted apart from other protocols (issue 14, item 9), such as an HTTP request.
+    // An encrypted (MSE) handshake whose key is out of range (above the prime): closed
+    // at once, counted apart from other protocols, such as an HTTP request.
     let mut c = Client::connect(s.peer).await;
-    c.send_raw(&[0x8f; 40]).await;
+    c.send_raw(&[0xff; 96]).await;
     c.expect_closed().await;
     let mut c = Client::connect(s.peer).await;
     c.send_raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
@@ -138,7 +138,7 @@ async fn hostile_peers_are_dropped_and_others_still_served() {
     };
     assert_eq!(count("unknown_torrent"), 1.0, "{m}");
     assert_eq!(count("not_bittorrent"), 1.0, "{m}");
-    assert_eq!(count("encrypted_handshake"), 1.0, "{m}");
+    assert_eq!(count("mse_bad_key"), 1.0, "{m}");
     assert_eq!(count("protocol_error"), 3.0, "{m}");
     assert_eq!(count("bad_request"), 3.0, "{m}");
     assert_eq!(count("too_many_requests"), 2.0, "{m}");

@@ -24,6 +24,7 @@ UPnP and NAT-PMP off, so nothing leaves the machine.
 
 import http.server
 import json
+import os
 import resource
 import socket
 import struct
@@ -37,6 +38,7 @@ import libtorrent as lt
 def session(**extra):
     return lt.session({
         **extra,
+        **encryption(),
         "listen_interfaces": "127.0.0.1:0",
         "enable_dht": False,
         "enable_lsd": False,
@@ -47,6 +49,19 @@ def session(**extra):
         "allow_multiple_connections_per_ip": True,
         "alert_mask": lt.alert.category_t.error_notification,
     })
+
+
+def encryption():
+    """LT_ENCRYPTION=rc4: RC4-encrypted connections only, in and out (MSE/PE forced);
+    unset: libtorrent's defaults."""
+    if os.environ.get("LT_ENCRYPTION") != "rc4":
+        return {}
+    return {
+        "out_enc_policy": int(lt.enc_policy.forced),
+        "in_enc_policy": int(lt.enc_policy.forced),
+        "allowed_enc_level": int(lt.enc_level.rc4),
+        "prefer_rc4": True,
+    }
 
 
 def check():

@@ -6,6 +6,7 @@ mod binary;
 mod cli;
 mod daemon_util;
 mod download;
+mod encryption;
 mod fuzz_corpus;
 mod golden;
 mod hostile;

@@ -18,20 +18,20 @@ use crate::util::{assert_same_tree, lt_helper, make_torrent, python, write_tree,
 const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A seeder with a library, and a release published into it with our tracker's URL.
-struct Published {
-    seeder: Running,
-    torrent: PathBuf,
+pub struct Published {
+    pub seeder: Running,
+    pub torrent: PathBuf,
     /// The released file or directory.
-    content: PathBuf,
+    pub content: PathBuf,
     magnet: String,
     _lib: tempfile::TempDir,
 }
 
-async fn publish(files: &[(&str, usize)], name: &str) -> Published {
+pub async fn publish(files: &[(&str, usize)], name: &str) -> Published {
     publish_with(files, name, test_config()).await
 }
 
-async fn publish_with(files: &[(&str, usize)], name: &str, mut cfg: Config) -> Published {
+pub async fn publish_with(files: &[(&str, usize)], name: &str, mut cfg: Config) -> Published {
     let lib = tempfile::tempdir().unwrap();
     cfg.library = Some(lib.path().to_owned());
     let seeder = Running::start(cfg).await;
@@ -78,7 +78,7 @@ async fn publish_with(files: &[(&str, usize)], name: &str, mut cfg: Config) -> P
     }
 }
 
-fn multi_file() -> Vec<(&'static str, usize)> {
+pub fn multi_file() -> Vec<(&'static str, usize)> {
     vec![
         ("Release ü/video.bin", 1_500_000),
         ("Release ü/extras/notes.txt", 12_345),
@@ -95,17 +95,23 @@ async fn finish(child: KillOnDrop, what: &'static str) {
 
 impl Published {
     /// The published `.torrent` file's path, for a client that takes a file.
-    fn torrent(&self) -> &str {
+    pub fn torrent(&self) -> &str {
         self.torrent.to_str().unwrap()
     }
 }
 
 /// aria2c downloads `source` (a `.torrent` path or a magnet link) into a fresh directory.
 async fn aria2(source: &str) -> TempDir {
+    aria2_with(source, &[]).await
+}
+
+/// [`aria2`] with more options.
+pub async fn aria2_with(source: &str, options: &[&str]) -> TempDir {
     let out = tempfile::tempdir().unwrap();
     let child = KillOnDrop::spawn(
         aria2c(out.path())
             .args(["--interface=127.0.0.1", "--seed-time=0"])
+            .args(options)
             .arg(source),
     );
     finish(child, "aria2c").await;
@@ -115,10 +121,18 @@ async fn aria2(source: &str) -> TempDir {
 /// `count` libtorrent sessions download `source` at once, into `0/`, `1/`, … of a fresh
 /// directory.
 pub async fn libtorrent(source: &str, count: usize) -> TempDir {
+    libtorrent_with(source, count, None).await
+}
+
+/// [`libtorrent`], with `LT_ENCRYPTION` set to `encryption` (see `lt_helper.py`).
+pub async fn libtorrent_with(source: &str, count: usize, encryption: Option<&str>) -> TempDir {
     let out = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(python());
+    if let Some(e) = encryption {
+        cmd.env("LT_ENCRYPTION", e);
+    }
     let child = KillOnDrop::spawn(
-        Command::new(python())
-            .arg(lt_helper())
+        cmd.arg(lt_helper())
             .args(["leech", source])
             .arg(out.path())
             .arg(TIMEOUT.as_secs().to_string())
@@ -130,7 +144,7 @@ pub async fn libtorrent(source: &str, count: usize) -> TempDir {
     out
 }
 
-fn assert_file_same(expected: &Path, got: &Path) {
+pub fn assert_file_same(expected: &Path, got: &Path) {
     assert!(
         std::fs::read(expected).unwrap() == std::fs::read(got).unwrap(),
         "{} differs",

@@ -9,11 +9,13 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use seedline_common::per_address::Slot;
 use seedline_common::wire::{Bitfield, ExtendedHandshake, Handshake, Message, HANDSHAKE_LEN};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
+use super::cipher_io::{CipherRead, CipherWrite};
 use super::conn::Conn;
+use super::encryption;
 use super::handshakes::HandshakePlace;
 use super::reader::{self, UT_METADATA_ID};
 use super::writer;
@@ -80,16 +82,35 @@ async fn serve(
 ) -> Disconnect {
     let _ = stream.set_nodelay(true);
     let timeout = Config::secs(shared.cfg.handshake_timeout);
-    let mut buf = BytesMut::with_capacity(4096);
+    // The first bytes (an encrypted handshake if they are one), then the BitTorrent
+    // handshake through the connection's cipher, all within the handshake timeout.
+    let handshake = async move {
+        let opened = encryption::open(&mut stream, shared).await?;
+        let (decrypt, encrypt) = match opened.ciphers {
+            Some((d, e)) => (Some(d), Some(e)),
+            None => (None, None),
+        };
+        let (rd, wr) = stream.into_split();
+        let mut rd = CipherRead::new(rd, decrypt);
+        let wr = CipherWrite::new(wr, encrypt);
+        let mut buf = opened.received;
+        let theirs = read_handshake(&mut rd, &mut buf).await?;
+        Ok::<_, Disconnect>((rd, wr, buf, theirs, opened.method))
+    };
     let read = tokio::select! {
-        r = tokio::time::timeout(timeout, read_handshake(&mut stream, &mut buf)) => r,
+        r = tokio::time::timeout(timeout, handshake) => r,
         () = place.handshake.evicted() => return Disconnect::HandshakeEvicted,
     };
-    let theirs = match read {
+    let (mut rd, mut wr, mut buf, theirs, method) = match read {
         Err(_) => return Disconnect::HandshakeTimeout,
         Ok(Err(why)) => return why,
         Ok(Ok(h)) => h,
     };
+    shared
+        .metrics
+        .connections_encrypted
+        .with_label_values(&[method])
+        .inc();
     // Past the handshake: the address's place is kept until the connection ends.
     let Place {
         slot: _slot,
@@ -154,10 +175,9 @@ async fn serve(
         }
         shared.metrics.super_seed_offers.inc_by(offers.len() as u64);
     }
-    if let Err(why) = writer::write_within(&mut stream, &hello, shared).await {
+    if let Err(why) = writer::write_within(&mut wr, &hello, shared).await {
         return why;
     }
-    let (mut rd, mut wr) = stream.into_split();
     shared.choker.add(conn.clone());
     let why = tokio::select! {
         why = reader::run(&conn, shared, &mut rd, buf) => why,
@@ -169,16 +189,16 @@ async fn serve(
     why
 }
 
-async fn read_handshake(
-    stream: &mut TcpStream,
+async fn read_handshake<R: AsyncRead + Unpin>(
+    stream: &mut R,
     buf: &mut BytesMut,
 ) -> Result<Handshake, Disconnect> {
     loop {
         match Handshake::decode(buf) {
             Ok(Some(h)) => return Ok(h),
             Ok(None) => {}
-            // Most often an encrypted handshake: closing at once makes the client retry
-            // in plain text.
+            // With `encryption = off`, most often an encrypted handshake: closing at
+            // once makes the client retry in plain text.
             Err(_) if looks_encrypted(buf) => return Err(Disconnect::Encrypted),
             Err(_) => return Err(Disconnect::NotBittorrent),
         }

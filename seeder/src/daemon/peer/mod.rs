@@ -4,10 +4,12 @@
 
 pub mod accept;
 pub mod choker;
+mod cipher_io;
 pub mod conn;
+pub mod encryption;
 pub mod handshakes;
 pub mod memory;
 pub(crate) mod reader;
-mod writer;
+pub(super) mod writer;
 
 pub use accept::{handle_connection, Place};

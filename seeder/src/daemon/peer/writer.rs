@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use seedline_common::wire::{write_piece_header, Bitfield, BlockRequest, Message};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::watch;
 
 use super::conn::{Conn, Work};
@@ -36,10 +35,10 @@ const HAVE_CHUNK: usize = 4096;
 
 /// Sends until the connection fails; returns the disconnect reason. `advertised` is what
 /// the peer was told we have; pieces proven later are sent as `have`.
-pub async fn run(
+pub async fn run<W: AsyncWrite + Unpin>(
     conn: &Arc<Conn>,
     shared: &Shared,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut W,
     mut advertised: Bitfield,
     mut progress: watch::Receiver<u32>,
 ) -> Disconnect {
@@ -139,7 +138,12 @@ pub async fn write_within<W: AsyncWrite + Unpin>(
             Ok(Ok(n)) => bytes = &bytes[n..],
         }
     }
-    Ok(())
+    // A cipher holds what it encrypted until the socket takes it.
+    match tokio::time::timeout(limit, wr.flush()).await {
+        Err(_) => Err(Disconnect::WriteTimeout),
+        Ok(Err(_)) => Err(Disconnect::Io),
+        Ok(Ok(())) => Ok(()),
+    }
 }
 
 /// Counts the block data of the `piece` frames in `buf`, which went out.

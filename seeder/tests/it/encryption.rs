@@ -1,0 +1,92 @@
+//! Encrypted connections (MSE/PE) with real clients set to require them: libtorrent
+//! (python3 bindings, RC4 forced both ways) and aria2 (`--bt-require-crypto`) download
+//! byte-exact, single- and multi-file, and are counted as RC4; with `encryption =
+//! require` a plain client is turned away, and with `off` an encrypted one.
+
+use seedline_seeder::daemon::config::Encryption;
+
+use crate::daemon_util::{metric, test_config};
+use crate::peer_client::Client;
+use crate::real_clients::{
+    aria2_with, assert_file_same, libtorrent_with, multi_file, publish, publish_with,
+};
+use crate::util::assert_same_tree;
+
+const ARIA2_RC4: [&str; 2] = ["--bt-require-crypto=true", "--bt-min-crypto-level=arc4"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_require_encryption_download_byte_exact() {
+    let p = publish(&multi_file(), "Release ü").await;
+    let out = libtorrent_with(p.torrent(), 1, Some("rc4")).await;
+    assert_same_tree(&p.content, &out.path().join("0/Release ü"));
+    let out = aria2_with(p.torrent(), &ARIA2_RC4).await;
+    assert_same_tree(&p.content, &out.path().join("Release ü"));
+    let m = p.seeder.metrics().await;
+    assert!(
+        metric(
+            &m,
+            "seedline_seeder_connections_encryption_total{method=\"rc4\"}"
+        ) >= 2.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_seeder_connections_encryption_total{method=\"none\"}"
+        ),
+        0.0,
+        "{m}"
+    );
+    p.seeder.stop().await;
+
+    let p = publish(&[("one.iso", 700_001)], "one.iso").await;
+    let out = libtorrent_with(p.torrent(), 1, Some("rc4")).await;
+    assert_file_same(&p.content, &out.path().join("0/one.iso"));
+    let out = aria2_with(p.torrent(), &ARIA2_RC4).await;
+    assert_file_same(&p.content, &out.path().join("one.iso"));
+    p.seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_turns_plain_peers_away_and_off_encrypted_ones() {
+    let mut cfg = test_config();
+    cfg.encryption = Encryption::Require;
+    let p = publish_with(&[("one.iso", 100_000)], "one.iso", cfg).await;
+    let ih = crate::util::parse(&p.torrent.clone()).info_hash;
+    let mut c = Client::connect(p.seeder.peer).await;
+    c.send_raw(
+        &seedline_common::wire::Handshake::new(ih, seedline_common::PeerId([1; 20])).encode(),
+    )
+    .await;
+    c.expect_closed().await;
+    // An encrypting client still downloads.
+    let out = libtorrent_with(p.torrent(), 1, Some("rc4")).await;
+    assert_file_same(&p.content, &out.path().join("0/one.iso"));
+    let m = p.seeder.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_seeder_disconnects_total{reason=\"plaintext_refused\"}"
+        ),
+        1.0,
+        "{m}"
+    );
+    p.seeder.stop().await;
+
+    let mut cfg = test_config();
+    cfg.encryption = Encryption::Off;
+    let p = publish_with(&[("one.iso", 100_000)], "one.iso", cfg).await;
+    // A plain client (libtorrent's defaults: it tries encrypted first, then plain).
+    let out = libtorrent_with(p.torrent(), 1, None).await;
+    assert_file_same(&p.content, &out.path().join("0/one.iso"));
+    let m = p.seeder.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_seeder_connections_encryption_total{method=\"rc4\"}"
+        ),
+        0.0,
+        "{m}"
+    );
+    p.seeder.stop().await;
+}
