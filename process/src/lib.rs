@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod logging;
 pub mod metrics;
 pub mod net;
+pub mod rate_limit;
 pub mod settings;
 pub mod shutdown;
 

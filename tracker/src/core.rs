@@ -12,12 +12,12 @@ use seedline_common::peer::canonical_ip;
 use seedline_common::{scrape, Event, InfoHash, PeerId, ScrapeRequest, ScrapeStats};
 
 use crate::metrics::Endpoint;
-use crate::rate_limit::Verdict;
 use crate::sink::PeerSink;
 use crate::store::{ReplyParams, StoreError};
 use crate::swarm::{peer_addr, PeerAnnounce};
 use crate::swarm_store::SwarmStore;
 use crate::tracker::Tracker;
+use seedline_process::rate_limit::Verdict;
 
 /// A refused request: failure kind for metrics, reason for the client, BEP 31 minutes.
 pub(crate) type Failed = (&'static str, String, Option<u32>);

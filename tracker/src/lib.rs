@@ -23,7 +23,6 @@ mod idle_io;
 pub mod metrics;
 mod ops_metrics;
 mod persist;
-mod rate_limit;
 pub mod redis_store;
 mod registry;
 mod reload;

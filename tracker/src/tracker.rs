@@ -15,10 +15,10 @@ use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::full_scrape::FullScrape;
 use crate::metrics::Metrics;
-use crate::rate_limit::RateLimiter;
 use crate::redis_store::{RedisLimits, RedisStore};
 use crate::store::{Store, StoreConfig};
 use crate::swarm::peer_addr;
+use seedline_process::rate_limit::RateLimiter;
 
 /// The tracker's shared state: what every connection's requests are served from.
 pub struct Tracker {

@@ -149,6 +149,15 @@ pub struct Config {
     /// handshakes (the peer retries in plain text).
     #[arg(long, env = "SEEDER_ENCRYPTION", value_enum, default_value = "prefer")]
     pub encryption: Encryption,
+    /// Encrypted handshakes one address (IPv6: one /64) may start per minute, each a
+    /// Diffie-Hellman exchange (about 170 us of CPU), up to this many at once; past it
+    /// the connection is closed (`mse_rate_limited`). 0: no limit.
+    #[arg(
+        long,
+        env = "SEEDER_ENCRYPTED_HANDSHAKES_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub encrypted_handshakes_per_minute: u32,
     /// Seconds a new connection has to complete its handshake.
     #[arg(long, env = "SEEDER_HANDSHAKE_TIMEOUT", default_value_t = 10)]
     pub handshake_timeout: u32,

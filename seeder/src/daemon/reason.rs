@@ -58,6 +58,8 @@ reasons! {
         MseTooLong => "mse_too_long",
         /// MSE: the peer offered no method `encryption` accepts.
         MseNoCommonMethod => "mse_no_common_method",
+        /// MSE: the address started more than `encrypted_handshakes_per_minute`.
+        MseRateLimited => "mse_rate_limited",
         UnknownTorrent => "unknown_torrent",
         HandshakeTimeout => "handshake_timeout",
         /// `max_peers` or `max_peers_per_torrent` reached.

@@ -22,6 +22,9 @@ use super::torrent::Torrent;
 /// core (and the page cache) over to verification.
 const VERIFY_PARALLELISM: usize = 2;
 
+/// Addresses whose encrypted handshakes are counted at once, at most (a few MiB).
+const MSE_CLIENTS: usize = 65_536;
+
 pub struct Shared {
     pub cfg: Config,
     pub metrics: Metrics,
@@ -29,6 +32,8 @@ pub struct Shared {
     /// The same torrents by `HASH('req2', info hash)`, which names a torrent in an
     /// encrypted handshake (kept with `torrents` by `add_torrent`, `remove_torrent`).
     by_req2: RwLock<HashMap<[u8; 20], InfoHash>>,
+    /// Encrypted handshakes per address (`encrypted_handshakes_per_minute`).
+    pub mse_limiter: Option<seedline_process::rate_limit::RateLimiter>,
     /// Peers past the handshake, over all torrents.
     pub peers: AtomicUsize,
     pub limiter: RateLimiter,
@@ -68,6 +73,10 @@ impl Shared {
             embedded_tracker: OnceLock::new(),
             torrents: RwLock::new(HashMap::new()),
             by_req2: RwLock::new(HashMap::new()),
+            mse_limiter: (cfg.encrypted_handshakes_per_minute > 0).then(|| {
+                let n = cfg.encrypted_handshakes_per_minute;
+                seedline_process::rate_limit::RateLimiter::new(n, n, MSE_CLIENTS)
+            }),
             peers: AtomicUsize::new(0),
             metrics,
             cfg,

@@ -90,3 +90,48 @@ async fn require_turns_plain_peers_away_and_off_encrypted_ones() {
     );
     p.seeder.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_handshakes_are_limited_per_address() {
+    let mut cfg = test_config();
+    cfg.encrypted_handshakes_per_minute = 2;
+    let p = publish_with(&[("one.iso", 10_000)], "one.iso", cfg).await;
+    // Each opens an encrypted handshake (a key above the prime, refused at once); the
+    // third within the minute is refused before any Diffie-Hellman work.
+    for _ in 0..3 {
+        let mut c = Client::connect(p.seeder.peer).await;
+        c.send_raw(&[0xff; 96]).await;
+        c.expect_closed().await;
+    }
+    let m = p.seeder.metrics().await;
+    let count = |r: &str| {
+        metric(
+            &m,
+            &format!("seedline_seeder_disconnects_total{{reason=\"{r}\"}}"),
+        )
+    };
+    assert_eq!(
+        (count("mse_bad_key"), count("mse_rate_limited")),
+        (2.0, 1.0),
+        "{m}"
+    );
+    p.seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_handshake_may_choose_plain_text() {
+    let mut cfg = test_config();
+    cfg.encryption = Encryption::Allow;
+    let p = publish_with(&[("one.iso", 300_000)], "one.iso", cfg).await;
+    let out = libtorrent_with(p.torrent(), 1, Some("any")).await;
+    assert_file_same(&p.content, &out.path().join("0/one.iso"));
+    let m = p.seeder.metrics().await;
+    assert!(
+        metric(
+            &m,
+            "seedline_seeder_connections_encryption_total{method=\"plaintext\"}"
+        ) >= 1.0,
+        "{m}"
+    );
+    p.seeder.stop().await;
+}

@@ -53,14 +53,16 @@ def session(**extra):
 
 def encryption():
     """LT_ENCRYPTION=rc4: RC4-encrypted connections only, in and out (MSE/PE forced);
-    unset: libtorrent's defaults."""
-    if os.environ.get("LT_ENCRYPTION") != "rc4":
+    =any: the MSE/PE handshake forced, offering RC4 and plain text for the stream,
+    preferring plain text; unset: libtorrent's defaults."""
+    mode = os.environ.get("LT_ENCRYPTION")
+    if mode not in ("rc4", "any"):
         return {}
     return {
         "out_enc_policy": int(lt.enc_policy.forced),
         "in_enc_policy": int(lt.enc_policy.forced),
-        "allowed_enc_level": int(lt.enc_level.rc4),
-        "prefer_rc4": True,
+        "allowed_enc_level": int(lt.enc_level.rc4 if mode == "rc4" else lt.enc_level.both),
+        "prefer_rc4": mode == "rc4",
     }
 
 

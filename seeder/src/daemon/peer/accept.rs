@@ -85,7 +85,7 @@ async fn serve(
     // The first bytes (an encrypted handshake if they are one), then the BitTorrent
     // handshake through the connection's cipher, all within the handshake timeout.
     let handshake = async move {
-        let opened = encryption::open(&mut stream, shared).await?;
+        let opened = encryption::open(&mut stream, addr.ip(), shared).await?;
         let (decrypt, encrypt) = match opened.ciphers {
             Some((d, e)) => (Some(d), Some(e)),
             None => (None, None),

@@ -2,9 +2,12 @@
 //! an encrypted one (MSE/PE), which is run here to its end with the sans-io responder
 //! of `seedline_common::mse`, as `encryption` allows.
 
+use std::net::IpAddr;
+
 use bytes::BytesMut;
 use rand::RngCore;
 use seedline_common::mse::{Cipher, MseError, Responder, PRIVATE_LEN, RC4};
+use seedline_process::rate_limit::Verdict;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use super::writer::write_within;
@@ -28,6 +31,7 @@ pub struct Opened {
 /// Reads the first bytes; runs an encrypted handshake if that is what they are.
 pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
+    ip: IpAddr,
     shared: &Shared,
 ) -> Result<Opened, Disconnect> {
     let mut buf = BytesMut::with_capacity(4096);
@@ -50,6 +54,11 @@ pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(
             method: "none",
         }),
         (false, Some(methods)) => {
+            if let Some(l) = &shared.mse_limiter {
+                if let Verdict::Limited(_) = l.check(ip, l.now()) {
+                    return Err(Disconnect::MseRateLimited);
+                }
+            }
             let mut private = [0u8; PRIVATE_LEN];
             let mut pad = vec![0u8; rand::rng().next_u32() as usize % 64];
             rand::rng().fill_bytes(&mut private);

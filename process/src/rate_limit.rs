@@ -1,4 +1,5 @@
-//! Per-client token buckets for announces and scrapes.
+//! Per-client token buckets: the tracker's announces and scrapes, the seeder's
+//! encrypted handshakes (each a Diffie-Hellman exchange).
 //!
 //! IPv6 clients are limited per /64, the smallest network a host is usually given, or
 //! one host could take 2^64 fresh buckets. The table is capped. At the cap, buckets that
