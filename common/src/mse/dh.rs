@@ -35,12 +35,17 @@ impl KeyPair {
     /// The shared secret with the other side's public key, or `None` for a key outside
     /// 2..=P-2 (0, 1 and P-1 would make the secret guessable).
     pub fn secret(&self, theirs: &[u8; KEY_LEN]) -> Option<[u8; KEY_LEN]> {
-        let p = prime();
-        let y = BigUint::from_bytes_be(theirs);
-        if y < BigUint::from(2u32) || y >= &p - 1u32 {
+        if !Self::in_range(theirs) {
             return None;
         }
-        Some(fixed(&y.modpow(&self.private, &p)))
+        let y = BigUint::from_bytes_be(theirs);
+        Some(fixed(&y.modpow(&self.private, &prime())))
+    }
+
+    /// Whether a public key is within 2..=P-2.
+    pub fn in_range(key: &[u8; KEY_LEN]) -> bool {
+        let y = BigUint::from_bytes_be(key);
+        y >= BigUint::from(2u32) && y < prime() - 1u32
     }
 }
 

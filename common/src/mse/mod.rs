@@ -32,8 +32,9 @@ pub const RC4: u32 = 0x02;
 pub const MAX_PAD: usize = 512;
 
 /// The most initial payload accepted with the handshake: a BitTorrent handshake (68
-/// bytes) with room for clients that send more behind it.
-pub const MAX_INITIAL_PAYLOAD: usize = 2048;
+/// bytes) with room for clients that send more behind it (a bitfield, an extension
+/// handshake).
+pub const MAX_INITIAL_PAYLOAD: usize = 16 * 1024;
 
 /// The 8-byte verification constant.
 const VC: [u8; 8] = [0; 8];

@@ -46,7 +46,8 @@ struct Keyed {
 }
 
 pub struct Responder {
-    keys: KeyPair,
+    /// Made once a key in range has come (no exponentiation for a probe).
+    private: [u8; PRIVATE_LEN],
     pad: Vec<u8>,
     accept: Methods,
     state: State,
@@ -59,7 +60,7 @@ impl Responder {
     /// `accept`: the methods this side takes.
     pub fn new(private: &[u8; PRIVATE_LEN], pad: &[u8], accept: Methods) -> Self {
         Self {
-            keys: KeyPair::new(private),
+            private: *private,
             pad: pad[..pad.len().min(MAX_PAD)].to_vec(),
             accept,
             state: State::Key,
@@ -105,8 +106,12 @@ impl Responder {
                     return Ok(Next::Wait(State::Key));
                 };
                 let ya: [u8; KEY_LEN] = ya.try_into().expect("KEY_LEN bytes");
-                let secret = self.keys.secret(&ya).ok_or(MseError::BadKey)?;
-                out.extend_from_slice(&self.keys.public);
+                if !KeyPair::in_range(&ya) {
+                    return Err(MseError::BadKey);
+                }
+                let keys = KeyPair::new(&self.private);
+                let secret = keys.secret(&ya).ok_or(MseError::BadKey)?;
+                out.extend_from_slice(&keys.public);
                 out.extend_from_slice(&self.pad);
                 Next::Go(State::Sync { secret })
             }

@@ -58,6 +58,8 @@ reasons! {
         MseTooLong => "mse_too_long",
         /// MSE: the peer offered no method `encryption` accepts.
         MseNoCommonMethod => "mse_no_common_method",
+        /// MSE: the BitTorrent handshake named another torrent than the encrypted one.
+        MseInfoHashMismatch => "mse_info_hash_mismatch",
         /// MSE: the address started more than `encrypted_handshakes_per_minute`.
         MseRateLimited => "mse_rate_limited",
         UnknownTorrent => "unknown_torrent",

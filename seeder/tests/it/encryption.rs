@@ -135,3 +135,67 @@ async fn an_encrypted_handshake_may_choose_plain_text() {
     );
     p.seeder.stop().await;
 }
+
+/// An encrypted handshake for `keys` (its RC4 keys) whose initial payload is a plain
+/// handshake for `named`; whether the seeder closed the connection.
+async fn mixed_handshake(
+    peer: std::net::SocketAddr,
+    keys: seedline_common::InfoHash,
+    named: seedline_common::InfoHash,
+) -> bool {
+    use seedline_common::mse::{Initiator, RC4};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hello =
+        seedline_common::wire::Handshake::new(named, seedline_common::PeerId([4; 20])).encode();
+    let mut out = Vec::new();
+    let mut a = Initiator::new(&[5; 20], &[], keys, RC4, &hello, &mut out);
+    let mut s = tokio::net::TcpStream::connect(peer).await.unwrap();
+    s.write_all(&out).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let deadline = std::time::Duration::from_secs(10);
+    loop {
+        let n = tokio::time::timeout(deadline, s.read(&mut buf))
+            .await
+            .expect("an answer in time")
+            .unwrap_or(0);
+        if n == 0 {
+            return true;
+        }
+        let mut reply = Vec::new();
+        if let Some(e) = a.receive(&buf[..n], &mut reply).unwrap() {
+            // Established: the seeder answers a good handshake with its own (maybe in
+            // the same read), and closes on a mismatched one.
+            if !e.received.is_empty() {
+                return false;
+            }
+            let n = tokio::time::timeout(deadline, s.read(&mut buf))
+                .await
+                .expect("an answer in time")
+                .unwrap_or(0);
+            return n == 0;
+        }
+        s.write_all(&reply).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handshake_must_name_the_torrent_the_encryption_named() {
+    let p = publish(&[("one.iso", 10_000)], "one.iso").await;
+    let ih = crate::util::parse(&p.torrent.clone()).info_hash;
+    let other = seedline_common::InfoHash([0x42; 20]);
+    assert!(
+        !mixed_handshake(p.seeder.peer, ih, ih).await,
+        "a matching one is served"
+    );
+    assert!(mixed_handshake(p.seeder.peer, ih, other).await);
+    let m = p.seeder.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "seedline_seeder_disconnects_total{reason=\"mse_info_hash_mismatch\"}"
+        ),
+        1.0,
+        "{m}"
+    );
+    p.seeder.stop().await;
+}

@@ -95,6 +95,9 @@ async fn serve(
         let wr = CipherWrite::new(wr, encrypt);
         let mut buf = opened.received;
         let theirs = read_handshake(&mut rd, &mut buf).await?;
+        if opened.info_hash.is_some_and(|ih| ih != theirs.info_hash) {
+            return Err(Disconnect::MseInfoHashMismatch);
+        }
         Ok::<_, Disconnect>((rd, wr, buf, theirs, opened.method))
     };
     let read = tokio::select! {

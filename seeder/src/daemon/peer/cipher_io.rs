@@ -38,8 +38,8 @@ impl<R: AsyncRead + Unpin> AsyncRead for CipherRead<R> {
 }
 
 /// The most bytes encrypted ahead of the socket: what a connection holds beyond its
-/// own buffers while it sends.
-const CHUNK: usize = 16 * 1024;
+/// own buffers while it sends (released by the flush that ends each send).
+const CHUNK: usize = 64 * 1024;
 
 /// Encrypts what is written to `W`. RC4 cannot take back keystream, so bytes are
 /// encrypted once, [`CHUNK`] at a time, and held until the socket has taken them all;
@@ -103,6 +103,8 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for CipherWrite<W> {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         ready!(this.poll_drain(cx))?;
+        // Idle connections hold nothing.
+        this.pending = Vec::new();
         Pin::new(&mut this.inner).poll_flush(cx)
     }
 

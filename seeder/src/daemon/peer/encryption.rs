@@ -22,6 +22,9 @@ pub const METHODS: [&str; 3] = ["none", "rc4", "plaintext"];
 /// A connection past its first bytes: what was received of the plain stream so far, and
 /// the ciphers of what is received and sent (RC4 only).
 pub struct Opened {
+    /// The torrent an encrypted handshake named: the BitTorrent handshake must name it
+    /// too (the keys are that torrent's).
+    pub info_hash: Option<seedline_common::InfoHash>,
     pub received: BytesMut,
     pub ciphers: Option<(Cipher, Cipher)>,
     /// One of [`METHODS`].
@@ -49,6 +52,7 @@ pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(
         // Plain (or another protocol), or `off`: the handshake reader takes it, or
         // turns it away.
         (true, _) | (false, None) => Ok(Opened {
+            info_hash: None,
             received: buf,
             ciphers: None,
             method: "none",
@@ -75,6 +79,7 @@ pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 if let Some(e) = done {
                     return Ok(Opened {
+                        info_hash: Some(e.info_hash),
                         received: BytesMut::from(&e.received[..]),
                         method: if e.method == RC4 { "rc4" } else { "plaintext" },
                         ciphers: e.ciphers,
@@ -91,17 +96,18 @@ pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(
 const PLAIN: &[u8; 20] = b"\x13BitTorrent protocol";
 
 /// Whether the first bytes are a plain handshake (`true`) or an encrypted one
-/// (`false`), or `None` until more are read. An encrypted one opens with a random
-/// 96-byte key, which has a byte above 127 among its first 16 bytes but once in 65 536;
-/// other protocols (an HTTP request, a scanner's probe) open with text and go the plain
-/// way, to be turned away there.
+/// (`false`), or `None` until more are read. A plain one opens with its 20-byte prefix.
+/// Other protocols (an HTTP request, a scanner's probe) open with printable text and go
+/// the plain way, to be turned away there; an encrypted one opens with a random 96-byte
+/// key, whose first 16 bytes are all printable text about once in 5 million.
 fn classify(buf: &[u8]) -> Option<bool> {
     const TEXT: usize = 16;
     let n = buf.len().min(PLAIN.len());
     if buf[..n] == PLAIN[..n] {
         return (n == PLAIN.len()).then_some(true);
     }
-    if buf.iter().take(TEXT).any(|b| !b.is_ascii()) {
+    let printable = |b: &u8| matches!(b, b' '..=b'~' | b'\r' | b'\n' | b'\t');
+    if !buf.iter().take(TEXT).all(printable) {
         return Some(false);
     }
     (buf.len() >= TEXT).then_some(true)
@@ -144,6 +150,11 @@ mod tests {
             "a key opening with 19"
         );
         assert_eq!(classify(&[0x8f; 3]), Some(false));
+        assert_eq!(
+            classify(&[0x01, 0x41]),
+            Some(false),
+            "a key opening with control bytes"
+        );
         assert_eq!(classify(b"GET / HTTP/1.1"), None, "text: wait for 16 bytes");
         assert_eq!(classify(b"GET / HTTP/1.1\r\n"), Some(true));
     }

@@ -3,9 +3,11 @@
 //! At most `max_handshakes` wait at once, so openers that never speak cannot use up file
 //! descriptors. When every place is taken, a new connection takes the place of the
 //! oldest waiting one instead of being refused: a real peer sends its handshake within a
-//! round trip, so a flood would have to replace all the places within that round trip to
-//! keep it out, where refusing at the cap let a few hundred silent sockets lock everyone
-//! out for the whole `handshake_timeout`.
+//! round trip (an encrypted one within two or three: the key exchange comes first), so a
+//! flood would have to replace all the places within those round trips to keep it out,
+//! where refusing at the cap let a few hundred silent sockets lock everyone out for the
+//! whole `handshake_timeout`. Encrypted peers are the easier to push out; keep
+//! `max_handshakes` well above the handshakes expected at once.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
