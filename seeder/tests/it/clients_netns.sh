@@ -7,7 +7,10 @@
 #
 #   clients_netns.sh WORK SEEDER TIMEOUT CLIENT TORRENT DATA [CLIENT TORRENT DATA ...]
 # CLIENT is transmission, rtorrent or qbittorrent. Downloads go to WORK/out<N>; logs to WORK/*.log.
+# CLIENT_ENCRYPTION=require sets each client to require encryption (MSE/PE, RC4).
 set -euo pipefail
+require=0
+[[ ${CLIENT_ENCRYPTION:-} == require ]] && require=1
 work=$1 seeder=$2 timeout=$3
 shift 3
 
@@ -56,9 +59,10 @@ transmission() {
         >"$work/cfg$n/settings.json"
     printf '#!/bin/sh\ntouch "%s/done%s"\n' "$work" "$n" >"$work/done$n.sh"
     chmod +x "$work/done$n.sh"
-    # Default encryption setting (preferred): the seeder refuses the encrypted opener and
-    # Transmission must fall back to a plain handshake.
-    transmission-cli -g "$work/cfg$n" -w "$work/out$n" -p $((51412 + n)) -M \
+    # Its default encryption setting is "preferred"; -er requires it.
+    local enc=()
+    ((require)) && enc=(-er)
+    transmission-cli -g "$work/cfg$n" -w "$work/out$n" -p $((51412 + n)) -M "${enc[@]}" \
         -f "$work/done$n.sh" "$t" >"$work/client$n.log" 2>&1 &
     pids+=($!)
 }
@@ -79,6 +83,9 @@ log.open_file = "main", $work/rtorrent$n.log
 log.add_output = "info", "main"
 log.add_output = "tracker_debug", "main"
 RC
+    ((require)) &&
+        echo "protocol.encryption.set = allow_incoming,try_outgoing,require,require_RC4" \
+            >>"$work/cfg$n/rtorrent.rc"
     rtorrent -n -o "import=$work/cfg$n/rtorrent.rc" "$t" >"$work/client$n.log" 2>&1 &
     pids+=($!)
 }
@@ -100,6 +107,7 @@ Session\LSDEnabled=false
 Session\BTProtocol=TCP
 Session\Port=$((51412 + n))
 Session\InterfaceAddress=10.200.0.2
+Session\Encryption=$((require ? 1 : 0))
 
 [AutoRun]
 enabled=true
@@ -137,6 +145,9 @@ for _ in $(seq $((timeout * 10))); do
         exec 3<>/dev/tcp/127.0.0.1/6970
         printf 'GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n' >&3
         timeout 5 cat <&3 >"$work/tracker.metrics" || true
+        exec 3<>/dev/tcp/127.0.0.1/6971
+        printf 'GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n' >&3
+        timeout 5 cat <&3 >"$work/seeder.metrics" || true
         exit 0
     fi
     sleep 0.1

@@ -31,6 +31,16 @@ impl Over {
 /// `client` (as `clients_netns.sh` names it) downloads both torrents, the single file
 /// announced `single` and the multi-file one `multi`.
 pub fn single_and_multi_file(client: &str, single: Over, multi: Over) {
+    run_clients(client, single, multi, false);
+}
+
+/// [`single_and_multi_file`] with the client set to require encryption (MSE/PE, RC4):
+/// the seeder must have served both over RC4, and nothing in plain text.
+pub fn single_and_multi_file_encrypted(client: &str, single: Over, multi: Over) {
+    run_clients(client, single, multi, true);
+}
+
+fn run_clients(client: &str, single: Over, multi: Over, encrypted: bool) {
     tool("ip", "iproute2");
     tool("unshare", "util-linux");
     let dir = tempfile::tempdir().unwrap();
@@ -76,6 +86,10 @@ pub fn single_and_multi_file(client: &str, single: Over, multi: Over) {
         .arg(client)
         .arg(d.join("album.torrent"))
         .arg(d.join("many"))
+        .env(
+            "CLIENT_ENCRYPTION",
+            if encrypted { "require" } else { "default" },
+        )
         .output()
         .expect("unshare runs");
     let logs = || {
@@ -121,4 +135,17 @@ pub fn single_and_multi_file(client: &str, single: Over, multi: Over) {
         "no UDP announce was answered:\n{metrics}\n{}",
         logs()
     );
+    if encrypted {
+        let m = std::fs::read_to_string(work.join("seeder.metrics")).unwrap_or_default();
+        let count = |method: &str| {
+            let key =
+                format!("seedline_seeder_connections_encryption_total{{method=\"{method}\"}}");
+            m.lines()
+                .find(|l| l.starts_with(&key))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        assert!(count("rc4") >= 2.0, "both over RC4:\n{m}\n{}", logs());
+        assert_eq!(count("none"), 0.0, "nothing in plain text:\n{m}");
+    }
 }

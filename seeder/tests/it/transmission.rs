@@ -1,10 +1,16 @@
 //! Transmission downloads from our seeder (see `netns.rs`).
 
-use crate::netns::{single_and_multi_file, Over};
+use crate::netns::{single_and_multi_file, single_and_multi_file_encrypted, Over};
 use crate::util::tool;
 
 #[test]
 fn transmission_downloads_single_and_multi_file_torrents() {
     tool("transmission-cli", "transmission-cli");
     single_and_multi_file("transmission", Over::Udp, Over::Http);
+}
+
+#[test]
+fn transmission_requiring_encryption_downloads_over_rc4() {
+    tool("transmission-cli", "transmission-cli");
+    single_and_multi_file_encrypted("transmission", Over::Http, Over::Udp);
 }
