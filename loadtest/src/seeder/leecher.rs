@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use seedline_common::mse::{self, Cipher, Initiator};
 use seedline_common::wire::{
     frame_len, Bitfield, BlockRequest, ExtendedHandshake, Handshake, Message,
     EXTENDED_HANDSHAKE_ID, HANDSHAKE_LEN, MAX_BLOCK_LEN,
@@ -14,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::Torrent;
+use super::{Encryption, Torrent};
 use crate::tracker::population::{source_for, Sources};
 
 /// Largest frame accepted from the seed: a block and its header, with room to spare.
@@ -45,13 +46,20 @@ pub async fn run(
     t: &Torrent,
     index: usize,
     pipeline: usize,
+    encryption: Encryption,
     stall: Duration,
     stop: &CancellationToken,
 ) -> Outcome {
     let mut out = Outcome::default();
     let started = Instant::now();
+    let link = Link {
+        target,
+        index,
+        encryption,
+        stall,
+    };
     let result = tokio::select! {
-        r = download(target, t, index, pipeline, stall, &mut out, started) => r,
+        r = download(&link, t, pipeline, &mut out, started) => r,
         () = stop.cancelled() => Err("stopped"),
     };
     if let Err(e) = result {
@@ -76,15 +84,74 @@ async fn connect(target: SocketAddr, index: usize) -> std::io::Result<TcpStream>
     }
 }
 
-async fn download(
+/// Where and how one leecher connects.
+struct Link {
     target: SocketAddr,
-    t: &Torrent,
     index: usize,
-    pipeline: usize,
+    encryption: Encryption,
     stall: Duration,
+}
+
+/// A connection's stream ciphers (RC4 after an encrypted handshake that chose it).
+#[derive(Default)]
+struct Ciphers {
+    recv: Option<Cipher>,
+    send: Option<Cipher>,
+}
+
+/// Runs an encrypted handshake (MSE/PE) for `t`, our BitTorrent handshake `hello` as
+/// its initial payload; the ciphers and the plain bytes received past it.
+async fn encrypt(
+    s: &mut TcpStream,
+    t: &Torrent,
+    link: &Link,
+    hello: &[u8],
+) -> Result<(Ciphers, Vec<u8>), &'static str> {
+    let provide = if link.encryption == Encryption::Rc4 {
+        mse::RC4
+    } else {
+        mse::PLAINTEXT
+    };
+    let mut private = [0u8; mse::PRIVATE_LEN];
+    private[..8].copy_from_slice(&(link.index as u64 + 1).to_be_bytes());
+    private[8..16].copy_from_slice(&rand::random::<u64>().to_be_bytes());
+    let mut out = Vec::new();
+    let mut a = Initiator::new(&private, &[], t.info_hash, provide, hello, &mut out);
+    let mut chunk = [0u8; 4096];
+    loop {
+        s.write_all(&out).await.map_err(|_| "io_error")?;
+        out.clear();
+        let n = tokio::time::timeout(link.stall, s.read(&mut chunk))
+            .await
+            .map_err(|_| "handshake_timeout")?
+            .map_err(|_| "io_error")?;
+        if n == 0 {
+            return Err("closed_in_handshake");
+        }
+        if let Some(e) = a
+            .receive(&chunk[..n], &mut out)
+            .map_err(|_| "bad_encryption")?
+        {
+            let c = match e.ciphers {
+                Some((recv, send)) => Ciphers {
+                    recv: Some(recv),
+                    send: Some(send),
+                },
+                None => Ciphers::default(),
+            };
+            return Ok((c, e.received));
+        }
+    }
+}
+
+async fn download(
+    link: &Link,
+    t: &Torrent,
+    pipeline: usize,
     out: &mut Outcome,
     started: Instant,
 ) -> Result<(), &'static str> {
+    let (target, index, stall) = (link.target, link.index, link.stall);
     let mut s = tokio::time::timeout(stall, connect(target, index))
         .await
         .map_err(|_| "connect_timeout")?
@@ -93,25 +160,42 @@ async fn download(
     out.connect = Some(started.elapsed());
     let mut id = *b"-SL0LT0-000000000000";
     id[8..].copy_from_slice(format!("{index:012}").as_bytes());
-    s.write_all(&Handshake::new(t.info_hash, PeerId(id)).encode())
-        .await
-        .map_err(|_| "io_error")?;
-    let mut hs = [0u8; HANDSHAKE_LEN];
-    tokio::time::timeout(stall, s.read_exact(&mut hs))
-        .await
-        .map_err(|_| "handshake_timeout")?
-        .map_err(|_| "closed_in_handshake")?;
-    let theirs = Handshake::decode(&hs)
+    let hello = Handshake::new(t.info_hash, PeerId(id)).encode();
+    // Received and decrypted, not yet parsed.
+    let mut buf = Vec::with_capacity(256 * 1024);
+    let mut ciphers = Ciphers::default();
+    if link.encryption == Encryption::None {
+        s.write_all(&hello).await.map_err(|_| "io_error")?;
+    } else {
+        let (c, received) = encrypt(&mut s, t, link, &hello).await?;
+        ciphers = c;
+        buf = received;
+    }
+    let mut chunk = [0u8; 64 * 1024];
+    while buf.len() < HANDSHAKE_LEN {
+        let n = tokio::time::timeout(stall, s.read(&mut chunk))
+            .await
+            .map_err(|_| "handshake_timeout")?
+            .map_err(|_| "closed_in_handshake")?;
+        if n == 0 {
+            return Err("closed_in_handshake");
+        }
+        if let Some(c) = &mut ciphers.recv {
+            c.apply(&mut chunk[..n]);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let theirs = Handshake::decode(&buf[..HANDSHAKE_LEN])
         .ok()
         .flatten()
         .ok_or("bad_handshake")?;
+    buf.drain(..HANDSHAKE_LEN);
     if theirs.info_hash != t.info_hash {
         return Err("wrong_info_hash");
     }
     out.handshake = Some(started.elapsed());
     let dl_start = Instant::now();
     let mut st = State::new(t, index, pipeline);
-    let mut buf = Vec::with_capacity(256 * 1024);
     let mut wbuf = Vec::new();
     let mut sent_interested = false;
     loop {
@@ -142,15 +226,20 @@ async fn download(
             st.fill(&mut wbuf);
         }
         if !wbuf.is_empty() {
+            if let Some(c) = &mut ciphers.send {
+                c.apply(&mut wbuf);
+            }
             s.write_all(&wbuf).await.map_err(|_| "io_error")?;
         }
-        let mut chunk = [0u8; 64 * 1024];
         let n = tokio::time::timeout(stall, s.read(&mut chunk))
             .await
             .map_err(|_| "stalled")?
             .map_err(|_| "io_error")?;
         if n == 0 {
             return Err("closed_by_seed");
+        }
+        if let Some(c) = &mut ciphers.recv {
+            c.apply(&mut chunk[..n]);
         }
         buf.extend_from_slice(&chunk[..n]);
     }

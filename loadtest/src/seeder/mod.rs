@@ -50,6 +50,24 @@ pub struct SeederArgs {
     /// Print the report as JSON.
     #[arg(long, env = "LOADTEST_SEEDER_JSON")]
     pub json: bool,
+    /// How leechers connect: `none`, a plain handshake; `rc4`, an encrypted (MSE/PE)
+    /// handshake and an RC4 stream; `plain`, an encrypted handshake that asks for a
+    /// plain-text stream.
+    #[arg(
+        long,
+        env = "LOADTEST_SEEDER_ENCRYPTION",
+        value_enum,
+        default_value = "none"
+    )]
+    pub encryption: Encryption,
+}
+
+/// `--encryption`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Encryption {
+    None,
+    Rc4,
+    Plain,
 }
 
 /// What the leechers need to know about the torrent.
@@ -113,10 +131,10 @@ pub async fn run(args: &SeederArgs, stop: &CancellationToken) -> anyhow::Result<
     let mut tasks = Vec::new();
     for i in 0..args.peers {
         let (t, d) = (t.clone(), deadline.clone());
-        let (target, pipeline) = (args.target, args.pipeline);
+        let (target, pipeline, encryption) = (args.target, args.pipeline, args.encryption);
         let stall = Duration::from_secs(args.stall_timeout);
         tasks.push(tokio::spawn(async move {
-            leecher::run(target, &t, i, pipeline, stall, &d).await
+            leecher::run(target, &t, i, pipeline, encryption, stall, &d).await
         }));
     }
     let mut outcomes = Vec::new();

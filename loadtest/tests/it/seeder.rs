@@ -138,6 +138,40 @@ async fn twelve_leechers_download_everything_more_than_the_upload_slots() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_leechers_download_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(2 * PIECE as usize + 777);
+    release(dir.path(), &bytes);
+    let (peer, token) = start_seeder(dir.path()).await;
+    // Every block checked against its piece's hash: a byte decrypted wrongly fails it.
+    for encryption in ["rc4", "plain"] {
+        let a = args(
+            peer,
+            &dir.path().join("rel.torrent"),
+            &[
+                "--peers",
+                "4",
+                "--stall-timeout",
+                "10",
+                "--encryption",
+                encryption,
+            ],
+        );
+        let r = tokio::time::timeout(
+            Duration::from_secs(90),
+            seeder::run(&a, &CancellationToken::new()),
+        )
+        .await
+        .expect("bounded")
+        .unwrap();
+        assert_eq!(r.errors.len(), 0, "{encryption}: {}", r.human());
+        assert_eq!(r.completed, 4, "{encryption}: {}", r.human());
+        assert_eq!(r.pieces_bad, 0, "{encryption}");
+    }
+    token.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_data_and_bad_targets_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(2 * PIECE as usize);
