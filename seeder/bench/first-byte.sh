@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# How long a client on its default settings waits for the origin (issue 18): aria2 and
+# python3-libtorrent, each on its defaults (both open with an encrypted handshake),
+# download a small release from Seedline's seeder found through its embedded tracker,
+# with `encryption = off` (the seeder closes the encrypted opener, as it did before
+# MSE/PE, and the client retries in plain text) and `prefer` (the default: answered at
+# once). The figure is each whole download's wall time; the release is small, so it is
+# mostly the time to the first byte. ROUNDS alternating runs.
+#
+#   bash seeder/bench/first-byte.sh          # SIZE=1M ROUNDS=3
+set -euo pipefail
+source "$(dirname "$0")/../../bench/lib.sh"
+cd "$ROOT"
+bench_defaults SIZE=1M ROUNDS=3 MAX_SECONDS=900 OUT="$ROOT/target/bench/first-byte"
+bench_time_limit "$MAX_SECONDS" "$@"
+bench_need aria2c
+bench_libtorrent
+bench_build -p seedline-seeder --bin seeder --bin make-torrent
+bench_dir WORK
+mkdir -p "$OUT"
+
+# start_seeder ENCRYPTION: the seeder with its embedded tracker; sets SEED_PID, TRACKER.
+start_seeder() {
+    local dir=$WORK/lib-$1
+    rm -rf "$dir" && mkdir -p "$dir"
+    "$ROOT/target/release/seeder" --library "$dir" --encryption "$1" \
+        --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+        --embedded-tracker-listen 127.0.0.1:0 --embedded-tracker-admin-listen 127.0.0.1:0 \
+        --log-format json >"$WORK/seed-$1.log" 2>&1 &
+    SEED_PID=$!
+    local line=""
+    for _ in $(seq 300); do
+        line=$(grep -m1 '"message":"embedded tracker listening"' "$WORK/seed-$1.log" || true)
+        [[ -n $line ]] && break
+        sleep 0.1
+    done
+    TRACKER=$(sed -E 's/.*"addr":"([0-9.:]+)".*/\1/' <<<"$line")
+    [[ -n $TRACKER ]] || { bench_log "no tracker address"; cat "$WORK/seed-$1.log" >&2; exit 1; }
+    head -c "$SIZE" /dev/urandom >"$dir/release.bin"
+    "$ROOT/target/release/make-torrent" "$dir/release.bin" -a "http://$TRACKER/announce" \
+        -o "$WORK/release-$1.torrent" --force --publish "$dir" >/dev/null 2>&1
+    # The library is read every second; a published torrent is served once added.
+    for _ in $(seq 300); do
+        grep -q '"message":"torrent added"' "$WORK/seed-$1.log" && sleep 0.5 && return 0
+        sleep 0.1
+    done
+    bench_log "the seeder did not add the torrent"; exit 1
+}
+
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
+
+{
+    bench_env_header
+    echo "workload: $SIZE, one file; aria2 $(aria2c --version | head -1 | awk '{print $3}'), libtorrent $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)'), both on their defaults"
+    echo "| round | client | encryption = off s | encryption = prefer s |"
+    echo "|---|---|---|---|"
+} >"$OUT/summary.md"
+for r in $(seq "$ROUNDS"); do
+    declare -A took=()
+    for enc in off prefer; do
+        start_seeder "$enc"
+        for client in aria2 libtorrent; do
+            out=$WORK/out-$enc-$client-$r
+            mkdir -p "$out"
+            t0=$(date +%s%N)
+            if [[ $client == aria2 ]]; then
+                timeout 120 aria2c --dir="$out" --enable-dht=false --bt-enable-lpd=false \
+                    --enable-peer-exchange=false --disable-ipv6=true --seed-time=0 \
+                    --summary-interval=0 --console-log-level=warn "$WORK/release-$enc.torrent" >/dev/null
+            else
+                timeout 120 "$PYTHON" "$LT_HELPER" leech "$WORK/release-$enc.torrent" "$out" 100 1 >/dev/null
+            fi
+            took[$client-$enc]=$(seconds "$t0" "$(date +%s%N)")
+        done
+        bench_stop "$SEED_PID"
+    done
+    for client in aria2 libtorrent; do
+        echo "| $r | $client | ${took[$client-off]} | ${took[$client-prefer]} |" >>"$OUT/summary.md"
+    done
+done
+cat "$OUT/summary.md"
