@@ -47,20 +47,26 @@ pub fn mse_handshake(data: &[u8]) {
             None => step3.push(*m),
         }
     }
-    for piece in step3.chunks(chunk) {
-        match b.receive(piece, lookup, &mut Vec::new()) {
-            Ok(Some(e)) => {
-                assert_eq!(e.info_hash, IH);
-                return;
-            }
-            Ok(None) => assert!(b.buffered() <= 2048 + MAX_INITIAL_PAYLOAD + chunk),
-            Err(_) => return,
-        }
-    }
+    feed(&mut b, &step3, chunk, &lookup);
 }
 
 fn run(data: &[u8], chunk: usize, lookup: &impl Fn(&[u8; 20]) -> Option<InfoHash>) {
-    let mut b = Responder::new(&[8; 20], &[], BOTH);
+    feed(
+        &mut Responder::new(&[8; 20], &[], BOTH),
+        data,
+        chunk,
+        lookup,
+    );
+}
+
+/// Feeds `data` to `b` `chunk` bytes at a time, checking the invariants, until it
+/// completes or refuses.
+fn feed(
+    b: &mut Responder,
+    data: &[u8],
+    chunk: usize,
+    lookup: &impl Fn(&[u8; 20]) -> Option<InfoHash>,
+) {
     for piece in data.chunks(chunk) {
         match b.receive(piece, lookup, &mut Vec::new()) {
             Ok(Some(e)) => {

@@ -129,34 +129,32 @@ fn hostile_handshakes_are_refused_with_their_reason() {
     assert_eq!(responder_fails_on(&garbage), MseError::NoSync);
 
     // A whole handshake for a torrent not served.
-    let mut to_b = Vec::new();
-    let mut a = Initiator::new(&[1; 20], &[], InfoHash([9; 20]), RC4, b"", &mut to_b);
-    let mut b = Responder::new(&[2; 20], &[], BOTH);
-    let mut to_a = Vec::new();
-    b.receive(&to_b, lookup, &mut to_a).unwrap();
-    to_b.clear();
-    a.receive(&to_a, &mut to_b).unwrap();
     assert_eq!(
-        b.receive(&to_b, lookup, &mut Vec::new()).unwrap_err(),
+        step3_fails(InfoHash([9; 20]), RC4, BOTH),
         MseError::UnknownTorrent
     );
-
     // No method in common.
-    let mut to_b = Vec::new();
-    let mut a = Initiator::new(&[1; 20], &[], IH, PLAINTEXT, b"", &mut to_b);
     let rc4_only = Methods {
         plaintext: false,
         ..BOTH
     };
-    let mut b = Responder::new(&[2; 20], &[], rc4_only);
+    assert_eq!(
+        step3_fails(IH, PLAINTEXT, rc4_only),
+        MseError::NoCommonMethod
+    );
+}
+
+/// An initiator for `ih` offering `provide` against a responder taking `accept`: the
+/// error the responder answers the initiator's third step with.
+fn step3_fails(ih: InfoHash, provide: u32, accept: Methods) -> MseError {
+    let mut to_b = Vec::new();
+    let mut a = Initiator::new(&[1; 20], &[], ih, provide, b"", &mut to_b);
+    let mut b = Responder::new(&[2; 20], &[], accept);
     let mut to_a = Vec::new();
     b.receive(&to_b, lookup, &mut to_a).unwrap();
     to_b.clear();
     a.receive(&to_a, &mut to_b).unwrap();
-    assert_eq!(
-        b.receive(&to_b, lookup, &mut Vec::new()).unwrap_err(),
-        MseError::NoCommonMethod
-    );
+    b.receive(&to_b, lookup, &mut Vec::new()).unwrap_err()
 }
 
 #[test]

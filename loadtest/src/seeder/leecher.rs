@@ -173,17 +173,12 @@ async fn download(
     }
     let mut chunk = [0u8; 64 * 1024];
     while buf.len() < HANDSHAKE_LEN {
-        let n = tokio::time::timeout(stall, s.read(&mut chunk))
+        read_into(&mut s, &mut ciphers, &mut chunk, &mut buf, stall)
             .await
-            .map_err(|_| "handshake_timeout")?
-            .map_err(|_| "closed_in_handshake")?;
-        if n == 0 {
-            return Err("closed_in_handshake");
-        }
-        if let Some(c) = &mut ciphers.recv {
-            c.apply(&mut chunk[..n]);
-        }
-        buf.extend_from_slice(&chunk[..n]);
+            .map_err(|e| match e {
+                "stalled" => "handshake_timeout",
+                _ => "closed_in_handshake",
+            })?;
     }
     let theirs = Handshake::decode(&buf[..HANDSHAKE_LEN])
         .ok()
@@ -231,18 +226,30 @@ async fn download(
             }
             s.write_all(&wbuf).await.map_err(|_| "io_error")?;
         }
-        let n = tokio::time::timeout(stall, s.read(&mut chunk))
-            .await
-            .map_err(|_| "stalled")?
-            .map_err(|_| "io_error")?;
-        if n == 0 {
-            return Err("closed_by_seed");
-        }
-        if let Some(c) = &mut ciphers.recv {
-            c.apply(&mut chunk[..n]);
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        read_into(&mut s, &mut ciphers, &mut chunk, &mut buf, stall).await?;
     }
+}
+
+/// One read from the seed, decrypted if the stream is, appended to `buf`.
+async fn read_into(
+    s: &mut TcpStream,
+    ciphers: &mut Ciphers,
+    chunk: &mut [u8],
+    buf: &mut Vec<u8>,
+    stall: Duration,
+) -> Result<(), &'static str> {
+    let n = tokio::time::timeout(stall, s.read(chunk))
+        .await
+        .map_err(|_| "stalled")?
+        .map_err(|_| "io_error")?;
+    if n == 0 {
+        return Err("closed_by_seed");
+    }
+    if let Some(c) = &mut ciphers.recv {
+        c.apply(&mut chunk[..n]);
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
 }
 
 /// Which blocks are wanted, asked for and received, and the pieces being assembled.
