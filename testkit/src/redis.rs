@@ -59,15 +59,24 @@ impl Tls {
 
 impl RedisServer {
     fn new(program: (&'static str, &'static str), args: Vec<String>, tls: bool) -> Self {
+        let cluster = args.iter().any(|a| a == "--cluster-enabled");
         let mut r = Self {
-            port: free_port(),
+            port: 0,
             child: None,
             program,
             args,
             tls: tls.then(Tls::make),
         };
-        r.resume();
-        r
+        // A free port can be taken by another test before the server binds it (and a
+        // cluster node also binds port + 10000): the server then exits, and it is
+        // started again on another port.
+        for _ in 0..5 {
+            r.port = if cluster { cluster_port() } else { free_port() };
+            if r.launch() {
+                return r;
+            }
+        }
+        panic!("{} did not start on any of 5 ports", r.program.0);
     }
 
     /// Debian's `redis-server`.
@@ -132,6 +141,12 @@ impl RedisServer {
 
     /// Starts the server again on the same port; waits until it accepts connections.
     pub fn resume(&mut self) {
+        assert!(self.launch(), "{} did not start", self.program.0);
+    }
+
+    /// Starts the server on `self.port`; whether it accepts connections within 10 s (not
+    /// if it exited: its port was taken).
+    fn launch(&mut self) -> bool {
         let bin = tool(self.program.0, self.program.1);
         let port = self.port.to_string();
         let mut cmd = Command::new(bin);
@@ -154,15 +169,26 @@ impl RedisServer {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         );
-        self.child = Some(child);
+        let child = self.child.insert(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "{} did not start",
-                self.program.0
-            );
+            let exited = matches!(child.child.try_wait(), Ok(Some(_)));
+            if exited || Instant::now() >= deadline {
+                self.child = None;
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+}
+
+/// A free port whose cluster bus port (+10000) is free too.
+fn cluster_port() -> u16 {
+    loop {
+        let p = free_port();
+        if p <= 55_535 && std::net::TcpListener::bind(("127.0.0.1", p + 10_000)).is_ok() {
+            return p;
         }
     }
 }
