@@ -153,4 +153,8 @@ for _ in $(seq $((timeout * 10))); do
     sleep 0.1
 done
 echo "timed out after ${timeout}s" >&2
+# What each process was doing, for a failure seen once and not reproduced (rTorrent
+# had written nothing, not even its log).
+ps -o pid,stat,etime,wchan:24,args -p "$(IFS=,; echo "${pids[*]}")" >&2 || true
+ls -la "$work" >&2 || true
 exit 1
