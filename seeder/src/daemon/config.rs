@@ -158,6 +158,22 @@ pub struct Config {
         default_value_t = 120
     )]
     pub encrypted_handshakes_per_minute: u32,
+    /// uTP (BEP 29) on the peer port's UDP side, beside TCP: libtorrent clients
+    /// (qBittorrent, Deluge) and Transmission try it first on their defaults, and without
+    /// it wait seconds before falling back to TCP.
+    #[arg(long, env = "SEEDER_UTP", num_args = 0..=1, default_missing_value = "true", default_value_t = true, action = clap::ArgAction::Set)]
+    pub utp: bool,
+    /// Most uTP connections at once, handshaking or connected (each also counts against
+    /// `max_peers_per_address`, `max_handshakes` and `max_peers`). Past it new uTP
+    /// connections are refused; the client falls back to TCP.
+    #[arg(long, env = "SEEDER_MAX_UTP_CONNECTIONS", default_value_t = 1024)]
+    pub max_utp_connections: usize,
+    /// Bytes a uTP connection may have sent and not yet acknowledged (its send window,
+    /// grown from 32 KiB as acks come). With a 64 KiB receive buffer this bounds a uTP
+    /// connection's memory beyond `max_peer_memory`; it should cover the bandwidth-delay
+    /// product of one leecher (1 MiB: 80 Mbit/s at 100 ms).
+    #[arg(long, env = "SEEDER_UTP_SEND_BUFFER", default_value_t = 1024 * 1024)]
+    pub utp_send_buffer: usize,
     /// Seconds a new connection has to complete its handshake.
     #[arg(long, env = "SEEDER_HANDSHAKE_TIMEOUT", default_value_t = 10)]
     pub handshake_timeout: u32,
@@ -224,6 +240,9 @@ impl Encryption {
 /// its read-ahead, with room for the replies in between.
 pub const MIN_PEER_MEMORY: usize = 384 * 1024;
 
+/// The least `utp_send_buffer`: the send window a uTP connection starts with.
+pub const MIN_UTP_SEND_BUFFER: usize = 32 * 1024;
+
 seedline_process::declared_defaults!(Config);
 
 impl Settings for Config {
@@ -254,6 +273,7 @@ impl Settings for Config {
             ("max_peers", self.max_peers, count),
             ("max_peers_per_address", self.max_peers_per_address, count),
             ("max_handshakes", self.max_handshakes, count),
+            ("max_utp_connections", self.max_utp_connections, count),
             ("max_open_files", self.max_open_files, count),
             ("max_peers_per_torrent", self.max_peers_per_torrent, count),
             ("upload_slots", self.upload_slots, count),
@@ -284,6 +304,12 @@ impl Settings for Config {
             return err(format!(
                 "max_peer_memory ({}) must be at least {MIN_PEER_MEMORY}: a batch of blocks and a frame must fit",
                 self.max_peer_memory
+            ));
+        }
+        if self.utp_send_buffer < MIN_UTP_SEND_BUFFER {
+            return err(format!(
+                "utp_send_buffer ({}) must be at least {MIN_UTP_SEND_BUFFER}: the window a uTP connection starts with",
+                self.utp_send_buffer
             ));
         }
         if !seedline_process::logging::valid_level(&self.log_level) {

@@ -16,6 +16,8 @@ pub struct Metrics {
     pub peers_connected: IntGauge,
     pub peers_unchoked: IntGauge,
     pub connections_total: IntCounter,
+    pub connections_by_transport: IntCounterVec,
+    pub utp_connections: IntGauge,
     /// Connections past their handshake, by how the stream is carried.
     pub connections_encrypted: IntCounterVec,
     pub disconnects: IntCounterVec,
@@ -53,7 +55,20 @@ impl Metrics {
             ),
             peers_connected: r.gauge("peers_connected", "Peers past the handshake, now."),
             peers_unchoked: r.gauge("peers_unchoked", "Peers allowed to request, now."),
-            connections_total: r.counter("connections_total", "Accepted TCP connections."),
+            connections_total: r.counter(
+                "connections_total",
+                "Accepted connections (TCP and uTP), including those refused at once.",
+            ),
+            connections_by_transport: r.counters(
+                "connections_transport_total",
+                "Connections served (past the per-address cap), by transport: tcp or utp.",
+                "transport",
+                &crate::daemon::peer::transport::TRANSPORTS,
+            ),
+            utp_connections: r.gauge(
+                "utp_connections",
+                "uTP connections being served now (at most max_utp_connections).",
+            ),
             connections_encrypted: r.counters(
                 "connections_encryption_total",
                 "Connections past their handshake, by encryption: none (a plain handshake), rc4, or plaintext (an encrypted handshake that chose plain text).",

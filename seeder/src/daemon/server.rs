@@ -23,6 +23,8 @@ use super::shared::Shared;
 /// Bound sockets, so callers (and tests, with port 0) know the addresses first.
 pub struct Listeners {
     pub peer: TcpListener,
+    /// uTP's socket: the peer listener's address and port, over UDP (unless `utp` is off).
+    pub peer_udp: Option<std::net::UdpSocket>,
     pub admin: TcpListener,
     /// The embedded tracker's, when no `--tracker` is configured.
     pub tracker: Option<seedline_tracker::Listeners>,
@@ -42,11 +44,30 @@ impl Listeners {
                 Some(l)
             }
         };
+        let (peer, peer_udp) = bind_peer(cfg)?;
         Ok(Self {
-            peer: bind_one(cfg.listen)?,
+            peer,
+            peer_udp,
             admin: bind_one(cfg.admin_listen)?,
             tracker,
         })
+    }
+}
+
+/// The peer port: TCP, and UDP for uTP on the same address and port. With port 0 the
+/// kernel picks a TCP port whose UDP twin may be taken; then another is picked.
+fn bind_peer(cfg: &Config) -> io::Result<(TcpListener, Option<std::net::UdpSocket>)> {
+    let mut tries = 0;
+    loop {
+        let tcp = bind_one(cfg.listen)?;
+        if !cfg.utp {
+            return Ok((tcp, None));
+        }
+        match peer::utp::bind(tcp.local_addr()?) {
+            Ok(udp) => return Ok((tcp, Some(udp))),
+            Err(_) if cfg.listen.port() == 0 && tries < 16 => tries += 1,
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -169,6 +190,17 @@ pub async fn run(
         shutdown.clone(),
         conns_stop.clone(),
     ));
+    if let Some(udp) = listeners.peer_udp {
+        // Stopped after the connections it carries have ended.
+        let utp_stop = CancellationToken::new();
+        let socket = peer::utp::start(udp, &shared.cfg, utp_stop.clone())
+            .map_err(|e| StartError(e.to_string()))?;
+        let (shared, shutdown, conns_stop) = (shared.clone(), shutdown.clone(), conns_stop.clone());
+        tasks.spawn(async move {
+            peer::utp::accept_loop(socket, shared, shutdown, conns_stop).await;
+            utp_stop.cancel();
+        });
+    }
     tasks.spawn(choke_loop(shared.clone(), shutdown.clone()));
     let rescan = Config::secs(shared.cfg.rescan_interval);
     let mut next_full = Instant::now() + rescan;

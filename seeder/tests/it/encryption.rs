@@ -17,7 +17,7 @@ const ARIA2_RC4: [&str; 2] = ["--bt-require-crypto=true", "--bt-min-crypto-level
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_that_require_encryption_download_byte_exact() {
     let p = publish(&multi_file(), "Release ü").await;
-    let out = libtorrent_with(p.torrent(), 1, Some("rc4")).await;
+    let out = libtorrent_with(p.torrent(), 1, &[("LT_ENCRYPTION", "rc4")]).await;
     assert_same_tree(&p.content, &out.path().join("0/Release ü"));
     let out = aria2_with(p.torrent(), &ARIA2_RC4).await;
     assert_same_tree(&p.content, &out.path().join("Release ü"));
@@ -40,7 +40,7 @@ async fn clients_that_require_encryption_download_byte_exact() {
     p.seeder.stop().await;
 
     let p = publish(&[("one.iso", 700_001)], "one.iso").await;
-    let out = libtorrent_with(p.torrent(), 1, Some("rc4")).await;
+    let out = libtorrent_with(p.torrent(), 1, &[("LT_ENCRYPTION", "rc4")]).await;
     assert_file_same(&p.content, &out.path().join("0/one.iso"));
     let out = aria2_with(p.torrent(), &ARIA2_RC4).await;
     assert_file_same(&p.content, &out.path().join("one.iso"));
@@ -60,7 +60,7 @@ async fn require_turns_plain_peers_away_and_off_encrypted_ones() {
     .await;
     c.expect_closed().await;
     // An encrypting client still downloads.
-    let out = libtorrent_with(p.torrent(), 1, Some("rc4")).await;
+    let out = libtorrent_with(p.torrent(), 1, &[("LT_ENCRYPTION", "rc4")]).await;
     assert_file_same(&p.content, &out.path().join("0/one.iso"));
     let m = p.seeder.metrics().await;
     assert_eq!(
@@ -77,7 +77,7 @@ async fn require_turns_plain_peers_away_and_off_encrypted_ones() {
     cfg.encryption = Encryption::Off;
     let p = publish_with(&[("one.iso", 100_000)], "one.iso", cfg).await;
     // A plain client (libtorrent's defaults: it tries encrypted first, then plain).
-    let out = libtorrent_with(p.torrent(), 1, None).await;
+    let out = libtorrent_with(p.torrent(), 1, &[]).await;
     assert_file_same(&p.content, &out.path().join("0/one.iso"));
     let m = p.seeder.metrics().await;
     assert_eq!(
@@ -123,7 +123,7 @@ async fn an_encrypted_handshake_may_choose_plain_text() {
     let mut cfg = test_config();
     cfg.encryption = Encryption::Allow;
     let p = publish_with(&[("one.iso", 300_000)], "one.iso", cfg).await;
-    let out = libtorrent_with(p.torrent(), 1, Some("any")).await;
+    let out = libtorrent_with(p.torrent(), 1, &[("LT_ENCRYPTION", "any")]).await;
     assert_file_same(&p.content, &out.path().join("0/one.iso"));
     let m = p.seeder.metrics().await;
     assert!(

@@ -19,7 +19,8 @@
                            through the tracker only; prints "DONE" when all are complete
 
 Every session listens on 127.0.0.1 with an ephemeral port, with DHT, local peer discovery,
-UPnP and NAT-PMP off, so nothing leaves the machine.
+UPnP and NAT-PMP off, so nothing leaves the machine. LT_ENCRYPTION and LT_UTP choose
+encryption and transport (see `encryption()` and `transport()`).
 """
 
 import http.server
@@ -39,13 +40,12 @@ def session(**extra):
     return lt.session({
         **extra,
         **encryption(),
+        **transport(),
         "listen_interfaces": "127.0.0.1:0",
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
         "enable_natpmp": False,
-        "enable_incoming_utp": False,
-        "enable_outgoing_utp": False,
         "allow_multiple_connections_per_ip": True,
         "alert_mask": lt.alert.category_t.error_notification,
     })
@@ -64,6 +64,17 @@ def encryption():
         "allowed_enc_level": int(lt.enc_level.rc4 if mode == "rc4" else lt.enc_level.both),
         "prefer_rc4": mode == "rc4",
     }
+
+
+def transport():
+    """LT_UTP=only: uTP (BEP 29) only, no TCP out; =default: libtorrent's defaults (uTP
+    tried first, then TCP); unset: TCP only."""
+    mode = os.environ.get("LT_UTP")
+    if mode == "default":
+        return {}
+    if mode == "only":
+        return {"enable_outgoing_tcp": False, "enable_incoming_tcp": False}
+    return {"enable_incoming_utp": False, "enable_outgoing_utp": False}
 
 
 def check():

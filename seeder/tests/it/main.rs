@@ -23,4 +23,5 @@ mod super_seed;
 mod transmission;
 mod udp;
 mod util;
+mod utp;
 mod verify;

@@ -121,16 +121,15 @@ pub async fn aria2_with(source: &str, options: &[&str]) -> TempDir {
 /// `count` libtorrent sessions download `source` at once, into `0/`, `1/`, … of a fresh
 /// directory.
 pub async fn libtorrent(source: &str, count: usize) -> TempDir {
-    libtorrent_with(source, count, None).await
+    libtorrent_with(source, count, &[]).await
 }
 
-/// [`libtorrent`], with `LT_ENCRYPTION` set to `encryption` (see `lt_helper.py`).
-pub async fn libtorrent_with(source: &str, count: usize, encryption: Option<&str>) -> TempDir {
+/// [`libtorrent`], with settings from the environment (`LT_ENCRYPTION`, `LT_UTP`: see
+/// `lt_helper.py`).
+pub async fn libtorrent_with(source: &str, count: usize, env: &[(&str, &str)]) -> TempDir {
     let out = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(python());
-    if let Some(e) = encryption {
-        cmd.env("LT_ENCRYPTION", e);
-    }
+    cmd.envs(env.iter().copied());
     let child = KillOnDrop::spawn(
         cmd.arg(lt_helper())
             .args(["leech", source])

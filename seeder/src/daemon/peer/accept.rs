@@ -10,7 +10,6 @@ use bytes::BytesMut;
 use seedline_common::per_address::Slot;
 use seedline_common::wire::{Bitfield, ExtendedHandshake, Handshake, Message, HANDSHAKE_LEN};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::cipher_io::{CipherRead, CipherWrite};
@@ -18,6 +17,7 @@ use super::conn::Conn;
 use super::encryption;
 use super::handshakes::HandshakePlace;
 use super::reader::{self, UT_METADATA_ID};
+use super::transport::PeerStream;
 use super::writer;
 use crate::daemon::config::Config;
 use crate::daemon::reason::Disconnect;
@@ -54,19 +54,24 @@ impl Place {
 }
 
 /// Serves one accepted connection to its end, counting why it ended.
-pub async fn handle_connection(
-    stream: TcpStream,
+pub async fn handle_connection<S: PeerStream>(
+    stream: S,
     addr: SocketAddr,
     place: Place,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) {
     shared.metrics.connections_total.inc();
+    shared
+        .metrics
+        .connections_by_transport
+        .with_label_values(&[S::LABEL])
+        .inc();
     let why = tokio::select! {
         why = serve(stream, addr, place, &shared) => why,
         () = shutdown.cancelled() => Disconnect::Shutdown,
     };
-    tracing::debug!(peer = %addr, reason = why.label(), "peer disconnected");
+    tracing::debug!(peer = %addr, transport = S::LABEL, reason = why.label(), "peer disconnected");
     shared
         .metrics
         .disconnects
@@ -74,13 +79,12 @@ pub async fn handle_connection(
         .inc();
 }
 
-async fn serve(
-    mut stream: TcpStream,
+async fn serve<S: PeerStream>(
+    mut stream: S,
     addr: SocketAddr,
     place: Place,
     shared: &Arc<Shared>,
 ) -> Disconnect {
-    let _ = stream.set_nodelay(true);
     let timeout = Config::secs(shared.cfg.handshake_timeout);
     // The first bytes (an encrypted handshake if they are one), then the BitTorrent
     // handshake through the connection's cipher, all within the handshake timeout.
@@ -90,7 +94,7 @@ async fn serve(
             Some((d, e)) => (Some(d), Some(e)),
             None => (None, None),
         };
-        let (rd, wr) = stream.into_split();
+        let (rd, wr) = stream.into_halves();
         let mut rd = CipherRead::new(rd, decrypt);
         let wr = CipherWrite::new(wr, encrypt);
         let mut buf = opened.received;
