@@ -8,12 +8,14 @@
 #   bash seeder/bench/seeder-vs-libtorrent.sh                 # 1 GiB, 3 rounds
 #   SIZE=64M ROUNDS=1 bash seeder/bench/seeder-vs-libtorrent.sh   # smoke test
 #   CLIENT_MSE=1 bash seeder/bench/seeder-vs-libtorrent.sh        # client tries MSE first
+#   TRANSPORT=utp bash seeder/bench/seeder-vs-libtorrent.sh       # over uTP (BEP 29) only
 #
 # The downloader writes into tmpfs (DL_PARENT, default /dev/shm): written to disk, its own
 # writeback dominated the run time and carried over from one run into the next.
 # By default the downloader connects in plain text. libtorrent's default is to open with
-# an MSE (encrypted) handshake; Seedline does not speak MSE and closes such a connection,
-# and libtorrent reconnects in plain text a second later. CLIENT_MSE=1 measures that.
+# an MSE (encrypted) handshake, which CLIENT_MSE=1 keeps. TRANSPORT=utp turns TCP off in
+# the downloader and the libtorrent seed (LT_UTP=only, see lt_helper.py): both seeds are
+# then measured over uTP.
 #
 # The seed runs on SEED_CPU, the downloader on LEECH_CPU. Every step has a timeout, the
 # whole script stops after MAX_SECONDS, only 127.0.0.1 is used, and everything started
@@ -22,10 +24,15 @@ set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
 bench_defaults SIZE=1G ROUNDS=3 SEED_CPU=0 LEECH_CPU=1 MAX_SECONDS=1800 DOWNLOAD_TIMEOUT=600 \
-    CLIENT_MSE=0 OUT="$ROOT/target/bench/seeder-vs-libtorrent"
+    CLIENT_MSE=0 TRANSPORT=tcp OUT="$ROOT/target/bench/seeder-vs-libtorrent"
 SEEDER=$ROOT/target/release/seeder
 
 bench_time_limit "$MAX_SECONDS" "$@"
+case $TRANSPORT in
+    tcp) ;;
+    utp) export LT_UTP=only ;;
+    *) echo "TRANSPORT is tcp or utp" >&2; exit 2 ;;
+esac
 
 WORK=""
 DL=""      # where the downloader writes: tmpfs, so its disk is not what is measured
@@ -129,7 +136,7 @@ main() {
         bench_env_header
         echo "libtorrent: $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)')"
         echo "workload: $BYTES bytes, one file, python3-libtorrent downloads on cpu $LEECH_CPU, seed on cpu $SEED_CPU"
-        echo "client opens with MSE: $CLIENT_MSE"
+        echo "client opens with MSE: $CLIENT_MSE; transport: $TRANSPORT"
     } >"$OUT/env.txt"
     printf 'run\timpl\tdownload\tseconds\tMB/s\tseed CPU s\tseed CPU s/GiB\tdownloader CPU s/GiB\n' >"$OUT/runs.tsv"
     local r
