@@ -8,9 +8,13 @@
 #   clients_netns.sh WORK SEEDER TIMEOUT CLIENT TORRENT DATA [CLIENT TORRENT DATA ...]
 # CLIENT is transmission, rtorrent or qbittorrent. Downloads go to WORK/out<N>; logs to WORK/*.log.
 # CLIENT_ENCRYPTION=require sets each client to require encryption (MSE/PE, RC4).
+# CLIENT_UTP=default leaves uTP (BEP 29) on, as each client has it by default, so they
+# come over uTP; otherwise Transmission and qBittorrent are set to TCP only.
 set -euo pipefail
 require=0
 [[ ${CLIENT_ENCRYPTION:-} == require ]] && require=1
+utp=false
+[[ ${CLIENT_UTP:-} == default ]] && utp=true
 work=$1 seeder=$2 timeout=$3
 shift 3
 
@@ -52,10 +56,10 @@ pids+=($!)
 
 transmission() {
     local n=$1 t=$2
-    # The seeder speaks TCP only (no uTP, BEP 29); Transmission tries uTP first and,
-    # against a TCP-only peer, did not fall back within minutes. DHT and LPD would only
-    # look for peers that do not exist here.
-    printf '{"utp-enabled": false, "dht-enabled": false, "lpd-enabled": false}\n' \
+    # uTP as CLIENT_UTP says (Transmission 3.00 against a peer without uTP did not fall
+    # back to TCP within minutes). DHT and LPD would only look for peers that do not
+    # exist here.
+    printf '{"utp-enabled": %s, "dht-enabled": false, "lpd-enabled": false}\n' "$utp" \
         >"$work/cfg$n/settings.json"
     printf '#!/bin/sh\ntouch "%s/done%s"\n' "$work" "$n" >"$work/done$n.sh"
     chmod +x "$work/done$n.sh"
@@ -93,8 +97,8 @@ RC
 qbittorrent() {
     local n=$1 t=$2
     # qBittorrent is libtorrent-rasterbar under a Qt program of its own: its settings
-    # file, legal notice accepted, TCP only (libtorrent tries uTP first and waits
-    # seconds before TCP; uTP is the MSE/uTP issue's), a hook marks the end.
+    # file, legal notice accepted, TCP only unless CLIENT_UTP=default (then its
+    # default, TCP and uTP, uTP tried first), a hook marks the end.
     mkdir -p "$work/cfg$n/qBittorrent/config"
     cat >"$work/cfg$n/qBittorrent/config/qBittorrent.conf" <<CONF
 [LegalNotice]
@@ -104,7 +108,7 @@ Accepted=true
 Session\DHTEnabled=false
 Session\PeXEnabled=false
 Session\LSDEnabled=false
-Session\BTProtocol=TCP
+Session\BTProtocol=$([[ $utp == true ]] && echo Both || echo TCP)
 Session\Port=$((51412 + n))
 Session\InterfaceAddress=10.200.0.2
 Session\Encryption=$((require ? 1 : 0))

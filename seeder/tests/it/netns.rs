@@ -28,19 +28,36 @@ impl Over {
     }
 }
 
+/// How the client is set up.
+#[derive(PartialEq)]
+enum Setup {
+    /// Its encryption default, TCP only.
+    Tcp,
+    /// Encryption (MSE/PE, RC4) required, TCP only.
+    Encrypted,
+    /// Its defaults, uTP (BEP 29) included.
+    Defaults,
+}
+
 /// `client` (as `clients_netns.sh` names it) downloads both torrents, the single file
-/// announced `single` and the multi-file one `multi`.
+/// announced `single` and the multi-file one `multi`, over TCP.
 pub fn single_and_multi_file(client: &str, single: Over, multi: Over) {
-    run_clients(client, single, multi, false);
+    run_clients(client, single, multi, Setup::Tcp);
 }
 
 /// [`single_and_multi_file`] with the client set to require encryption (MSE/PE, RC4):
 /// the seeder must have served both over RC4, and nothing in plain text.
 pub fn single_and_multi_file_encrypted(client: &str, single: Over, multi: Over) {
-    run_clients(client, single, multi, true);
+    run_clients(client, single, multi, Setup::Encrypted);
 }
 
-fn run_clients(client: &str, single: Over, multi: Over, encrypted: bool) {
+/// [`single_and_multi_file`] with the client on its defaults (uTP on): the seeder must
+/// have served both over uTP, and nothing over TCP.
+pub fn single_and_multi_file_defaults(client: &str, single: Over, multi: Over) {
+    run_clients(client, single, multi, Setup::Defaults);
+}
+
+fn run_clients(client: &str, single: Over, multi: Over, setup: Setup) {
     tool("ip", "iproute2");
     tool("unshare", "util-linux");
     let dir = tempfile::tempdir().unwrap();
@@ -88,7 +105,19 @@ fn run_clients(client: &str, single: Over, multi: Over, encrypted: bool) {
         .arg(d.join("many"))
         .env(
             "CLIENT_ENCRYPTION",
-            if encrypted { "require" } else { "default" },
+            if setup == Setup::Encrypted {
+                "require"
+            } else {
+                "default"
+            },
+        )
+        .env(
+            "CLIENT_UTP",
+            if setup == Setup::Defaults {
+                "default"
+            } else {
+                "off"
+            },
         )
         .output()
         .expect("unshare runs");
@@ -135,17 +164,32 @@ fn run_clients(client: &str, single: Over, multi: Over, encrypted: bool) {
         "no UDP announce was answered:\n{metrics}\n{}",
         logs()
     );
-    if encrypted {
-        let m = std::fs::read_to_string(work.join("seeder.metrics")).unwrap_or_default();
-        let count = |method: &str| {
-            let key =
-                format!("seedline_seeder_connections_encryption_total{{method=\"{method}\"}}");
-            m.lines()
-                .find(|l| l.starts_with(&key))
-                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        assert!(count("rc4") >= 2.0, "both over RC4:\n{m}\n{}", logs());
-        assert_eq!(count("none"), 0.0, "nothing in plain text:\n{m}");
+    let m = std::fs::read_to_string(work.join("seeder.metrics")).unwrap_or_default();
+    let count = |key: &str| {
+        m.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let method = |m: &str| {
+        count(&format!(
+            "seedline_seeder_connections_encryption_total{{method=\"{m}\"}}"
+        ))
+    };
+    let transport = |t: &str| {
+        count(&format!(
+            "seedline_seeder_connections_transport_total{{transport=\"{t}\"}}"
+        ))
+    };
+    match setup {
+        Setup::Encrypted => {
+            assert!(method("rc4") >= 2.0, "both over RC4:\n{m}\n{}", logs());
+            assert_eq!(method("none"), 0.0, "nothing in plain text:\n{m}");
+        }
+        Setup::Defaults => {
+            assert!(transport("utp") >= 2.0, "both over uTP:\n{m}\n{}", logs());
+            assert_eq!(transport("tcp"), 0.0, "nothing over TCP:\n{m}");
+        }
+        Setup::Tcp => assert!(transport("tcp") >= 2.0, "both over TCP:\n{m}"),
     }
 }

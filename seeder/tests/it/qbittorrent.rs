@@ -1,7 +1,9 @@
 //! qBittorrent (qbittorrent-nox, libtorrent-rasterbar under a program of its own)
 //! downloads from our seeder (see `netns.rs`).
 
-use crate::netns::{single_and_multi_file, single_and_multi_file_encrypted, Over};
+use crate::netns::{
+    single_and_multi_file, single_and_multi_file_defaults, single_and_multi_file_encrypted, Over,
+};
 use crate::util::tool;
 
 #[test]
@@ -14,4 +16,10 @@ fn qbittorrent_downloads_single_and_multi_file_torrents() {
 fn qbittorrent_requiring_encryption_downloads_over_rc4() {
     tool("qbittorrent-nox", "qbittorrent-nox");
     single_and_multi_file_encrypted("qbittorrent", Over::Http, Over::Udp);
+}
+
+#[test]
+fn qbittorrent_on_its_defaults_downloads_over_utp() {
+    tool("qbittorrent-nox", "qbittorrent-nox");
+    single_and_multi_file_defaults("qbittorrent", Over::Http, Over::Udp);
 }

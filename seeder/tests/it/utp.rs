@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use librqbit_utp::{UtpSocketUdp, UtpStream};
-use seedline_common::wire::{Handshake, HANDSHAKE_LEN};
+use seedline_common::wire::{Handshake, Message, HANDSHAKE_LEN};
 use seedline_common::PeerId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -204,4 +204,36 @@ async fn a_syn_flood_holds_bounded_state_and_a_client_still_downloads() {
         "{m}"
     );
     p.seeder.stop().await;
+}
+
+/// A peer that sends one message and waits (as Transmission does) gets its answer: the
+/// uTP layer must send what the session writes while no packet of the peer's comes in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_peer_gets_its_unchoke_over_utp() {
+    let r = serve_release(true, |_| {}).await;
+    let sock = UtpSocketUdp::new_udp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut c = utp_connect(&sock, r.s.peer).await;
+    c.write_all(&Handshake::new(r.ih, PeerId([7; 20])).encode())
+        .await
+        .unwrap();
+    let mut back = vec![0u8; HANDSHAKE_LEN];
+    c.read_exact(&mut back).await.unwrap();
+    // Whatever the seeder says after its handshake (bitfield, extended handshake).
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(500), c.read(&mut buf)).await {
+        got.extend_from_slice(&buf[..n]);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut interested = Vec::new();
+    Message::Interested.encode(&mut interested);
+    c.write_all(&interested).await.unwrap();
+    let mut unchoke = [0u8; 5];
+    tokio::time::timeout(Duration::from_secs(5), c.read_exact(&mut unchoke))
+        .await
+        .expect("unchoke within 5 s")
+        .unwrap();
+    assert_eq!(unchoke, [0, 0, 0, 1, 1]);
 }

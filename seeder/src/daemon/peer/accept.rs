@@ -182,8 +182,14 @@ async fn serve<S: PeerStream>(
         }
         shared.metrics.super_seed_offers.inc_by(offers.len() as u64);
     }
-    if let Err(why) = writer::write_within(&mut wr, &hello, shared).await {
-        return why;
+    // The handshake goes out on its own, the rest after it: Transmission 3.00 over uTP
+    // loses whatever shares a packet with the end of the handshake (our `have_all` with
+    // it, so it never became interested). Over uTP the first flush waits for the ack
+    // (see `transport::UtpWrite`); over TCP this is two writes instead of one.
+    for part in [&hello[..HANDSHAKE_LEN], &hello[HANDSHAKE_LEN..]] {
+        if let Err(why) = writer::write_within(&mut wr, part, shared).await {
+            return why;
+        }
     }
     shared.choker.add(conn.clone());
     let why = tokio::select! {

@@ -44,16 +44,27 @@ impl PeerStream for UtpStream {
 
     fn into_halves(self) -> (Self::Read, Self::Write) {
         let (r, w) = self.split();
-        (r, UtpWrite(w))
+        (
+            r,
+            UtpWrite {
+                inner: w,
+                handshake_sent: false,
+            },
+        )
     }
 }
 
-/// A uTP write half whose flush returns at once. The crate's flush waits until the peer
-/// acknowledged every byte written, a round trip per batch of blocks that would cap a
-/// connection at batch / RTT (256 KiB per 100 ms: 2.5 MB/s). Bytes in the uTP send
-/// buffer are sent as surely as bytes in a kernel TCP buffer, which TCP's flush does not
-/// wait for either; the buffer's own cap (`utp_send_buffer`) still holds the writer back.
-pub struct UtpWrite(UtpStreamWriteHalf);
+/// A uTP write half whose flushes return at once, but for the first. The crate's flush
+/// waits until the peer acknowledged every byte written, a round trip per batch of blocks
+/// that would cap a connection at batch / RTT (256 KiB per 100 ms: 2.5 MB/s). Bytes in
+/// the uTP send buffer are sent as surely as bytes in a kernel TCP buffer, which TCP's
+/// flush does not wait for either; the buffer's own cap (`utp_send_buffer`) still holds
+/// the writer back. The first flush, the one after our BitTorrent handshake, does wait:
+/// so the handshake ends its packet, which Transmission 3.00 needs (see `accept.rs`).
+pub struct UtpWrite {
+    inner: UtpStreamWriteHalf,
+    handshake_sent: bool,
+}
 
 impl AsyncWrite for UtpWrite {
     fn poll_write(
@@ -61,14 +72,19 @@ impl AsyncWrite for UtpWrite {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.handshake_sent {
+            return Poll::Ready(Ok(()));
+        }
+        std::task::ready!(Pin::new(&mut self.inner).poll_flush(cx))?;
+        self.handshake_sent = true;
         Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
