@@ -7,6 +7,7 @@
 #
 #   bash loadtest/bench/seeder-encryption.sh                 # 256 MiB, 4 peers, 3 rounds
 #   SIZE=64M ROUNDS=1 bash loadtest/bench/seeder-encryption.sh   # smoke test
+#   LOADTEST_SEEDER_TRANSPORT=utp bash loadtest/bench/seeder-encryption.sh   # over uTP
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 cd "$ROOT"

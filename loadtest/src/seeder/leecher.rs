@@ -2,7 +2,10 @@
 //! pipeline of block requests, checking every piece against the torrent's hash.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use librqbit_utp::{SocketOpts, UtpSocketUdp};
 
 use seedline_common::mse::{self, Cipher, Initiator};
 use seedline_common::wire::{
@@ -11,11 +14,11 @@ use seedline_common::wire::{
 };
 use seedline_common::PeerId;
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::{Encryption, Torrent};
+use super::{Encryption, Torrent, Transport};
 use crate::tracker::population::{source_for, Sources};
 
 /// Largest frame accepted from the seed: a block and its header, with room to spare.
@@ -40,26 +43,12 @@ pub struct Outcome {
     pub error: Option<&'static str>,
 }
 
-/// Downloads `t` from `target` until done, `stop`, or `stall` without data.
-pub async fn run(
-    target: SocketAddr,
-    t: &Torrent,
-    index: usize,
-    pipeline: usize,
-    encryption: Encryption,
-    stall: Duration,
-    stop: &CancellationToken,
-) -> Outcome {
+/// Downloads `t` over `link` until done, `stop`, or `link.stall` without data.
+pub async fn run(link: Link, t: &Torrent, pipeline: usize, stop: &CancellationToken) -> Outcome {
     let mut out = Outcome::default();
     let started = Instant::now();
-    let link = Link {
-        target,
-        index,
-        encryption,
-        stall,
-    };
     let result = tokio::select! {
-        r = download(&link, t, pipeline, &mut out, started) => r,
+        r = connect_and_download(&link, t, pipeline, &mut out, started) => r,
         () = stop.cancelled() => Err("stopped"),
     };
     if let Err(e) = result {
@@ -68,28 +57,58 @@ pub async fn run(
     out
 }
 
-/// Connects leecher `index`. On an IPv4 loopback target each leecher binds its own
-/// 127.x.y.z source, as the tracker generator does, so the seed sees a swarm of hosts
+/// The source address of leecher `index`: on an IPv4 loopback target each leecher has
+/// its own 127.x.y.z, as the tracker generator does, so the seed sees a swarm of hosts
 /// rather than one (whose connections its per-address cap would refuse).
-async fn connect(target: SocketAddr, index: usize) -> std::io::Result<TcpStream> {
+fn source(target: SocketAddr, index: usize) -> Option<std::net::IpAddr> {
     match target {
-        SocketAddr::V4(v4) if v4.ip().is_loopback() => {
-            let sock = TcpSocket::new_v4()?;
-            if let Some(src) = source_for(Sources::Spread, index) {
-                sock.bind(SocketAddr::new(src, 0))?;
-            }
-            sock.connect(target).await
-        }
-        _ => TcpStream::connect(target).await,
+        SocketAddr::V4(v4) if v4.ip().is_loopback() => source_for(Sources::Spread, index),
+        _ => None,
     }
 }
 
-/// Where and how one leecher connects.
-struct Link {
+/// Connects leecher `index` over TCP.
+async fn connect(target: SocketAddr, index: usize) -> std::io::Result<TcpStream> {
+    match source(target, index) {
+        Some(src) => {
+            let sock = TcpSocket::new_v4()?;
+            sock.bind(SocketAddr::new(src, 0))?;
+            sock.connect(target).await
+        }
+        None => TcpStream::connect(target).await,
+    }
+}
+
+/// Connects leecher `index` over uTP, from a UDP socket of its own (kept alive by the
+/// caller as long as the stream).
+async fn connect_utp(
     target: SocketAddr,
     index: usize,
-    encryption: Encryption,
-    stall: Duration,
+) -> std::io::Result<(Arc<UtpSocketUdp>, librqbit_utp::UtpStream)> {
+    let from = match (source(target, index), target) {
+        (Some(src), _) => SocketAddr::new(src, 0),
+        (None, SocketAddr::V4(_)) => SocketAddr::from(([0, 0, 0, 0], 0)),
+        (None, SocketAddr::V6(_)) => SocketAddr::from(([0u16; 8], 0)),
+    };
+    // Requests go out at once, as with TCP_NODELAY.
+    let opts = SocketOpts {
+        disable_nagle: true,
+        ..SocketOpts::default()
+    };
+    let sock = UtpSocketUdp::new_udp_with_opts(from, opts, Default::default())
+        .await
+        .map_err(std::io::Error::other)?;
+    let stream = sock.connect(target).await.map_err(std::io::Error::other)?;
+    Ok((sock, stream))
+}
+
+/// Where and how one leecher connects.
+pub struct Link {
+    pub target: SocketAddr,
+    pub index: usize,
+    pub encryption: Encryption,
+    pub transport: Transport,
+    pub stall: Duration,
 }
 
 /// A connection's stream ciphers (RC4 after an encrypted handshake that chose it).
@@ -101,8 +120,8 @@ struct Ciphers {
 
 /// Runs an encrypted handshake (MSE/PE) for `t`, our BitTorrent handshake `hello` as
 /// its initial payload; the ciphers and the plain bytes received past it.
-async fn encrypt(
-    s: &mut TcpStream,
+async fn encrypt<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut S,
     t: &Torrent,
     link: &Link,
     hello: &[u8],
@@ -144,7 +163,7 @@ async fn encrypt(
     }
 }
 
-async fn download(
+async fn connect_and_download(
     link: &Link,
     t: &Torrent,
     pipeline: usize,
@@ -152,12 +171,36 @@ async fn download(
     started: Instant,
 ) -> Result<(), &'static str> {
     let (target, index, stall) = (link.target, link.index, link.stall);
-    let mut s = tokio::time::timeout(stall, connect(target, index))
-        .await
-        .map_err(|_| "connect_timeout")?
-        .map_err(|_| "connect_failed")?;
-    let _ = s.set_nodelay(true);
-    out.connect = Some(started.elapsed());
+    match link.transport {
+        Transport::Tcp => {
+            let s = tokio::time::timeout(stall, connect(target, index))
+                .await
+                .map_err(|_| "connect_timeout")?
+                .map_err(|_| "connect_failed")?;
+            let _ = s.set_nodelay(true);
+            out.connect = Some(started.elapsed());
+            download(s, link, t, pipeline, out, started).await
+        }
+        Transport::Utp => {
+            let (_sock, s) = tokio::time::timeout(stall, connect_utp(target, index))
+                .await
+                .map_err(|_| "connect_timeout")?
+                .map_err(|_| "connect_failed")?;
+            out.connect = Some(started.elapsed());
+            download(s, link, t, pipeline, out, started).await
+        }
+    }
+}
+
+async fn download<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    link: &Link,
+    t: &Torrent,
+    pipeline: usize,
+    out: &mut Outcome,
+    started: Instant,
+) -> Result<(), &'static str> {
+    let (index, stall) = (link.index, link.stall);
     let mut id = *b"-SL0LT0-000000000000";
     id[8..].copy_from_slice(format!("{index:012}").as_bytes());
     let hello = Handshake::new(t.info_hash, PeerId(id)).encode();
@@ -231,8 +274,8 @@ async fn download(
 }
 
 /// One read from the seed, decrypted if the stream is, appended to `buf`.
-async fn read_into(
-    s: &mut TcpStream,
+async fn read_into<S: AsyncRead + Unpin>(
+    s: &mut S,
     ciphers: &mut Ciphers,
     chunk: &mut [u8],
     buf: &mut Vec<u8>,

@@ -60,6 +60,22 @@ pub struct SeederArgs {
         default_value = "none"
     )]
     pub encryption: Encryption,
+    /// What carries each leecher's connection: `tcp`, or `utp` (BEP 29, over UDP to the
+    /// same address and port).
+    #[arg(
+        long,
+        env = "LOADTEST_SEEDER_TRANSPORT",
+        value_enum,
+        default_value = "tcp"
+    )]
+    pub transport: Transport,
+}
+
+/// `--transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transport {
+    Tcp,
+    Utp,
 }
 
 /// `--encryption`.
@@ -131,10 +147,16 @@ pub async fn run(args: &SeederArgs, stop: &CancellationToken) -> anyhow::Result<
     let mut tasks = Vec::new();
     for i in 0..args.peers {
         let (t, d) = (t.clone(), deadline.clone());
-        let (target, pipeline, encryption) = (args.target, args.pipeline, args.encryption);
-        let stall = Duration::from_secs(args.stall_timeout);
+        let link = leecher::Link {
+            target: args.target,
+            index: i,
+            encryption: args.encryption,
+            transport: args.transport,
+            stall: Duration::from_secs(args.stall_timeout),
+        };
+        let pipeline = args.pipeline;
         tasks.push(tokio::spawn(async move {
-            leecher::run(target, &t, i, pipeline, encryption, stall, &d).await
+            leecher::run(link, &t, pipeline, &d).await
         }));
     }
     let mut outcomes = Vec::new();

@@ -138,13 +138,19 @@ async fn twelve_leechers_download_everything_more_than_the_upload_slots() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn encrypted_leechers_download_everything() {
+async fn encrypted_and_utp_leechers_download_everything() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(2 * PIECE as usize + 777);
     release(dir.path(), &bytes);
     let (peer, token) = start_seeder(dir.path()).await;
     // Every block checked against its piece's hash: a byte decrypted wrongly fails it.
-    for encryption in ["rc4", "plain"] {
+    // Over uTP (BEP 29) as well, plain and RC4.
+    for (encryption, transport) in [
+        ("rc4", "tcp"),
+        ("plain", "tcp"),
+        ("none", "utp"),
+        ("rc4", "utp"),
+    ] {
         let a = args(
             peer,
             &dir.path().join("rel.torrent"),
@@ -155,6 +161,8 @@ async fn encrypted_leechers_download_everything() {
                 "10",
                 "--encryption",
                 encryption,
+                "--transport",
+                transport,
             ],
         );
         let r = tokio::time::timeout(
@@ -164,9 +172,9 @@ async fn encrypted_leechers_download_everything() {
         .await
         .expect("bounded")
         .unwrap();
-        assert_eq!(r.errors.len(), 0, "{encryption}: {}", r.human());
-        assert_eq!(r.completed, 4, "{encryption}: {}", r.human());
-        assert_eq!(r.pieces_bad, 0, "{encryption}");
+        assert_eq!(r.errors.len(), 0, "{encryption}/{transport}: {}", r.human());
+        assert_eq!(r.completed, 4, "{encryption}/{transport}: {}", r.human());
+        assert_eq!(r.pieces_bad, 0, "{encryption}/{transport}");
     }
     token.cancel();
 }

@@ -237,3 +237,22 @@ async fn a_quiet_peer_gets_its_unchoke_over_utp() {
         .unwrap();
     assert_eq!(unchoke, [0, 0, 0, 1, 1]);
 }
+
+/// uTP on an IPv6 peer listener, as on IPv4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utp_works_on_an_ipv6_listener() {
+    let r = serve_release(true, |c| c.listen = "[::1]:0".parse().unwrap()).await;
+    let sock = UtpSocketUdp::new_udp("[::1]:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut c = utp_connect(&sock, r.s.peer).await;
+    c.write_all(&Handshake::new(r.ih, PeerId([7; 20])).encode())
+        .await
+        .unwrap();
+    let mut back = [0u8; HANDSHAKE_LEN];
+    tokio::time::timeout(Duration::from_secs(10), c.read_exact(&mut back))
+        .await
+        .expect("handshake in time")
+        .unwrap();
+    assert_eq!(Handshake::decode(&back).unwrap().unwrap().info_hash, r.ih);
+}
