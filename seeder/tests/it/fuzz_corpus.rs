@@ -1,6 +1,7 @@
-//! Replays the committed `peer_session` fuzz corpus (`fuzz/corpus/peer_session/`)
-//! through the entry point the fuzzer calls, on stable, without cargo-fuzz.
+//! Replays the committed seeder fuzz corpora (`fuzz/corpus/peer_session/`,
+//! `fuzz/corpus/utp_datagrams/`) through the entry points the fuzzer calls, on stable,
+//! without cargo-fuzz.
 
 use seedline_seeder::fuzz;
 
-seedline_testkit::replay_corpora!(fuzz: peer_session);
+seedline_testkit::replay_corpora!(fuzz: peer_session, utp_datagrams);

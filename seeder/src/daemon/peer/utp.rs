@@ -41,7 +41,7 @@ pub trait HasEnv {
 impl<T, E> HasEnv for UtpSocket<T, E> {
     type Env = E;
 }
-type Env = <UtpSocketUdp as HasEnv>::Env;
+pub type Env = <UtpSocketUdp as HasEnv>::Env;
 
 /// uTP over the peer port.
 pub type Socket = UtpSocket<PeerUdp, Env>;
@@ -78,11 +78,18 @@ pub fn start(
     } else {
         udp.set_dontfrag_v6(true)
     };
-    let max = NonZeroUsize::new(cfg.max_utp_connections.max(1)).expect("at least 1");
     // Room in the kernel for every connection's window, so a busy moment drops nothing.
+    let max = cfg.max_utp_connections.max(1);
     let _ = socket2::SockRef::from(&udp)
-        .set_recv_buffer_size((max.get() * RECEIVE_BUFFER).clamp(1 << 20, 64 << 20));
-    let opts = SocketOpts {
+        .set_recv_buffer_size((max * RECEIVE_BUFFER).clamp(1 << 20, 64 << 20));
+    socket_over(PeerUdp(udp), socket_opts(cfg, stop))
+}
+
+/// The socket's settings from the seeder's: the dispatcher and its connections run
+/// until `stop`.
+pub fn socket_opts(cfg: &Config, stop: CancellationToken) -> SocketOpts {
+    let max = NonZeroUsize::new(cfg.max_utp_connections.max(1)).expect("at least 1");
+    SocketOpts {
         vsock_rx_bufsize_bytes: NonZeroUsize::new(RECEIVE_BUFFER),
         vsock_tx_bufsize_bytes_max: NonZeroUsize::new(cfg.utp_send_buffer),
         max_live_vsocks: Some(max),
@@ -91,10 +98,21 @@ pub fn start(
         remote_inactivity_timeout: Some(Config::secs(cfg.idle_timeout)),
         // Nothing is sent after our FIN that needs its ack.
         dont_wait_for_lastack: true,
+        // As TCP_NODELAY on TCP: the writer batches blocks itself, and a small reply held
+        // back until the peer acks (which it may delay) is dead time.
+        disable_nagle: true,
         cancellation_token: stop,
         ..SocketOpts::default()
-    };
-    Socket::new_with_opts(PeerUdp(udp), Env::default(), opts)
+    }
+}
+
+/// uTP over `transport` (the peer port's UDP in [`start`]; an in-memory one in the
+/// `utp_datagrams` fuzz target), its dispatcher spawned on the current runtime.
+pub fn socket_over<T: Transport>(
+    transport: T,
+    opts: SocketOpts,
+) -> io::Result<Arc<UtpSocket<T, Env>>> {
+    UtpSocket::new_with_opts(transport, Env::default(), opts)
         .map_err(|e| io::Error::other(format!("cannot start uTP: {e}")))
 }
 

@@ -1,9 +1,12 @@
-//! Fuzz entry point for the seeder: a peer's byte stream after a valid handshake, through
-//! the connection's real reader (message framing, requests, bitfields, BEP 10 and BEP 9).
+//! Fuzz entry points for the seeder:
 //!
-//! It is an ordinary function so that `fuzz/` (cargo-fuzz, nightly) and the stable test
-//! suite, which replays every committed corpus file through it, run the same code. The
-//! reader reads from the input as a byte slice, so each input ends at its own EOF.
+//! - `peer_session`: a peer's byte stream after a valid handshake, through the
+//!   connection's real reader (message framing, requests, bitfields, BEP 10 and BEP 9);
+//! - `utp_datagrams`: datagrams from the internet into a real uTP socket (librqbit-utp's
+//!   dispatcher and every connection's state machine) over an in-memory transport.
+//!
+//! They are ordinary functions so that `fuzz/` (cargo-fuzz, nightly) and the stable test
+//! suite, which replays every committed corpus file through them, run the same code.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,9 +25,14 @@ use crate::daemon::shared::Shared;
 use crate::daemon::torrent::Torrent;
 use crate::daemon::Config;
 
+mod utp;
+
+pub use utp::utp_datagrams;
+
 /// `peer_session` target. The first byte picks the session: bit 0 the peer speaks the
 /// Fast extension, bit 1 the torrent is super-seeded, bit 2 it is private (no BEP 9).
-/// The rest is what the peer sends after its handshake.
+/// The rest is what the peer sends after its handshake; the reader reads it as a byte
+/// slice, so each input ends at its own EOF.
 pub fn peer_session(data: &[u8]) {
     let Some((&flags, stream)) = data.split_first() else {
         return;
