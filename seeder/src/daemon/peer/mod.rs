@@ -1,6 +1,6 @@
 //! Peer connections: the handshake and admission ([`accept`]), the per-connection state
 //! shared by its reader and writer ([`conn`]), serving blocks (`writer`), and who may
-//! request ([`choker`]); TCP and uTP carry them alike ([`transport`], [`utp`]).
+//! request ([`choker`]); TCP and uTP carry them alike (`transport`, `utp`).
 
 pub mod accept;
 pub mod choker;
