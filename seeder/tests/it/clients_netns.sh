@@ -54,6 +54,23 @@ done
     >"$work/seeder.log" 2>&1 &
 pids+=($!)
 
+# Clients start once the seeder has announced every torrent to its tracker: a client
+# that announces first gets no peers, and rTorrent then waits for its next interval
+# (seen: the suite timed out that way about one run in six).
+announced() {
+    local m
+    m=$( (exec 3<>/dev/tcp/127.0.0.1/6971 &&
+        printf 'GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n' >&3 && timeout 5 cat <&3) 2>/dev/null) || return 1
+    local ok
+    ok=$(awk '/^seedline_seeder_announces_total\{outcome="ok"\}/ { print $2 }' <<<"$m")
+    [[ -n $ok ]] && ((ok >= ${#torrents[@]}))
+}
+for _ in $(seq 100); do
+    announced && break
+    sleep 0.1
+done
+announced || { echo "the seeder did not announce within 10 s" >&2; exit 1; }
+
 transmission() {
     local n=$1 t=$2
     # uTP as CLIENT_UTP says (Transmission 3.00 against a peer without uTP did not fall

@@ -128,7 +128,9 @@ fn run_clients(client: &str, single: Over, multi: Over, setup: Setup) {
             .iter()
             .chain(more.iter().filter(|f| work.join(f).exists()))
             .map(|f| {
-                let text = std::fs::read_to_string(work.join(f)).unwrap_or_default();
+                // Lossy: rTorrent's log is not always UTF-8.
+                let bytes = std::fs::read(work.join(f)).unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes);
                 let start = text.len().saturating_sub(3000);
                 let start = (start..text.len())
                     .find(|&i| text.is_char_boundary(i))
