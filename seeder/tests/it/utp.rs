@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use librqbit_utp::{UtpSocketUdp, UtpStream};
 use seedline_common::wire::{Handshake, Message, HANDSHAKE_LEN};
-use seedline_common::PeerId;
+use seedline_common::{InfoHash, PeerId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::daemon_util::{eventually, metric, test_config};
@@ -82,6 +82,19 @@ async fn utp_connect(sock: &Arc<UtpSocketUdp>, peer: SocketAddr) -> UtpStream {
         .expect("uTP connect")
 }
 
+/// Our handshake for `ih` over `c`, and the seeder's back (within 10 s).
+async fn handshake(c: &mut UtpStream, ih: InfoHash) -> Handshake {
+    c.write_all(&Handshake::new(ih, PeerId([7; 20])).encode())
+        .await
+        .unwrap();
+    let mut back = [0u8; HANDSHAKE_LEN];
+    tokio::time::timeout(Duration::from_secs(10), c.read_exact(&mut back))
+        .await
+        .expect("handshake in time")
+        .unwrap();
+    Handshake::decode(&back).unwrap().unwrap()
+}
+
 /// Whether the seeder closes `s` within 10 s (end of stream or an error).
 async fn closed(s: &mut UtpStream) -> bool {
     let mut buf = [0u8; 256];
@@ -138,16 +151,7 @@ async fn hostile_utp_peers_are_capped_and_closed_and_others_still_served() {
 
     // A well-behaved peer still gets its handshake back over uTP.
     let mut c = utp_connect(&sock, s.peer).await;
-    c.write_all(&Handshake::new(r.ih, PeerId([7; 20])).encode())
-        .await
-        .unwrap();
-    let mut back = [0u8; HANDSHAKE_LEN];
-    tokio::time::timeout(Duration::from_secs(10), c.read_exact(&mut back))
-        .await
-        .expect("handshake in time")
-        .unwrap();
-    let theirs = Handshake::decode(&back).unwrap().unwrap();
-    assert_eq!(theirs.info_hash, r.ih);
+    assert_eq!(handshake(&mut c, r.ih).await.info_hash, r.ih);
 }
 
 /// uTP's SYN (BEP 29): type 4, version 1, the initiator's receive connection id.
@@ -215,11 +219,7 @@ async fn a_quiet_peer_gets_its_unchoke_over_utp() {
         .await
         .unwrap();
     let mut c = utp_connect(&sock, r.s.peer).await;
-    c.write_all(&Handshake::new(r.ih, PeerId([7; 20])).encode())
-        .await
-        .unwrap();
-    let mut back = vec![0u8; HANDSHAKE_LEN];
-    c.read_exact(&mut back).await.unwrap();
+    handshake(&mut c, r.ih).await;
     // Whatever the seeder says after its handshake (bitfield, extended handshake).
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
@@ -246,13 +246,5 @@ async fn utp_works_on_an_ipv6_listener() {
         .await
         .unwrap();
     let mut c = utp_connect(&sock, r.s.peer).await;
-    c.write_all(&Handshake::new(r.ih, PeerId([7; 20])).encode())
-        .await
-        .unwrap();
-    let mut back = [0u8; HANDSHAKE_LEN];
-    tokio::time::timeout(Duration::from_secs(10), c.read_exact(&mut back))
-        .await
-        .expect("handshake in time")
-        .unwrap();
-    assert_eq!(Handshake::decode(&back).unwrap().unwrap().info_hash, r.ih);
+    assert_eq!(handshake(&mut c, r.ih).await.info_hash, r.ih);
 }
