@@ -1,7 +1,8 @@
 //! Fuzz entry points for the seeder:
 //!
 //! - `peer_session`: a peer's byte stream after a valid handshake, through the
-//!   connection's real reader (message framing, requests, bitfields, BEP 10 and BEP 9);
+//!   connection's real reader and its session (message framing, requests, bitfields,
+//!   BEP 10 and BEP 9), the session's events applied to the real choker and super-seed;
 //! - `utp_datagrams`: datagrams from the internet into a real uTP socket (librqbit-utp's
 //!   dispatcher and every connection's state machine) over an in-memory transport.
 //!
@@ -11,6 +12,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use seedline_common::metainfo::{hash_pieces, Info, Layout, Metainfo};
@@ -20,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::daemon::metrics::Metrics;
 use crate::daemon::peer::conn::Conn;
 use crate::daemon::peer::reader;
+use crate::daemon::peer::session::{Limits, Session};
 use crate::daemon::reason::Disconnect;
 use crate::daemon::shared::Shared;
 use crate::daemon::torrent::Torrent;
@@ -44,7 +47,13 @@ pub fn peer_session(data: &[u8]) {
         NEXT_ID.fetch_add(1, Ordering::Relaxed),
         SocketAddr::from(([192, 0, 2, 1], 51413)),
         torrent.clone(),
-        flags & 1 != 0,
+        Session::new(
+            flags & 1 != 0,
+            torrent.super_seed.is_some(),
+            Limits::from(&f.shared.cfg),
+            torrent.bitfield(),
+            Instant::now(),
+        ),
         f.shared.peer_memory(torrent),
     ));
     // As `accept` does: join the super-seed, then let the choker see the peer.

@@ -5,10 +5,11 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use seedline_common::per_address::Slot;
-use seedline_common::wire::{Bitfield, ExtendedHandshake, Handshake, Message, HANDSHAKE_LEN};
+use seedline_common::wire::{Bitfield, ExtendedHandshake, Handshake, HANDSHAKE_LEN};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
@@ -16,7 +17,8 @@ use super::cipher_io::{CipherRead, CipherWrite};
 use super::conn::Conn;
 use super::encryption;
 use super::handshakes::HandshakePlace;
-use super::reader::{self, UT_METADATA_ID};
+use super::reader;
+use super::session::{Limits, Session, UT_METADATA_ID};
 use super::transport::PeerStream;
 use super::writer;
 use crate::daemon::config::Config;
@@ -135,66 +137,51 @@ async fn serve<S: PeerStream>(
         return Disconnect::PeerLimit;
     };
     let fast = theirs.supports_fast();
-    let conn = Arc::new(Conn::new(
-        NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        addr,
-        torrent.clone(),
-        fast,
-        shared.peer_memory(&torrent),
-    ));
     // Subscribed before the bitfield is taken, so no piece proven later is missed.
     let progress = torrent.progress.subscribe();
     // A super-seed claims nothing and offers a few pieces with `have` instead.
-    let super_seed = torrent
-        .super_seed
-        .as_ref()
-        .map(|ss| Joined { ss, id: conn.id });
-    let advertised = if super_seed.is_some() {
+    let super_seeding = torrent.super_seed.is_some();
+    let advertised = if super_seeding {
         Bitfield::new(torrent.piece_count())
     } else {
         torrent.bitfield()
     };
-    let mut hello = Handshake::new(torrent.info_hash, shared.peer_id)
-        .encode()
-        .to_vec();
-    if super_seed.is_some() && !fast {
-        // BEP 3 lets a peer with nothing skip the bitfield.
-    } else if fast && advertised.is_full() {
-        Message::HaveAll.encode(&mut hello);
-    } else if fast && advertised.count() == 0 {
-        Message::HaveNone.encode(&mut hello);
-    } else {
-        Message::Bitfield(advertised.as_bytes()).encode(&mut hello);
-    }
-    if theirs.supports_extensions() {
+    let limits = Limits::from(&shared.cfg);
+    let mut session = Session::new(fast, super_seeding, limits, advertised, Instant::now());
+    let extended = theirs.supports_extensions().then(|| {
         let mut payload = Vec::new();
         extended_handshake(shared, &torrent, addr).encode(&mut payload);
-        Message::Extended {
-            id: 0,
-            payload: &payload,
-        }
-        .encode(&mut hello);
-    }
+        payload
+    });
+    session.open(extended.as_deref());
+    let conn = Arc::new(Conn::new(
+        NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        addr,
+        torrent.clone(),
+        session,
+        shared.peer_memory(&torrent),
+    ));
+    let super_seed = torrent
+        .super_seed
+        .as_ref()
+        .map(|ss| Joined { ss, id: conn.id });
     if let Some(j) = &super_seed {
         let offers = j.ss.join(j.id, |i| torrent.advertised(i));
-        for &i in &offers {
-            Message::Have(i).encode(&mut hello);
-        }
+        conn.with(|s| s.offer(&offers));
         shared.metrics.super_seed_offers.inc_by(offers.len() as u64);
     }
-    // The handshake goes out on its own, the rest after it: Transmission 3.00 over uTP
-    // loses whatever shares a packet with the end of the handshake (our `have_all` with
-    // it, so it never became interested). Over uTP the first flush waits for the ack
-    // (see `transport::UtpWrite`); over TCP this is two writes instead of one.
-    for part in [&hello[..HANDSHAKE_LEN], &hello[HANDSHAKE_LEN..]] {
-        if let Err(why) = writer::write_within(&mut wr, part, shared).await {
-            return why;
-        }
+    // The handshake goes out on its own, before the session's opening messages:
+    // Transmission 3.00 over uTP loses whatever shares a packet with the end of the
+    // handshake (our `have_all` with it, so it never became interested). Over uTP the
+    // first flush waits for the ack (see `transport::UtpWrite`).
+    let hello = Handshake::new(torrent.info_hash, shared.peer_id).encode();
+    if let Err(why) = writer::write_within(&mut wr, &hello, shared).await {
+        return why;
     }
     shared.choker.add(conn.clone());
     let why = tokio::select! {
         why = reader::run(&conn, shared, &mut rd, buf) => why,
-        why = writer::run(&conn, shared, &mut wr, advertised, progress) => why,
+        why = writer::run(&conn, shared, &mut wr, progress) => why,
         () = torrent.token.cancelled() => Disconnect::Removed,
         () = serving.cancelled() => Disconnect::NotServed,
     };

@@ -61,24 +61,24 @@ impl Choker {
     pub fn remove(&self, c: &Conn) {
         let mut st = self.lock();
         st.conns.remove(&c.id);
-        if c.unchoked.load(Ordering::Acquire) {
+        if c.is_unchoked() {
             st.choke(c, &self.metrics);
             self.fill(&mut st);
         }
     }
 
+    /// The peer's session became interested.
     pub fn interested(&self, c: &Conn) {
-        c.interested.store(true, Ordering::Release);
         let mut st = self.lock();
         if st.unchoked < self.slots {
             st.unchoke(c, &self.metrics);
         }
     }
 
+    /// The peer's session lost interest.
     pub fn not_interested(&self, c: &Conn) {
-        c.interested.store(false, Ordering::Release);
         let mut st = self.lock();
-        if c.unchoked.load(Ordering::Acquire) {
+        if c.is_unchoked() {
             st.choke(c, &self.metrics);
             self.fill(&mut st);
         }
@@ -91,11 +91,9 @@ impl Choker {
         let mut wanting: Vec<(bool, u64, Arc<Conn>)> = st
             .conns
             .values()
-            .filter(|c| c.interested.load(Ordering::Acquire))
+            .filter(|c| c.is_interested())
             .map(|c| {
-                let idle = c.unchoked.load(Ordering::Acquire)
-                    && now.saturating_duration_since(*c.last_request.lock().expect("clock lock"))
-                        > request_timeout;
+                let idle = c.idle(now, request_timeout);
                 (idle, c.round_bytes.swap(0, Ordering::AcqRel), c.clone())
             })
             .collect();
@@ -110,7 +108,7 @@ impl Choker {
         let idle: Vec<Arc<Conn>> = st
             .conns
             .values()
-            .filter(|c| !c.interested.load(Ordering::Acquire))
+            .filter(|c| !c.is_interested())
             .cloned()
             .collect();
         for c in idle {
@@ -131,7 +129,7 @@ impl Choker {
         let mut waiting: Vec<Arc<Conn>> = st
             .conns
             .values()
-            .filter(|c| c.interested.load(Ordering::Acquire) && !c.unchoked.load(Ordering::Acquire))
+            .filter(|c| c.wants_slot())
             .cloned()
             .collect();
         if waiting.len() > free {

@@ -1,6 +1,8 @@
-//! Peer connections: the handshake and admission ([`accept`]), the per-connection state
-//! shared by its reader and writer ([`conn`]), serving blocks (`writer`), and who may
-//! request ([`choker`]); TCP and uTP carry them alike (`transport`, `utp`).
+//! Peer connections: the handshake and admission ([`accept`]), the peer wire protocol as
+//! a state machine without I/O ([`session`]), the session shared by the connection's
+//! socket tasks and the choker ([`conn`]), the socket tasks themselves (`reader`,
+//! `writer`: bytes, time and disk), and who may request ([`choker`]); TCP and uTP carry
+//! them alike (`transport`, `utp`).
 
 pub mod accept;
 pub mod choker;
@@ -10,6 +12,7 @@ pub mod encryption;
 pub mod handshakes;
 pub mod memory;
 pub(crate) mod reader;
+pub mod session;
 pub(crate) mod transport;
 pub(crate) mod utp;
 pub(super) mod writer;

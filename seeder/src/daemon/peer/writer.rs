@@ -10,11 +10,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use seedline_common::wire::{write_piece_header, Bitfield, BlockRequest, Message};
+use seedline_common::wire::{write_piece_header, BlockRequest};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
-use super::conn::{Conn, Work};
+use super::conn::Conn;
+use super::session::Work;
 use crate::daemon::reason::{Disconnect, Rejection};
 use crate::daemon::shared::Shared;
 
@@ -28,32 +29,26 @@ const BATCH_BYTES: u64 = 256 * 1024;
 /// A batch buffer idle this long is given back: only peers being served hold one, so
 /// memory follows `upload_slots`, not the number of connected peers.
 const IDLE_RELEASE: Duration = Duration::from_secs(1);
-/// `have`s queued in one go (36 KiB): pieces proven while the writer was busy can number
-/// tens of thousands in a big torrent's first verification, and queued at once they
-/// would pass the peer's memory budget.
-const HAVE_CHUNK: usize = 4096;
 
-/// Sends until the connection fails; returns the disconnect reason. `advertised` is what
-/// the peer was told we have; pieces proven later are sent as `have`.
+/// Sends what the session queues until the connection fails; returns the disconnect
+/// reason. `progress` ticks when pieces are proven: the session announces them with
+/// `have` (a super-seed offers instead).
 pub async fn run<W: AsyncWrite + Unpin>(
     conn: &Arc<Conn>,
     shared: &Shared,
     wr: &mut W,
-    mut advertised: Bitfield,
     mut progress: watch::Receiver<u32>,
 ) -> Disconnect {
     let t = conn.torrent.clone();
     let mut buf = Vec::new();
     let mut batch = Vec::new();
-    // Where the next pass over newly proven pieces resumes; `None`: none pending.
-    let mut haves: Option<u32> = None;
     loop {
-        let result = match conn.next_work(&mut batch, BATCH_BYTES) {
+        let result = match conn.with(|s| s.next_work(&**conn, &mut batch, BATCH_BYTES)) {
             Work::Control(bytes) => {
                 conn.memory.set_sending(bytes.capacity());
                 let r = write_within(wr, &bytes, shared).await;
                 conn.memory.set_sending(0);
-                conn.recycle(bytes);
+                conn.with(|s| s.recycle(bytes));
                 r
             }
             Work::Blocks => {
@@ -61,7 +56,7 @@ pub async fn run<W: AsyncWrite + Unpin>(
                 buf = b;
                 conn.memory.set_batch(buf.capacity());
                 for (r, why) in &refused {
-                    conn.reject(*r, *why, &shared.metrics);
+                    conn.update(shared, |s, _| s.refuse(*r, *why));
                     // A super-seed's offer that cannot be served is replaced.
                     conn.super_seed(&shared.metrics, |ss, id, servable| {
                         ss.withdraw(id, Some(r.index), servable)
@@ -72,10 +67,6 @@ pub async fn run<W: AsyncWrite + Unpin>(
                     count(conn, shared, &buf);
                 }
                 r
-            }
-            Work::Idle if haves.is_some() => {
-                haves = queue_haves(conn, &mut advertised, haves.unwrap_or(0));
-                Ok(())
             }
             Work::Idle => {
                 let holding = buf.capacity() > 0;
@@ -88,9 +79,9 @@ pub async fn run<W: AsyncWrite + Unpin>(
                     Ok(()) = progress.changed() => if t.super_seed.is_some() {
                         conn.super_seed(&shared.metrics, |ss, id, servable| ss.refill(id, servable));
                     } else {
-                        haves = queue_haves(conn, &mut advertised, 0);
+                        conn.with(|s| s.pieces_proven());
                     },
-                    () = tokio::time::sleep(KEEPALIVE) => conn.send(Message::KeepAlive),
+                    () = tokio::time::sleep(KEEPALIVE) => conn.with(|s| s.keepalive()),
                 }
                 Ok(())
             }
@@ -101,24 +92,6 @@ pub async fn run<W: AsyncWrite + Unpin>(
         // Keeps the gauge current while the reader waits on a quiet peer.
         conn.memory_held();
     }
-}
-
-/// Queues `have` for up to [`HAVE_CHUNK`] pieces proven since they were advertised,
-/// from piece `from` on; returns where to resume, or `None` once every piece is done.
-fn queue_haves(conn: &Conn, advertised: &mut Bitfield, from: u32) -> Option<u32> {
-    let t = &conn.torrent;
-    let mut queued = 0;
-    for i in from..t.piece_count() {
-        if queued == HAVE_CHUNK {
-            return Some(i);
-        }
-        if !advertised.has(i) && t.advertised(i) {
-            advertised.set(i);
-            conn.send(Message::Have(i));
-            queued += 1;
-        }
-    }
-    None
 }
 
 /// Writes all of `bytes`, failing with [`Disconnect::WriteTimeout`] when no byte goes out
@@ -157,7 +130,7 @@ fn count(conn: &Conn, shared: &Shared, buf: &[u8]) {
     shared.metrics.blocks_served.inc_by(frames as u64);
     conn.torrent.uploaded.fetch_add(n, Ordering::Relaxed);
     conn.round_bytes.fetch_add(n, Ordering::Relaxed);
-    conn.blocks_sent.fetch_add(frames as u64, Ordering::Release);
+    conn.with(|s| s.sent(frames as u64));
 }
 
 /// How many `piece` frames `buf` holds (each is its 4-byte length and that many bytes).

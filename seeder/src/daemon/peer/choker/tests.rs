@@ -3,18 +3,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
+use bytes::BytesMut;
+
 use crate::daemon::peer::memory::PeerMemory;
+use crate::daemon::peer::session::{Event, Limits, Received, Session};
 use crate::daemon::testing;
 
 fn conns(n: u64) -> (testing::Fixture, Vec<Arc<Conn>>) {
     let f = testing::torrent(b"abc", 16384, true);
+    let limits = Limits {
+        max_requests_per_peer: 250,
+        max_interest_changes: 100,
+        max_bitfield_resets: 4,
+    };
     let conns = (1..=n)
         .map(|id| {
+            let session = Session::new(true, false, limits, f.torrent.bitfield(), Instant::now());
             Arc::new(Conn::new(
                 id,
                 "127.0.0.1:1".parse().unwrap(),
                 f.torrent.clone(),
-                true,
+                session,
                 PeerMemory::new(1, usize::MAX, prometheus::IntGauge::new("m", "m").unwrap()),
             ))
         })
@@ -22,9 +31,24 @@ fn conns(n: u64) -> (testing::Fixture, Vec<Arc<Conn>>) {
     (f, conns)
 }
 
+/// The peer says `interested` (or `not_interested`): its session reports the change and
+/// the choker is told, as the reader does it.
+fn say(c: &Conn, ch: &Choker, interested: bool) {
+    let mut msg = BytesMut::from(&[0, 0, 0, 1, if interested { 2 } else { 3 }][..]);
+    let (received, events) = c.with(|s| (s.receive(c, &mut msg, Instant::now()), s.take_events()));
+    assert_eq!(received, Ok(Received::Message));
+    if interested {
+        assert_eq!(events, vec![Event::Interested]);
+        ch.interested(c);
+    } else {
+        assert_eq!(events, vec![Event::NotInterested]);
+        ch.not_interested(c);
+    }
+}
+
 fn unchoked(cs: &[Arc<Conn>]) -> Vec<u64> {
     cs.iter()
-        .filter(|c| c.unchoked.load(Ordering::Acquire))
+        .filter(|c| c.is_unchoked())
         .map(|c| c.id)
         .collect()
 }
@@ -35,7 +59,7 @@ fn all_interested(n: u64, slots: usize) -> (testing::Fixture, Vec<Arc<Conn>>, Ch
     let ch = Choker::new(slots, Metrics::new());
     for c in &cs {
         ch.add(c.clone());
-        ch.interested(c);
+        say(c, &ch, true);
     }
     (f, cs, ch)
 }
@@ -45,10 +69,10 @@ fn interested_peers_get_free_slots_at_once() {
     let (_f, cs, ch) = all_interested(3, 2);
     assert_eq!(unchoked(&cs), vec![1, 2]);
     // A peer that loses interest frees its slot for the one waiting.
-    ch.not_interested(&cs[0]);
+    say(&cs[0], &ch, false);
     assert_eq!(unchoked(&cs), vec![2, 3]);
     // And one that leaves, likewise.
-    ch.interested(&cs[0]);
+    say(&cs[0], &ch, true);
     ch.remove(&cs[1]);
     assert_eq!(unchoked(&cs), vec![1, 3]);
 }
