@@ -26,6 +26,10 @@
 #   bench_spawn COMMAND...         runs COMMAND in the background (a job, killed at
 #                                  exit); its pid goes in BENCH_PID
 #   bench_stop PID                 kills PID and waits for it
+#   bench_wait_line FILE PATTERN PID
+#                                  prints FILE's first line matching the extended regex
+#                                  PATTERN once there is one (30 s at most), or says why
+#                                  not (PID exited, or the time) and returns 1
 #   bench_wait_http URL [TRIES] [LOG]
 #                                  until URL answers 2xx, 0.1 s apart (default 100
 #                                  tries); else says so, shows LOG's tail, exits 1
@@ -127,4 +131,15 @@ bench_wait_http() {
     bench_log "$url did not answer"
     [[ -n $log ]] && tail -20 "$log" >&2
     exit 1
+}
+
+bench_wait_line() {
+    local file=$1 pattern=$2 pid=$3
+    for _ in $(seq 300); do
+        grep -m1 -E "$pattern" "$file" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || { bench_log "process $pid exited: $(tail -5 "$file")"; return 1; }
+        sleep 0.1
+    done
+    bench_log "timed out waiting for /$pattern/ in $file"
+    return 1
 }

@@ -12,6 +12,7 @@ pub mod failure;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod id;
+pub mod ledbat;
 pub mod metainfo;
 pub mod mse;
 pub mod peer;

@@ -41,20 +41,6 @@ PORT=""     # the seed's peer port
 SEED_IN=""   # fd feeding the libtorrent seed's stdin (it runs until stdin closes)
 
 
-# Waits (bounded) for a line matching $2 in file $1; prints the line.
-wait_line() {
-    local file=$1 pattern=$2 i
-    for i in $(seq 300); do
-        if grep -m1 -E "$pattern" "$file" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$SEED_PID" 2>/dev/null || { bench_log "seed exited: $(tail -5 "$file")"; return 1; }
-        sleep 0.1
-    done
-    bench_log "timed out waiting for /$pattern/ in $file"
-    return 1
-}
-
 start_seedline() {
     "$SEEDER" --torrent "$WORK/release.torrent" --data "$WORK/data" \
         --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
@@ -63,7 +49,7 @@ start_seedline() {
     SEED_PID=$!
     taskset -pc "$SEED_CPU" "$SEED_PID" >/dev/null
     local line
-    line=$(wait_line "$WORK/seed.log" '"message":"seeding"') || exit 1
+    line=$(bench_wait_line "$WORK/seed.log" '"message":"seeding"' "$SEED_PID") || exit 1
     PORT=$(sed -E 's/.*"addr":"127\.0\.0\.1:([0-9]+)".*/\1/' <<<"$line")
 }
 
@@ -76,7 +62,7 @@ start_libtorrent() {
     SEED_PID=$!
     exec {SEED_IN}>"$WORK/seed.in"
     local line
-    line=$(wait_line "$WORK/seed.log" '^READY ') || exit 1
+    line=$(bench_wait_line "$WORK/seed.log" '^READY ' "$SEED_PID") || exit 1
     PORT=$(awk '{ print $2 }' <<<"$line")
 }
 

@@ -174,6 +174,16 @@ pub struct Config {
     /// product of one leecher (1 MiB: 80 Mbit/s at 100 ms).
     #[arg(long, env = "SEEDER_UTP_SEND_BUFFER", default_value_t = 1024 * 1024)]
     pub utp_send_buffer: usize,
+    /// uTP congestion control: `ledbat` (BEP 29) keeps the queue our uploads build in
+    /// front of a leecher's link near 100 ms, so its household's other traffic keeps
+    /// working; `cubic` (TCP's) fills that queue for the last bit of throughput.
+    #[arg(
+        long,
+        env = "SEEDER_UTP_CONGESTION",
+        value_enum,
+        default_value = "ledbat"
+    )]
+    pub utp_congestion: UtpCongestion,
     /// Seconds a new connection has to complete its handshake.
     #[arg(long, env = "SEEDER_HANDSHAKE_TIMEOUT", default_value_t = 10)]
     pub handshake_timeout: u32,
@@ -234,6 +244,14 @@ impl Encryption {
             Self::Off => None,
         }
     }
+}
+
+/// The `utp_congestion` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum UtpCongestion {
+    Ledbat,
+    Cubic,
 }
 
 /// The least `max_peer_memory`: a batch of blocks (256 KiB and a block), a frame and

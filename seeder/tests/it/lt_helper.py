@@ -7,8 +7,9 @@
                            ({"parent", "name", "piece_length", "size" or "files"})
   seed TORRENT SAVE_PATH   check the data, seed it, and run a one-peer HTTP tracker;
                            prints "READY <peer port> <tracker port>", runs until stdin closes
-  download TORRENT SAVE_PATH PEER_PORT TIMEOUT [plaintext]
-                           download from 127.0.0.1:PEER_PORT; prints "DONE <CPU seconds>"
+  download TORRENT SAVE_PATH PEER TIMEOUT [plaintext]
+                           download from PEER (a port on 127.0.0.1, or ADDRESS:PORT);
+                           prints "DONE <CPU seconds>"
                            (this process's user + system time) when complete. With
                            `plaintext` the first connection is not encrypted: by default
                            libtorrent opens with MSE and, against a seed that closes it,
@@ -18,8 +19,9 @@
                            magnet link) into SAVE_PATH/0, SAVE_PATH/1, ..., finding peers
                            through the tracker only; prints "DONE" when all are complete
 
-Every session listens on 127.0.0.1 with an ephemeral port, with DHT, local peer discovery,
-UPnP and NAT-PMP off, so nothing leaves the machine. LT_ENCRYPTION and LT_UTP choose
+Every session listens on 127.0.0.1 (or LT_LISTEN, an address inside a test's network
+namespace) with an ephemeral port, with DHT, local peer discovery, UPnP and NAT-PMP off,
+so nothing leaves the machine. LT_ENCRYPTION and LT_UTP choose
 encryption and transport (see `encryption()` and `transport()`).
 """
 
@@ -41,7 +43,7 @@ def session(**extra):
         **extra,
         **encryption(),
         **transport(),
-        "listen_interfaces": "127.0.0.1:0",
+        "listen_interfaces": os.environ.get("LT_LISTEN", "127.0.0.1") + ":0",
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -149,7 +151,8 @@ def seed(torrent, save_path):
 def download(torrent, save_path, peer_port, timeout, mode="default"):
     ses = session(out_enc_policy=int(lt.enc_policy.disabled)) if mode == "plaintext" else session()
     handle = add(ses, torrent, save_path)
-    handle.connect_peer(("127.0.0.1", int(peer_port)))
+    host, _, port = peer_port.rpartition(":")
+    handle.connect_peer((host or "127.0.0.1", int(port)))
     wait_for(handle, lambda s: s.is_seeding, float(timeout), "downloading")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"DONE {usage.ru_utime + usage.ru_stime:.2f}", flush=True)

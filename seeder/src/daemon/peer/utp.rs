@@ -6,7 +6,9 @@
 //! gives tokio byte streams, with selective acks, MTU probing, a capped table of
 //! unanswered SYNs (32) and a cap on live connections. (ethereum's utp-rs, the other
 //! maintained one, only reads a stream to its end, which no peer session can use.) Its
-//! congestion control is CUBIC, not LEDBAT: see the notes in BENCHMARKS.md. Every
+//! congestion control was CUBIC only; `vendor/librqbit-utp` adds LEDBAT
+//! (`seedline_common::ledbat`, fed each ack's one-way delay), the default
+//! (`utp_congestion`). Every
 //! accepted stream then goes through the same per-address cap, handshake places,
 //! MSE/PE and peer session as a TCP connection.
 
@@ -17,12 +19,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use librqbit_dualstack_sockets::PollSendToVectored;
-use librqbit_utp::{SocketOpts, Transport, UtpSocket, UtpSocketUdp};
+use librqbit_utp::{
+    CongestionConfig, CongestionControllerKind, SocketOpts, Transport, UtpSocket, UtpSocketUdp,
+};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::accept::{handle_connection, Place};
-use crate::daemon::config::Config;
+use crate::daemon::config::{Config, UtpCongestion};
 use crate::daemon::shared::Shared;
 
 /// What a peer may have in our receive buffer: a peer sends us requests, keep-alives and
@@ -101,6 +105,13 @@ pub fn socket_opts(cfg: &Config, stop: CancellationToken) -> SocketOpts {
         // As TCP_NODELAY on TCP: the writer batches blocks itself, and a small reply held
         // back until the peer acks (which it may delay) is dead time.
         disable_nagle: true,
+        congestion: CongestionConfig {
+            kind: match cfg.utp_congestion {
+                UtpCongestion::Ledbat => CongestionControllerKind::Ledbat,
+                UtpCongestion::Cubic => CongestionControllerKind::Cubic,
+            },
+            tracing: false,
+        },
         cancellation_token: stop,
         ..SocketOpts::default()
     }
