@@ -168,6 +168,12 @@ pub struct Config {
     /// connections are refused; the client falls back to TCP.
     #[arg(long, env = "SEEDER_MAX_UTP_CONNECTIONS", default_value_t = 1024)]
     pub max_utp_connections: usize,
+    /// uTP connection requests (SYNs) kept while the seeder is busy taking others, as a
+    /// TCP listen backlog: each is a few dozen bytes, and nothing more is allocated for
+    /// it until it is taken. Past it a request is refused with a reset (counted in
+    /// `utp_syns_dropped_total`) and the client retries or falls back to TCP.
+    #[arg(long, env = "SEEDER_UTP_BACKLOG", default_value_t = 256)]
+    pub utp_backlog: usize,
     /// Bytes a uTP connection may have sent and not yet acknowledged (its send window,
     /// grown from 32 KiB as acks come). With a 64 KiB receive buffer this bounds a uTP
     /// connection's memory beyond `max_peer_memory`; it should cover the bandwidth-delay
@@ -292,6 +298,7 @@ impl Settings for Config {
             ("max_peers_per_address", self.max_peers_per_address, count),
             ("max_handshakes", self.max_handshakes, count),
             ("max_utp_connections", self.max_utp_connections, count),
+            ("utp_backlog", self.utp_backlog, count),
             ("max_open_files", self.max_open_files, count),
             ("max_peers_per_torrent", self.max_peers_per_torrent, count),
             ("upload_slots", self.upload_slots, count),

@@ -18,6 +18,7 @@ pub struct Metrics {
     pub connections_total: IntCounter,
     pub connections_by_transport: IntCounterVec,
     pub utp_connections: IntGauge,
+    pub utp_syns_dropped: IntCounter,
     /// Connections past their handshake, by how the stream is carried.
     pub connections_encrypted: IntCounterVec,
     pub disconnects: IntCounterVec,
@@ -68,6 +69,10 @@ impl Metrics {
             utp_connections: r.gauge(
                 "utp_connections",
                 "uTP connections being served now (at most max_utp_connections).",
+            ),
+            utp_syns_dropped: r.counter(
+                "utp_syns_dropped_total",
+                "uTP connection requests refused with a reset because utp_backlog requests were already waiting.",
             ),
             connections_encrypted: r.counters(
                 "connections_encryption_total",

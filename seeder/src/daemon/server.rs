@@ -193,7 +193,8 @@ pub async fn run(
     if let Some(udp) = listeners.peer_udp {
         // Stopped after the connections it carries have ended.
         let utp_stop = CancellationToken::new();
-        let socket = peer::utp::start(udp, &shared.cfg, utp_stop.clone())
+        let dropped = shared.metrics.utp_syns_dropped.clone();
+        let socket = peer::utp::start(udp, &shared.cfg, dropped, utp_stop.clone())
             .map_err(|e| StartError(e.to_string()))?;
         let (shared, shutdown, conns_stop) = (shared.clone(), shutdown.clone(), conns_stop.clone());
         tasks.spawn(async move {

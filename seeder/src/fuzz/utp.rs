@@ -101,7 +101,13 @@ async fn exchange(plan: Plan, datagrams: Vec<(SocketAddr, Vec<u8>)>) {
     let stop_socket = CancellationToken::new();
     // The defaults come from the command line parser: once, they are not cheap.
     static CONFIG: OnceLock<Config> = OnceLock::new();
-    let mut opts = utp::socket_opts(CONFIG.get_or_init(Config::default), stop_socket.clone());
+    let dropped =
+        prometheus::IntCounter::new("syns_dropped", "uTP SYNs dropped").expect("a counter");
+    let mut opts = utp::socket_opts(
+        CONFIG.get_or_init(Config::default),
+        dropped,
+        stop_socket.clone(),
+    );
     if plan.two_streams {
         opts.max_live_vsocks = NonZeroUsize::new(2);
     }

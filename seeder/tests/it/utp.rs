@@ -172,6 +172,7 @@ async fn a_syn_flood_holds_bounded_state_and_a_client_still_downloads() {
     let mut cfg = test_config();
     cfg.max_handshakes = 16;
     cfg.max_utp_connections = 64;
+    cfg.utp_backlog = 8;
     cfg.handshake_timeout = 2;
     let p = publish_with(&[("one.iso", 300_001)], "one.iso", cfg).await;
     let mut most = 0.0f64;
@@ -180,7 +181,8 @@ async fn a_syn_flood_holds_bounded_state_and_a_client_still_downloads() {
             .await
             .unwrap();
         for i in 0..10u16 {
-            from.send_to(&syn(u16::from(host) * 16 + i), p.seeder.peer)
+            // Connection ids two apart: a connection lives under its SYN's id plus one.
+            from.send_to(&syn(u16::from(host) * 32 + 2 * i), p.seeder.peer)
                 .await
                 .unwrap();
         }
@@ -191,6 +193,15 @@ async fn a_syn_flood_holds_bounded_state_and_a_client_still_downloads() {
     // The handshake places (16) bound the half-open connections; a few more may be
     // between accept and their eviction.
     assert!(most <= 24.0, "{most} uTP connections during the flood");
+    // Every SYN is either taken (a connection, however short) or, past the backlog of 8
+    // while 64 connections are live, refused and counted; none is lost unaccounted.
+    let accounted = || async {
+        let m = p.seeder.metrics().await;
+        let taken = metric(&m, "seedline_seeder_connections_total");
+        let dropped = metric(&m, "seedline_seeder_utp_syns_dropped_total");
+        dropped > 0.0 && taken + dropped == 1000.0
+    };
+    assert!(eventually(accounted).await, "{}", p.seeder.metrics().await);
     let out = libtorrent_with(p.torrent(), 1, &[("LT_UTP", "only")]).await;
     assert_file_same(&p.content, &out.path().join("0/one.iso"));
     assert!(

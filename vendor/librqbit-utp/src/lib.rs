@@ -37,8 +37,8 @@ mod utils;
 pub use error::{Error, Result};
 pub use librqbit_dualstack_sockets::BindDevice;
 pub use socket::{
-    CongestionConfig, CongestionControllerKind, SocketOpts, UtpSocket, UtpSocketUdp,
-    UtpSocketUdpOpts,
+    CongestionConfig, CongestionControllerKind, SocketOpts, SynDropped, UtpSocket,
+    UtpSocketUdp, UtpSocketUdpOpts,
 };
 pub use stream::UtpStream;
 pub use stream_rx::UtpStreamReadHalf;

@@ -132,6 +132,22 @@ pub struct SocketOpts {
     /// MTU probing can handle a bit of packet loss. If it's 0, we would mark RTO'ed probes as failed
     /// sooner and thus perf would be better.
     pub mtu_probe_max_retransmissions: Option<usize>,
+
+    // Seedline: SYNs kept while no accept waits (upstream: a fixed 32; a burst of
+    // clients at a release lost the rest), and a hook called for each SYN dropped past
+    // them (answered with a reset), so the application can count them.
+    pub max_cached_syns: Option<NonZeroUsize>,
+    pub on_syn_dropped: Option<SynDropped>,
+}
+
+// Seedline: see `SocketOpts::on_syn_dropped`.
+#[derive(Clone)]
+pub struct SynDropped(pub Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for SynDropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SynDropped")
+    }
 }
 
 impl SocketOpts {
@@ -313,6 +329,9 @@ enum MatchSynWithAccept<T, E> {
 
 struct AcceptQueue<T, E> {
     syns: VecDeque<Syn>,
+    // Seedline: SocketOpts::max_cached_syns and on_syn_dropped.
+    max_syns: usize,
+    on_syn_dropped: Option<SynDropped>,
     next_available_acceptor: Option<Acceptor<T, E>>,
     rx: mpsc::Receiver<Acceptor<T, E>>,
 }
@@ -326,7 +345,7 @@ impl<T, E> AcceptQueue<T, E> {
     }
 
     fn try_cache_syn(&mut self, syn: Syn) -> Option<Syn> {
-        if self.syns.len() < ACCEPT_QUEUE_MAX_SYNS {
+        if self.syns.len() < self.max_syns {
             self.syns.push_back(syn);
             return None;
         }
@@ -634,6 +653,9 @@ impl<T: Transport, E: UtpEnvironment> Dispatcher<T, E> {
             Some(syn) => {
                 debug!("dropping SYN, no more space to cache them and no acceptors available");
                 METRICS.cant_accept_syn.increment(1);
+                if let Some(hook) = &self.accept_queue.on_syn_dropped {
+                    (hook.0)();
+                }
                 self.try_send_rst(syn).await;
                 Ok(())
             }
@@ -832,6 +854,10 @@ impl<T: Transport, Env: UtpEnvironment> UtpSocket<T, Env> {
             env,
             accept_queue: AcceptQueue {
                 syns: Default::default(),
+                max_syns: opts
+                    .max_cached_syns
+                    .map_or(ACCEPT_QUEUE_MAX_SYNS, NonZeroUsize::get),
+                on_syn_dropped: opts.on_syn_dropped.clone(),
                 next_available_acceptor: None,
                 rx: accept_rx,
             },

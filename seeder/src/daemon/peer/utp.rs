@@ -4,7 +4,7 @@
 //!
 //! The protocol itself is librqbit-utp (rqbit's): the one maintained uTP crate that
 //! gives tokio byte streams, with selective acks, MTU probing, a capped table of
-//! unanswered SYNs (32) and a cap on live connections. (ethereum's utp-rs, the other
+//! SYNs waiting for an accept (`utp_backlog`, our patch) and a cap on live connections. (ethereum's utp-rs, the other
 //! maintained one, only reads a stream to its end, which no peer session can use.) Its
 //! congestion control was CUBIC only; `vendor/librqbit-utp` adds LEDBAT
 //! (`seedline_common::ledbat`, fed each ack's one-way delay), the default
@@ -20,8 +20,10 @@ use std::task::{Context, Poll};
 
 use librqbit_dualstack_sockets::PollSendToVectored;
 use librqbit_utp::{
-    CongestionConfig, CongestionControllerKind, SocketOpts, Transport, UtpSocket, UtpSocketUdp,
+    CongestionConfig, CongestionControllerKind, SocketOpts, SynDropped, Transport, UtpSocket,
+    UtpSocketUdp,
 };
+use prometheus::IntCounter;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -68,9 +70,11 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
 }
 
 /// Starts uTP on a socket from [`bind`]: the crate's dispatcher runs until `stop`.
+/// `syns_dropped` counts connection requests refused past `utp_backlog`.
 pub fn start(
     udp: std::net::UdpSocket,
     cfg: &Config,
+    syns_dropped: IntCounter,
     stop: CancellationToken,
 ) -> io::Result<Arc<Socket>> {
     use dontfrag::UdpSocketExt;
@@ -86,14 +90,16 @@ pub fn start(
     let max = cfg.max_utp_connections.max(1);
     let _ = socket2::SockRef::from(&udp)
         .set_recv_buffer_size((max * RECEIVE_BUFFER).clamp(1 << 20, 64 << 20));
-    socket_over(PeerUdp(udp), socket_opts(cfg, stop))
+    socket_over(PeerUdp(udp), socket_opts(cfg, syns_dropped, stop))
 }
 
 /// The socket's settings from the seeder's: the dispatcher and its connections run
 /// until `stop`.
-pub fn socket_opts(cfg: &Config, stop: CancellationToken) -> SocketOpts {
+pub fn socket_opts(cfg: &Config, syns_dropped: IntCounter, stop: CancellationToken) -> SocketOpts {
     let max = NonZeroUsize::new(cfg.max_utp_connections.max(1)).expect("at least 1");
     SocketOpts {
+        max_cached_syns: NonZeroUsize::new(cfg.utp_backlog),
+        on_syn_dropped: Some(SynDropped(Arc::new(move || syns_dropped.inc()))),
         vsock_rx_bufsize_bytes: NonZeroUsize::new(RECEIVE_BUFFER),
         vsock_tx_bufsize_bytes_max: NonZeroUsize::new(cfg.utp_send_buffer),
         max_live_vsocks: Some(max),
@@ -128,9 +134,9 @@ pub fn socket_over<T: Transport>(
 }
 
 /// Accepts waiting at once. The crate hands a SYN to a waiting accept, or keeps it in a
-/// table of 32; past that it drops it. With one accept at a time, a burst of 200 clients
-/// lost 91 of them (`loadtest/bench/seeder-memory.sh`); more waiting accepts take a
-/// burst as it comes.
+/// table of `utp_backlog` (upstream: a fixed 32); past that it refuses it. With one
+/// accept at a time and 32 kept, a burst of 200 clients lost 91 of them
+/// (`loadtest/bench/seeder-memory.sh`); more waiting accepts take a burst as it comes.
 const ACCEPTORS: usize = 16;
 
 /// Accepts uTP connections until `shutdown`, serving each as a TCP connection is
