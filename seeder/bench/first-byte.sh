@@ -12,15 +12,41 @@
 # the helper process's exit); the release is small, so it is mostly the time to the
 # first byte. ROUNDS alternating runs.
 #
-#   bash seeder/bench/first-byte.sh          # SIZE=1M ROUNDS=3
+# CLIENTS=transmission measures transmission-cli (3.00) on its defaults (uTP on,
+# encryption preferred; DHT and LPD off, there being no one else to find) instead. It
+# refuses peers on 127.0.0.0/8, so the script then runs itself in a private network
+# namespace (`unshare -rn`, as the real-client tests do) with the seeds on 10.200.0.1.
+#
+#   bash seeder/bench/first-byte.sh                          # SIZE=1M ROUNDS=3
+#   CLIENTS=transmission bash seeder/bench/first-byte.sh     # needs root or user namespaces
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 cd "$ROOT"
-bench_defaults SIZE=1M ROUNDS=3 MAX_SECONDS=900 OUT="$ROOT/target/bench/first-byte"
+bench_defaults SIZE=1M ROUNDS=3 MAX_SECONDS=900 CLIENTS="aria2 libtorrent" HOST=127.0.0.1 \
+    OUT="$ROOT/target/bench/first-byte"
 bench_time_limit "$MAX_SECONDS" "$@"
-bench_need aria2c
+for client in $CLIENTS; do
+    case $client in
+        aria2) bench_need aria2c ;;
+        transmission) bench_need transmission-cli unshare ip ;;
+        libtorrent) ;;
+        *) bench_log "CLIENTS: aria2, libtorrent, transmission"; exit 2 ;;
+    esac
+done
 bench_libtorrent
-bench_build -p seedline-seeder --bin seeder --bin make-torrent
+if [[ " $CLIENTS " == *" transmission "* && -z ${FIRST_BYTE_NETNS:-} ]]; then
+    bench_build -p seedline-seeder --bin seeder --bin make-torrent
+    exec unshare -rn env FIRST_BYTE_NETNS=1 HOST=10.200.0.1 bash "$0" "$@"
+fi
+if [[ -n ${FIRST_BYTE_NETNS:-} ]]; then
+    # On the namespace's own loopback: the seeds on 10.200.0.1, the client beside them.
+    ip link set lo up
+    ip addr add 10.200.0.1/32 dev lo
+    ip addr add 10.200.0.2/32 dev lo
+    export LT_LISTEN=$HOST
+else
+    bench_build -p seedline-seeder --bin seeder --bin make-torrent
+fi
 bench_dir WORK
 mkdir -p "$OUT"
 
@@ -34,8 +60,8 @@ start_seeder() {
     [[ $1 == defaults ]] && setup=()
     rm -rf "$dir" && mkdir -p "$dir"
     "$ROOT/target/release/seeder" --library "$dir" "${setup[@]}" \
-        --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-        --embedded-tracker-listen 127.0.0.1:0 --embedded-tracker-admin-listen 127.0.0.1:0 \
+        --listen "$HOST:0" --admin-listen 127.0.0.1:0 \
+        --embedded-tracker-listen "$HOST:0" --embedded-tracker-admin-listen 127.0.0.1:0 \
         --log-format json >"$WORK/seed-$1.log" 2>&1 &
     SEED_PID=$!
     local line=""
@@ -83,15 +109,46 @@ start_libtorrent_seed() {
         -o "$WORK/release-libtorrent.torrent" --force >/dev/null 2>&1
 }
 
-# aria2's completion hook: the time it finished.
-printf '#!/bin/sh\ndate +%%s%%N >"%s/aria2-done"\n' "$WORK" >"$WORK/aria2-done.sh"
-chmod +x "$WORK/aria2-done.sh"
+# aria2's and Transmission's completion hook: the time it finished.
+printf '#!/bin/sh\ndate +%%s%%N >"%s/client-done"\n' "$WORK" >"$WORK/client-done.sh"
+chmod +x "$WORK/client-done.sh"
+
+# download CLIENT TORRENT OUT: the client on its defaults, until its download is complete.
+download() {
+    local client=$1 torrent=$2 out=$3
+    rm -f "$WORK/client-done"
+    case $client in
+        aria2)
+            timeout 120 aria2c --dir="$out" --enable-dht=false --bt-enable-lpd=false \
+                --enable-peer-exchange=false --disable-ipv6=true --seed-time=0 \
+                --summary-interval=0 --console-log-level=warn \
+                --on-download-complete="$WORK/client-done.sh" "$torrent" >/dev/null
+            ;;
+        transmission)
+            rm -rf "$WORK/transmission" && mkdir -p "$WORK/transmission"
+            printf '{"dht-enabled": false, "lpd-enabled": false}\n' >"$WORK/transmission/settings.json"
+            transmission-cli -g "$WORK/transmission" -w "$out" -p 51413 \
+                -f "$WORK/client-done.sh" "$torrent" >"$WORK/transmission.log" 2>&1 &
+            local pid=$! i
+            for i in $(seq 1200); do
+                [[ -e $WORK/client-done ]] && break
+                sleep 0.1
+            done
+            bench_stop "$pid"
+            [[ -e $WORK/client-done ]] || { bench_log "transmission did not finish"; tail "$WORK/transmission.log" >&2; exit 1; }
+            ;;
+        libtorrent)
+            timeout 120 "$PYTHON" "$LT_HELPER" leech "$torrent" "$out" 100 1 >/dev/null
+            date +%s%N >"$WORK/client-done"
+            ;;
+    esac
+}
 
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 
 {
     bench_env_header
-    echo "workload: $SIZE, one file; aria2 $(aria2c --version | head -1 | awk '{print $3}'), libtorrent $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)'), both on their defaults"
+    echo "workload: $SIZE, one file; clients on their defaults: $CLIENTS (aria2 $(aria2c --version 2>/dev/null | head -1 | awk '{print $3}'), libtorrent $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)'), $(transmission-cli --version 2>&1 | head -1))"
     echo "| round | client | Seedline, encryption and uTP off s | Seedline defaults (prefer, uTP on) s | libtorrent seed s |"
     echo "|---|---|---|---|---|"
 } >"$OUT/summary.md"
@@ -100,26 +157,19 @@ for r in $(seq "$ROUNDS"); do
     for enc in off defaults libtorrent; do
         SEED_IN=""
         if [[ $enc == libtorrent ]]; then start_libtorrent_seed; else start_seeder "$enc"; fi
-        for client in aria2 libtorrent; do
+        for client in $CLIENTS; do
             out=$WORK/out-$enc-$client-$r
             mkdir -p "$out"
             t0=$(date +%s%N)
-            if [[ $client == aria2 ]]; then
-                rm -f "$WORK/aria2-done"
-                timeout 120 aria2c --dir="$out" --enable-dht=false --bt-enable-lpd=false \
-                    --enable-peer-exchange=false --disable-ipv6=true --seed-time=0 \
-                    --summary-interval=0 --console-log-level=warn \
-                    --on-download-complete="$WORK/aria2-done.sh" "$WORK/release-$enc.torrent" >/dev/null
-                took[$client-$enc]=$(seconds "$t0" "$(cat "$WORK/aria2-done")")
-            else
-                timeout 120 "$PYTHON" "$LT_HELPER" leech "$WORK/release-$enc.torrent" "$out" 100 1 >/dev/null
-                took[$client-$enc]=$(seconds "$t0" "$(date +%s%N)")
-            fi
+            download "$client" "$WORK/release-$enc.torrent" "$out"
+            took[$client-$enc]=$(seconds "$t0" "$(cat "$WORK/client-done")")
+            cmp -s "$out/release.bin" "$WORK/lib-$enc/release.bin" \
+                || { bench_log "$client from $enc: the download differs"; exit 1; }
         done
         [[ -n $SEED_IN ]] && exec {SEED_IN}>&-
         bench_stop "$SEED_PID"
     done
-    for client in aria2 libtorrent; do
+    for client in $CLIENTS; do
         echo "| $r | $client | ${took[$client-off]} | ${took[$client-defaults]} | ${took[$client-libtorrent]} |" >>"$OUT/summary.md"
     done
 done

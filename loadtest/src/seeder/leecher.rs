@@ -90,9 +90,13 @@ async fn connect_utp(
         (None, SocketAddr::V4(_)) => SocketAddr::from(([0, 0, 0, 0], 0)),
         (None, SocketAddr::V6(_)) => SocketAddr::from(([0u16; 8], 0)),
     };
-    // Requests go out at once, as with TCP_NODELAY.
+    // Requests go out at once, as with TCP_NODELAY. A choked leecher hears nothing until
+    // its turn comes (the seeder's choking rounds, or its BEP 3 keep-alive after 90 s):
+    // the crate's default of closing a stream silent for 10 s would end it, where a real
+    // client keeps an idle connection for minutes.
     let opts = SocketOpts {
         disable_nagle: true,
+        remote_inactivity_timeout: Some(std::time::Duration::from_secs(180)),
         ..SocketOpts::default()
     };
     let sock = UtpSocketUdp::new_udp_with_opts(from, opts, Default::default())

@@ -119,12 +119,12 @@ def wait_for(handle, done, timeout, what):
 
 
 class Tracker(http.server.BaseHTTPRequestHandler):
-    """Answers every announce with the one seeding peer."""
+    """Answers every announce with the one seeding peer (on LT_LISTEN's address)."""
 
     peer_port = 0
 
     def do_GET(self):
-        peers = socket.inet_aton("127.0.0.1") + struct.pack(">H", self.peer_port)
+        peers = socket.inet_aton(os.environ.get("LT_LISTEN", "127.0.0.1")) + struct.pack(">H", self.peer_port)
         body = b"d8:intervali60e5:peers6:" + peers + b"e"
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
