@@ -18,8 +18,13 @@ use std::time::{Duration, Instant};
 /// Queuing delay the sender aims for: BEP 29's 100 ms (libtorrent's `utp_target_delay`).
 pub const TARGET: Duration = Duration::from_millis(100);
 /// The most the window grows per round trip at zero delay, in bytes (libtorrent's
-/// `utp_gain_factor`); RFC 6817's `GAIN` is this over the segment size.
+/// `utp_gain_factor`); RFC 6817's `GAIN` is this over the segment size, about 2 for
+/// 1 400-byte segments where the RFC asks for at most 1: libtorrent's choice, kept so
+/// that our uploads compete with libtorrent's on equal terms.
 const GAIN_BYTES: f64 = 3000.0;
+/// Segments the window may exceed the data in flight by (RFC 6817's `ALLOWED_INCREASE`):
+/// a sender with little to send does not build up a window it would later burst.
+const ALLOWED_INCREASE: f64 = 2.0;
 /// Minutes of base-delay history (RFC 6817's `BASE_HISTORY`): long enough that the
 /// minimum has seen an empty queue, short enough to follow a route change.
 const BASE_HISTORY: usize = 10;
@@ -142,11 +147,18 @@ impl Ledbat {
         })
     }
 
-    /// `bytes` were acknowledged.
-    pub fn on_ack(&mut self, bytes: usize) {
+    /// `bytes` were acknowledged, of `flight` bytes in flight before the acknowledgement.
+    ///
+    /// The window grows only while it is used (at most `flight` plus
+    /// [`ALLOWED_INCREASE`] segments) and while the receiver could take more than it
+    /// (its advertised window). Unlike RFC 6817's cap, neither shrinks it: a lull in our
+    /// own sending, or a receiver briefly behind on its disk, would otherwise cost the
+    /// window, and it regrows by only [`GAIN_BYTES`] a round trip.
+    pub fn on_ack(&mut self, bytes: usize, flight: usize) {
         if bytes == 0 {
             return;
         }
+        let before = self.cwnd;
         let queue = self.queuing_delay();
         let off_target = (TARGET.as_secs_f64() - queue.as_secs_f64()) / TARGET.as_secs_f64();
         if off_target <= 0.0 && self.slow_start {
@@ -160,36 +172,38 @@ impl Ledbat {
             // window by at most GAIN_BYTES per round trip and shrinks it as fast.
             self.cwnd += off_target.clamp(-1.0, 1.0) * GAIN_BYTES * bytes as f64 / self.cwnd;
         }
-        self.clamp();
+        if self.cwnd > before {
+            let used = flight as f64 + ALLOWED_INCREASE * self.mss as f64;
+            self.cwnd = self.cwnd.min(used.min(self.rwnd as f64).max(before));
+        }
+        self.cwnd = self.cwnd.max(self.floor());
     }
 
     /// A loss seen by duplicate acknowledgements: the window halves (RFC 6817, as TCP).
     pub fn on_loss(&mut self) {
-        self.cwnd = (self.cwnd / 2.0).max(MIN_SEGMENTS * self.mss as f64);
+        self.cwnd = (self.cwnd / 2.0).max(self.floor());
         self.ssthresh = self.cwnd;
         self.slow_start = false;
     }
 
     /// Loss recovery ended with `cwnd` bytes allowed, climbing back to `ssthresh`.
     pub fn on_recovered(&mut self, cwnd: usize, ssthresh: usize) {
-        self.cwnd = cwnd as f64;
+        self.cwnd = (cwnd as f64).max(self.floor());
         self.ssthresh = ssthresh as f64;
         self.slow_start = true;
-        self.clamp();
     }
 
-    /// A retransmission timeout: one segment (RFC 6817), then slow start back to half
-    /// the window lost.
+    /// A retransmission timeout: a window of one segment (RFC 6817; [`Self::window`]
+    /// still lets two out, the floor the uTP crate's CUBIC keeps too), then slow start
+    /// back to half the window lost.
     pub fn on_timeout(&mut self) {
-        self.ssthresh = (self.cwnd / 2.0).max(MIN_SEGMENTS * self.mss as f64);
+        self.ssthresh = (self.cwnd / 2.0).max(self.floor());
         self.cwnd = self.mss as f64;
         self.slow_start = true;
     }
 
-    fn clamp(&mut self) {
-        let floor = MIN_SEGMENTS * self.mss as f64;
-        let ceiling = (self.rwnd as f64).max(floor);
-        self.cwnd = self.cwnd.clamp(floor, ceiling);
+    fn floor(&self) -> f64 {
+        MIN_SEGMENTS * self.mss as f64
     }
 }
 

@@ -1202,6 +1202,13 @@ impl<T: Transport, Env: UtpEnvironment> VirtualSocket<T, Env> {
             self.this_poll.now,
             msg.header.timestamp_difference_microseconds,
         );
+        // Seedline: what is still in flight, for LEDBAT's growth cap; counted in full
+        // segments (an overestimate when some are short or sacked, which only lets the
+        // window grow a little sooner), since summing their sizes costs a walk per ack.
+        self.congestion_controller.on_flight_size(
+            self.user_tx_segments.flight_segments(self.last_sent_seq_nr)
+                * self.segment_sizes.mss() as usize,
+        );
         self.congestion_controller.on_ack(
             self.this_poll.now,
             result.on_ack_result.acked_bytes,

@@ -11,55 +11,67 @@ use crate::rtte::RttEstimator;
 use super::CongestionController;
 
 #[derive(Debug)]
-pub struct Ledbat(ledbat::Ledbat);
+pub struct Ledbat {
+    inner: ledbat::Ledbat,
+    /// In flight after the ack being handled (`on_flight_size`).
+    flight_after: usize,
+}
 
 impl Ledbat {
     pub fn new(now: Instant, mss: usize) -> Self {
         let mut l = ledbat::Ledbat::new(now, mss);
         // As Cubic: no window until the remote advertises one.
         l.set_remote_window(0);
-        Self(l)
+        Self {
+            inner: l,
+            flight_after: 0,
+        }
     }
 }
 
 impl CongestionController for Ledbat {
     fn window(&self) -> usize {
-        self.0.window()
+        self.inner.window()
     }
 
     fn sshthresh(&self) -> usize {
-        self.0.ssthresh()
+        self.inner.ssthresh()
     }
 
     fn set_mss(&mut self, mss: usize) {
-        self.0.set_mss(mss)
+        self.inner.set_mss(mss)
     }
 
     fn smss(&self) -> usize {
-        self.0.mss()
+        self.inner.mss()
     }
 
     fn on_recovered(&mut self, new_cwnd_bytes: usize, new_sshthresh: usize) {
-        self.0.on_recovered(new_cwnd_bytes, new_sshthresh)
+        self.inner.on_recovered(new_cwnd_bytes, new_sshthresh)
     }
 
     fn on_ack(&mut self, _now: Instant, len: usize, _rtt: &RttEstimator) {
-        self.0.on_ack(len)
+        // In flight before this ack: what is left plus what it acknowledged.
+        self.inner.on_ack(len, self.flight_after + len)
     }
 
     fn on_retransmission_timeout(&mut self, _now: Instant) {
-        self.0.on_timeout()
+        self.inner.on_timeout()
     }
 
     fn on_enter_recovery(&mut self, _now: Instant) {
-        self.0.on_loss()
+        self.inner.on_loss()
     }
 
     fn set_remote_window(&mut self, win: usize) {
-        self.0.set_remote_window(win)
+        self.inner.set_remote_window(win)
     }
 
     fn on_delay_sample(&mut self, now: Instant, sample_us: u32) {
-        self.0.on_delay_sample(now, sample_us)
+        self.inner.on_delay_sample(now, sample_us)
+    }
+
+    fn on_flight_size(&mut self, bytes: usize) {
+        self.flight_after = bytes;
     }
 }

@@ -34,4 +34,8 @@ pub trait CongestionController: Send + Sync + core::fmt::Debug {
     // Seedline: the remote's timestamp_difference_microseconds from each incoming
     // packet, for delay-based controllers (LEDBAT). Cubic ignores it.
     fn on_delay_sample(&mut self, now: Instant, sample_us: u32) {}
+
+    // Seedline: bytes still in flight once an incoming ack's segments are removed,
+    // called just before on_ack (LEDBAT grows its window only while it is used).
+    fn on_flight_size(&mut self, bytes: usize) {}
 }

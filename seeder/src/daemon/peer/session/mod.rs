@@ -156,6 +156,11 @@ impl Session {
     /// super-seed's peer without BEP 6, which BEP 3 allows) and our extended handshake
     /// if the peer speaks BEP 10 (`extended`: its payload).
     pub fn open(&mut self, extended: Option<&[u8]>) {
+        // Exactly what is queued: for a torrent of millions of pieces the bitfield is
+        // large, and a buffer grown by doubling would count twice against the peer.
+        let bitfield = 5 + self.advertised.as_bytes().len();
+        self.control
+            .reserve_exact(bitfield + extended.map_or(0, |p| 6 + p.len()));
         let have = &self.advertised;
         if self.super_seed && !self.fast {
         } else if self.fast && have.is_full() {
