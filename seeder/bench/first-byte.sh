@@ -22,7 +22,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 cd "$ROOT"
-bench_defaults SIZE=1M ROUNDS=3 MAX_SECONDS=900 CLIENTS="aria2 libtorrent" HOST=127.0.0.1 \
+bench_defaults SIZE=1M ROUNDS=3 MAX_SECONDS=900 CLIENTS="aria2 libtorrent" HOST=127.0.0.1 CLIENT_TIMEOUT=60 \
     OUT="$ROOT/target/bench/first-byte"
 bench_time_limit "$MAX_SECONDS" "$@"
 for client in $CLIENTS; do
@@ -130,12 +130,14 @@ download() {
             transmission-cli -g "$WORK/transmission" -w "$out" -p 51413 \
                 -f "$WORK/client-done.sh" "$torrent" >"$WORK/transmission.log" 2>&1 &
             local pid=$! i
-            for i in $(seq 1200); do
+            for i in $(seq $((CLIENT_TIMEOUT * 10))); do
                 [[ -e $WORK/client-done ]] && break
                 sleep 0.1
             done
             bench_stop "$pid"
-            [[ -e $WORK/client-done ]] || { bench_log "transmission did not finish"; tail "$WORK/transmission.log" >&2; exit 1; }
+            # Transmission 3.00 never retries a peer in plain text after its encrypted
+            # handshake was closed: against a seeder with encryption off it never starts.
+            [[ -e $WORK/client-done ]] || return 1
             ;;
         libtorrent)
             timeout 120 "$PYTHON" "$LT_HELPER" leech "$torrent" "$out" 100 1 >/dev/null
@@ -161,7 +163,10 @@ for r in $(seq "$ROUNDS"); do
             out=$WORK/out-$enc-$client-$r
             mkdir -p "$out"
             t0=$(date +%s%N)
-            download "$client" "$WORK/release-$enc.torrent" "$out"
+            if ! download "$client" "$WORK/release-$enc.torrent" "$out"; then
+                took[$client-$enc]="none in ${CLIENT_TIMEOUT}"
+                continue
+            fi
             took[$client-$enc]=$(seconds "$t0" "$(cat "$WORK/client-done")")
             cmp -s "$out/release.bin" "$WORK/lib-$enc/release.bin" \
                 || { bench_log "$client from $enc: the download differs"; exit 1; }
