@@ -150,10 +150,10 @@ impl Ledbat {
     /// `bytes` were acknowledged, of `flight` bytes in flight before the acknowledgement.
     ///
     /// The window grows only while it is used (at most `flight` plus
-    /// [`ALLOWED_INCREASE`] segments) and while the receiver could take more than it
+    /// `ALLOWED_INCREASE` segments) and while the receiver could take more than it
     /// (its advertised window). Unlike RFC 6817's cap, neither shrinks it: a lull in our
     /// own sending, or a receiver briefly behind on its disk, would otherwise cost the
-    /// window, and it regrows by only [`GAIN_BYTES`] a round trip.
+    /// window, and it regrows by only `GAIN_BYTES` a round trip.
     pub fn on_ack(&mut self, bytes: usize, flight: usize) {
         if bytes == 0 {
             return;
