@@ -171,7 +171,8 @@ pub struct Config {
     /// uTP connection requests (SYNs) kept while the seeder is busy taking others, as a
     /// TCP listen backlog: each is a few dozen bytes, and nothing more is allocated for
     /// it until it is taken. Past it a request is refused with a reset (counted in
-    /// `utp_syns_dropped_total`) and the client retries or falls back to TCP.
+    /// `utp_syns_dropped_total`) and the client retries or falls back to TCP; one that
+    /// waits 5 s is forgotten and counted the same way.
     #[arg(long, env = "SEEDER_UTP_BACKLOG", default_value_t = 256)]
     pub utp_backlog: usize,
     /// Bytes a uTP connection may have sent and not yet acknowledged (its send window,

@@ -221,6 +221,40 @@ async fn a_syn_flood_holds_bounded_state_and_a_client_still_downloads() {
     p.seeder.stop().await;
 }
 
+/// A connection request that waits in the backlog longer than a client waits is
+/// forgotten, and counted, rather than accepted later to hold a slot for nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_syn_left_waiting_in_the_backlog_is_forgotten() {
+    let r = serve_release(true, |c| {
+        c.max_utp_connections = 2;
+        c.idle_timeout = 60;
+    })
+    .await;
+    // Two connected peers fill the table (a half-open one the crate drops by itself
+    // after a few seconds); a third request waits in the backlog.
+    let sock = UtpSocketUdp::new_udp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = utp_connect(&sock, r.s.peer).await;
+        handshake(&mut c, r.ih).await;
+        held.push(c);
+    }
+    let from = tokio::net::UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 2), 0))
+        .await
+        .unwrap();
+    from.send_to(&syn(300), r.s.peer).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    // Any datagram makes the dispatcher look at its backlog again.
+    from.send_to(&syn(400), r.s.peer).await.unwrap();
+    let forgotten = || async { r.s.metric("seedline_seeder_utp_syns_dropped_total").await >= 1.0 };
+    assert!(eventually(forgotten).await, "{}", r.s.metrics().await);
+    // Neither waiting request became a connection while the two peers stayed.
+    assert_eq!(r.s.metric("seedline_seeder_connections_total").await, 2.0);
+    drop(held);
+}
+
 /// A peer that sends one message and waits (as Transmission does) gets its answer: the
 /// uTP layer must send what the session writes while no packet of the peer's comes in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

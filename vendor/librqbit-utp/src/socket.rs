@@ -318,7 +318,14 @@ const ACCEPT_QUEUE_MAX_SYNS: usize = 32;
 struct Syn {
     remote: SocketAddr,
     header: UtpHeader,
+    // Seedline: when it came, so that a SYN kept past MAX_CACHED_SYN_AGE is forgotten.
+    received: Instant,
 }
+
+// Seedline: how long a SYN waits in the backlog for an accept. Clients retransmit their
+// SYN after a second or two and give up after a few; one accepted later only holds a
+// connection slot until the inactivity timeout.
+const MAX_CACHED_SYN_AGE: Duration = Duration::from_secs(5);
 
 enum MatchSynWithAccept<T, E> {
     Matched,
@@ -406,8 +413,26 @@ impl<T: Transport, E: UtpEnvironment> Dispatcher<T, E> {
         Ok(())
     }
 
+    // Seedline: drops SYNs that waited longer than MAX_CACHED_SYN_AGE, counted as
+    // refused (on_syn_dropped). The backlog is in arrival order, so they are in front.
+    fn forget_stale_syns(&mut self) {
+        let now = self.env.now();
+        while let Some(syn) = self.accept_queue.syns.front() {
+            if now.saturating_duration_since(syn.received) < MAX_CACHED_SYN_AGE {
+                break;
+            }
+            debug!(remote=?syn.remote, "forgetting a SYN that waited too long for an accept");
+            self.accept_queue.syns.pop_front();
+            METRICS.cant_accept_syn.increment(1);
+            if let Some(hook) = &self.accept_queue.on_syn_dropped {
+                (hook.0)();
+            }
+        }
+    }
+
     // Get into a state where we can't match acceptors with cached SYNs anymore.
     fn cleanup_accept_queue(&mut self) -> crate::Result<()> {
+        self.forget_stale_syns();
         if self.streams_full() {
             return Ok(());
         }
@@ -629,9 +654,11 @@ impl<T: Transport, E: UtpEnvironment> Dispatcher<T, E> {
     }
 
     async fn on_syn(&mut self, remote: SocketAddr, msg: UtpMessage) -> crate::Result<()> {
+        self.forget_stale_syns();
         let mut syn = Syn {
             remote,
             header: msg.header,
+            received: self.env.now(),
         };
         while let Some(acceptor) = self.accept_queue.try_next_acceptor() {
             match self.match_syn_with_accept(syn, acceptor) {
