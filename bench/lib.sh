@@ -26,6 +26,13 @@
 #   bench_spawn COMMAND...         runs COMMAND in the background (a job, killed at
 #                                  exit); its pid goes in BENCH_PID
 #   bench_stop PID                 kills PID and waits for it
+#   bench_lt_seed TORRENT DATA LOG [PREFIX...]
+#                                  a python3-libtorrent seed of TORRENT (needs
+#                                  bench_libtorrent), run under PREFIX (taskset, ip netns
+#                                  exec, env ...); sets SEED_PID, SEED_IN (its stdin: it
+#                                  seeds until bench_lt_seed_stop closes it) and LT_PORT
+#                                  (its peer port) once it says READY
+#   bench_lt_seed_stop             closes SEED_IN and stops SEED_PID
 #   bench_wait_line FILE PATTERN PID
 #                                  prints FILE's first line matching the extended regex
 #                                  PATTERN once there is one (30 s at most), or says why
@@ -142,4 +149,25 @@ bench_wait_line() {
     done
     bench_log "timed out waiting for /$pattern/ in $file"
     return 1
+}
+
+bench_lt_seed() {
+    local torrent=$1 data=$2 log=$3 line
+    shift 3
+    rm -f "$log.in"
+    mkfifo "$log.in"
+    "$@" "$PYTHON" "$LT_HELPER" seed "$torrent" "$data" <"$log.in" >"$log" 2>&1 &
+    SEED_PID=$!
+    exec {SEED_IN}>"$log.in"
+    line=$(bench_wait_line "$log" '^READY ' "$SEED_PID") || exit 1
+    LT_PORT=$(awk '{ print $2 }' <<<"$line")
+}
+
+bench_lt_seed_stop() {
+    if [[ -n ${SEED_IN:-} ]]; then
+        exec {SEED_IN}>&-
+        SEED_IN=""
+    fi
+    bench_stop "$SEED_PID"
+    SEED_PID=""
 }

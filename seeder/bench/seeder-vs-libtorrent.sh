@@ -55,25 +55,12 @@ start_seedline() {
 
 start_libtorrent() {
     # stdin stays open (a FIFO held by this shell) until stop_seed.
-    rm -f "$WORK/seed.in"
-    mkfifo "$WORK/seed.in"
-    taskset -c "$SEED_CPU" "$PYTHON" "$LT_HELPER" seed "$WORK/release.torrent" "$WORK/data" \
-        <"$WORK/seed.in" >"$WORK/seed.log" 2>&1 &
-    SEED_PID=$!
-    exec {SEED_IN}>"$WORK/seed.in"
-    local line
-    line=$(bench_wait_line "$WORK/seed.log" '^READY ' "$SEED_PID") || exit 1
-    PORT=$(awk '{ print $2 }' <<<"$line")
+    bench_lt_seed "$WORK/release.torrent" "$WORK/data" "$WORK/seed.log" taskset -c "$SEED_CPU"
+    PORT=$LT_PORT
 }
 
 stop_seed() {
-    if [[ -n $SEED_IN ]]; then
-        exec {SEED_IN}>&-
-        SEED_IN=""
-    fi
-    kill "$SEED_PID" 2>/dev/null || true
-    wait "$SEED_PID" 2>/dev/null || true
-    SEED_PID=""
+    bench_lt_seed_stop
 }
 
 # One seed process, two downloads: the first includes whatever the seed does on first

@@ -72,24 +72,13 @@ start_seedline() {
 }
 
 start_libtorrent() {
-    rm -f "$WORK/seed.in"
-    mkfifo "$WORK/seed.in"
-    LT_LISTEN=$SEED_IP ip netns exec "$NS_SEED" "$PYTHON" "$LT_HELPER" seed \
-        "$WORK/release.torrent" "$WORK/data" <"$WORK/seed.in" >"$WORK/seed.log" 2>&1 &
-    SEED_PID=$!
-    exec {SEED_IN}>"$WORK/seed.in"
-    local line
-    line=$(bench_wait_line "$WORK/seed.log" '^READY ' "$SEED_PID") || exit 1
-    PEER=$SEED_IP:$(awk '{ print $2 }' <<<"$line")
+    bench_lt_seed "$WORK/release.torrent" "$WORK/data" "$WORK/seed.log" \
+        env LT_LISTEN="$SEED_IP" ip netns exec "$NS_SEED"
+    PEER=$SEED_IP:$LT_PORT
 }
 
 stop_seed() {
-    if [[ -n $SEED_IN ]]; then
-        exec {SEED_IN}>&-
-        SEED_IN=""
-    fi
-    bench_stop "$SEED_PID"
-    SEED_PID=""
+    bench_lt_seed_stop
 }
 
 # Round trips (ms) in ping log $1 stamped between $2 and $3 (unix seconds): "median p90 max".
