@@ -19,10 +19,12 @@
 #
 #   bash seeder/bench/first-byte.sh                          # SIZE=1M ROUNDS=3
 #   CLIENTS=transmission bash seeder/bench/first-byte.sh     # needs root or user namespaces
+#   CLIENTS=transmission TRANSMISSION_UTP=false bash seeder/bench/first-byte.sh   # its TCP
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 cd "$ROOT"
 bench_defaults SIZE=1M ROUNDS=3 MAX_SECONDS=900 CLIENTS="aria2 libtorrent" HOST=127.0.0.1 CLIENT_TIMEOUT=60 \
+    TRANSMISSION_UTP=true \
     OUT="$ROOT/target/bench/first-byte"
 bench_time_limit "$MAX_SECONDS" "$@"
 for client in $CLIENTS; do
@@ -126,7 +128,8 @@ download() {
             ;;
         transmission)
             rm -rf "$WORK/transmission" && mkdir -p "$WORK/transmission"
-            printf '{"dht-enabled": false, "lpd-enabled": false}\n' >"$WORK/transmission/settings.json"
+            printf '{"dht-enabled": false, "lpd-enabled": false, "utp-enabled": %s}\n' \
+                "$TRANSMISSION_UTP" >"$WORK/transmission/settings.json"
             transmission-cli -g "$WORK/transmission" -w "$out" -p 51413 \
                 -f "$WORK/client-done.sh" "$torrent" >"$WORK/transmission.log" 2>&1 &
             local pid=$! i
