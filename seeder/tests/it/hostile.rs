@@ -77,8 +77,11 @@ async fn hostile_peers_are_dropped_and_others_still_served() {
         c.expect_closed().await;
     }
 
-    // A request while choked: a Fast peer gets `reject`, and stays connected.
+    // A request while choked: a Fast peer gets `reject`, and stays connected. (A new
+    // peer is unchoked while slots are free; saying it is not interested chokes it.)
     let mut c = Client::handshake(s.peer, ih).await;
+    c.send(Message::NotInterested).await;
+    c.until(|m| matches!(m, Message::Choke)).await;
     let r = BlockRequest {
         index: 0,
         begin: 0,

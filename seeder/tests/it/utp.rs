@@ -265,12 +265,17 @@ async fn a_quiet_peer_gets_its_unchoke_over_utp() {
         .unwrap();
     let mut c = utp_connect(&sock, r.s.peer).await;
     handshake(&mut c, r.ih).await;
-    // Whatever the seeder says after its handshake (bitfield, extended handshake).
+    // A new peer is unchoked while slots are free; not interested, it is choked again.
+    let mut not_interested = Vec::new();
+    Message::NotInterested.encode(&mut not_interested);
+    c.write_all(&not_interested).await.unwrap();
+    // Whatever the seeder says meanwhile (bitfield, extended handshake, unchoke, choke).
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(500), c.read(&mut buf)).await {
         got.extend_from_slice(&buf[..n]);
     }
+    assert!(got.ends_with(&[0, 0, 0, 1, 0]), "choked last: {got:?}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut interested = Vec::new();
     Message::Interested.encode(&mut interested);

@@ -2,6 +2,13 @@
 //! while slots last. When more peers want data than there are slots, each round the peers
 //! that got the fewest bytes in the last round take the slots (round robin by bytes
 //! served), so nobody starves; an unchoked peer that stopped requesting loses its slot.
+//!
+//! A new peer is unchoked at once while a slot is free, before it says it is interested,
+//! and keeps that through the rounds while slots are spare: Transmission writes its
+//! `interested` two seconds after deciding on it (a packet capture, BENCHMARKS.md), and
+//! an unchoked peer requests as soon as it decides, without that wait and our answer.
+//! libtorrent's seed does the same for peers it deems local. An uninterested peer holds
+//! its slot only until an interested one needs it.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -55,7 +62,11 @@ impl Choker {
     }
 
     pub fn add(&self, c: Arc<Conn>) {
-        self.lock().conns.insert(c.id, c);
+        let mut st = self.lock();
+        if st.unchoked < self.slots {
+            st.unchoke(&c, &self.metrics);
+        }
+        st.conns.insert(c.id, c);
     }
 
     pub fn remove(&self, c: &Conn) {
@@ -67,12 +78,25 @@ impl Choker {
         }
     }
 
-    /// The peer's session became interested.
+    /// The peer's session became interested: it gets a free slot, or the slot of an
+    /// unchoked peer that is not interested.
     pub fn interested(&self, c: &Conn) {
         let mut st = self.lock();
-        if st.unchoked < self.slots {
-            st.unchoke(c, &self.metrics);
+        if c.is_unchoked() {
+            return;
         }
+        if st.unchoked >= self.slots {
+            let idle = st
+                .conns
+                .values()
+                .find(|o| o.id != c.id && o.is_unchoked() && !o.is_interested())
+                .cloned();
+            match idle {
+                Some(o) => st.choke(&o, &self.metrics),
+                None => return,
+            }
+        }
+        st.unchoke(c, &self.metrics);
     }
 
     /// The peer's session lost interest.
@@ -105,6 +129,8 @@ impl Choker {
                 st.choke(c, &self.metrics);
             }
         }
+        // Uninterested peers keep an unchoke only in slots no interested peer took.
+        let mut spare = self.slots.saturating_sub(wanting.len());
         let idle: Vec<Arc<Conn>> = st
             .conns
             .values()
@@ -112,7 +138,11 @@ impl Choker {
             .cloned()
             .collect();
         for c in idle {
-            st.choke(&c, &self.metrics);
+            if spare > 0 && c.is_unchoked() {
+                spare -= 1;
+            } else {
+                st.choke(&c, &self.metrics);
+            }
         }
     }
 

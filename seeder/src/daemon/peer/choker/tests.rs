@@ -100,3 +100,39 @@ fn an_idle_unchoked_peer_gives_up_its_slot() {
     ch.round(later, Duration::from_secs(60));
     assert_eq!(unchoked(&cs), vec![2]);
 }
+
+#[test]
+fn a_new_peer_is_unchoked_while_a_slot_is_free_and_gives_it_up_to_an_interested_one() {
+    let (_f, cs) = conns(3);
+    let ch = Choker::new(2, Metrics::new());
+    for c in &cs {
+        ch.add(c.clone());
+    }
+    assert_eq!(
+        unchoked(&cs),
+        vec![1, 2],
+        "unchoked on arrival, while slots last"
+    );
+    // A round keeps them: the slots are spare.
+    ch.round(Instant::now(), Duration::from_secs(60));
+    assert_eq!(unchoked(&cs), vec![1, 2]);
+    // The third becomes interested: the slot of one that is not interested is its.
+    say(&cs[2], &ch, true);
+    assert_eq!(unchoked(&cs).len(), 2);
+    assert!(cs[2].is_unchoked());
+    // The other two as well: one takes the last uninterested peer's slot, the other
+    // waits, as interested peers do when every slot serves one.
+    say(&cs[0], &ch, true);
+    say(&cs[1], &ch, true);
+    assert_eq!(unchoked(&cs).len(), 2);
+    assert!(cs[2].is_unchoked(), "an interested peer keeps its slot");
+    // A round with every slot wanted leaves no uninterested peer unchoked.
+    let (_f2, more) = conns(2);
+    let ch2 = Choker::new(1, Metrics::new());
+    ch2.add(more[0].clone());
+    ch2.add(more[1].clone());
+    assert!(more[0].is_unchoked() && !more[1].is_unchoked());
+    say(&more[1], &ch2, true);
+    ch2.round(Instant::now(), Duration::from_secs(60));
+    assert!(!more[0].is_unchoked() && more[1].is_unchoked());
+}
