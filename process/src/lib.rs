@@ -1,13 +1,14 @@
 //! Process plumbing shared by Seedline's binaries (`tracker`, `seeder`, `loadtest`):
 //! configuration errors and secrets ([`config`]), logging ([`logging`]), signals and
-//! graceful shutdown ([`shutdown`]), listening sockets ([`net`]), the admin listener
-//! ([`admin`]), and a daemon's whole
+//! graceful shutdown ([`shutdown`]), listening sockets ([`net`]), connection deadlines
+//! for HTTP servers ([`idle_io`]), the admin listener ([`admin`]), and a daemon's whole
 //! life from its configuration to its exit status ([`daemon`]). Nothing here knows
 //! BitTorrent; the daemons depend on it, never on each other for it.
 
 pub mod admin;
 pub mod config;
 pub mod daemon;
+pub mod idle_io;
 pub mod logging;
 pub mod metrics;
 pub mod net;

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::runtime::Runtime;
 
 use crate::config::Config;
-use crate::idle_io::{Deadlines, IdleIo};
+use seedline_process::idle_io::IdleIo;
 use crate::metrics::Metrics;
 use crate::state_file::{self, Writer};
 use crate::tracker::Tracker;
@@ -32,7 +32,7 @@ where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let cfg = tracker.config();
-    let limits = Deadlines::new(cfg, &tracker.metrics);
+    let limits = crate::server::deadlines(cfg, &tracker.metrics);
     let io = TokioIo::new(IdleIo::new(io, limits));
     let max_buf = cfg.max_request_head;
     let t = tracker.clone();

@@ -19,7 +19,6 @@ mod full_scrape;
 pub mod fuzz;
 mod holders;
 mod http;
-mod idle_io;
 pub mod metrics;
 mod ops_metrics;
 mod persist;

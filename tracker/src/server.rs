@@ -28,7 +28,7 @@ use seedline_common::per_address::PerAddress;
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::http::Body;
-use crate::idle_io::{Deadlines, IdleIo};
+use seedline_process::idle_io::{Deadlines, IdleIo};
 use crate::metrics::Metrics;
 use crate::swarm_store::ready_now;
 use crate::tracker::Tracker;
@@ -283,7 +283,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) 
     let m = &ctx.tracker.metrics;
     m.connections_open.inc();
     m.connections_total.inc();
-    let limits = Deadlines::new(cfg, m);
+    let limits = deadlines(cfg, m);
     let io = TokioIo::new(IdleIo::new(stream, limits));
     let tracker = ctx.tracker.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
@@ -305,6 +305,19 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) 
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
     m.connections_open.dec();
+}
+
+/// The configured connection limits, feeding the tracker's connection counters.
+pub(crate) fn deadlines(cfg: &crate::Config, m: &crate::metrics::Metrics) -> Deadlines {
+    let secs = |s: u32| Duration::from_secs(u64::from(s));
+    Deadlines {
+        idle: secs(cfg.idle_timeout),
+        head: secs(cfg.header_read_timeout),
+        write: secs(cfg.write_timeout),
+        idle_closed: m.connections_idle_closed.clone(),
+        slow_closed: m.connections_slow_closed.clone(),
+        write_stalled: m.connections_write_stalled.clone(),
+    }
 }
 
 async fn admin_response(t: Arc<Tracker>, req: Request<Incoming>) -> admin::Reply {

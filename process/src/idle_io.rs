@@ -23,7 +23,7 @@ use prometheus::IntCounter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-/// The two limits and the counters they feed.
+/// The three limits and the counters they feed.
 #[derive(Clone)]
 pub struct Deadlines {
     pub idle: Duration,
@@ -32,21 +32,6 @@ pub struct Deadlines {
     pub idle_closed: IntCounter,
     pub slow_closed: IntCounter,
     pub write_stalled: IntCounter,
-}
-
-impl Deadlines {
-    /// The configured limits, feeding the tracker's connection counters.
-    pub fn new(cfg: &crate::Config, m: &crate::metrics::Metrics) -> Self {
-        let secs = |s: u32| Duration::from_secs(u64::from(s));
-        Self {
-            idle: secs(cfg.idle_timeout),
-            head: secs(cfg.header_read_timeout),
-            write: secs(cfg.write_timeout),
-            idle_closed: m.connections_idle_closed.clone(),
-            slow_closed: m.connections_slow_closed.clone(),
-            write_stalled: m.connections_write_stalled.clone(),
-        }
-    }
 }
 
 /// Which limit a connection ran into.
