@@ -19,10 +19,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::runtime::Runtime;
 
 use crate::config::Config;
-use seedline_process::idle_io::IdleIo;
 use crate::metrics::Metrics;
 use crate::state_file::{self, Writer};
 use crate::tracker::Tracker;
+use seedline_process::idle_io::IdleIo;
 
 /// Serves one public HTTP/1.1 connection on `io` until the peer closes it or it times
 /// out, with the limits `server` applies to a TCP connection. Unlike `server`, requests

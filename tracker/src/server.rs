@@ -28,11 +28,11 @@ use seedline_common::per_address::PerAddress;
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::http::Body;
-use seedline_process::idle_io::{Deadlines, IdleIo};
 use crate::metrics::Metrics;
 use crate::swarm_store::ready_now;
 use crate::tracker::Tracker;
 use crate::{api, persist, reload};
+use seedline_process::idle_io::{Deadlines, IdleIo};
 
 /// How long a tracker with a shared store waits at start for the API's lists.
 const STORE_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -29,6 +29,33 @@ pub struct Config {
     /// `/metrics` and `/health`; keep it off the public network.
     #[arg(long, env = "SEEDER_ADMIN_LISTEN", default_value = "127.0.0.1:6971")]
     pub admin_listen: SocketAddr,
+    /// Public HTTP listener: every torrent being seeded is also served as a BEP 19
+    /// webseed and plain download, `/<name>` (one file) and `/<name>/<path>` (several).
+    /// Off unless given.
+    #[arg(long, env = "SEEDER_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// The URL at which clients reach `http_listen` (through a proxy or CDN, perhaps),
+    /// ending in `/`, e.g. `https://releases.example.org/`. `make-torrent --publish`
+    /// reads the same `SEEDER_PUBLIC_HTTP_URL` and writes it into `url-list`.
+    #[arg(long, env = "SEEDER_PUBLIC_HTTP_URL")]
+    pub public_http_url: Option<String>,
+    /// Most HTTP connections at once; more wait in the kernel's backlog.
+    #[arg(long, env = "SEEDER_HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub http_max_connections: usize,
+    /// Most HTTP connections from one address (IPv6: one /64); more are closed at once.
+    #[arg(
+        long,
+        env = "SEEDER_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 16
+    )]
+    pub http_max_connections_per_address: usize,
+    /// Seconds a client has to send a request head, from its first byte (slowloris).
+    #[arg(long, env = "SEEDER_HTTP_HEADER_TIMEOUT", default_value_t = 10)]
+    pub http_header_timeout: u32,
+    /// Seconds an HTTP connection may carry nothing at all before it is closed. A reply
+    /// the client does not read is cut off after `write_timeout`.
+    #[arg(long, env = "SEEDER_HTTP_IDLE_TIMEOUT", default_value_t = 60)]
+    pub http_idle_timeout: u32,
     /// Directory of `.torrent` files, watched for new and removed ones.
     #[arg(long, env = "SEEDER_LIBRARY")]
     pub library: Option<PathBuf>,
@@ -287,6 +314,9 @@ impl Settings for Config {
                 ));
             }
         }
+        if let Some(url) = &self.public_http_url {
+            crate::daemon::webseed::check_public_url(url).map_err(ConfigError)?;
+        }
         if let Some(api) = &self.tracker_api {
             if !api.starts_with("http://") {
                 return err(format!("tracker_api {api:?} is not an http:// URL"));
@@ -302,6 +332,18 @@ impl Settings for Config {
             ("utp_backlog", self.utp_backlog, count),
             ("max_open_files", self.max_open_files, count),
             ("max_peers_per_torrent", self.max_peers_per_torrent, count),
+            ("http_max_connections", self.http_max_connections, count),
+            (
+                "http_max_connections_per_address",
+                self.http_max_connections_per_address,
+                count,
+            ),
+            (
+                "http_header_timeout",
+                self.http_header_timeout as usize,
+                secs,
+            ),
+            ("http_idle_timeout", self.http_idle_timeout as usize, secs),
             ("upload_slots", self.upload_slots, count),
             ("max_requests_per_peer", self.max_requests_per_peer, count),
             (

@@ -31,6 +31,8 @@ pub struct Metrics {
     pub content_changes: IntCounter,
     pub open_files: IntGauge,
     pub peer_memory: IntGauge,
+    /// The webseed listener's.
+    pub http: super::webseed::metrics::HttpMetrics,
 }
 
 const PREFIX: &str = "seedline_seeder";
@@ -132,6 +134,7 @@ impl Metrics {
                 "peer_memory_bytes",
                 "Bytes held for connected peers: read buffers, unread replies, queued requests, blocks being sent, bitfields (each peer at most max_peer_memory beyond its torrent's bitfields).",
             ),
+            http: super::webseed::metrics::HttpMetrics::new(&r),
             registry: r.registry(),
         }
     }

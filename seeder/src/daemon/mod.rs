@@ -20,6 +20,7 @@ pub mod storage;
 pub mod super_seed;
 pub mod torrent;
 mod udp_tracker;
+pub mod webseed;
 
 pub use config::Config;
 pub use server::{run, Listeners, StartError};

@@ -26,6 +26,8 @@ pub struct Listeners {
     /// uTP's socket: the peer listener's address and port, over UDP (unless `utp` is off).
     pub peer_udp: Option<std::net::UdpSocket>,
     pub admin: TcpListener,
+    /// The webseed listener, when `http_listen` is set.
+    pub http: Option<TcpListener>,
     /// The embedded tracker's, when no `--tracker` is configured.
     pub tracker: Option<seedline_tracker::Listeners>,
 }
@@ -49,6 +51,7 @@ impl Listeners {
             peer,
             peer_udp,
             admin: bind_one(cfg.admin_listen)?,
+            http: cfg.http_listen.map(bind_one).transpose()?,
             tracker,
         })
     }
@@ -201,6 +204,16 @@ pub async fn run(
             peer::utp::accept_loop(socket, shared, shutdown, conns_stop).await;
             utp_stop.cancel();
         });
+    }
+    if let Some(http) = listeners.http {
+        if let Ok(a) = http.local_addr() {
+            tracing::info!(addr = %a, public_url = shared.cfg.public_http_url.as_deref().unwrap_or("(public_http_url not set)"), "webseed listening");
+        }
+        tasks.spawn(super::webseed::serve(
+            http,
+            shared.clone(),
+            shutdown.clone(),
+        ));
     }
     tasks.spawn(choke_loop(shared.clone(), shutdown.clone()));
     let rescan = Config::secs(shared.cfg.rescan_interval);

@@ -32,6 +32,9 @@ pub struct Shared {
     /// The same torrents by `HASH('req2', info hash)`, which names a torrent in an
     /// encrypted handshake (kept with `torrents` by `add_torrent`, `remove_torrent`).
     by_req2: RwLock<HashMap<[u8; 20], InfoHash>>,
+    /// The same torrents by name, which is what a webseed URL starts with; several
+    /// one-off torrents may share one. Kept with `torrents` as `by_req2` is.
+    by_name: RwLock<HashMap<String, Vec<InfoHash>>>,
     /// Encrypted handshakes per address (`encrypted_handshakes_per_minute`).
     pub mse_limiter: Option<seedline_process::rate_limit::RateLimiter>,
     /// Peers past the handshake, over all torrents.
@@ -73,6 +76,7 @@ impl Shared {
             embedded_tracker: OnceLock::new(),
             torrents: RwLock::new(HashMap::new()),
             by_req2: RwLock::new(HashMap::new()),
+            by_name: RwLock::new(HashMap::new()),
             mse_limiter: (cfg.encrypted_handshakes_per_minute > 0).then(|| {
                 let n = cfg.encrypted_handshakes_per_minute;
                 seedline_process::rate_limit::RateLimiter::new(n, n, MSE_CLIENTS)
@@ -129,11 +133,24 @@ impl Shared {
             .write()
             .expect("req2 lock")
             .insert(seedline_common::mse::req2(&t.info_hash), t.info_hash);
+        let mut names = self.by_name.write().expect("names lock");
+        let same = names.entry(t.info.name.clone()).or_default();
+        same.push(t.info_hash);
+        same.sort_unstable();
         Ok(())
     }
 
     pub fn remove_torrent(&self, h: &InfoHash) {
-        self.torrents.write().expect("torrents lock").remove(h);
+        let removed = self.torrents.write().expect("torrents lock").remove(h);
+        if let Some(t) = removed {
+            let mut names = self.by_name.write().expect("names lock");
+            if let Some(same) = names.get_mut(&t.info.name) {
+                same.retain(|x| x != h);
+                if same.is_empty() {
+                    names.remove(&t.info.name);
+                }
+            }
+        }
         self.by_req2
             .write()
             .expect("req2 lock")
@@ -143,6 +160,15 @@ impl Shared {
     /// The info hash of the torrent whose `HASH('req2', info hash)` is `r`.
     pub fn by_req2(&self, r: &[u8; 20]) -> Option<InfoHash> {
         self.by_req2.read().expect("req2 lock").get(r).copied()
+    }
+
+    /// The torrents named `name`, in info hash order.
+    pub fn torrents_named(&self, name: &str) -> Vec<Arc<Torrent>> {
+        let hashes = match self.by_name.read().expect("names lock").get(name) {
+            Some(h) => h.clone(),
+            None => return Vec::new(),
+        };
+        hashes.iter().filter_map(|h| self.torrent(h)).collect()
     }
 
     pub fn all_torrents(&self) -> Vec<Arc<Torrent>> {

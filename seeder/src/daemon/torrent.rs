@@ -24,6 +24,7 @@ use super::metrics::Metrics;
 use super::rate::RateLimiter;
 use super::storage::{ContentError, Storage};
 use super::super_seed::SuperSeed;
+use super::webseed::resolve::FileIndex;
 
 /// What our `make-torrent` writes in `created by`, whatever its version.
 const CREATED_BY_PREFIX: &str = "seedline make-torrent ";
@@ -83,6 +84,8 @@ pub struct Torrent {
     pub storage: Storage,
     /// Written by our own `make-torrent`: advertised whole, verified on first upload.
     pub trusted: bool,
+    /// `creation date`, seconds since the Unix epoch: the webseed's `Last-Modified`.
+    pub created: Option<i64>,
     /// The files' total length, summed once: every request needs a piece's range.
     total_length: u64,
     pieces: Vec<AtomicU8>,
@@ -107,6 +110,8 @@ pub struct Torrent {
     state: std::sync::Mutex<State>,
     /// The last content problem logged, so a rescan repeats it only when it changes.
     pub content_error: std::sync::Mutex<Option<String>>,
+    /// Files by path, for the webseed listener; built on its first request.
+    file_index: std::sync::OnceLock<FileIndex>,
     metrics: Metrics,
 }
 
@@ -148,6 +153,7 @@ impl Torrent {
             info_bytes: parsed.info_bytes,
             source: path.to_owned(),
             trusted,
+            created: m.creation_date,
             pieces,
             needs_verify: AtomicBool::new(false),
             generation: AtomicU64::new(0),
@@ -160,6 +166,7 @@ impl Torrent {
             serving: std::sync::Mutex::new(CancellationToken::new()),
             state: std::sync::Mutex::new(State::Missing),
             content_error: std::sync::Mutex::new(None),
+            file_index: std::sync::OnceLock::new(),
             metrics,
         }))
     }
@@ -174,6 +181,11 @@ impl Torrent {
         let len = self.info.piece_length;
         let start = u64::from(index) * len;
         start..(start + len).min(self.total_length)
+    }
+
+    /// The files by path (see `webseed::resolve`).
+    pub fn file_index(&self) -> &FileIndex {
+        self.file_index.get_or_init(|| FileIndex::new(&self.info))
     }
 
     pub fn state(&self) -> State {

@@ -76,6 +76,11 @@ pub struct CreateArgs {
     /// Web seed URL (BEP 19 url-list).
     #[arg(short = 'w', long = "webseed", value_name = "URL")]
     pub webseed: Vec<String>,
+    /// The origin's webseed base URL (the seeder's `public_http_url`, ending in `/`),
+    /// written into `url-list` beside any -w. With --publish and no flag, taken from
+    /// SEEDER_PUBLIC_HTTP_URL, the variable the seeder reads it from.
+    #[arg(long, value_name = "URL")]
+    pub public_http_url: Option<String>,
     /// Mark the torrent private (BEP 27): no DHT, no peer exchange.
     #[arg(short = 'p', long)]
     pub private: bool,

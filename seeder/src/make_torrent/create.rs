@@ -29,7 +29,7 @@ pub fn create(args: CreateArgs, out: &mut dyn Write) -> Result<(), Error> {
     let input = args.input.clone().expect("clap requires INPUT");
     let publication = Publication {
         tiers: args.announce.iter().map(|a| parse_tier(a)).collect(),
-        webseeds: args.webseed.clone(),
+        webseeds: webseeds(&args)?,
         comment: args.comment.clone(),
         created_by: (!args.no_created_by).then(|| CREATED_BY.to_owned()),
         creation_date: (!args.no_creation_date).then(now),
@@ -135,6 +135,25 @@ fn same_file(a: &Path, b: &Path) -> bool {
         Some(dir.canonicalize().ok()?.join(p.file_name()?))
     };
     a == b || matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// The -w URLs, then the origin's own (`--public-http-url`, or with `--publish` the
+/// seeder's `SEEDER_PUBLIC_HTTP_URL`) unless already among them.
+fn webseeds(args: &CreateArgs) -> Result<Vec<String>, Error> {
+    let mut urls = args.webseed.clone();
+    let origin = args.public_http_url.clone().or_else(|| {
+        args.publish.as_ref()?;
+        std::env::var("SEEDER_PUBLIC_HTTP_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+    });
+    if let Some(url) = origin {
+        crate::daemon::webseed::check_public_url(&url).map_err(Error::PublicUrl)?;
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    Ok(urls)
 }
 
 /// Why the seeder will not find `input` at `expected` (where it looks for a published

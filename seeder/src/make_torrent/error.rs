@@ -28,6 +28,9 @@ pub enum Error {
         expected: u64,
         now: u64,
     },
+    /// `--public-http-url` (or `SEEDER_PUBLIC_HTTP_URL`) is not a usable base URL.
+    #[error("{0}")]
+    PublicUrl(String),
     #[error("{} already exists; pass --force to replace it", .0.display())]
     Exists(PathBuf),
     #[error("{} is not a directory", .0.display())]

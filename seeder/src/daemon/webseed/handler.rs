@@ -1,0 +1,177 @@
+//! One request: its path to a file (`resolve`), its headers to a status and byte range
+//! (`range`), and the response with its headers and body.
+//!
+//! The validators are the torrent's own, so every origin serving a release gives the
+//! same ones: the entity tag is the info hash and the file's index (the bytes served are
+//! proven against that torrent, so they cannot differ), `Last-Modified` the torrent's
+//! `creation date` when it has one.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{Either, Full};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::body::FileBody;
+use super::range::{self, Conditions, Outcome, Validators};
+use super::resolve::{self, FileSpan, Found};
+use crate::daemon::shared::Shared;
+use crate::daemon::torrent::Torrent;
+
+pub type Reply = Response<Either<Full<Bytes>, FileBody>>;
+
+/// How long a client should wait before asking again for a torrent not served yet.
+const RETRY_AFTER_SECS: &str = "30";
+
+pub fn handle<B>(shared: &Arc<Shared>, req: &Request<B>) -> Reply {
+    let reply = respond(shared, req);
+    shared
+        .metrics
+        .http
+        .requests
+        .with_label_values(&[reply.status().as_str()])
+        .inc();
+    reply
+}
+
+fn respond<B>(shared: &Arc<Shared>, req: &Request<B>) -> Reply {
+    let get = match *req.method() {
+        Method::GET => true,
+        Method::HEAD => false,
+        _ => {
+            let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return r;
+        }
+    };
+    let Ok(parts) = resolve::components(req.uri().path()) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "malformed percent-encoding in the path\n",
+        );
+    };
+    let (t, span) = match resolve::find(shared, &parts) {
+        Found::File(t, span) => (t, span),
+        Found::NotFound => {
+            return text(
+                StatusCode::NOT_FOUND,
+                "no such file in any torrent served here\n",
+            )
+        }
+        Found::NotServed(state) => {
+            let mut r = text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                match state.label() {
+                    "checking" => "this torrent is being verified\n",
+                    "damaged" => "this torrent's content does not match it; not served\n",
+                    _ => "this torrent's content is missing\n",
+                },
+            );
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+            return r;
+        }
+    };
+    let v = validators(&t, span);
+    let outcome = range::evaluate(&conditions(req.headers()), get, span.length, &v);
+    let (status, bytes) = match outcome {
+        Outcome::Whole => (StatusCode::OK, 0..span.length),
+        Outcome::Part(r) => (StatusCode::PARTIAL_CONTENT, r),
+        Outcome::NotModified => {
+            let mut r = empty(StatusCode::NOT_MODIFIED);
+            validator_headers(r.headers_mut(), &v);
+            return r;
+        }
+        Outcome::PreconditionFailed => return text(StatusCode::PRECONDITION_FAILED, ""),
+        Outcome::Unsatisfiable => {
+            let mut r = text(StatusCode::RANGE_NOT_SATISFIABLE, "");
+            insert(
+                r.headers_mut(),
+                header::CONTENT_RANGE,
+                format!("bytes */{}", span.length),
+            );
+            r.headers_mut()
+                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            return r;
+        }
+    };
+    let len = bytes.end - bytes.start;
+    let body = if get && len > 0 {
+        let start = span.offset + bytes.start;
+        Either::Right(FileBody::start(shared, t, start..start + len))
+    } else {
+        Either::Left(Full::new(Bytes::new()))
+    };
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    validator_headers(h, &v);
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    insert(h, header::CONTENT_LENGTH, len.to_string());
+    if status == StatusCode::PARTIAL_CONTENT {
+        let range = format!("bytes {}-{}/{}", bytes.start, bytes.end - 1, span.length);
+        insert(h, header::CONTENT_RANGE, range);
+    }
+    r
+}
+
+fn conditions(h: &HeaderMap) -> Conditions<'_> {
+    let get = |name| h.get(name).map(HeaderValue::as_bytes);
+    Conditions {
+        range: get(header::RANGE),
+        if_range: get(header::IF_RANGE),
+        if_match: get(header::IF_MATCH),
+        if_none_match: get(header::IF_NONE_MATCH),
+        if_modified_since: get(header::IF_MODIFIED_SINCE),
+        if_unmodified_since: get(header::IF_UNMODIFIED_SINCE),
+    }
+}
+
+fn validators(t: &Torrent, span: FileSpan) -> Validators {
+    Validators {
+        etag: format!("\"{}-{}\"", t.info_hash.to_hex(), span.index),
+        last_modified: t
+            .created
+            .and_then(|s| u64::try_from(s).ok())
+            .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s)),
+    }
+}
+
+fn validator_headers(h: &mut HeaderMap, v: &Validators) {
+    insert(h, header::ETAG, v.etag.clone());
+    if let Some(m) = v.last_modified {
+        insert(h, header::LAST_MODIFIED, httpdate::fmt_http_date(m));
+    }
+}
+
+/// Header values built here are ASCII (numbers, hex, HTTP dates).
+fn insert(h: &mut HeaderMap, name: header::HeaderName, value: String) {
+    if let Ok(v) = HeaderValue::try_from(value) {
+        h.insert(name, v);
+    }
+}
+
+fn empty(status: StatusCode) -> Reply {
+    let mut r = Response::new(Either::Left(Full::new(Bytes::new())));
+    *r.status_mut() = status;
+    r
+}
+
+fn text(status: StatusCode, body: &'static str) -> Reply {
+    let mut r = Response::new(Either::Left(Full::new(Bytes::from_static(body.as_bytes()))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
