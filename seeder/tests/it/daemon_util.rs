@@ -40,6 +40,8 @@ pub struct Running {
     pub peer: SocketAddr,
     pub admin: SocketAddr,
     pub tracker: Option<SocketAddr>,
+    /// The webseed listener, when `http_listen` is set.
+    pub http: Option<SocketAddr>,
     /// Taken by [`Self::stop`]; otherwise cancelled on drop.
     task: Option<Served<Result<(), daemon::StartError>>>,
 }
@@ -50,11 +52,13 @@ impl Running {
         let peer = listeners.peer.local_addr().unwrap();
         let admin = listeners.admin.local_addr().unwrap();
         let tracker = listeners.tracker.as_ref().map(|t| t.public_addrs()[0]);
+        let http = listeners.http.as_ref().map(|l| l.local_addr().unwrap());
         let task = Served::spawn(|token| daemon::run(cfg, listeners, token));
         Self {
             peer,
             admin,
             tracker,
+            http,
             task: Some(task),
         }
     }

@@ -25,3 +25,4 @@ mod udp;
 mod util;
 mod utp;
 mod verify;
+mod webseed;

@@ -115,23 +115,23 @@ async fn produce(
             () = budgets => {}
             () = tx.closed() => return,
         }
-        let result = read(&shared, &t, range.start..range.start + n).await;
-        if let Err(why) = result {
-            shared
-                .metrics
-                .http
-                .aborted
-                .with_label_values(&[why.label()])
-                .inc();
-            permit.send(Err(why));
-            return;
+        match read(&shared, &t, range.start..range.start + n).await {
+            Ok(bytes) => {
+                range.start += bytes.len() as u64;
+                permit.send(Ok(bytes));
+            }
+            Err(why) => {
+                let aborted = &shared.metrics.http.aborted;
+                aborted.with_label_values(&[why.label()]).inc();
+                permit.send(Err(why));
+                return;
+            }
         }
-        permit.send(result);
-        range.start += n;
     }
 }
 
-/// Reads `range` once every piece it touches is proven, on the blocking pool.
+/// Reads `range` once every piece it touches is proven, on the blocking pool; only up to
+/// the first piece that is not, when that is not the first.
 async fn read(shared: &Shared, t: &Arc<Torrent>, range: Range<u64>) -> Result<Bytes, Abort> {
     if t.state() != State::Seeding || t.token.is_cancelled() {
         return Err(Abort::NotServable);
@@ -149,16 +149,27 @@ async fn read(shared: &Shared, t: &Arc<Torrent>, range: Range<u64>) -> Result<By
     let read = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let generation = t.content_generation();
+        let mut range = range;
+        let mut pieces = pieces;
         for p in pieces.clone() {
-            match t.ensure_verified(p) {
-                Ok(true) => {}
-                Ok(false) => return Err(Abort::NotServable),
+            let why = match t.ensure_verified(p) {
+                Ok(true) => continue,
+                Ok(false) => Abort::NotServable,
                 Err(e) => {
                     disk_errors.inc();
                     tracing::error!(torrent = %t.source.display(), piece = p, error = %e, "cannot read piece");
-                    return Err(Abort::Disk);
+                    Abort::Disk
                 }
+            };
+            // The pieces before this one are good: they go out, and the next chunk
+            // starts here and ends the response.
+            let start = t.piece_range(p).start;
+            if start <= range.start {
+                return Err(why);
             }
+            range.end = start;
+            pieces = *pieces.start()..=p - 1;
+            break;
         }
         let mut buf = vec![0u8; (range.end - range.start) as usize];
         if let Err(e) = t.read_at(range.start, &mut buf) {
