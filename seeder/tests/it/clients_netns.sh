@@ -10,7 +10,11 @@
 # CLIENT_ENCRYPTION=require sets each client to require encryption (MSE/PE, RC4).
 # CLIENT_UTP=default leaves uTP (BEP 29) on, as each client has it by default, so they
 # come over uTP; otherwise Transmission and qBittorrent are set to TCP only.
+# WEBSEED=1: nobody seeds over BitTorrent. The tracker runs (a second seeder process with
+# an empty library and its embedded tracker open), and the seeder serves the torrents
+# only over HTTP on 10.200.0.1:8080 (their `url-list`), announcing to a dead tracker.
 set -euo pipefail
+webseed=${WEBSEED:-0}
 require=0
 [[ ${CLIENT_ENCRYPTION:-} == require ]] && require=1
 utp=false
@@ -49,20 +53,41 @@ while (($#)); do
     args+=(--torrent "$2" --data "$3")
     shift 3
 done
-"$seeder" "${args[@]}" --listen 10.200.0.1:6881 --admin-listen 127.0.0.1:6971 \
-    --embedded-tracker-listen 10.200.0.1:6969 --embedded-tracker-admin-listen 127.0.0.1:6970 \
-    >"$work/seeder.log" 2>&1 &
-pids+=($!)
+metrics() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+        printf 'GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n' >&3 && timeout 5 cat <&3) 2>/dev/null
+}
+
+if ((webseed)); then
+    mkdir -p "$work/empty-library"
+    "$seeder" --library "$work/empty-library" --embedded-tracker-open \
+        --listen 10.200.0.1:6882 --admin-listen 127.0.0.1:6972 \
+        --embedded-tracker-listen 10.200.0.1:6969 --embedded-tracker-admin-listen 127.0.0.1:6970 \
+        >"$work/tracker.log" 2>&1 &
+    pids+=($!)
+    "$seeder" "${args[@]}" --tracker http://10.200.0.1:9/announce --http-listen 10.200.0.1:8080 \
+        --listen 10.200.0.1:6881 --admin-listen 127.0.0.1:6971 >"$work/seeder.log" 2>&1 &
+    pids+=($!)
+else
+    "$seeder" "${args[@]}" --listen 10.200.0.1:6881 --admin-listen 127.0.0.1:6971 \
+        --embedded-tracker-listen 10.200.0.1:6969 --embedded-tracker-admin-listen 127.0.0.1:6970 \
+        >"$work/seeder.log" 2>&1 &
+    pids+=($!)
+fi
 
 # Clients start once the seeder has announced every torrent to its tracker: a client
 # that announces first gets no peers, and rTorrent then waits for its next interval
 # (seen: the suite timed out that way about one run in six).
+# With WEBSEED=1: once every torrent is served and the tracker answers.
 announced() {
-    local m
-    m=$( (exec 3<>/dev/tcp/127.0.0.1/6971 &&
-        printf 'GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n' >&3 && timeout 5 cat <&3) 2>/dev/null) || return 1
-    local ok
-    ok=$(awk '/^seedline_seeder_announces_total\{outcome="ok"\}/ { print $2 }' <<<"$m")
+    local m ok
+    m=$(metrics 6971) || return 1
+    if ((webseed)); then
+        metrics 6970 >/dev/null || return 1
+        ok=$(awk '/^seedline_seeder_torrents\{state="seeding"\}/ { print $2 }' <<<"$m")
+    else
+        ok=$(awk '/^seedline_seeder_announces_total\{outcome="ok"\}/ { print $2 }' <<<"$m")
+    fi
     [[ -n $ok ]] && ((ok >= ${#torrents[@]}))
 }
 for _ in $(seq 100); do

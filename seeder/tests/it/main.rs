@@ -26,3 +26,4 @@ mod util;
 mod utp;
 mod verify;
 mod webseed;
+mod webseed_clients;

@@ -37,6 +37,9 @@ enum Setup {
     Encrypted,
     /// Its defaults, uTP (BEP 29) included.
     Defaults,
+    /// Its defaults, with nobody seeding over BitTorrent: the torrents' `url-list` names
+    /// the seeder's webseed listener, the only source.
+    Webseed,
 }
 
 /// `client` (as `clients_netns.sh` names it) downloads both torrents, the single file
@@ -57,6 +60,16 @@ pub fn single_and_multi_file_defaults(client: &str, single: Over, multi: Over) {
     run_clients(client, single, multi, Setup::Defaults);
 }
 
+/// [`single_and_multi_file`] with the client on its defaults and no BitTorrent seed at
+/// all: the tracker runs, and the seeder serves both torrents only over HTTP, as the
+/// webseed their `url-list` names (BEP 19).
+pub fn single_and_multi_file_from_webseed(client: &str, single: Over, multi: Over) {
+    run_clients(client, single, multi, Setup::Webseed);
+}
+
+/// The webseed listener `clients_netns.sh` starts with `WEBSEED=1`.
+const WEBSEED_URL: &str = "http://10.200.0.1:8080/";
+
 fn run_clients(client: &str, single: Over, multi: Over, setup: Setup) {
     tool("ip", "iproute2");
     tool("unshare", "util-linux");
@@ -73,19 +86,20 @@ fn run_clients(client: &str, single: Over, multi: Over, setup: Setup) {
     );
     for (name, parent, over) in [("single.bin", "one", &single), ("album", "many", &multi)] {
         let content = d.join(parent).join(name);
-        make_torrent(
-            d,
-            &[
-                content.to_str().unwrap(),
-                "-l",
-                "32K",
-                "-a",
-                over.announce(),
-                "-o",
-                &format!("{name}.torrent"),
-            ],
-        )
-        .ok();
+        let output = format!("{name}.torrent");
+        let mut args = vec![
+            content.to_str().unwrap(),
+            "-l",
+            "32K",
+            "-a",
+            over.announce(),
+            "-o",
+            &output,
+        ];
+        if setup == Setup::Webseed {
+            args.extend(["-w", WEBSEED_URL]);
+        }
+        make_torrent(d, &args).ok();
     }
     let work = d.join("work");
     std::fs::create_dir(&work).unwrap();
@@ -111,9 +125,10 @@ fn run_clients(client: &str, single: Over, multi: Over, setup: Setup) {
                 "default"
             },
         )
+        .env("WEBSEED", if setup == Setup::Webseed { "1" } else { "0" })
         .env(
             "CLIENT_UTP",
-            if setup == Setup::Defaults {
+            if matches!(setup, Setup::Defaults | Setup::Webseed) {
                 "default"
             } else {
                 "off"
@@ -123,7 +138,7 @@ fn run_clients(client: &str, single: Over, multi: Over, setup: Setup) {
         .expect("unshare runs");
     let logs = || {
         let names = ["seeder.log", "client1.log", "client2.log"];
-        let more = ["rtorrent1.log", "rtorrent2.log"];
+        let more = ["rtorrent1.log", "rtorrent2.log", "tracker.log"];
         names
             .iter()
             .chain(more.iter().filter(|f| work.join(f).exists()))
@@ -193,5 +208,16 @@ fn run_clients(client: &str, single: Over, multi: Over, setup: Setup) {
             assert_eq!(transport("tcp"), 0.0, "nothing over TCP:\n{m}");
         }
         Setup::Tcp => assert!(transport("tcp") >= 2.0, "both over TCP:\n{m}"),
+        Setup::Webseed => {
+            let peers = count("seedline_seeder_connections_total");
+            assert_eq!(peers, 0.0, "nothing over BitTorrent:\n{m}\n{}", logs());
+            let total = (700_001 + 200_000 + 65_537 + 12) as f64;
+            let http = count("seedline_seeder_http_bytes_total");
+            assert!(
+                http >= total,
+                "both over HTTP ({http} bytes):\n{m}\n{}",
+                logs()
+            );
+        }
     }
 }

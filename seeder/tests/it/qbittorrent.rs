@@ -2,7 +2,8 @@
 //! downloads from our seeder (see `netns.rs`).
 
 use crate::netns::{
-    single_and_multi_file, single_and_multi_file_defaults, single_and_multi_file_encrypted, Over,
+    single_and_multi_file, single_and_multi_file_defaults, single_and_multi_file_encrypted,
+    single_and_multi_file_from_webseed, Over,
 };
 use crate::util::tool;
 
@@ -22,4 +23,10 @@ fn qbittorrent_requiring_encryption_downloads_over_rc4() {
 fn qbittorrent_on_its_defaults_downloads_over_utp() {
     tool("qbittorrent-nox", "qbittorrent-nox");
     single_and_multi_file_defaults("qbittorrent", Over::Http, Over::Udp);
+}
+
+#[test]
+fn qbittorrent_downloads_from_the_webseed_alone() {
+    tool("qbittorrent-nox", "qbittorrent-nox");
+    single_and_multi_file_from_webseed("qbittorrent", Over::Http, Over::Udp);
 }
