@@ -4,7 +4,9 @@
 //!   connection's real reader and its session (message framing, requests, bitfields,
 //!   BEP 10 and BEP 9), the session's events applied to the real choker and super-seed;
 //! - `utp_datagrams`: datagrams from the internet into a real uTP socket (librqbit-utp's
-//!   dispatcher and every connection's state machine) over an in-memory transport.
+//!   dispatcher and every connection's state machine) over an in-memory transport;
+//! - `webseed_request`: an HTTP request's path and headers through the webseed's
+//!   handler and body reader, every byte served checked against the file.
 //!
 //! They are ordinary functions so that `fuzz/` (cargo-fuzz, nightly) and the stable test
 //! suite, which replays every committed corpus file through them, run the same code.
@@ -29,8 +31,10 @@ use crate::daemon::torrent::Torrent;
 use crate::daemon::Config;
 
 mod utp;
+mod webseed;
 
 pub use utp::utp_datagrams;
+pub use webseed::webseed_request;
 
 /// `peer_session` target. The first byte picks the session: bit 0 the peer speaks the
 /// Fast extension, bit 1 the torrent is super-seeded, bit 2 it is private (no BEP 9).
