@@ -148,56 +148,97 @@ impl Storage {
             .checked_add(buf.len() as u64)
             .filter(|&e| e <= self.total)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "read past the end"))?;
-        // The first file that ends after `offset` (empty files end where they start).
-        let mut i = self
-            .spans
-            .partition_point(|s| s.offset + s.length <= offset);
         let mut pos = offset;
         while pos < end {
-            let s = &self.spans[i];
-            let within = pos - s.offset;
-            let n = (s.length - within).min(end - pos) as usize;
+            let open = self.open_at(pos)?;
+            let n = open.len.min(end - pos) as usize;
             let dst = &mut buf[(pos - offset) as usize..][..n];
-            let key = (self.id, i);
-            let file = self
-                .files
-                .get(key, &s.path, &self.root)
-                .map_err(|e| with_path(e, &s.path))?;
-            // Without a baseline yet, the file is looked at before the read too, so the
-            // first read cannot take a write that lands during it as the baseline.
-            let first = s.baseline.lock().expect("baseline lock").is_none();
-            let before = if first {
-                Some(Fingerprint::of(
-                    &file.metadata().map_err(|e| with_path(e, &s.path))?,
-                ))
-            } else {
-                None
-            };
-            file.read_exact_at(dst, within)
-                .map_err(|e| with_path(e, &s.path))?;
-            let now = Fingerprint::of(&file.metadata().map_err(|e| with_path(e, &s.path))?);
-            let mut base = s.baseline.lock().expect("baseline lock");
-            match *base {
-                None if before.is_none_or(|b| b == now) => *base = Some(now),
-                Some(b) if b == now => {}
-                _ => {
-                    // Forgotten before the new baseline is taken, so a concurrent read
-                    // that sees the new baseline also sees its piece unproven.
-                    changed(s.range());
-                    *base = Some(now);
-                    drop(base);
-                    self.files.forget(key);
-                    return Err(io::Error::other(format!(
-                        "{}: changed on disk since it was verified",
-                        s.path.display()
-                    )));
-                }
-            }
+            let path = &self.spans[open.span].path;
+            open.file
+                .read_exact_at(dst, open.within)
+                .map_err(|e| with_path(e, path))?;
+            self.after_read(&open, changed)?;
             pos += n as u64;
-            i += 1;
         }
         Ok(())
     }
+
+    /// The file holding the torrent's byte at `offset`, opened, for a read from it
+    /// (`pread`, or `sendfile` straight to a socket) that [`Self::after_read`] must
+    /// follow.
+    pub fn open_at(&self, offset: u64) -> io::Result<OpenSpan> {
+        if offset >= self.total {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "read past the end",
+            ));
+        }
+        // The first file that ends after `offset` (empty files end where they start).
+        let i = self
+            .spans
+            .partition_point(|s| s.offset + s.length <= offset);
+        let s = &self.spans[i];
+        let file = self
+            .files
+            .get((self.id, i), &s.path, &self.root)
+            .map_err(|e| with_path(e, &s.path))?;
+        // Without a baseline yet, the file is looked at before the read too, so the
+        // first read cannot take a write that lands during it as the baseline.
+        let first = s.baseline.lock().expect("baseline lock").is_none();
+        let before = if first {
+            Some(Fingerprint::of(
+                &file.metadata().map_err(|e| with_path(e, &s.path))?,
+            ))
+        } else {
+            None
+        };
+        let within = offset - s.offset;
+        Ok(OpenSpan {
+            file,
+            within,
+            len: s.length - within,
+            span: i,
+            before,
+        })
+    }
+
+    /// Looks at the file again after a read from it: if it changed since its baseline
+    /// (or during a first read), what was read may not be what was verified, so
+    /// `changed` gets its byte range and this fails.
+    pub fn after_read(&self, open: &OpenSpan, changed: &dyn Fn(Range<u64>)) -> io::Result<()> {
+        let s = &self.spans[open.span];
+        let now = Fingerprint::of(&open.file.metadata().map_err(|e| with_path(e, &s.path))?);
+        let mut base = s.baseline.lock().expect("baseline lock");
+        match *base {
+            None if open.before.is_none_or(|b| b == now) => *base = Some(now),
+            Some(b) if b == now => {}
+            _ => {
+                // Forgotten before the new baseline is taken, so a concurrent read
+                // that sees the new baseline also sees its piece unproven.
+                changed(s.range());
+                *base = Some(now);
+                drop(base);
+                self.files.forget((self.id, open.span));
+                return Err(io::Error::other(format!(
+                    "{}: changed on disk since it was verified",
+                    s.path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One content file opened at a place in it (see [`Storage::open_at`]).
+pub struct OpenSpan {
+    pub file: Arc<std::fs::File>,
+    /// Where in the file.
+    pub within: u64,
+    /// The file's bytes from there to its end.
+    pub len: u64,
+    span: usize,
+    /// The file as it was before a first read, when it had no baseline yet.
+    before: Option<Fingerprint>,
 }
 
 impl Drop for Storage {

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::file_cache::FileCache;
 use super::metrics::Metrics;
 use super::rate::RateLimiter;
-use super::storage::{ContentError, Storage};
+use super::storage::{ContentError, OpenSpan, Storage};
 use super::super_seed::SuperSeed;
 use super::webseed::resolve::FileIndex;
 
@@ -280,6 +280,19 @@ impl Torrent {
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
         self.storage
             .read_at(offset, buf, &|bytes| self.content_changed(bytes))
+    }
+
+    /// The file holding the byte at `offset`, opened for a read from it (the webseed
+    /// sends from it with `sendfile`); [`Self::after_read`] must follow the read.
+    pub fn open_at(&self, offset: u64) -> std::io::Result<OpenSpan> {
+        self.storage.open_at(offset)
+    }
+
+    /// Checks the file read from `open` did not change: if it did, its pieces go back to
+    /// unproven and this fails.
+    pub fn after_read(&self, open: &OpenSpan) -> std::io::Result<()> {
+        self.storage
+            .after_read(open, &|bytes| self.content_changed(bytes))
     }
 
     /// Forgets which pieces overlapping `bytes` were proven: they are hashed again before

@@ -1,99 +1,91 @@
-//! `webseed_request`: one HTTP request from the internet, its path and headers as
-//! arbitrary bytes, through the webseed's real handler (path resolution, conditional
-//! and range headers) and, when it answers with content, its real body reader against
-//! files on disk. Every byte of a 200 or 206 must be the file's own at the place its
-//! headers claim.
+//! `webseed_request`: bytes from the internet as a webseed connection's request heads,
+//! through the real head parser and handler (path resolution, conditional and range
+//! headers). Every byte range a 200 or 206 would send is read and checked against the
+//! file at the place its headers claim, and its length against `Content-Length`.
 
 use std::sync::{Arc, OnceLock};
 
-use http_body_util::BodyExt;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_RANGE};
-use hyper::{Method, Request, StatusCode};
+use hyper::header::{CONTENT_LENGTH, CONTENT_RANGE};
+use hyper::{Method, StatusCode};
 use seedline_common::metainfo::{hash_pieces, FileEntry, Info, Layout, Metainfo};
-use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
 use crate::daemon::metrics::Metrics;
 use crate::daemon::shared::Shared;
 use crate::daemon::torrent::{State, Torrent};
-use crate::daemon::webseed::{handler, resolve};
+use crate::daemon::webseed::handler::{self, Body};
+use crate::daemon::webseed::head::{self, Parsed};
+use crate::daemon::webseed::resolve;
 use crate::daemon::Config;
 
-/// The first byte picks GET (even) or HEAD (odd); the rest is the path, then one header
-/// per line as `name:value`.
 pub fn webseed_request(data: &[u8]) {
-    let Some((&method, rest)) = data.split_first() else {
-        return;
-    };
-    let mut lines = rest.split(|&b| b == b'\n');
-    let path = lines.next().unwrap_or_default();
-    let mut req = Request::builder().method(if method & 1 == 0 {
-        Method::GET
-    } else {
-        Method::HEAD
-    });
-    req = req.uri(path);
-    for line in lines {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(&line[..colon]),
-            HeaderValue::from_bytes(&line[colon + 1..]),
-        ) else {
-            continue;
-        };
-        req = req.header(name, value);
+    let shared = &fixture().shared;
+    let mut buf = data;
+    // Pipelined heads, as a connection reads them, until one is incomplete or refused.
+    while let Parsed::Complete(h) = head::parse(buf) {
+        assert!(h.len > 0 && h.len <= buf.len());
+        buf = &buf[h.len..];
+        check(shared, &h.request);
+        if !h.keep_alive {
+            break;
+        }
     }
-    let Ok(req) = req.body(()) else {
-        return;
-    };
-    let f = fixture();
-    f.rt.block_on(async {
-        let reply = handler::handle(&f.shared, &req);
-        let status = reply.status();
-        let headers = reply.headers().clone();
-        let body = reply
-            .into_body()
-            .collect()
-            .await
-            .expect("the fixture's content reads")
-            .to_bytes();
-        if !matches!(status, StatusCode::OK | StatusCode::PARTIAL_CONTENT) {
+}
+
+fn check(shared: &Shared, req: &hyper::Request<()>) {
+    let reply = handler::handle(shared, req);
+    let length = reply
+        .headers
+        .get(CONTENT_LENGTH)
+        .map(|v| v.to_str().expect("ASCII").parse::<u64>().expect("a length"));
+    let range = match reply.body {
+        Body::File { torrent, range } => {
+            assert_eq!(req.method(), Method::GET);
+            assert_eq!(length, Some(range.end - range.start));
+            let mut bytes = vec![0u8; (range.end - range.start) as usize];
+            torrent
+                .read_at(range.start, &mut bytes)
+                .expect("fixture content reads");
+            for (i, b) in bytes.iter().enumerate() {
+                assert_eq!(*b, content_at(range.start + i as u64), "byte {i}");
+            }
+            range
+        }
+        Body::Text(t) => {
+            assert_eq!(length, Some(t.len() as u64));
             return;
         }
-        let parts = resolve::components(req.uri().path()).expect("a path that was served");
-        let resolve::Found::File(_, span) = resolve::find(&f.shared, &parts) else {
-            panic!("{status} for a path that names no file");
-        };
-        let start = match headers.get(CONTENT_RANGE) {
-            Some(v) => {
-                let v = v.to_str().expect("ASCII");
-                let (a, rest) = v["bytes ".len()..].split_once('-').expect("a range");
-                let (b, total) = rest.split_once('/').expect("a length");
-                let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
-                assert_eq!(total.parse::<u64>().unwrap(), span.length);
-                assert!(a <= b && b < span.length, "{v}");
-                assert_eq!(
-                    body.len() as u64,
-                    if method & 1 == 0 { b - a + 1 } else { 0 }
-                );
-                a
-            }
-            None => {
-                let want = if method & 1 == 0 { span.length } else { 0 };
-                assert_eq!(body.len() as u64, want);
-                0
-            }
-        };
-        for (i, byte) in body.iter().enumerate() {
-            assert_eq!(
-                *byte,
-                content_at(span.offset + start + i as u64),
-                "byte {i}"
-            );
+        Body::Empty => return,
+    };
+    assert!(matches!(
+        reply.status,
+        StatusCode::OK | StatusCode::PARTIAL_CONTENT
+    ));
+    let parts = resolve::components(req.uri().path()).expect("a path that was served");
+    let resolve::Found::File(_, span) = resolve::find(shared, &parts) else {
+        panic!("content for a path that names no file");
+    };
+    let start = match reply.headers.get(CONTENT_RANGE) {
+        Some(v) => {
+            let v = v.to_str().expect("ASCII");
+            let (a, rest) = v["bytes ".len()..].split_once('-').expect("a range");
+            let (b, total) = rest.split_once('/').expect("a length");
+            let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
+            assert_eq!(total.parse::<u64>().unwrap(), span.length);
+            assert!(a <= b && b < span.length, "{v}");
+            assert_eq!(range.end - range.start, b - a + 1);
+            a
         }
-    });
+        None => {
+            assert_eq!(range.end - range.start, span.length);
+            0
+        }
+    };
+    assert_eq!(
+        range.start,
+        span.offset + start,
+        "the file's bytes, at the claimed place"
+    );
 }
 
 /// The fixture's content: byte `i` of the concatenated files.
@@ -102,7 +94,6 @@ fn content_at(i: u64) -> u8 {
 }
 
 struct Fixture {
-    rt: Runtime,
     shared: Arc<Shared>,
 }
 
@@ -182,10 +173,6 @@ fn fixture() -> &'static Fixture {
             t.set_state(State::Seeding);
             let _ = shared.add_torrent(&t);
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        Fixture { rt, shared }
+        Fixture { shared }
     })
 }

@@ -9,23 +9,55 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use http_body_util::{Either, Full};
 use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 
-use super::body::FileBody;
 use super::range::{self, Conditions, Outcome, Validators};
 use super::resolve::{self, FileSpan, Found};
 use crate::daemon::shared::Shared;
 use crate::daemon::torrent::Torrent;
 
-pub type Reply = Response<Either<Full<Bytes>, FileBody>>;
+/// A response: its status, its headers (`Content-Length` included), and what follows.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Body,
+}
+
+/// What follows a response head.
+pub enum Body {
+    /// Nothing (HEAD, 304, an empty file).
+    Empty,
+    Text(&'static str),
+    /// These bytes of the torrent's concatenated files (within one file).
+    File {
+        torrent: Arc<Torrent>,
+        range: std::ops::Range<u64>,
+    },
+}
+
+impl Reply {
+    fn new(status: StatusCode, body: Body) -> Self {
+        Self {
+            status,
+            headers: HeaderMap::new(),
+            body,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+}
 
 /// How long a client should wait before asking again for a torrent not served yet.
 const RETRY_AFTER_SECS: &str = "30";
 
-pub fn handle<B>(shared: &Arc<Shared>, req: &Request<B>) -> Reply {
+pub fn handle<B>(shared: &Shared, req: &Request<B>) -> Reply {
     let reply = respond(shared, req);
     shared
         .metrics
@@ -36,7 +68,7 @@ pub fn handle<B>(shared: &Arc<Shared>, req: &Request<B>) -> Reply {
     reply
 }
 
-fn respond<B>(shared: &Arc<Shared>, req: &Request<B>) -> Reply {
+fn respond<B>(shared: &Shared, req: &Request<B>) -> Reply {
     let get = match *req.method() {
         Method::GET => true,
         Method::HEAD => false,
@@ -103,12 +135,14 @@ fn respond<B>(shared: &Arc<Shared>, req: &Request<B>) -> Reply {
     let len = bytes.end - bytes.start;
     let body = if get && len > 0 {
         let start = span.offset + bytes.start;
-        Either::Right(FileBody::start(shared, t, start..start + len))
+        Body::File {
+            torrent: t,
+            range: start..start + len,
+        }
     } else {
-        Either::Left(Full::new(Bytes::new()))
+        Body::Empty
     };
-    let mut r = Response::new(body);
-    *r.status_mut() = status;
+    let mut r = Reply::new(status, body);
     let h = r.headers_mut();
     validator_headers(h, &v);
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -161,17 +195,20 @@ fn insert(h: &mut HeaderMap, name: header::HeaderName, value: String) {
 }
 
 fn empty(status: StatusCode) -> Reply {
-    let mut r = Response::new(Either::Left(Full::new(Bytes::new())));
-    *r.status_mut() = status;
-    r
+    Reply::new(status, Body::Empty)
 }
 
+/// A short text answer (errors); a HEAD gets its headers without it.
 fn text(status: StatusCode, body: &'static str) -> Reply {
-    let mut r = Response::new(Either::Left(Full::new(Bytes::from_static(body.as_bytes()))));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
+    let mut r = Reply::new(status, Body::Text(body));
+    r.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    insert(
+        &mut r.headers,
+        header::CONTENT_LENGTH,
+        body.len().to_string(),
     );
     r
 }

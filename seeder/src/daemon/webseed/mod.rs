@@ -2,40 +2,35 @@
 //! as BEP 19 clients and plain downloaders ask for it, from the same verified content
 //! and upload budgets as the peer wire.
 //!
+//! Not on hyper, unlike our other listeners: a hyper response body is bytes in our
+//! memory, and copying the content through it cost five times the CPU per GiB of
+//! nginx's `sendfile` (BENCHMARKS.md, "Webseed"). The webseed's HTTP is small (GET and
+//! HEAD, no request bodies, one range per request), so heads are parsed with httparse
+//! (hyper's own parser, `head.rs`) and content goes from the page cache to the socket
+//! with `sendfile` (`send.rs`).
+//!
 //! Bounded like the peer port: `http_max_connections` at once (more wait in the kernel's
-//! backlog), `http_max_connections_per_address`, a request head within
-//! `http_header_timeout` of its first byte, no traffic for `http_idle_timeout`, or a
-//! reply the client stops reading for `write_timeout`, and the connection is closed
-//! (counted by reason). Each response holds at most two chunks of content.
+//! backlog), `http_max_connections_per_address`, and the deadlines in `conn.rs`.
 
-pub mod body;
+mod conn;
 pub mod handler;
+pub mod head;
 pub mod metrics;
 pub mod range;
 pub mod resolve;
+pub mod send;
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::Request;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use seedline_common::per_address::PerAddress;
-use seedline_process::idle_io::{Deadlines, IdleIo};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::config::Config;
 use super::shared::Shared;
-
-/// Largest request head. BEP 19 clients send a few hundred bytes.
-const MAX_HEAD: usize = 16 * 1024;
 
 /// Checks a `public_http_url`: `http://` or `https://`, a host, and a path ending in `/`
 /// (BEP 19 clients append the torrent's name to a URL that ends in `/`).
@@ -89,60 +84,21 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: Cancell
         };
         let (shared, stop) = (shared.clone(), shutdown.clone());
         conns.spawn(async move {
-            connection(stream, peer, &shared, stop).await;
-            drop((permit, slot));
+            let m = &shared.metrics.http;
+            m.connections.inc();
+            let grace = Config::secs(shared.cfg.grace_period);
+            let serving = conn::serve(stream, &shared, &stop);
+            tokio::pin!(serving);
+            // At shutdown, the response being sent may finish within the grace period.
+            tokio::select! {
+                () = serving.as_mut() => {}
+                () = async { stop.cancelled().await; tokio::time::sleep(grace).await } => {}
+            }
+            m.connections.dec();
+            drop((permit, slot, peer));
         });
     }
     drop(listener);
     conns.close();
     conns.wait().await;
-}
-
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: &Arc<Shared>,
-    stop: CancellationToken,
-) {
-    let _ = stream.set_nodelay(true);
-    let m = &shared.metrics.http;
-    m.connections.inc();
-    let io = TokioIo::new(IdleIo::new(stream, deadlines(shared)));
-    let s = shared.clone();
-    let svc = service_fn(move |req: Request<Incoming>| {
-        std::future::ready(Ok::<_, Infallible>(handler::handle(&s, &req)))
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        // IdleIo enforces (and counts) the head timeout.
-        .header_read_timeout(None)
-        .keep_alive(true)
-        .max_buf_size(MAX_HEAD);
-    let conn = builder.serve_connection(io, svc);
-    tokio::pin!(conn);
-    let result = tokio::select! {
-        r = conn.as_mut() => r,
-        () = stop.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            let grace = Config::secs(shared.cfg.grace_period);
-            tokio::time::timeout(grace, conn.as_mut()).await.unwrap_or(Ok(()))
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%peer, error = %e, "webseed connection ended with an error");
-    }
-    m.connections.dec();
-}
-
-fn deadlines(shared: &Shared) -> Deadlines {
-    let (cfg, closed) = (&shared.cfg, &shared.metrics.http.closed);
-    Deadlines {
-        idle: Config::secs(cfg.http_idle_timeout),
-        head: Config::secs(cfg.http_header_timeout),
-        write: Config::secs(cfg.write_timeout),
-        idle_closed: closed.with_label_values(&["idle"]),
-        slow_closed: closed.with_label_values(&["slow_head"]),
-        write_stalled: closed.with_label_values(&["write_stalled"]),
-    }
 }
