@@ -109,10 +109,17 @@ async fn requests(stream: &mut TcpStream, shared: &Shared, stop: &CancellationTo
                 out.extend_from_slice(text.as_bytes());
                 write_all(stream, &out, write_time).await
             }
-            Body::File { torrent, range } => match write_all(stream, &out, write_time).await {
-                Ok(()) => send::file(stream, shared, &torrent, range, write_time).await,
-                e => e,
-            },
+            Body::File { torrent, range } => {
+                // Corked, the head goes out with the first content in full segments
+                // (nginx's `tcp_nopush`); uncorking sends what is left at once.
+                let _ = socket2::SockRef::from(&*stream).set_cork(true);
+                let sent = match write_all(stream, &out, write_time).await {
+                    Ok(()) => send::file(stream, shared, &torrent, range, write_time).await,
+                    e => e,
+                };
+                let _ = socket2::SockRef::from(&*stream).set_cork(false);
+                sent
+            }
             _ => write_all(stream, &out, write_time).await,
         };
         if let Err(why) = result {
