@@ -574,3 +574,22 @@ async fn open_connections(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
     }
     v
 }
+
+/// The torrent's upload budget (shared with the peer wire) paces HTTP too: a lower bound
+/// on the time, which a slow machine can only make longer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upload_budget_paces_http() {
+    let rate = 64 * 1024;
+    let o = origin(|c| c.torrent_upload_rate = rate, &[]).await;
+    let started = std::time::Instant::now();
+    let mut c = connect(o.http).await;
+    for _ in 0..2 {
+        let (s, _, body) = request(&mut c, Method::GET, "/one.iso", &[]).await;
+        assert!(s == StatusCode::OK && body.len() == 100_003);
+    }
+    // One second of burst, then the rest at `rate`.
+    let least = (2.0 * 100_003.0 - rate as f64) / rate as f64;
+    let took = started.elapsed().as_secs_f64();
+    assert!(took >= least * 0.9, "{took:.2} s for what the budget allows in {least:.2} s");
+    o.seeder.stop().await;
+}
