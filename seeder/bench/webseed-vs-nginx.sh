@@ -10,6 +10,9 @@
 #
 #   bash seeder/bench/webseed-vs-nginx.sh                     # 1 GiB, 3 rounds
 #   SIZE=64M ROUNDS=1 bash seeder/bench/webseed-vs-nginx.sh   # smoke test
+#   OTHER_SEEDER=/path/to/seeder bash seeder/bench/webseed-vs-nginx.sh
+#                       # also another seeder build, as `seedline-other` (for example
+#                       # commit db07de1's, which sent through hyper: pread + write)
 #
 # Servers on SERVER_CPU, clients on CLIENT_CPU. Reports each download's time and the
 # server's CPU seconds per GiB sent (user + system from /proc/PID/stat, nginx's worker).
@@ -19,7 +22,7 @@ set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
 bench_defaults SIZE=1G ROUNDS=3 SERVER_CPU=0 CLIENT_CPU=1 MAX_SECONDS=1800 TIMEOUT=300 \
-    NGINX=/usr/sbin/nginx OUT="$ROOT/target/bench/webseed-vs-nginx"
+    NGINX=/usr/sbin/nginx OTHER_SEEDER=none OUT="$ROOT/target/bench/webseed-vs-nginx"
 SEEDER=$ROOT/target/release/seeder
 MAKE_TORRENT=$ROOT/target/release/make-torrent
 
@@ -42,8 +45,9 @@ wait_head() {
 }
 
 start_seedline() {
+    local seeder=${1:-$SEEDER}
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    bench_spawn taskset -c "$SERVER_CPU" "$SEEDER" --torrent "$WORK/release.torrent" --data "$WORK/data" \
+    bench_spawn taskset -c "$SERVER_CPU" "$seeder" --torrent "$WORK/release.torrent" --data "$WORK/data" \
         --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --utp false \
         --tracker http://127.0.0.1:9/announce --http-listen "127.0.0.1:$PORT" \
         --log-level warn >"$WORK/server.log" 2>&1
@@ -121,10 +125,12 @@ measure() {
 }
 
 round() {
-    local r=$1 server
-    for server in seedline nginx-sendfile nginx-read; do
+    local r=$1 server servers=(seedline nginx-sendfile nginx-read)
+    [[ $OTHER_SEEDER == none ]] || servers+=(seedline-other)
+    for server in "${servers[@]}"; do
         case $server in
             seedline) start_seedline ;;
+            seedline-other) start_seedline "$OTHER_SEEDER" ;;
             nginx-sendfile) start_nginx on ;;
             nginx-read) start_nginx off ;;
         esac
@@ -151,9 +157,12 @@ main() {
     BYTES=$(stat -c %s "$WORK/data/release.bin")
     "$MAKE_TORRENT" -a http://127.0.0.1:9/announce -l 1M -o "$WORK/release.torrent" \
         "$WORK/data/release.bin" >/dev/null 2>&1
-    # The new file's writeback would otherwise run during the first round (seen: the
-    # first download 2-4x slower than the rest, whichever server).
+    # No writeback of the new file during the rounds.
     sync
+    # The first download of a run into fresh tmpfs was 2-4x slower, whichever server
+    # came first: fill and free that much once before measuring.
+    head -c "$BYTES" /dev/zero >"$DL/warm"
+    rm "$DL/warm"
     {
         bench_env_header
         echo "nginx: $("$NGINX" -v 2>&1 | sed 's/.*: //')"

@@ -44,6 +44,20 @@ impl RateLimiter {
         }
     }
 
+    /// Whether a rate is set at all.
+    pub fn is_limited(&self) -> bool {
+        self.rate != 0
+    }
+
+    /// Gives back `n` bytes taken and not sent (up to one second of burst).
+    pub fn refund(&self, n: u64) {
+        if self.rate == 0 {
+            return;
+        }
+        let mut b = self.state.lock().expect("rate limiter lock");
+        b.tokens = (b.tokens + n as f64).min(self.rate as f64);
+    }
+
     pub async fn acquire(&self, n: u64) {
         let wait = self.reserve(n, Instant::now());
         if !wait.is_zero() {
@@ -71,5 +85,25 @@ mod tests {
         // Half a second later the debt is paid; another 250 bytes cost a quarter second.
         let t1 = t0 + Duration::from_millis(500);
         assert_eq!(r.reserve(250, t1), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn refunds_pay_back_debt_up_to_the_burst() {
+        let r = RateLimiter::new(1000);
+        let t0 = Instant::now();
+        assert_eq!(r.reserve(1500, t0), Duration::from_millis(500));
+        r.refund(1500);
+        assert_eq!(
+            r.reserve(1000, t0),
+            Duration::ZERO,
+            "the debt was given back"
+        );
+        r.refund(5000);
+        assert_eq!(r.reserve(1000, t0), Duration::ZERO);
+        assert_eq!(
+            r.reserve(1, t0),
+            Duration::from_millis(1),
+            "never more than the burst"
+        );
     }
 }

@@ -28,6 +28,9 @@ use super::file_cache::{self, FileCache};
 struct Fingerprint {
     len: u64,
     mtime_ns: i128,
+    /// The inode's change time, which no tool can set back: a rewrite that restores the
+    /// modification time (`cp -p`, `rsync -t --inplace`) still moves it.
+    ctime_ns: i128,
     ino: u64,
     dev: u64,
 }
@@ -37,6 +40,7 @@ impl Fingerprint {
         Self {
             len: m.len(),
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
             ino: m.ino(),
             dev: m.dev(),
         }
@@ -102,6 +106,11 @@ impl Storage {
             id: file_cache::storage_id(),
             files,
         }
+    }
+
+    /// The data root the content lives under (`root/<name>`).
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Every file exists with the size the torrent gives (larger is wrong too: the data

@@ -411,35 +411,46 @@ async fn a_hundred_range_requests_at_once() {
     o.seeder.stop().await;
 }
 
-/// Our `make-torrent` torrents are trusted: each piece is hashed just before it is first
-/// served. A piece changed on disk (same size and time) ends the response where it
-/// begins, and the torrent is then not served at all.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_piece_ends_the_response_and_is_never_sent() {
-    let o = origin(|_| {}, &[]).await;
-    let path = o.data.join("one.iso");
-    let good = o.file("one.iso");
+/// Flips one byte of `rel` in place, keeping its size and modification time: only the
+/// piece hashes can tell.
+fn corrupt(o: &Origin, rel: &str, at: usize) -> Vec<u8> {
+    let path = o.data.join(rel);
+    let good = o.file(rel);
     let mut bad = good.clone();
-    let at = 3 * PIECE + 100;
     bad[at] ^= 0xff;
     let meta = std::fs::metadata(&path).unwrap();
     std::fs::write(&path, &bad).unwrap();
     let f = std::fs::File::options().write(true).open(&path).unwrap();
     f.set_modified(meta.modified().unwrap()).unwrap();
-    drop(f);
+    good
+}
 
-    let raw = "GET /one.iso HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let (code, out) = raw_status(o.http, raw).await;
+/// Our `make-torrent` torrents are trusted: each piece is hashed just before it is first
+/// served. A bad piece among the first chunk's gets a 503 before any content; one found
+/// later ends the response where it begins. The torrent is then not served at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_piece_ends_the_response_and_is_never_sent() {
+    let o = origin(|_| {}, &[("big.bin", 4 << 20)]).await;
+    let get = |name: &str| format!("GET /{name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+    corrupt(&o, "one.iso", 3 * PIECE + 100);
+    let (code, out) = raw_status(o.http, &get("one.iso")).await;
+    assert_eq!(code, 503, "{}", String::from_utf8_lossy(&out));
+
+    // Past the first chunk (1 MiB): the head is out, the response is cut at the piece.
+    let cut = 2 << 20;
+    let good = corrupt(&o, "big.bin", cut + 100);
+    let (code, out) = raw_status(o.http, &get("big.bin")).await;
     assert_eq!(code, 200);
     let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let body = &out[split..];
     assert_eq!(
         body.len(),
-        3 * PIECE,
+        cut,
         "the good pieces before the bad one, and no more"
     );
     assert!(
-        body == &good[..body.len()],
+        body == &good[..cut],
         "what was sent is the verified content"
     );
     assert_eq!(
@@ -448,8 +459,10 @@ async fn a_bad_piece_ends_the_response_and_is_never_sent() {
             .await,
         1.0
     );
-    let (code, _) = raw_status(o.http, raw).await;
-    assert_eq!(code, 503, "a damaged torrent is not served");
+    for name in ["one.iso", "big.bin"] {
+        let (code, _) = raw_status(o.http, &get(name)).await;
+        assert_eq!(code, 503, "a damaged torrent is not served");
+    }
     o.seeder.stop().await;
 }
 
@@ -590,6 +603,63 @@ async fn the_upload_budget_paces_http() {
     // One second of burst, then the rest at `rate`.
     let least = (2.0 * 100_003.0 - rate as f64) / rate as f64;
     let took = started.elapsed().as_secs_f64();
-    assert!(took >= least * 0.9, "{took:.2} s for what the budget allows in {least:.2} s");
+    assert!(
+        took >= least * 0.9,
+        "{took:.2} s for what the budget allows in {least:.2} s"
+    );
     o.seeder.stop().await;
+}
+
+/// A private torrent (BEP 27) is its tracker's to hand out: never served over HTTP.
+/// Two torrents of one name from different data directories: refused as ambiguous.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_and_ambiguous_torrents_are_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_tree(&d.join("one"), &[("rel.bin", 5000), ("p.bin", 3000)]);
+    write_tree(&d.join("two"), &[("rel.bin", 7000)]);
+    let mut cfg = test_config();
+    for (data, name, extra) in [
+        ("one", "rel.bin", None),
+        ("two", "rel.bin", None),
+        ("one", "p.bin", Some("-p")),
+    ] {
+        let torrent = d.join(format!("{data}-{name}.torrent"));
+        let content = d.join(data).join(name);
+        let mut args = vec![
+            content.to_str().unwrap(),
+            "-a",
+            "http://127.0.0.1:9/announce",
+            "-o",
+            torrent.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        make_torrent(d, &args).ok();
+        cfg.torrents.push(one_off(&torrent, &d.join(data)));
+    }
+    cfg.tracker = Some("http://127.0.0.1:9/announce".into());
+    cfg.http_listen = Some("127.0.0.1:0".parse().unwrap());
+    let seeder = Running::start(cfg).await;
+    assert!(
+        eventually(|| async {
+            seeder
+                .metric("seedline_seeder_torrents{state=\"seeding\"}")
+                .await
+                == 3.0
+        })
+        .await
+    );
+    let http = seeder.http.unwrap();
+    let get = |p: &str| format!("GET {p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(raw_status(http, &get("/rel.bin")).await.0, 409);
+    assert_eq!(raw_status(http, &get("/p.bin")).await.0, 404);
+    // HTTP/1.0 gets one response and the connection closes (raw_status reads to EOF).
+    let (code, out) = raw_status(
+        http,
+        "GET /p.bin HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    )
+    .await;
+    assert_eq!(code, 404);
+    assert!(String::from_utf8_lossy(&out).contains("connection: close"));
+    seeder.stop().await;
 }

@@ -59,9 +59,13 @@ async fn requests(stream: &mut TcpStream, shared: &Shared, stop: &CancellationTo
     );
     let mut buf = Vec::with_capacity(1024);
     let mut out = Vec::with_capacity(512);
+    // A new connection has `http_header_timeout` for its first head, from accept: one
+    // that sends nothing must not hold its slot for the idle time.
+    let mut first = true;
     loop {
         // Read until a whole head is in `buf` (pipelined requests may already be).
-        let mut started: Option<Instant> = (!buf.is_empty()).then(Instant::now);
+        let mut started: Option<Instant> = (first || !buf.is_empty()).then(Instant::now);
+        first = false;
         let waiting_since = Instant::now();
         let head = loop {
             match head::parse(&buf) {
@@ -99,7 +103,18 @@ async fn requests(stream: &mut TcpStream, shared: &Shared, stop: &CancellationTo
             }
         };
         buf.drain(..head.len);
-        let reply = handler::handle(shared, &head.request);
+        let mut reply = handler::handle(shared, &head.request);
+        // The first chunk is proven before the head goes out, so content that turned out
+        // bad or unreadable gets a 503, not a 200 cut short at its first byte.
+        if let Body::File { torrent, range } = &reply.body {
+            let first = range.start..range.end.min(range.start + send::CHUNK);
+            let proven = send::prove(shared, torrent, first).await;
+            if proven.is_err() || torrent.state() != crate::daemon::torrent::State::Seeding {
+                reply = handler::unavailable("this content cannot be served now\n");
+                let m = &shared.metrics.http;
+                m.requests.with_label_values(&["503"]).inc();
+            }
+        }
         let keep_alive = head.keep_alive && !stop.is_cancelled();
         out.clear();
         head::write_response(&mut out, reply.status, &reply.headers, !keep_alive);
@@ -126,7 +141,7 @@ async fn requests(stream: &mut TcpStream, shared: &Shared, stop: &CancellationTo
             return End::Abort(why);
         }
         if !keep_alive {
-            let _ = stream.shutdown().await;
+            linger_close(stream).await;
             return End::Done;
         }
         if buf.capacity() > 4 * MAX_HEAD {
@@ -150,8 +165,26 @@ async fn reply_error(
     );
     head::write_response(out, status, &h, true);
     write_all(stream, out, write_time).await?;
-    let _ = stream.shutdown().await;
+    linger_close(stream).await;
     Ok(())
+}
+
+/// Closes our side, then reads and drops what the client still sends for a moment: a
+/// socket closed with unread data (a pipelined request, a body we do not read) answers
+/// with a reset, which can make the client lose the end of our response.
+async fn linger_close(stream: &mut TcpStream) {
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let mut left: usize = 64 * 1024;
+    let drain = async {
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 /// Writes all of `bytes`; a write that makes no progress for `limit` fails.

@@ -94,19 +94,17 @@ fn respond<B>(shared: &Shared, req: &Request<B>) -> Reply {
             )
         }
         Found::NotServed(state) => {
-            let mut r = text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                match state.label() {
-                    "checking" => "this torrent is being verified\n",
-                    "damaged" => "this torrent's content does not match it; not served\n",
-                    _ => "this torrent's content is missing\n",
-                },
-            );
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            );
-            return r;
+            return unavailable(match state.label() {
+                "checking" => "this torrent is being verified\n",
+                "damaged" => "this torrent's content does not match it; not served\n",
+                _ => "this torrent's content is missing\n",
+            })
+        }
+        Found::Ambiguous => {
+            return text(
+                StatusCode::CONFLICT,
+                "several torrents of this name serve different content here\n",
+            )
         }
     };
     let v = validators(&t, span);
@@ -192,6 +190,16 @@ fn insert(h: &mut HeaderMap, name: header::HeaderName, value: String) {
     if let Ok(v) = HeaderValue::try_from(value) {
         h.insert(name, v);
     }
+}
+
+/// 503 with `Retry-After`: the content exists but cannot be served now.
+pub fn unavailable(why: &'static str) -> Reply {
+    let mut r = text(StatusCode::SERVICE_UNAVAILABLE, why);
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_AFTER_SECS),
+    );
+    r
 }
 
 fn empty(status: StatusCode) -> Reply {

@@ -67,13 +67,11 @@ pub fn parse(buf: &[u8]) -> Parsed {
             return Parsed::Invalid(StatusCode::BAD_REQUEST);
         };
         if name == hyper::header::CONNECTION {
-            for token in f.value.split(|&c| c == b',') {
-                let token = token.trim_ascii();
-                if token.eq_ignore_ascii_case(b"close") {
-                    close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    close = false;
-                }
+            // HTTP/1.0 connections are closed after one response, keep-alive asked or
+            // not: simpler than echoing `Connection: keep-alive`, and 1.0 clients are few.
+            let mut tokens = f.value.split(|&c| c == b',');
+            if tokens.any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close")) {
+                close = true;
             }
         } else if name == hyper::header::TRANSFER_ENCODING {
             has_body = true;
@@ -83,10 +81,12 @@ pub fn parse(buf: &[u8]) -> Parsed {
                 return Parsed::Invalid(StatusCode::BAD_REQUEST);
             }
             length = Some(f.value);
-            match std::str::from_utf8(f.value)
+            let digits = f.value.trim_ascii();
+            let valid = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+            let parsed = std::str::from_utf8(digits)
                 .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-            {
+                .and_then(|v| v.parse::<u64>().ok());
+            match parsed.filter(|_| valid) {
                 Some(0) => {}
                 Some(_) => has_body = true,
                 None => return Parsed::Invalid(StatusCode::BAD_REQUEST),
@@ -157,7 +157,10 @@ mod tests {
             !complete("GET / HTTP/1.0\r\n\r\n").keep_alive,
             "HTTP/1.0 closes"
         );
-        assert!(complete("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+        assert!(
+            !complete("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive,
+            "1.0 closes even when asked to keep alive"
+        );
         assert!(!complete("GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n").keep_alive);
         let h = complete("GET http://origin.example/rel/a HTTP/1.1\r\n\r\n");
         assert_eq!(h.request.uri().path(), "/rel/a", "absolute form");
@@ -177,10 +180,10 @@ mod tests {
             invalid(b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
             StatusCode::BAD_REQUEST
         );
-        assert_eq!(
-            invalid(b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
-            StatusCode::BAD_REQUEST
-        );
+        for bad in ["-1", "+0", "", "1 2", "0x1"] {
+            let raw = format!("GET / HTTP/1.1\r\nContent-Length: {bad}\r\n\r\n");
+            assert_eq!(invalid(raw.as_bytes()), StatusCode::BAD_REQUEST, "{bad:?}");
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge};
 use seedline_process::metrics::Registrar;
 
 /// Status codes the listener answers with, as labels.
-pub const STATUSES: [&str; 10] = [
-    "200", "206", "304", "400", "404", "405", "412", "416", "500", "503",
+pub const STATUSES: [&str; 11] = [
+    "200", "206", "304", "400", "404", "405", "409", "412", "416", "431", "503",
 ];
 
 /// Why a response ended before its last byte, as labels.

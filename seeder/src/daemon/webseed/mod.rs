@@ -84,8 +84,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: Cancell
         };
         let (shared, stop) = (shared.clone(), shutdown.clone());
         conns.spawn(async move {
-            let m = &shared.metrics.http;
-            m.connections.inc();
+            let _open = Gauge::open(&shared.metrics.http.connections);
             let grace = Config::secs(shared.cfg.grace_period);
             let serving = conn::serve(stream, &shared, &stop);
             tokio::pin!(serving);
@@ -94,11 +93,26 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: Cancell
                 () = serving.as_mut() => {}
                 () = async { stop.cancelled().await; tokio::time::sleep(grace).await } => {}
             }
-            m.connections.dec();
             drop((permit, slot, peer));
         });
     }
     drop(listener);
     conns.close();
     conns.wait().await;
+}
+
+/// One open connection on a gauge, taken off when dropped (a panicking task too).
+struct Gauge(prometheus::IntGauge);
+
+impl Gauge {
+    fn open(g: &prometheus::IntGauge) -> Self {
+        g.inc();
+        Self(g.clone())
+    }
+}
+
+impl Drop for Gauge {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }

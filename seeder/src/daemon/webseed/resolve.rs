@@ -59,6 +59,9 @@ pub enum Found {
     File(Arc<Torrent>, FileSpan),
     /// A file of a torrent that is not being served now (checking, missing, damaged).
     NotServed(State),
+    /// Torrents of this name being seeded from different data directories: which one's
+    /// bytes a client expects cannot be told from the URL.
+    Ambiguous,
     NotFound,
 }
 
@@ -81,6 +84,10 @@ fn decode(s: &str) -> Result<String, BadPath> {
     while i < b.len() {
         if b[i] == b'%' {
             let hex = b.get(i + 1..i + 3).ok_or(BadPath)?;
+            // Two hex digits exactly (`from_str_radix` alone would take `+f`).
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return Err(BadPath);
+            }
             let hex = std::str::from_utf8(hex).map_err(|_| BadPath)?;
             out.push(u8::from_str_radix(hex, 16).map_err(|_| BadPath)?);
             i += 3;
@@ -92,24 +99,38 @@ fn decode(s: &str) -> Result<String, BadPath> {
     String::from_utf8(out).map_err(|_| BadPath)
 }
 
-/// The file `parts` names among the torrents `shared` serves. Torrents of the same name
-/// (one-off torrents with different data directories) are tried in info hash order; one
-/// being seeded wins.
+/// The file `parts` names among the torrents `shared` serves. Private torrents (BEP 27)
+/// are never served here: their tracker decides who gets them. Several torrents of one
+/// name being seeded are one file on disk when they share a data directory (the same
+/// release published twice, with other trackers); from different directories they are
+/// refused as ambiguous.
 pub fn find(shared: &Shared, parts: &[String]) -> Found {
     let Some((name, path)) = parts.split_first() else {
         return Found::NotFound;
     };
     let mut not_served = None;
+    let mut found: Option<(Arc<Torrent>, FileSpan)> = None;
     for t in shared.torrents_named(name) {
+        if t.info.private {
+            continue;
+        }
         let Some(span) = t.file_index().get(path) else {
             continue;
         };
-        match t.state() {
-            State::Seeding => return Found::File(t, span),
-            s => not_served = not_served.or(Some(s)),
+        match (t.state(), &found) {
+            (State::Seeding, Some((first, _))) if first.storage.root() != t.storage.root() => {
+                return Found::Ambiguous
+            }
+            (State::Seeding, Some(_)) => {}
+            (State::Seeding, None) => found = Some((t, span)),
+            (s, _) => not_served = not_served.or(Some(s)),
         }
     }
-    not_served.map_or(Found::NotFound, Found::NotServed)
+    match (found, not_served) {
+        (Some((t, span)), _) => Found::File(t, span),
+        (None, Some(s)) => Found::NotServed(s),
+        (None, None) => Found::NotFound,
+    }
 }
 
 #[cfg(test)]
@@ -136,7 +157,7 @@ mod tests {
             strings(&["a+b"]),
             "+ is not a space in a path"
         );
-        for bad in ["a", "/%", "/%2", "/%zz", "/%ff", "/%C3"] {
+        for bad in ["a", "/%", "/%2", "/%zz", "/%ff", "/%C3", "/%+f", "/%-1"] {
             assert_eq!(components(bad), Err(BadPath), "{bad}");
         }
     }

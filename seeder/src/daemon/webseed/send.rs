@@ -3,14 +3,20 @@
 //! against reading into a buffer and writing it (BENCHMARKS.md, "Webseed"): on loopback
 //! the copy cost five times the CPU per GiB that nginx's `sendfile on` spends.
 //!
-//! The range goes in chunks. Each is first taken from the global and the torrent's
-//! upload budgets, which HTTP and peer-wire bytes share, and every piece it touches is
-//! proven (hashed on the blocking pool if it never was, as the peer writer does). After
-//! each chunk the file is looked at again (`fstat`): one that changed during the send
-//! ends the response, since what the kernel sent may not be what was verified. A piece
-//! that fails its hash ends the response where it begins. Either way the client sees the
-//! response short (the connection closes before `Content-Length`), never wrong bytes
-//! or zeros.
+//! The range goes in chunks whose pieces are proven first (hashed on the blocking pool
+//! if they never were, as the peer writer does). Before each `sendfile` the file is
+//! looked at (`fstat`) against what was verified, and after it again, with the pieces'
+//! proof and the content generation: `sendfile` reads the file as it sends, so a change
+//! that lands during the send is only seen after it. That is why the last byte of every
+//! response is held back and sent from our memory once those checks pass: a response
+//! whose content changed under it always ends short (the connection closes before
+//! `Content-Length`), and a client never takes wrong bytes for a whole response. A piece
+//! that fails its hash ends the response where it begins.
+//!
+//! With an upload rate set, bytes are taken from the global and the torrent's budgets
+//! (which peer-wire bytes share) in small steps, once the socket can take them, and what
+//! a send did not use is given back: a client that asks and goes away cannot leave the
+//! budgets in debt.
 
 use std::io;
 use std::ops::Range;
@@ -22,6 +28,7 @@ use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use crate::daemon::shared::Shared;
+use crate::daemon::storage::OpenSpan;
 use crate::daemon::torrent::{State, Torrent};
 
 /// Bytes sent per chunk: a budget reservation, a verification check and an `fstat`.
@@ -50,6 +57,9 @@ impl Abort {
     }
 }
 
+/// Budget taken per step when an upload rate is set.
+const BUDGET_STEP: u64 = 64 * 1024;
+
 /// Sends `range` of `t`'s concatenated files (within one file) on `stream`; a write
 /// that makes no progress for `write_timeout` ends it.
 pub async fn file(
@@ -59,15 +69,17 @@ pub async fn file(
     range: Range<u64>,
     write_timeout: Duration,
 ) -> Result<(), Abort> {
+    // All but the last byte go by `sendfile`; see the module's comment.
+    let last = range.end - 1;
     let mut pos = range.start;
-    while pos < range.end {
-        let end = prove(shared, t, pos..range.end.min(pos + CHUNK)).await?;
-        let n = end - pos;
-        shared.limiter.acquire(n).await;
-        t.limiter.acquire(n).await;
+    while pos < last {
         let generation = t.content_generation();
+        let end = prove(shared, t, pos..last.min(pos + CHUNK)).await?;
         let open = t.open_at(pos).map_err(|e| disk_error(shared, t, &e))?;
-        let n = n.min(open.len);
+        if t.after_read(&open).is_err() {
+            return Err(Abort::Changed);
+        }
+        let n = (end - pos).min(open.len);
         let mut offset = i64::try_from(open.within).map_err(|_| Abort::Disk)?;
         let stop = offset + n as i64;
         while offset < stop {
@@ -75,42 +87,96 @@ pub async fn file(
                 .await
                 .map_err(|_| Abort::Stalled)?
                 .map_err(|_| Abort::Io)?;
-            let left = (stop - offset) as usize;
+            let mut left = (stop - offset) as u64;
+            let limited = shared.limiter.is_limited() || t.limiter.is_limited();
+            if limited {
+                left = left.min(BUDGET_STEP);
+                shared.limiter.acquire(left).await;
+                t.limiter.acquire(left).await;
+            }
             let sent = stream.try_io(Interest::WRITABLE, || {
-                nix::sys::sendfile::sendfile64(
-                    stream.as_fd(),
-                    open.file.as_fd(),
-                    Some(&mut offset),
-                    left,
-                )
-                .map_err(io::Error::from)
+                let fd = open.file.as_fd();
+                nix::sys::sendfile::sendfile64(stream.as_fd(), fd, Some(&mut offset), left as usize)
+                    .map_err(io::Error::from)
             });
+            let k = *sent.as_ref().unwrap_or(&0) as u64;
+            if limited && k < left {
+                shared.limiter.refund(left - k);
+                t.limiter.refund(left - k);
+            }
             match sent {
-                // The file ends before the torrent says it does: truncated under us.
+                // The file ends before the torrent says: truncated under us.
                 Ok(0) => {
-                    return Err(disk_error(
-                        shared,
-                        t,
-                        &io::Error::other("file shorter than the torrent says"),
-                    ))
+                    let _ = t.after_read(&open);
+                    return Err(Abort::Changed);
                 }
                 Ok(k) => shared.metrics.http.bytes.inc_by(k as u64),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => return Err(Abort::Io),
             }
         }
-        if t.after_read(&open).is_err() || t.content_generation() != generation {
+        if !unchanged(t, &open, pos..pos + n, generation) {
             return Err(Abort::Changed);
         }
         pos += n;
     }
+    last_byte(stream, shared, t, last, write_timeout).await
+}
+
+/// Reads the byte at `at` (proving its piece) and, once nothing sent before it changed,
+/// writes it.
+async fn last_byte(
+    stream: &TcpStream,
+    shared: &Shared,
+    t: &Arc<Torrent>,
+    at: u64,
+    write_timeout: Duration,
+) -> Result<(), Abort> {
+    let generation = t.content_generation();
+    prove(shared, t, at..at + 1).await?;
+    shared.limiter.acquire(1).await;
+    t.limiter.acquire(1).await;
+    let t2 = t.clone();
+    let byte = tokio::task::spawn_blocking(move || {
+        let mut byte = [0u8; 1];
+        t2.read_at(at, &mut byte).map(|()| byte)
+    })
+    .await
+    .map_err(|_| Abort::Disk)?
+    .map_err(|_| Abort::Changed)?;
+    if t.content_generation() != generation || !t.is_verified((at / t.info.piece_length) as u32) {
+        return Err(Abort::Changed);
+    }
+    loop {
+        tokio::time::timeout(write_timeout, stream.writable())
+            .await
+            .map_err(|_| Abort::Stalled)?
+            .map_err(|_| Abort::Io)?;
+        match stream.try_write(&byte) {
+            Ok(1) => break,
+            Ok(_) => return Err(Abort::Io),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return Err(Abort::Io),
+        }
+    }
+    shared.metrics.http.bytes.inc();
     Ok(())
+}
+
+/// After a send of `bytes` from `open`: the file is the one verified, the pieces are
+/// still proven, and no content changed since `generation`.
+fn unchanged(t: &Torrent, open: &OpenSpan, bytes: Range<u64>, generation: u64) -> bool {
+    let plen = t.info.piece_length;
+    let pieces = (bytes.start / plen) as u32..=((bytes.end - 1) / plen) as u32;
+    t.after_read(open).is_ok()
+        && t.content_generation() == generation
+        && pieces.into_iter().all(|p| t.is_verified(p))
 }
 
 /// Proves the pieces `range` touches, in order, and returns where the range may be sent
 /// up to: its end, or the start of the first piece that is bad or cannot be read (an
 /// error if that is where it starts).
-async fn prove(shared: &Shared, t: &Arc<Torrent>, range: Range<u64>) -> Result<u64, Abort> {
+pub async fn prove(shared: &Shared, t: &Arc<Torrent>, range: Range<u64>) -> Result<u64, Abort> {
     if t.state() != State::Seeding || t.token.is_cancelled() {
         return Err(Abort::NotServable);
     }
