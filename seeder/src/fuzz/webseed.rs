@@ -1,13 +1,21 @@
-//! `webseed_request`: bytes from the internet as a webseed connection's request heads,
-//! through the real head parser and handler (path resolution, conditional and range
-//! headers). Every byte range a 200 or 206 would send is read and checked against the
-//! file at the place its headers claim, and its length against `Content-Length`.
+//! `webseed_request`: bytes from the internet as what a client sends on a webseed
+//! connection. First each request head (pipelined) goes through the real parser and
+//! handler (path resolution, conditional and range headers), and every byte range a 200
+//! or 206 would send is read and checked against the file at the place its headers
+//! claim. Then the same bytes go to a real connection (`conn.rs`, `send.rs`: deadlines,
+//! proofs, `sendfile`) over loopback, and its answer must be exactly those responses
+//! with those bodies, in order.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use hyper::header::{CONTENT_LENGTH, CONTENT_RANGE};
 use hyper::{Method, StatusCode};
 use seedline_common::metainfo::{hash_pieces, FileEntry, Info, Layout, Metainfo};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
 use crate::daemon::metrics::Metrics;
@@ -15,25 +23,101 @@ use crate::daemon::shared::Shared;
 use crate::daemon::torrent::{State, Torrent};
 use crate::daemon::webseed::handler::{self, Body};
 use crate::daemon::webseed::head::{self, Parsed};
-use crate::daemon::webseed::resolve;
+use crate::daemon::webseed::{conn, resolve};
 use crate::daemon::Config;
 
 pub fn webseed_request(data: &[u8]) {
-    let shared = &fixture().shared;
+    let f = fixture();
     let mut buf = data;
+    let mut expected = Vec::new();
     // Pipelined heads, as a connection reads them, until one is incomplete or refused.
-    while let Parsed::Complete(h) = head::parse(buf) {
-        assert!(h.len > 0 && h.len <= buf.len());
-        buf = &buf[h.len..];
-        check(shared, &h.request);
-        if !h.keep_alive {
-            break;
+    let mut refused = false;
+    loop {
+        match head::parse(buf) {
+            Parsed::Complete(h) => {
+                assert!(h.len > 0 && h.len <= buf.len());
+                buf = &buf[h.len..];
+                expected.push(check(&f.shared, &h.request));
+                if !h.keep_alive {
+                    break;
+                }
+            }
+            Parsed::Invalid(_) => {
+                refused = true;
+                break;
+            }
+            Parsed::Partial => break,
         }
+    }
+    let out = f.rt.block_on(converse(f, data));
+    let mut rest = &out[..];
+    for (status, body) in expected {
+        let end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a response head")
+            + 4;
+        let line = String::from_utf8_lossy(&rest[..end]);
+        assert!(
+            line.starts_with(&format!("HTTP/1.1 {} ", status.as_str())),
+            "{line}"
+        );
+        rest = &rest[end..];
+        assert!(
+            rest.len() >= body.len(),
+            "a short body: {} of {}",
+            rest.len(),
+            body.len()
+        );
+        assert!(
+            rest[..body.len()] == body[..],
+            "the body differs from the file"
+        );
+        rest = &rest[body.len()..];
+    }
+    if refused {
+        assert!(
+            rest.starts_with(b"HTTP/1.1 4"),
+            "{:?}",
+            String::from_utf8_lossy(rest)
+        );
+    } else {
+        assert!(
+            rest.is_empty(),
+            "more than was asked: {:?}",
+            String::from_utf8_lossy(rest)
+        );
     }
 }
 
-fn check(shared: &Shared, req: &hyper::Request<()>) {
+/// Sends `data` on a new connection to the real webseed connection code, closes our
+/// side, and returns everything it answered.
+async fn converse(f: &Fixture, data: &[u8]) -> Vec<u8> {
+    let client = TcpStream::connect(f.addr).await.expect("loopback connects");
+    let (server, _) = f.listener.accept().await.expect("accepts");
+    let shared = f.shared.clone();
+    let serving = tokio::spawn(async move {
+        conn::serve(server, &shared, &CancellationToken::new()).await;
+    });
+    let (mut rd, mut wr) = client.into_split();
+    let data = data.to_vec();
+    let writing = tokio::spawn(async move {
+        // The server may close first (a refused head): the rest is not its problem.
+        let _ = wr.write_all(&data).await;
+        let _ = wr.shutdown().await;
+    });
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), rd.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "the connection did not end");
+    let _ = writing.await;
+    serving.await.expect("the connection task does not panic");
+    out
+}
+
+/// The status and body bytes `req` must be answered with.
+fn check(shared: &Shared, req: &hyper::Request<()>) -> (StatusCode, Vec<u8>) {
     let reply = handler::handle(shared, req);
+    let status = reply.status;
     let length = reply
         .headers
         .get(CONTENT_LENGTH)
@@ -53,12 +137,17 @@ fn check(shared: &Shared, req: &hyper::Request<()>) {
         }
         Body::Text(t) => {
             assert_eq!(length, Some(t.len() as u64));
-            return;
+            let sent = if req.method() == Method::HEAD {
+                &[][..]
+            } else {
+                t.as_bytes()
+            };
+            return (status, sent.to_vec());
         }
-        Body::Empty => return,
+        Body::Empty => return (status, Vec::new()),
     };
     assert!(matches!(
-        reply.status,
+        status,
         StatusCode::OK | StatusCode::PARTIAL_CONTENT
     ));
     let parts = resolve::components(req.uri().path()).expect("a path that was served");
@@ -86,6 +175,8 @@ fn check(shared: &Shared, req: &hyper::Request<()>) {
         span.offset + start,
         "the file's bytes, at the claimed place"
     );
+    let body = (range.start..range.end).map(content_at).collect();
+    (status, body)
 }
 
 /// The fixture's content: byte `i` of the concatenated files.
@@ -94,7 +185,10 @@ fn content_at(i: u64) -> u8 {
 }
 
 struct Fixture {
+    rt: Runtime,
     shared: Arc<Shared>,
+    listener: TcpListener,
+    addr: SocketAddr,
 }
 
 /// A single-file torrent `one` and a multi-file `multi` (`a`, `d/b`, an empty `e`),
@@ -173,6 +267,19 @@ fn fixture() -> &'static Fixture {
             t.set_state(State::Seeding);
             let _ = shared.add_torrent(&t);
         }
-        Fixture { shared }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let listener = rt
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("its address");
+        Fixture {
+            rt,
+            shared,
+            listener,
+            addr,
+        }
     })
 }

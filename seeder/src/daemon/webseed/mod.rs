@@ -12,7 +12,7 @@
 //! Bounded like the peer port: `http_max_connections` at once (more wait in the kernel's
 //! backlog), `http_max_connections_per_address`, and the deadlines in `conn.rs`.
 
-mod conn;
+pub mod conn;
 pub mod handler;
 pub mod head;
 pub mod metrics;
