@@ -79,6 +79,33 @@ pub fn peer_session(data: &[u8]) {
     );
 }
 
+/// A torrent of `data` as our own `make-torrent` writes it (trusted: advertised whole,
+/// each piece hashed before it is first served).
+fn trusted_metainfo(
+    name: &str,
+    data: &[u8],
+    piece_length: u64,
+    layout: Layout,
+    creation_date: Option<i64>,
+) -> Metainfo {
+    Metainfo {
+        announce: None,
+        announce_list: Vec::new(),
+        url_list: Vec::new(),
+        comment: None,
+        created_by: Some("seedline make-torrent 0.1.0".into()),
+        creation_date,
+        info: Info {
+            name: name.into(),
+            piece_length,
+            pieces: hash_pieces(data, piece_length),
+            layout,
+            private: false,
+            source: None,
+        },
+    }
+}
+
 struct Fixture {
     rt: Runtime,
     shared: Arc<Shared>,
@@ -97,24 +124,11 @@ fn fixture() -> &'static Fixture {
             // 21 pieces: the bitfield has spare bits, the last piece is short.
             let piece_length = 16 * 1024;
             let data = vec![0u8; 20 * 16 * 1024 + 1000];
-            let m = Metainfo {
-                announce: None,
-                announce_list: Vec::new(),
-                url_list: Vec::new(),
-                comment: None,
-                created_by: Some("seedline make-torrent 0.1.0".into()),
-                creation_date: None,
-                info: Info {
-                    name: "rel".into(),
-                    piece_length,
-                    pieces: hash_pieces(&data, piece_length),
-                    layout: Layout::Single {
-                        length: data.len() as u64,
-                    },
-                    private,
-                    source: None,
-                },
+            let layout = Layout::Single {
+                length: data.len() as u64,
             };
+            let mut m = trusted_metainfo("rel", &data, piece_length, layout, None);
+            m.info.private = private;
             let path = dir.path().join(format!("{private}-{super_seed}.torrent"));
             std::fs::write(&path, m.to_bytes()).expect("torrent written");
             Torrent::load(

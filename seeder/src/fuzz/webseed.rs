@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use hyper::header::{CONTENT_LENGTH, CONTENT_RANGE};
 use hyper::{Method, StatusCode};
-use seedline_common::metainfo::{hash_pieces, FileEntry, Info, Layout, Metainfo};
+use seedline_common::metainfo::{FileEntry, Layout};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -236,22 +236,7 @@ fn fixture() -> &'static Fixture {
                 }
                 Layout::Multi { files: entries }
             };
-            let m = Metainfo {
-                announce: None,
-                announce_list: Vec::new(),
-                url_list: Vec::new(),
-                comment: None,
-                created_by: Some("seedline make-torrent 0.1.0".into()),
-                creation_date: Some(1_700_000_000),
-                info: Info {
-                    name: name.into(),
-                    piece_length,
-                    pieces: hash_pieces(&data, piece_length),
-                    layout,
-                    private: false,
-                    source: None,
-                },
-            };
+            let m = super::trusted_metainfo(name, &data, piece_length, layout, Some(1_700_000_000));
             let path = dir.join(format!("{name}.torrent"));
             std::fs::write(&path, m.to_bytes()).expect("torrent written");
             let t: Arc<Torrent> = Torrent::load(
