@@ -37,6 +37,13 @@ impl Publication {
     /// would repeat `announce`, and mktorrent and libtorrent leave it out too.
     pub fn into_metainfo(self, info: Info) -> Result<Metainfo, MetainfoError> {
         info.validate()?;
+        self.around(info)
+    }
+
+    /// The trackers, web seeds and the rest around `info`, which is not checked: the v1
+    /// view of a hybrid torrent, whose pad files repeat paths (`.pad/N`) as libtorrent
+    /// writes them, which a v1 torrent may not.
+    pub fn around(self, info: Info) -> Result<Metainfo, MetainfoError> {
         self.check_urls()?;
         let tiers: Vec<Vec<String>> = self.tiers.into_iter().filter(|t| !t.is_empty()).collect();
         let announce = tiers.first().and_then(|t| t.first()).cloned();

@@ -13,7 +13,12 @@ use crate::id::InfoHash;
 impl Metainfo {
     /// The whole `.torrent` file.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let info = self.info.to_bytes();
+        self.to_bytes_around(&self.info.to_bytes(), None)
+    }
+
+    /// The `.torrent` file around an `info` dictionary already encoded (a v2 or hybrid
+    /// one, see `v2.rs`), with `piece layers` when given.
+    pub(crate) fn to_bytes_around(&self, info: &[u8], piece_layers: Option<&[u8]>) -> Vec<u8> {
         let mut out = Vec::with_capacity(info.len() + 512);
         let mut d = DictWriter::open(&mut out);
         if let Some(a) = &self.announce {
@@ -36,7 +41,10 @@ impl Metainfo {
         if let Some(t) = self.creation_date {
             bencode::int(d.key(b"creation date"), t);
         }
-        d.key(b"info").extend_from_slice(&info);
+        d.key(b"info").extend_from_slice(info);
+        if let Some(layers) = piece_layers {
+            d.key(b"piece layers").extend_from_slice(layers);
+        }
         // One web seed is written as a plain string, as mktorrent and libtorrent do
         // (BEP 19 allows both), so their torrents re-encode to the same bytes.
         match self.url_list.as_slice() {

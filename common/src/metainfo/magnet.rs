@@ -1,4 +1,5 @@
-//! Magnet links (BEP 9): `xt` (the v1 info hash), `dn`, `tr` per tracker, `ws` per web seed.
+//! Magnet links (BEP 9): `xt` (the v1 info hash `urn:btih:`, the v2 one `urn:btmh:`, or
+//! both for a hybrid), `dn`, `tr` per tracker, `ws` per web seed.
 
 use super::model::Metainfo;
 use crate::id::InfoHash;
@@ -14,6 +15,19 @@ impl Metainfo {
             }
         }
         magnet_link(info_hash, &self.info.name, &trackers, &self.url_list)
+    }
+
+    /// The magnet link of a v2 torrent (`v1` is `None`) or a hybrid: `urn:btmh:` is the
+    /// SHA-256 info hash as a multihash (`0x12` SHA2-256, `0x20` bytes).
+    pub fn magnet_v2(&self, v1: Option<&InfoHash>, v2: &[u8; 32]) -> String {
+        let hex: String = v2.iter().map(|b| format!("{b:02x}")).collect();
+        let btmh = format!("urn:btmh:1220{hex}");
+        let link = self.magnet(v1.unwrap_or(&InfoHash([0; 20])));
+        let rest = &link[link.find("&dn=").expect("a name")..];
+        match v1 {
+            Some(h) => format!("magnet:?xt=urn:btih:{}&xt={btmh}{rest}", h.to_hex()),
+            None => format!("magnet:?xt={btmh}{rest}"),
+        }
     }
 }
 

@@ -10,9 +10,11 @@ mod encode;
 mod error;
 mod hasher;
 mod magnet;
+pub mod merkle;
 mod model;
 mod parse;
 mod piece_length;
+mod v2;
 mod validate;
 
 pub use builder::{check_name, parse_tier, sort_by_torrent_path, sort_files, Publication};
@@ -25,4 +27,5 @@ pub use piece_length::{
     auto_piece_length, format_size, parse_piece_length, PieceLengthError, AUTO_MAX_PIECE_LENGTH,
     AUTO_TARGET_PIECES, MAX_PIECE_LENGTH, MIN_PIECE_LENGTH,
 };
+pub use v2::{pad_after, sort_tree_order, V2File, V2Info, Version};
 pub use validate::{MAX_PARSE_PIECE_LENGTH, MAX_TOTAL_LENGTH};

@@ -81,6 +81,14 @@ pub struct CreateArgs {
     /// SEEDER_PUBLIC_HTTP_URL, the variable the seeder reads it from.
     #[arg(long, value_name = "URL")]
     pub public_http_url: Option<String>,
+    /// BitTorrent v2 only (BEP 52): SHA-256 Merkle trees per file. Clients without v2
+    /// (Transmission, rTorrent, aria2, libtorrent 1.x) cannot use it.
+    #[arg(long, conflicts_with = "hybrid")]
+    pub v2: bool,
+    /// v1 and v2 in one torrent (BEP 52, with BEP 47 pad files aligning every file to a
+    /// piece), as libtorrent 2 creates by default: v2 clients use v2, the rest v1.
+    #[arg(long)]
+    pub hybrid: bool,
     /// Mark the torrent private (BEP 27): no DHT, no peer exchange.
     #[arg(short = 'p', long)]
     pub private: bool,

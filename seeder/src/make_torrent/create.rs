@@ -10,10 +10,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use seedline_common::metainfo::{
-    auto_piece_length, check_name, parse_tier, FileEntry, Info, Layout, Publication,
+    auto_piece_length, check_name, parse_tier, FileEntry, Info, Layout, Publication, Version,
 };
 
 use super::cli::{threads, CreateArgs};
+use super::create_v2;
 use super::error::Error;
 use super::hash::{hash_files, DataFile};
 use super::progress::Reporter;
@@ -90,6 +91,38 @@ pub fn create(args: CreateArgs, out: &mut dyn Write) -> Result<(), Error> {
         if let Some(w) = content_elsewhere(&input, &root.join(&name)) {
             eprintln!("make-torrent: warning: {w}");
         }
+    }
+
+    let version = match (args.v2, args.hybrid) {
+        (true, _) => Some(Version::V2),
+        (_, true) => Some(Version::Hybrid),
+        _ => None,
+    };
+    if let Some(version) = version {
+        for w in create_v2::warnings(version, walked.is_dir) {
+            eprintln!("make-torrent: warning: {w}");
+        }
+        let mut reporter = Reporter::stderr(&name, total);
+        let options = create_v2::Options {
+            version,
+            name,
+            piece_length,
+            private: args.private,
+            source: args.source.clone(),
+            threads: threads(args.threads),
+        };
+        let (v2, v1) = create_v2::build(walked, options, &mut reporter)?;
+        reporter.finish();
+        let metainfo = publication.around(v1)?;
+        let bytes = v2.torrent_bytes(&metainfo);
+        if args.dry_run {
+            return Summary::v2(&metainfo, &v2, None, None).print(out, args.json);
+        }
+        for path in output.iter().chain(&published) {
+            write_atomically(path, &bytes, args.force)?;
+        }
+        let written = output.or_else(|| published.clone());
+        return Summary::v2(&metainfo, &v2, written, published).print(out, args.json);
     }
 
     let data: Vec<DataFile> = walked

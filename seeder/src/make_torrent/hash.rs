@@ -219,7 +219,7 @@ impl<'s> Reader<'s> {
 }
 
 /// A read hit the end of a file before its listed length.
-fn shrank(entry: &DataFile) -> Error {
+pub(super) fn shrank(entry: &DataFile) -> Error {
     Error::ChangedSize {
         path: entry.path.clone(),
         expected: entry.length,

@@ -6,9 +6,11 @@
 
 mod cli;
 mod create;
+mod create_v2;
 mod error;
 mod format;
 mod hash;
+mod hash_v2;
 mod load;
 mod progress;
 mod show;

@@ -13,7 +13,12 @@ use super::format::{pieces, row, size};
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub name: String,
+    /// The v1 info hash; for a v2-only torrent, the v2 one truncated to 20 bytes (what
+    /// trackers and peers use in its place).
     pub info_hash: String,
+    /// The SHA-256 info hash of a v2 or hybrid torrent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info_hash_v2: Option<String>,
     pub magnet: String,
     pub total_size: u64,
     pub piece_length: u64,
@@ -32,6 +37,7 @@ impl Summary {
         Self {
             name: m.info.name.clone(),
             info_hash: info_hash.to_hex(),
+            info_hash_v2: None,
             magnet: m.magnet(&info_hash),
             total_size: m.info.total_length(),
             piece_length: m.info.piece_length,
@@ -43,13 +49,40 @@ impl Summary {
         }
     }
 
+    /// The summary of a v2 or hybrid torrent: `m` is its v1 view (for a v2-only torrent
+    /// only its name, files and sizes count).
+    pub fn v2(
+        m: &Metainfo,
+        v2: &seedline_common::metainfo::V2Info,
+        torrent: Option<PathBuf>,
+        published: Option<PathBuf>,
+    ) -> Self {
+        use seedline_common::metainfo::Version;
+        let hash = v2.v2_hash();
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let v1 = (v2.version == Version::Hybrid).then(|| v2.v1_hash());
+        let mut s = Self::new(m, torrent, published);
+        s.info_hash = v1.map_or_else(|| hex(&hash[..20]), |h| h.to_hex());
+        s.info_hash_v2 = Some(hex(&hash));
+        s.magnet = m.magnet_v2(v1.as_ref(), &hash);
+        s.file_count = v2.files.len();
+        s.total_size = v2.files.iter().map(|f| f.length).sum();
+        s
+    }
+
     pub fn print(&self, out: &mut dyn Write, json: bool) -> Result<(), Error> {
         if json {
             serde_json::to_writer_pretty(&mut *out, self).map_err(|e| Error::Output(e.into()))?;
             return writeln!(out).map_err(Error::Output);
         }
         row(out, "name", &self.name)?;
-        row(out, "info hash", &self.info_hash)?;
+        match &self.info_hash_v2 {
+            None => row(out, "info hash", &self.info_hash)?,
+            Some(v2) => {
+                row(out, "v1 hash", &self.info_hash)?;
+                row(out, "v2 hash", v2)?;
+            }
+        }
         row(out, "magnet", &self.magnet)?;
         let files = match self.file_count {
             1 => "1 file".to_owned(),
