@@ -5,6 +5,12 @@
                            hash libtorrent reads from each .torrent file, and the one it
                            computes itself when it creates a v1-only torrent for each SPEC
                            ({"parent", "name", "piece_length", "size" or "files"})
+  check2                   reads {"torrents": [PATH...], "trees": [TREE...]} on stdin and
+                           prints {"torrents": [[V1, V2]...], "trees": [[V1, V2]...]}:
+                           the v1 and v2 info hashes libtorrent reads from each .torrent
+                           file, and those of the torrent it creates itself from each
+                           TREE ({"parent", "path", "piece_length", "v2_only"}), a file
+                           or directory added with its own walk (BEP 52 orders files)
   seed TORRENT SAVE_PATH   check the data, seed it, and run a one-peer HTTP tracker;
                            prints "READY <peer port> <tracker port>", runs until stdin closes
   download TORRENT SAVE_PATH PEER TIMEOUT [plaintext]
@@ -85,6 +91,25 @@ def check():
         "torrents": [str(lt.torrent_info(path).info_hashes().v1) for path in request["torrents"]],
         "specs": [create_hash(spec) for spec in request["specs"]],
     }))
+
+
+def check2():
+    request = json.load(sys.stdin)
+    def hashes(ih):
+        return [str(ih.v1), str(ih.v2)]
+    print(json.dumps({
+        "torrents": [hashes(lt.torrent_info(path).info_hashes()) for path in request["torrents"]],
+        "trees": [hashes(create_v2(tree)) for tree in request["trees"]],
+    }))
+
+
+def create_v2(tree):
+    fs = lt.file_storage()
+    lt.add_files(fs, os.path.join(tree["parent"], tree["path"]))
+    flags = lt.create_torrent.v2_only if tree["v2_only"] else 0
+    ct = lt.create_torrent(fs, tree["piece_length"], flags=flags)
+    lt.set_piece_hashes(ct, tree["parent"])
+    return lt.torrent_info(lt.bencode(ct.generate())).info_hashes()
 
 
 def create_hash(spec):
@@ -178,4 +203,4 @@ def leech(source, save_path, timeout, count):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"check": check, "seed": seed, "download": download, "leech": leech}[command](*args)
+    {"check": check, "check2": check2, "seed": seed, "download": download, "leech": leech}[command](*args)

@@ -24,6 +24,7 @@ mod transmission;
 mod udp;
 mod util;
 mod utp;
+mod v2_golden;
 mod verify;
 mod webseed;
 mod webseed_clients;

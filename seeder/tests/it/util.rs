@@ -51,9 +51,14 @@ pub fn lt_helper() -> PathBuf {
 
 /// Runs the libtorrent helper's `check` command with a JSON request.
 pub fn lt_check(request: &serde_json::Value) -> serde_json::Value {
+    lt_command("check", request)
+}
+
+/// Runs a libtorrent helper command that takes a JSON request on stdin.
+pub fn lt_command(command: &str, request: &serde_json::Value) -> serde_json::Value {
     let mut child = Command::new(python())
         .arg(lt_helper())
-        .arg("check")
+        .arg(command)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -68,7 +73,7 @@ pub fn lt_check(request: &serde_json::Value) -> serde_json::Value {
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "lt_helper check failed: {}",
+        "lt_helper {command} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("lt_helper prints JSON")

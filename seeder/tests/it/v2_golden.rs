@@ -1,0 +1,101 @@
+//! v2 and hybrid torrents (BEP 52, BEP 47) from `make-torrent --v2` and `--hybrid`: both
+//! info hashes equal those of the torrent python3-libtorrent 2.0 creates from the same
+//! files with the same piece length, and libtorrent reads ours to the same hashes.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::util::{lt_command, make_torrent, tool, write_tree};
+
+/// A tree with what orders and pads differently: an empty file, a UTF-8 name, nested
+/// directories, `a/x` against `a-b/y` (component order, not whole-path order), files
+/// of exactly one piece, of one block and of several pieces.
+fn tree(root: &Path) {
+    write_tree(
+        root,
+        &[
+            ("rel/a/x", 70_000),
+            ("rel/a-b/y", 100),
+            ("rel/a.txt", 16_384),
+            ("rel/B.txt", 5),
+            ("rel/empty", 0),
+            ("rel/ü/é.bin", 150_001),
+            ("rel/z/deep/er/f", 1),
+        ],
+    );
+    write_tree(root, &[("single.iso", 300_000)]);
+}
+
+#[test]
+fn v2_and_hybrid_info_hashes_equal_libtorrents() {
+    tool("python3", "python3-libtorrent");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tree(d);
+    let mut torrents = Vec::new();
+    let mut trees = Vec::new();
+    for input in ["rel", "single.iso"] {
+        for piece in ["16K", "32K", "64K"] {
+            for version in ["--v2", "--hybrid"] {
+                let out = d.join(format!("{input}{piece}{version}.torrent"));
+                make_torrent(
+                    d,
+                    &[input, version, "-l", piece, "-o", out.to_str().unwrap()],
+                )
+                .ok();
+                torrents.push(out.to_str().unwrap().to_owned());
+                let piece_length = piece.trim_end_matches('K').parse::<u64>().unwrap() * 1024;
+                trees.push(json!({
+                    "parent": d, "path": input, "piece_length": piece_length,
+                    "v2_only": version == "--v2",
+                }));
+            }
+        }
+    }
+    let lt = lt_command("check2", &json!({ "torrents": torrents, "trees": trees }));
+    let (ours, theirs) = (
+        lt["torrents"].as_array().unwrap(),
+        lt["trees"].as_array().unwrap(),
+    );
+    assert_eq!(ours.len(), torrents.len());
+    for (i, (o, t)) in ours.iter().zip(theirs).enumerate() {
+        assert_eq!(o, t, "{}: ours against libtorrent's (v1, v2)", torrents[i]);
+        assert_ne!(t[1], "0".repeat(64), "{}: a v2 hash", torrents[i]);
+    }
+}
+
+#[test]
+fn the_summary_gives_both_hashes_and_a_btmh_magnet() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tree(d);
+    let out = make_torrent(d, &["rel", "--hybrid", "--dry-run", "--json"]).ok();
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (v1, v2) = (
+        s["info_hash"].as_str().unwrap(),
+        s["info_hash_v2"].as_str().unwrap(),
+    );
+    assert_eq!((v1.len(), v2.len()), (40, 64));
+    let magnet = s["magnet"].as_str().unwrap();
+    assert!(
+        magnet.starts_with(&format!(
+            "magnet:?xt=urn:btih:{v1}&xt=urn:btmh:1220{v2}&dn=rel"
+        )),
+        "{magnet}"
+    );
+    assert_eq!(s["file_count"], 7, "pad files are not counted");
+
+    let out = make_torrent(d, &["single.iso", "--v2", "--dry-run", "--json"]).ok();
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v2 = s["info_hash_v2"].as_str().unwrap();
+    assert_eq!(
+        s["info_hash"].as_str().unwrap(),
+        &v2[..40],
+        "the truncated v2 hash"
+    );
+    assert!(s["magnet"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("magnet:?xt=urn:btmh:1220{v2}&dn=single.iso")));
+}
