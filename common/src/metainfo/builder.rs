@@ -193,6 +193,7 @@ mod tests {
         FileEntry {
             path: path.split('/').map(str::to_owned).collect(),
             length: 1,
+            pad: false,
         }
     }
 

@@ -71,6 +71,9 @@ impl Info {
                 buf.push(b'l');
                 for f in files {
                     let mut fd = DictWriter::open(buf);
+                    if f.pad {
+                        bencode::bytes(fd.key(b"attr"), b"p");
+                    }
                     bencode::int(fd.key(b"length"), length_int(f.length));
                     str_list(fd.key(b"path"), &f.path);
                     fd.close();

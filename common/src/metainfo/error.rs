@@ -49,6 +49,9 @@ pub enum MetainfoError {
     NoLength,
     #[error("`info -> files` is empty")]
     NoFiles,
+    /// A v2 (BEP 52) part that is malformed or disagrees with itself or the v1 part.
+    #[error("`{path}` {problem}")]
+    V2 { path: String, problem: String },
     #[error("the path {0:?} appears twice in `info -> files`")]
     DuplicatePath(String),
     #[error("the path {0:?} in `info -> files` is both a file and a directory")]

@@ -81,6 +81,12 @@ pub fn file_tree(leaves: &[Hash32], piece_length: u64) -> (Hash32, Option<Vec<Ha
     (root, Some(layer))
 }
 
+/// The root of a file's tree from its piece layer, whose nodes are `height` levels
+/// above the leaves (log2 of blocks per piece).
+pub fn root_from_layer(layer: &[Hash32], height: u32) -> Hash32 {
+    climb(layer.to_vec(), height, levels_for(layer.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,7 +133,9 @@ mod tests {
         for per_piece in [1u64, 2, 4] {
             let (root, layer) = file_tree(&l, per_piece * BLOCK);
             assert_eq!(root, whole, "{per_piece} blocks per piece");
-            assert_eq!(layer.unwrap().len(), 5usize.div_ceil(per_piece as usize));
+            let layer = layer.unwrap();
+            assert_eq!(layer.len(), 5usize.div_ceil(per_piece as usize));
+            assert_eq!(root_from_layer(&layer, per_piece.trailing_zeros()), root);
         }
     }
 }

@@ -13,6 +13,7 @@ mod magnet;
 pub mod merkle;
 mod model;
 mod parse;
+mod parse_v2;
 mod piece_length;
 mod v2;
 mod validate;
@@ -23,6 +24,7 @@ pub use hasher::{hash_pieces, PieceHasher};
 pub use magnet::magnet_link;
 pub use model::{FileEntry, FileRef, Info, Layout, Metainfo};
 pub use parse::Parsed;
+pub use parse_v2::V2Part;
 pub use piece_length::{
     auto_piece_length, format_size, parse_piece_length, PieceLengthError, AUTO_MAX_PIECE_LENGTH,
     AUTO_TARGET_PIECES, MAX_PIECE_LENGTH, MIN_PIECE_LENGTH,

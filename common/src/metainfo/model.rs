@@ -63,6 +63,9 @@ pub struct FileEntry {
     /// Path components below the torrent's directory, never empty.
     pub path: Vec<String>,
     pub length: u64,
+    /// A BEP 47 pad file (`attr` holds `p`): zeros that align the next file to a piece,
+    /// never stored on disk; a hybrid torrent's pad files may repeat one path.
+    pub pad: bool,
 }
 
 /// A file of a torrent with its place in the concatenated piece stream.
@@ -156,6 +159,7 @@ mod tests {
             .map(|(i, &length)| FileEntry {
                 path: vec![format!("f{i}")],
                 length,
+                pad: false,
             })
             .collect();
         Info {

@@ -18,6 +18,10 @@ pub struct Parsed {
     /// The `info` dictionary exactly as it appears in the file: what BEP 9 hands to peers
     /// that resolve a magnet link, and what the info hash is taken over.
     pub info_bytes: Vec<u8>,
+    /// The v2 part (BEP 52) of a v2 or hybrid torrent. A v2-only torrent's `metainfo`
+    /// is only a view of its files (no `pieces`, `info_hash` the truncated v2 hash):
+    /// nothing that needs v1 pieces may use it.
+    pub v2: Option<super::parse_v2::V2Part>,
 }
 
 impl Metainfo {
@@ -26,9 +30,18 @@ impl Metainfo {
         let root = value::decode(buf)?;
         let root = as_dict(&root, "the torrent")?;
         let info_dict = as_dict(require(root, "", "info")?, "info")?;
-        let info = parse_info(info_dict)?;
-        info.validate()?;
-        let info_hash = InfoHash(Sha1::digest(info_dict.raw()).into());
+        let (info, v2, info_hash) = if info_dict.get(b"pieces").is_some() {
+            let info = parse_info(info_dict)?;
+            info.validate()?;
+            let v2 = super::parse_v2::parse(root, info_dict, Some(&info))?;
+            (info, v2, InfoHash(Sha1::digest(info_dict.raw()).into()))
+        } else {
+            // No v1 pieces: a v2-only torrent, or a v1 one that lacks them.
+            let v2 = super::parse_v2::parse(root, info_dict, None)?
+                .ok_or_else(|| MetainfoError::Missing("info -> pieces".into()))?;
+            let hash = InfoHash(v2.info_hash[..20].try_into().expect("20 bytes"));
+            (view_of(&v2.info), Some(v2), hash)
+        };
         let metainfo = Metainfo {
             announce: opt_str(root, "", "announce")?,
             announce_list: announce_list(root)?,
@@ -42,7 +55,33 @@ impl Metainfo {
             metainfo,
             info_hash,
             info_bytes: info_dict.raw().to_vec(),
+            v2,
         })
+    }
+}
+
+/// A v2-only torrent's files as a v1 `Info` without pieces, for names and sizes.
+fn view_of(v2: &super::v2::V2Info) -> Info {
+    let layout = match v2.files.as_slice() {
+        [one] if one.path.is_empty() => Layout::Single { length: one.length },
+        files => Layout::Multi {
+            files: files
+                .iter()
+                .map(|f| FileEntry {
+                    path: f.path.clone(),
+                    length: f.length,
+                    pad: false,
+                })
+                .collect(),
+        },
+    };
+    Info {
+        name: v2.name.clone(),
+        piece_length: v2.piece_length,
+        pieces: Vec::new(),
+        layout,
+        private: v2.private,
+        source: None,
     }
 }
 
@@ -88,7 +127,12 @@ fn parse_files(files: &Value<'_>) -> Result<Vec<FileEntry>, MetainfoError> {
             .enumerate()
             .map(|(j, c)| as_str(c, &child(&path_at, j)))
             .collect::<Result<_, _>>()?;
-        out.push(FileEntry { path, length });
+        // BEP 47: `attr` is a string of flags; `p` marks a pad file.
+        let pad = match d.get(b"attr") {
+            Some(v) => as_bytes(v, &child(&at, "attr"))?.contains(&b'p'),
+            None => false,
+        };
+        out.push(FileEntry { path, length, pad });
     }
     Ok(out)
 }

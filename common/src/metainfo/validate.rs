@@ -60,7 +60,11 @@ impl Info {
                 for c in &f.path {
                     check_component(&path, c)?;
                 }
-                tree.add(&f.path)?;
+                // Pad files hold no data: libtorrent names them `.pad/<length>`, so a
+                // hybrid torrent repeats their paths.
+                if !f.pad {
+                    tree.add(&f.path)?;
+                }
             }
         }
         let expected = total.div_ceil(self.piece_length);

@@ -277,6 +277,7 @@ mod tests {
                     .map(|(p, l)| FileEntry {
                         path: vec![(*p).into()],
                         length: *l,
+                        pad: false,
                     })
                     .collect(),
             },

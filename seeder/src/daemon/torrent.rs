@@ -130,6 +130,14 @@ impl Torrent {
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let parsed = Metainfo::from_bytes(&bytes)
             .map_err(|e| format!("{} is not a valid torrent: {e}", path.display()))?;
+        if parsed.v2.is_some() {
+            // A hybrid's v1 part lists pad files that are not on disk, and a v2-only
+            // torrent has no v1 pieces: neither can be served as a v1 torrent.
+            return Err(format!(
+                "{} is a v2 or hybrid torrent (BEP 52), which the seeder does not serve yet",
+                path.display()
+            ));
+        }
         let m = parsed.metainfo;
         let trusted = m
             .created_by

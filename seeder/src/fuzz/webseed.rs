@@ -232,6 +232,7 @@ fn fixture() -> &'static Fixture {
                     entries.push(FileEntry {
                         path: path.iter().map(|c| (*c).to_owned()).collect(),
                         length: len,
+                        pad: false,
                     });
                 }
                 Layout::Multi { files: entries }

@@ -212,6 +212,7 @@ fn layout(walked: Walked) -> Layout {
                 .map(|f| FileEntry {
                     path: f.rel,
                     length: f.length,
+                    pad: false,
                 })
                 .collect(),
         }

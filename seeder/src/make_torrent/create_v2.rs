@@ -68,12 +68,14 @@ pub fn build(
             entries.push(FileEntry {
                 path: f.path.clone(),
                 length: f.length,
+                pad: false,
             });
             let pad = pad_after(f.length, o.piece_length);
             if pad > 0 {
                 entries.push(FileEntry {
                     path: vec![".pad".into(), pad.to_string()],
                     length: pad,
+                    pad: true,
                 });
             }
         }

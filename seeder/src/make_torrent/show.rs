@@ -14,7 +14,14 @@ use super::load::load_torrent;
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub name: String,
+    /// The v1 info hash; a v2-only torrent's v2 hash truncated to 20 bytes.
     pub info_hash: String,
+    /// `v2` (BEP 52 only) or `hybrid`; absent for a v1 torrent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta_version: Option<&'static str>,
+    /// The SHA-256 info hash of a v2 or hybrid torrent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info_hash_v2: Option<String>,
     pub total_size: u64,
     pub piece_length: u64,
     pub piece_count: u64,
@@ -42,10 +49,24 @@ impl Report {
     pub fn new(parsed: &Parsed) -> Self {
         let m = &parsed.metainfo;
         let info = &m.info;
+        use seedline_common::metainfo::Version;
+        let v2 = parsed.v2.as_ref();
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        // Pad files are not content: a hybrid lists the files its v2 tree has.
+        let real: Vec<_> = info
+            .files()
+            .into_iter()
+            .filter(|f| !is_pad(info, f))
+            .collect();
         Self {
             name: info.name.clone(),
             info_hash: parsed.info_hash.to_hex(),
-            total_size: info.total_length(),
+            meta_version: v2.map(|v| match v.info.version {
+                Version::V2 => "v2",
+                Version::Hybrid => "hybrid",
+            }),
+            info_hash_v2: v2.map(|v| hex(&v.info_hash)),
+            total_size: real.iter().map(|f| f.length).sum(),
             piece_length: info.piece_length,
             piece_count: info.piece_count(),
             private: info.private,
@@ -55,15 +76,20 @@ impl Report {
             creation_date: m.creation_date,
             trackers: m.tiers(),
             webseeds: m.url_list.clone(),
-            files: info
-                .files()
+            files: real
                 .iter()
                 .map(|f| FileLine {
                     path: f.display_path(&info.name),
                     length: f.length,
                 })
                 .collect(),
-            magnet: m.magnet(&parsed.info_hash),
+            magnet: match v2 {
+                None => m.magnet(&parsed.info_hash),
+                Some(v) => {
+                    let v1 = (v.info.version == Version::Hybrid).then_some(&parsed.info_hash);
+                    m.magnet_v2(v1, &v.info_hash)
+                }
+            },
         }
     }
 
@@ -74,7 +100,23 @@ impl Report {
         }
         let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
         row(out, "name", &self.name)?;
-        row(out, "info hash", &self.info_hash)?;
+        match &self.info_hash_v2 {
+            None => row(out, "info hash", &self.info_hash)?,
+            Some(v2) => {
+                let version = self.meta_version.unwrap_or("v2");
+                row(out, "version", version)?;
+                row(
+                    out,
+                    if version == "v2" {
+                        "v2 hash/20"
+                    } else {
+                        "v1 hash"
+                    },
+                    &self.info_hash,
+                )?;
+                row(out, "v2 hash", v2)?;
+            }
+        }
         row(out, "size", &size(self.total_size))?;
         row(out, "pieces", &pieces(self.piece_count, self.piece_length))?;
         row(out, "private", if self.private { "yes" } else { "no" })?;
@@ -130,4 +172,17 @@ impl Report {
 /// Runs `make-torrent show`.
 pub fn show(torrent: &Path, json: bool, out: &mut dyn Write) -> Result<(), Error> {
     Report::new(&load_torrent(torrent)?).print(out, json)
+}
+
+/// Whether `f` is one of `info`'s BEP 47 pad files.
+fn is_pad(
+    info: &seedline_common::metainfo::Info,
+    f: &seedline_common::metainfo::FileRef<'_>,
+) -> bool {
+    match &info.layout {
+        seedline_common::metainfo::Layout::Multi { files } => files
+            .iter()
+            .any(|e| e.pad && std::ptr::eq(e.path.as_slice(), f.path)),
+        seedline_common::metainfo::Layout::Single { .. } => false,
+    }
 }

@@ -23,6 +23,12 @@ pub fn verify(
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let parsed = load_torrent(torrent)?;
+    if parsed.v2.is_some() {
+        return Err(Error::NotYet(format!(
+            "{}: verify reads v1 torrents only; v2 and hybrid ones (BEP 52) are not supported yet",
+            torrent.display()
+        )));
+    }
     let info = &parsed.metainfo.info;
     let root = match data {
         Some(p) => p.to_owned(),

@@ -1,12 +1,13 @@
 //! v2 and hybrid torrents (BEP 52, BEP 47) from `make-torrent --v2` and `--hybrid`: both
 //! info hashes equal those of the torrent python3-libtorrent 2.0 creates from the same
-//! files with the same piece length, and libtorrent reads ours to the same hashes.
+//! files with the same piece length, and libtorrent and our own parser read ours to the
+//! same hashes.
 
 use std::path::Path;
 
 use serde_json::json;
 
-use crate::util::{lt_command, make_torrent, tool, write_tree};
+use crate::util::{lt_command, make_torrent, parse, tool, write_tree};
 
 /// A tree with what orders and pads differently: an empty file, a UTF-8 name, nested
 /// directories, `a/x` against `a-b/y` (component order, not whole-path order), files
@@ -62,6 +63,24 @@ fn v2_and_hybrid_info_hashes_equal_libtorrents() {
     for (i, (o, t)) in ours.iter().zip(theirs).enumerate() {
         assert_eq!(o, t, "{}: ours against libtorrent's (v1, v2)", torrents[i]);
         assert_ne!(t[1], "0".repeat(64), "{}: a v2 hash", torrents[i]);
+        // Our own parser reads the same hashes back.
+        let parsed = parse(Path::new(&torrents[i]));
+        let v2 = parsed.v2.as_ref().expect("a v2 part");
+        let v2_hex: String = v2.info_hash.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            v2_hex,
+            t[1].as_str().unwrap(),
+            "{}: v2 as we read it",
+            torrents[i]
+        );
+        if t[0] != "0".repeat(40) {
+            assert_eq!(
+                parsed.info_hash.to_hex(),
+                t[0].as_str().unwrap(),
+                "{}: v1",
+                torrents[i]
+            );
+        }
     }
 }
 

@@ -237,7 +237,11 @@ fn metainfo() -> impl Strategy<Value = Metainfo> {
         .prop_map(|m| Layout::Multi {
             files: m
                 .into_iter()
-                .map(|(path, length)| FileEntry { path, length })
+                .map(|(path, length)| FileEntry {
+                    path,
+                    length,
+                    pad: false
+                })
                 .collect(),
         }),
     ];

@@ -173,10 +173,12 @@ mod tests {
                     FileEntry {
                         path: strings(&["a.txt"]),
                         length: 10,
+                        pad: false,
                     },
                     FileEntry {
                         path: strings(&["d", "b.bin"]),
                         length: 5,
+                        pad: false,
                     },
                 ],
             },
