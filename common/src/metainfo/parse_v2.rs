@@ -67,6 +67,9 @@ pub(super) fn parse(
     };
     let mut files = Vec::new();
     walk(tree, "info -> file tree", &mut Vec::new(), &mut files)?;
+    // Tree order, whatever order the (untrusted) dictionaries came in: the order every
+    // v2 reader uses, and a hybrid's v1 list must follow.
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     if files.is_empty() {
         return Err(bad("info -> file tree", "holds no file"));
     }

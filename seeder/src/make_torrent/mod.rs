@@ -16,6 +16,7 @@ mod progress;
 mod show;
 mod summary;
 mod verify;
+mod verify_v2;
 mod walk;
 mod write;
 

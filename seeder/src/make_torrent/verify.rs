@@ -23,12 +23,6 @@ pub fn verify(
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let parsed = load_torrent(torrent)?;
-    if parsed.v2.is_some() {
-        return Err(Error::NotYet(format!(
-            "{}: verify reads v1 torrents only; v2 and hybrid ones (BEP 52) are not supported yet",
-            torrent.display()
-        )));
-    }
     let info = &parsed.metainfo.info;
     let root = match data {
         Some(p) => p.to_owned(),
@@ -37,6 +31,9 @@ pub fn verify(
             .unwrap_or_else(|| Path::new("."))
             .join(&info.name),
     };
+    if let Some(v2) = &parsed.v2 {
+        return super::verify_v2::verify(&v2.info, &root, data.is_some(), threads, out);
+    }
     let files = info.files();
     let data_files: Vec<DataFile> = files
         .iter()
@@ -45,28 +42,8 @@ pub fn verify(
             length: f.length,
         })
         .collect();
-
-    let problems = check_files(&data_files)?;
-    // Nothing of the torrent where PATH points: a wrong PATH (often the directory that
-    // holds the content), not bad data. Usage error, with the likely fix.
-    if problems.len() == data_files.len() && data_files.iter().all(|f| !f.path.exists()) {
-        let inside = root.join(&info.name);
-        let hint = if data.is_some() && inside.exists() {
-            format!("; did you mean {}?", inside.display())
-        } else {
-            String::new()
-        };
-        return Err(Error::WrongDataPath {
-            path: root,
-            name: info.name.clone(),
-            hint,
-        });
-    }
-    if !problems.is_empty() {
-        for p in &problems {
-            writeln!(out, "MISMATCH: {p}").map_err(Error::Output)?;
-        }
-        return Ok(Outcome::Mismatch);
+    if let Some(outcome) = present(&data_files, &root, &info.name, data.is_some(), out)? {
+        return Ok(outcome);
     }
 
     let mut reporter = Reporter::stderr(&info.name, info.total_length());
@@ -101,6 +78,42 @@ pub fn verify(
     Ok(Outcome::Mismatch)
 }
 
+/// Reports files that are missing or of the wrong size (`Some(Mismatch)`), or fails when
+/// nothing of the torrent is at `root` (a wrong PATH, `explicit` when given); `None` when
+/// every file is there to hash.
+pub(super) fn present(
+    data_files: &[DataFile],
+    root: &Path,
+    name: &str,
+    explicit: bool,
+    out: &mut dyn Write,
+) -> Result<Option<Outcome>, Error> {
+    let problems = check_files(data_files)?;
+    // Nothing of the torrent where PATH points: a wrong PATH (often the directory that
+    // holds the content), not bad data. Usage error, with the likely fix.
+    if problems.len() == data_files.len() && data_files.iter().all(|f| !f.path.exists()) {
+        let inside = root.join(name);
+        let hint = if explicit && inside.exists() {
+            format!("; did you mean {}?", inside.display())
+        } else {
+            String::new()
+        };
+        return Err(Error::WrongDataPath {
+            path: root.to_owned(),
+            name: name.to_owned(),
+            hint,
+        });
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            writeln!(out, "MISMATCH: {p}").map_err(Error::Output)?;
+        }
+        return Ok(Some(Outcome::Mismatch));
+    }
+
+    Ok(None)
+}
+
 /// Files that are missing, not regular files, or of another size than the torrent says.
 fn check_files(files: &[DataFile]) -> Result<Vec<String>, Error> {
     let mut problems = Vec::new();
@@ -124,6 +137,6 @@ fn check_files(files: &[DataFile]) -> Result<Vec<String>, Error> {
 }
 
 /// Where a file of the torrent lives below `root` (`root` itself for a single file).
-fn data_path(root: &Path, components: &[String]) -> PathBuf {
+pub(super) fn data_path(root: &Path, components: &[String]) -> PathBuf {
     components.iter().fold(root.to_owned(), |p, c| p.join(c))
 }

@@ -118,3 +118,31 @@ fn the_summary_gives_both_hashes_and_a_btmh_magnet() {
         .unwrap()
         .starts_with(&format!("magnet:?xt=urn:btmh:1220{v2}&dn=single.iso")));
 }
+
+#[test]
+fn verify_checks_every_file_against_its_tree_and_names_the_bad_piece() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tree(d);
+    for version in ["--v2", "--hybrid"] {
+        make_torrent(d, &["rel", version, "-l", "16K", "-o", "t.torrent", "-f"]).ok();
+        let out = make_torrent(d, &["verify", "t.torrent", "rel"]).ok();
+        assert!(
+            out.starts_with("OK: all 7 files of rel match"),
+            "{version}: {out}"
+        );
+    }
+    // One byte of `ü/é.bin` changed in its third piece (bytes 32768 to 49151).
+    let path = d.join("rel/ü/é.bin");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[40_000] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let out = make_torrent(d, &["verify", "t.torrent", "rel"])
+        .exited(3)
+        .stdout;
+    assert!(
+        out.contains("é.bin: piece 2 of 10 (counting from 0; bytes 32768 to 49151 of the file)"),
+        "{out}"
+    );
+    assert!(out.contains("1 of 7 files do not match"), "{out}");
+}
