@@ -22,8 +22,9 @@ use super::error::Error;
 use super::progress::Progress;
 
 /// Bytes per read: large enough to amortise the system call, small enough that the block
-/// is still in L2 when it is hashed.
-pub const READ_BLOCK: usize = 256 << 10;
+/// is still in L2 when it is hashed. Measured on a page-cached 4 GiB file (v1, 2 cores):
+/// 128 KiB took 1.40-1.44 s where 256 KiB took 1.48-1.57; 64 KiB was no faster.
+pub const READ_BLOCK: usize = 128 << 10;
 
 /// Smallest unit of work handed to a thread, so tiny pieces do not mean tiny jobs.
 pub const JOB_BYTES: u64 = 4 << 20;
