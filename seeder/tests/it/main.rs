@@ -28,3 +28,4 @@ mod v2_golden;
 mod verify;
 mod webseed;
 mod webseed_clients;
+mod webseed_limits;
