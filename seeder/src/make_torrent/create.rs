@@ -16,7 +16,7 @@ use seedline_common::metainfo::{
 use super::cli::{threads, CreateArgs};
 use super::create_v2;
 use super::error::Error;
-use super::hash::{hash_files, DataFile};
+use super::hash::hash_files;
 use super::progress::Reporter;
 use super::summary::Summary;
 use super::walk::{walk, WalkOptions, Walked};
@@ -125,14 +125,7 @@ pub fn create(args: CreateArgs, out: &mut dyn Write) -> Result<(), Error> {
         return Summary::v2(&metainfo, &v2, written, published).print(out, args.json);
     }
 
-    let data: Vec<DataFile> = walked
-        .files
-        .iter()
-        .map(|f| DataFile {
-            path: f.path.clone(),
-            length: f.length,
-        })
-        .collect();
+    let data = walked.data_files();
     let mut reporter = Reporter::stderr(&name, total);
     let pieces = hash_files(&data, piece_length, threads(args.threads), &mut reporter)?;
     reporter.finish();

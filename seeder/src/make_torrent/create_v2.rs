@@ -7,7 +7,6 @@ use seedline_common::metainfo::{
 };
 
 use super::error::Error;
-use super::hash::DataFile;
 use super::hash_v2::hash_files_v2;
 use super::progress::Progress;
 use super::walk::Walked;
@@ -31,14 +30,7 @@ pub fn build(
     progress: &mut dyn Progress,
 ) -> Result<(V2Info, Info), Error> {
     sort_tree_order(&mut walked.files, |f| &f.rel);
-    let data: Vec<DataFile> = walked
-        .files
-        .iter()
-        .map(|f| DataFile {
-            path: f.path.clone(),
-            length: f.length,
-        })
-        .collect();
+    let data = walked.data_files();
     let hybrid = o.version == Version::Hybrid;
     let hashes = hash_files_v2(
         &data,

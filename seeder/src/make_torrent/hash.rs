@@ -67,16 +67,36 @@ pub fn hash_files(
         failed: AtomicBool::new(false),
         pieces: Mutex::new(vec![[0; 20]; piece_count]),
     };
+    on_workers(
+        threads.clamp(1, job_count.max(1)),
+        || shared.work(),
+        &shared.failed,
+        &shared.hashed,
+        progress,
+    )?;
+    progress.set_position(stream.total);
+    check_sizes(files)?;
+    Ok(shared.pieces.into_inner().expect("no worker panicked"))
+}
+
+/// Runs `work` on `threads` threads until each returns, reporting `hashed` to `progress`
+/// meanwhile; the first error is returned, and `failed` tells the others to stop.
+pub(super) fn on_workers(
+    threads: usize,
+    work: impl Fn() -> Result<(), Error> + Sync,
+    failed: &AtomicBool,
+    hashed: &AtomicU64,
+    progress: &mut dyn Progress,
+) -> Result<(), Error> {
     let mut first_error = None;
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel();
-        for _ in 0..threads.clamp(1, job_count.max(1)) {
-            let tx = tx.clone();
-            let shared = &shared;
+        for _ in 0..threads {
+            let (tx, work) = (tx.clone(), &work);
             scope.spawn(move || {
-                let result = shared.work();
+                let result = work();
                 if result.is_err() {
-                    shared.failed.store(true, Ordering::Relaxed);
+                    failed.store(true, Ordering::Relaxed);
                 }
                 // The receiver lives until every sender is gone.
                 let _ = tx.send(result);
@@ -90,16 +110,17 @@ pub fn hash_files(
                 }
                 Ok(Ok(())) => {}
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    progress.set_position(shared.hashed.load(Ordering::Relaxed));
+                    progress.set_position(hashed.load(Ordering::Relaxed));
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
     });
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    progress.set_position(stream.total);
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Fails if a file's size is no longer the one it was hashed at.
+pub(super) fn check_sizes(files: &[DataFile]) -> Result<(), Error> {
     for f in files {
         let now = fs::metadata(&f.path)
             .map_err(|e| Error::io(&f.path, e))?
@@ -112,7 +133,7 @@ pub fn hash_files(
             });
         }
     }
-    Ok(shared.pieces.into_inner().expect("no worker panicked"))
+    Ok(())
 }
 
 /// State the worker threads share.

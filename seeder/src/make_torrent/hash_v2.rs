@@ -8,16 +8,16 @@
 //! algorithms while it is in the CPU cache. Memory is 32 bytes per block (a 4 GiB file:
 //! 8 MiB of leaves) and 20 per piece.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::Mutex;
 
 use seedline_common::metainfo::merkle::{self, Hash32, BLOCK};
 use sha1::{Digest, Sha1};
 
 use super::error::Error;
-use super::hash::{shrank, DataFile, JOB_BYTES, READ_BLOCK};
+use super::hash::{check_sizes, on_workers, shrank, DataFile, JOB_BYTES, READ_BLOCK};
 use super::progress::Progress;
 
 /// Each file's leaf hashes (empty for an empty file), and a hybrid's v1 pieces.
@@ -84,49 +84,15 @@ pub fn hash_files_v2(
         v1: Mutex::new(vec![[0; 20]; if hybrid { pieces as usize } else { 0 }]),
         piece_start,
     };
-    let mut first_error = None;
-    std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel();
-        for _ in 0..threads.clamp(1, jobs.len().max(1)) {
-            let (tx, shared) = (tx.clone(), &shared);
-            scope.spawn(move || {
-                let result = shared.work();
-                if result.is_err() {
-                    shared.failed.store(true, Ordering::Relaxed);
-                }
-                let _ = tx.send(result);
-            });
-        }
-        drop(tx);
-        loop {
-            match rx.recv_timeout(std::time::Duration::from_millis(100)) {
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Ok(Ok(())) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    progress.set_position(shared.hashed.load(Ordering::Relaxed));
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-    });
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+    on_workers(
+        threads.clamp(1, jobs.len().max(1)),
+        || shared.work(),
+        &shared.failed,
+        &shared.hashed,
+        progress,
+    )?;
     progress.set_position(files.iter().map(|f| f.length).sum());
-    for f in files {
-        let now = fs::metadata(&f.path)
-            .map_err(|e| Error::io(&f.path, e))?
-            .len();
-        if now != f.length {
-            return Err(Error::ChangedSize {
-                path: f.path.clone(),
-                expected: f.length,
-                now,
-            });
-        }
-    }
+    check_sizes(files)?;
     Ok(V2Hashes {
         leaves: shared
             .leaves

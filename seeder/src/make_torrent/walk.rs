@@ -47,6 +47,17 @@ impl Walked {
     pub fn total_length(&self) -> u64 {
         self.files.iter().map(|f| f.length).sum()
     }
+
+    /// The files as the hashers read them, in this order.
+    pub fn data_files(&self) -> Vec<super::hash::DataFile> {
+        self.files
+            .iter()
+            .map(|f| super::hash::DataFile {
+                path: f.path.clone(),
+                length: f.length,
+            })
+            .collect()
+    }
 }
 
 /// Lists the files under `input`. The input itself is always followed if it is a symlink:
