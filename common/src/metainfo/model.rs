@@ -76,6 +76,8 @@ pub struct FileRef<'a> {
     pub length: u64,
     /// Where the file starts in the concatenation of all files.
     pub offset: u64,
+    /// A BEP 47 pad file: zeros, not stored.
+    pub pad: bool,
 }
 
 impl FileRef<'_> {
@@ -98,6 +100,7 @@ impl Info {
                 path: &[],
                 length: *length,
                 offset: 0,
+                pad: false,
             }],
             Layout::Multi { files } => {
                 let mut offset = 0;
@@ -107,6 +110,7 @@ impl Info {
                         path: &f.path,
                         length: f.length,
                         offset,
+                        pad: f.pad,
                     });
                     offset += f.length;
                 }

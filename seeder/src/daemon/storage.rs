@@ -51,6 +51,8 @@ struct Span {
     path: PathBuf,
     offset: u64,
     length: u64,
+    /// A BEP 47 pad file (a hybrid torrent's): zeros, never on disk.
+    pad: bool,
     /// The file as it was when first read; `None` until then.
     baseline: Mutex<Option<Fingerprint>>,
 }
@@ -96,6 +98,7 @@ impl Storage {
                 path: f.path.iter().fold(base.clone(), |p, c| p.join(c)),
                 offset: f.offset,
                 length: f.length,
+                pad: f.pad,
                 baseline: Mutex::new(None),
             })
             .collect();
@@ -117,7 +120,7 @@ impl Storage {
     /// is not what was published). A file that is no longer the one first read (another
     /// inode, size or modification time) has `changed` called with its byte range.
     pub fn check(&self, changed: &dyn Fn(Range<u64>)) -> Result<(), ContentError> {
-        for (i, s) in self.spans.iter().enumerate() {
+        for (i, s) in self.spans.iter().enumerate().filter(|(_, s)| !s.pad) {
             let meta = std::fs::metadata(&s.path).map_err(|source| ContentError::Missing {
                 path: s.path.clone(),
                 source,
@@ -159,6 +162,13 @@ impl Storage {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "read past the end"))?;
         let mut pos = offset;
         while pos < end {
+            let s = &self.spans[self.span_at(pos)];
+            if s.pad {
+                let n = (s.offset + s.length).min(end) - pos;
+                buf[(pos - offset) as usize..][..n as usize].fill(0);
+                pos += n;
+                continue;
+            }
             let open = self.open_at(pos)?;
             let n = open.len.min(end - pos) as usize;
             let dst = &mut buf[(pos - offset) as usize..][..n];
@@ -182,11 +192,14 @@ impl Storage {
                 "read past the end",
             ));
         }
-        // The first file that ends after `offset` (empty files end where they start).
-        let i = self
-            .spans
-            .partition_point(|s| s.offset + s.length <= offset);
+        let i = self.span_at(offset);
         let s = &self.spans[i];
+        if s.pad {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a pad file is not stored",
+            ));
+        }
         let file = self
             .files
             .get((self.id, i), &s.path, &self.root)
@@ -209,6 +222,13 @@ impl Storage {
             span: i,
             before,
         })
+    }
+
+    /// The span holding byte `offset` (below the total): the first that ends after it
+    /// (empty files end where they start).
+    fn span_at(&self, offset: u64) -> usize {
+        self.spans
+            .partition_point(|s| s.offset + s.length <= offset)
     }
 
     /// Looks at the file again after a read from it: if it changed since its baseline

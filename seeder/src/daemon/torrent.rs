@@ -130,11 +130,15 @@ impl Torrent {
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let parsed = Metainfo::from_bytes(&bytes)
             .map_err(|e| format!("{} is not a valid torrent: {e}", path.display()))?;
-        if parsed.v2.is_some() {
-            // A hybrid's v1 part lists pad files that are not on disk, and a v2-only
-            // torrent has no v1 pieces: neither can be served as a v1 torrent.
+        // A hybrid is served through its v1 swarm (its pad files are zeros, never read
+        // from disk); a v2-only torrent has no v1 pieces to serve.
+        if parsed
+            .v2
+            .as_ref()
+            .is_some_and(|v| v.info.version == seedline_common::metainfo::Version::V2)
+        {
             return Err(format!(
-                "{} is a v2 or hybrid torrent (BEP 52), which the seeder does not serve yet",
+                "{} is a v2-only torrent (BEP 52), which the seeder does not serve yet",
                 path.display()
             ));
         }

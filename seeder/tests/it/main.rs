@@ -10,6 +10,7 @@ mod encryption;
 mod fuzz_corpus;
 mod golden;
 mod hostile;
+mod hybrid_seed;
 mod netns;
 mod peer_client;
 mod qbittorrent;

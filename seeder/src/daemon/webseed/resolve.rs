@@ -36,6 +36,8 @@ impl FileIndex {
             .files()
             .iter()
             .enumerate()
+            // Pad files are not content: no URL names them.
+            .filter(|(_, f)| !f.pad)
             .map(|(index, f)| {
                 let span = FileSpan {
                     index,
