@@ -4,13 +4,25 @@
 //! `metainfo`). The bencode decoder already bounds nesting (32 levels), so the tree walk
 //! is bounded too.
 
+use std::collections::{HashMap, HashSet};
+
 use sha2::{Digest, Sha256};
 
 use super::error::{child, MetainfoError};
 use super::merkle::{self, Hash32, BLOCK};
 use super::model::{Info, Layout};
 use super::v2::{pad_after, V2File, V2Info, Version};
-use super::validate::{check_component, MAX_PARSE_PIECE_LENGTH, MAX_TOTAL_LENGTH};
+use super::validate::{check_component, MAX_PARSE_PIECE_LENGTH, MAX_PATH_BYTES, MAX_TOTAL_LENGTH};
+
+/// Piece-layer hashes the parsed files may hold in all. Files with the same content share
+/// a root and a layer, so a small torrent could otherwise make the parser copy one layer
+/// for each of a million files.
+const MAX_LAYER_BYTES: usize = 256 << 20;
+
+/// Bytes of file paths the parsed files may hold in all, beyond four times the `info`
+/// dictionary itself: a file tree shares its directories between files, and copying a
+/// deep shared prefix for every file could otherwise turn a small torrent into gigabytes.
+const PATH_BYTES_SLACK: usize = 1 << 20;
 use crate::bencode::value::{Dict, Value};
 
 /// A torrent's v2 part and its SHA-256 info hash.
@@ -66,7 +78,17 @@ pub(super) fn parse(
         return Err(bad("info -> file tree", "must be a dictionary"));
     };
     let mut files = Vec::new();
-    walk(tree, "info -> file tree", &mut Vec::new(), &mut files)?;
+    let mut budget = PathBudget {
+        left: info.raw().len().saturating_mul(4) + PATH_BYTES_SLACK,
+        depth_bytes: 0,
+    };
+    walk(
+        tree,
+        "info -> file tree",
+        &mut Vec::new(),
+        &mut budget,
+        &mut files,
+    )?;
     // Tree order, whatever order the (untrusted) dictionaries came in: the order every
     // v2 reader uses, and a hybrid's v1 list must follow.
     files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -84,11 +106,14 @@ pub(super) fn parse(
         .ok_or(MetainfoError::TooLarge {
             limit: MAX_TOTAL_LENGTH,
         })?;
-    let layers = match root.get(b"piece layers") {
-        None => None,
-        Some(Value::Dict(d)) => Some(d),
+    // One map, so each file's lookup is one hash; each distinct root checked once.
+    let layers: HashMap<&[u8], &Value<'_>> = match root.get(b"piece layers") {
+        None => HashMap::new(),
+        Some(Value::Dict(d)) => d.entries().iter().map(|(k, v)| (*k, v)).collect(),
         Some(_) => return Err(bad("piece layers", "must be a dictionary")),
     };
+    let mut checked: HashSet<Hash32> = HashSet::new();
+    let mut layer_bytes = 0usize;
     let mut out = Vec::with_capacity(files.len());
     for (path, length, root_hash) in files {
         let tree = match root_hash {
@@ -96,7 +121,7 @@ pub(super) fn parse(
             Some(r) if length <= piece_length => Some((r, None)),
             Some(r) => {
                 let at = format!("piece layers -> {}", hex(&r));
-                let layer = match layers.and_then(|d| d.get(&r)) {
+                let layer = match layers.get(&r[..]).copied() {
                     Some(Value::Bytes(b)) => *b,
                     Some(_) => return Err(bad(&at, "must be a byte string")),
                     None => {
@@ -116,12 +141,22 @@ pub(super) fn parse(
                         ),
                     ));
                 }
+                layer_bytes = layer_bytes.saturating_add(layer.len());
+                if layer_bytes > MAX_LAYER_BYTES {
+                    return Err(bad(
+                        "piece layers",
+                        format!("add up to more than {MAX_LAYER_BYTES} bytes over all files"),
+                    ));
+                }
                 let hashes: Vec<Hash32> = layer
                     .chunks_exact(32)
                     .map(|c| c.try_into().expect("32 bytes"))
                     .collect();
-                if layer_root(&hashes, piece_length) != r {
-                    return Err(bad(&at, "does not hash to the file's pieces root"));
+                if !checked.contains(&r) {
+                    if layer_root(&hashes, piece_length) != r {
+                        return Err(bad(&at, "does not hash to the file's pieces root"));
+                    }
+                    checked.insert(r);
                 }
                 Some((r, Some(hashes)))
             }
@@ -157,11 +192,18 @@ pub(super) fn parse(
     }))
 }
 
+/// What the walk may still copy: path bytes over all files, and the current path's.
+struct PathBudget {
+    left: usize,
+    depth_bytes: usize,
+}
+
 /// Collects the files below `d` (path, length, pieces root), in tree order.
 fn walk(
     d: &Dict<'_>,
     at: &str,
     prefix: &mut Vec<String>,
+    budget: &mut PathBudget,
     out: &mut Vec<(Vec<String>, u64, Option<Hash32>)>,
 ) -> Result<(), MetainfoError> {
     if d.entries().is_empty() {
@@ -181,6 +223,15 @@ fn walk(
         let Value::Dict(node) = value else {
             return Err(bad(&here, "must be a dictionary"));
         };
+        let depth_bytes = budget.depth_bytes + name.len() + 1;
+        if depth_bytes > MAX_PATH_BYTES {
+            return Err(MetainfoError::PathTooLong {
+                path: here,
+                len: depth_bytes,
+                max: MAX_PATH_BYTES,
+            });
+        }
+        let saved = std::mem::replace(&mut budget.depth_bytes, depth_bytes);
         prefix.push(name);
         match node.get(b"") {
             Some(leaf) if node.entries().len() == 1 => {
@@ -215,12 +266,19 @@ fn walk(
                         ))
                     }
                 };
+                budget.left = budget.left.checked_sub(depth_bytes).ok_or_else(|| {
+                    bad(
+                        "info -> file tree",
+                        "holds more path bytes than a torrent of its size may",
+                    )
+                })?;
                 out.push((prefix.clone(), length, root));
             }
             Some(_) => return Err(bad(&here, "is both a file and a directory")),
-            None => walk(node, &here, prefix, out)?,
+            None => walk(node, &here, prefix, budget, out)?,
         }
         prefix.pop();
+        budget.depth_bytes = saved;
     }
     Ok(())
 }
@@ -264,7 +322,8 @@ fn agree(v2: &V2Info, v1: &Info) -> Result<(), MetainfoError> {
                                 format!("should be a pad file of {pad} bytes"),
                             ))
                         }
-                        None => return Err(bad(AT, "ends without the last file's pad file")),
+                        // The last file's pad is optional (libtorrent writes it).
+                        None => {}
                     }
                 }
             }

@@ -40,7 +40,21 @@ impl Info {
                 return Err(MetainfoError::NoFiles);
             }
             let mut tree = PathTree::default();
+            let mut offset = 0u64;
             for (i, f) in files.iter().enumerate() {
+                offset = offset.saturating_add(f.length);
+                // A pad file only aligns the next file: shorter than a piece and ending
+                // on a piece boundary. A pad is never read from disk, so one of any size
+                // would have the seeder hash (or serve) zeros it made up.
+                if f.pad
+                    && (f.length >= self.piece_length || !offset.is_multiple_of(self.piece_length))
+                {
+                    return Err(MetainfoError::OutOfRange {
+                        path: format!("info -> files -> {i} -> length"),
+                        value: i64::try_from(f.length).unwrap_or(i64::MAX),
+                        rule: "is a pad file (attr p), which must be shorter than a piece and end on a piece boundary",
+                    });
+                }
                 let path = format!("info -> files -> {i} -> path");
                 if f.path.is_empty() {
                     return Err(MetainfoError::UnsafePath {

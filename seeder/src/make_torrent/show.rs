@@ -53,11 +53,7 @@ impl Report {
         let v2 = parsed.v2.as_ref();
         let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
         // Pad files are not content: a hybrid lists the files its v2 tree has.
-        let real: Vec<_> = info
-            .files()
-            .into_iter()
-            .filter(|f| !is_pad(info, f))
-            .collect();
+        let real: Vec<_> = info.files().into_iter().filter(|f| !f.pad).collect();
         Self {
             name: info.name.clone(),
             info_hash: parsed.info_hash.to_hex(),
@@ -172,17 +168,4 @@ impl Report {
 /// Runs `make-torrent show`.
 pub fn show(torrent: &Path, json: bool, out: &mut dyn Write) -> Result<(), Error> {
     Report::new(&load_torrent(torrent)?).print(out, json)
-}
-
-/// Whether `f` is one of `info`'s BEP 47 pad files.
-fn is_pad(
-    info: &seedline_common::metainfo::Info,
-    f: &seedline_common::metainfo::FileRef<'_>,
-) -> bool {
-    match &info.layout {
-        seedline_common::metainfo::Layout::Multi { files } => files
-            .iter()
-            .any(|e| e.pad && std::ptr::eq(e.path.as_slice(), f.path)),
-        seedline_common::metainfo::Layout::Single { .. } => false,
-    }
 }

@@ -35,6 +35,12 @@ pub fn verify(
         return super::verify_v2::verify(&v2.info, &root, data.is_some(), threads, out);
     }
     let files = info.files();
+    if files.iter().any(|f| f.pad) {
+        return Err(Error::NotYet(format!(
+            "{}: verify does not read v1 torrents with pad files (BEP 47) yet",
+            torrent.display()
+        )));
+    }
     let data_files: Vec<DataFile> = files
         .iter()
         .map(|f| DataFile {

@@ -1,14 +1,13 @@
 //! `make-torrent verify` of a v2 or hybrid torrent (BEP 52): every file's blocks are
 //! hashed into its Merkle tree, whose root must be the file's `pieces root`. A file that
-//! does not match is named with its first bad piece, found through its piece layer. The
-//! v2 trees cover every byte, so a hybrid's v1 pieces (the same bytes, with zero pad
-//! files) say nothing more.
+//! does not match is named with its first bad piece, found through its piece layer. A
+//! hybrid's v1 pieces are hashed in the same pass (its pad files as zeros) and compared
+//! too: a hybrid whose two parts describe different data is not a good torrent.
 
 use std::io::Write;
 use std::path::Path;
 
-use seedline_common::metainfo::merkle;
-use seedline_common::metainfo::V2Info;
+use seedline_common::metainfo::{merkle, V2Info, Version};
 
 use super::error::Error;
 use super::hash::DataFile;
@@ -37,11 +36,13 @@ pub fn verify(
     }
     let total = v2.files.iter().map(|f| f.length).sum();
     let mut reporter = Reporter::stderr(&v2.name, total);
+    let hybrid = v2.version == Version::Hybrid;
+    let multi = !v2.files.iter().all(|f| f.path.is_empty());
     let hashes = hash_files_v2(
         &data_files,
         v2.piece_length,
-        false,
-        false,
+        hybrid,
+        multi,
         threads,
         &mut reporter,
     )?;
@@ -72,8 +73,24 @@ pub fn verify(
         )
         .map_err(Error::Output)?;
     }
+    let mut v1_differs = false;
+    if hybrid {
+        let v1_bad = (hashes.v1_pieces.iter())
+            .zip(&v2.v1_pieces)
+            .filter(|(a, b)| a != b)
+            .count();
+        if v1_bad > 0 || hashes.v1_pieces.len() != v2.v1_pieces.len() {
+            let total = v2.v1_pieces.len();
+            writeln!(
+                out,
+                "MISMATCH: {v1_bad} of the hybrid's {total} v1 pieces do not match the data"
+            )
+            .map_err(Error::Output)?;
+            v1_differs = true;
+        }
+    }
     let count = v2.files.len();
-    if bad == 0 {
+    if bad == 0 && !v1_differs {
         writeln!(
             out,
             "OK: all {count} files of {} match their v2 trees in {}",
@@ -83,6 +100,8 @@ pub fn verify(
         .map_err(Error::Output)?;
         return Ok(Outcome::Done);
     }
-    writeln!(out, "{bad} of {count} files do not match").map_err(Error::Output)?;
+    if bad > 0 {
+        writeln!(out, "{bad} of {count} files do not match").map_err(Error::Output)?;
+    }
     Ok(Outcome::Mismatch)
 }

@@ -145,4 +145,8 @@ fn verify_checks_every_file_against_its_tree_and_names_the_bad_piece() {
         "{out}"
     );
     assert!(out.contains("1 of 7 files do not match"), "{out}");
+    assert!(
+        out.contains("1 of the hybrid's 19 v1 pieces do not match"),
+        "{out}"
+    );
 }

@@ -198,3 +198,57 @@ fn malformed_file_trees_are_named_never_a_panic() {
     )));
     assert!(e.contains("is missing"), "{e}");
 }
+
+#[test]
+fn paths_are_bounded_in_depth_and_in_all() {
+    // 20 nested directories of 250 bytes (bencode nests 32 deep at most): past the
+    // 4096-byte path limit.
+    let dir = format!("d250:{}", "a".repeat(250)).repeat(20);
+    let close = "e".repeat(20);
+    let root = "32:".to_owned() + &"r".repeat(32);
+    let tree = format!("{dir}d1:fd0:d6:lengthi1e11:pieces root{root}eee{close}");
+    let bytes =
+        format!("d4:infod9:file tree{tree}12:meta versioni2e4:name3:rel12:piece lengthi16384eee");
+    let e = err(bytes.as_bytes());
+    assert!(e.contains("4096"), "{e}");
+}
+
+#[test]
+fn v1_pad_files_only_align() {
+    use crate::metainfo::{FileEntry, Info, Layout};
+    let entry = |p: &str, length, pad| FileEntry {
+        path: vec![p.to_owned()],
+        length,
+        pad,
+    };
+    let info = |files: Vec<FileEntry>, pieces| Info {
+        name: "rel".into(),
+        piece_length: 16384,
+        pieces: vec![[0; 20]; pieces],
+        layout: Layout::Multi { files },
+        private: false,
+        source: None,
+    };
+    // A pad that aligns the next file: fine, and pad paths may repeat.
+    let ok = info(
+        vec![
+            entry("a", 100, false),
+            entry(".pad", 16284, true),
+            entry("b", 100, false),
+            entry(".pad", 16284, true),
+        ],
+        2,
+    );
+    ok.validate().unwrap();
+    // A pad as long as a piece, or one that does not end on a boundary: refused.
+    for bad in [
+        info(
+            vec![entry("a", 100, false), entry(".pad", 16384 + 16284, true)],
+            2,
+        ),
+        info(vec![entry("a", 100, false), entry(".pad", 100, true)], 1),
+    ] {
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("pad file"), "{e}");
+    }
+}
