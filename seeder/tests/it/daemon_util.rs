@@ -72,6 +72,12 @@ impl Running {
         metric(&self.metrics().await, prefix)
     }
 
+    /// Whether `n` torrents come to be seeding within the deadline.
+    pub async fn until_seeding(&self, n: usize) -> bool {
+        let key = "seedline_seeder_torrents{state=\"seeding\"}";
+        eventually(|| async { self.metric(key).await == n as f64 }).await
+    }
+
     /// What the embedded tracker says about `h`.
     pub async fn scrape(&self, h: InfoHash) -> Option<ScrapeStats> {
         scrape(self.tracker.expect("embedded tracker"), h).await

@@ -3,7 +3,7 @@
 //! which joins both swarms, downloads it byte-exact from the origin. (The v2 swarm, BEP
 //! 52's hash messages and v2-only torrents are still to come: issue 20.)
 
-use crate::daemon_util::{eventually, test_config, Running};
+use crate::daemon_util::{test_config, Running};
 use crate::real_clients::{assert_file_same, libtorrent, multi_file};
 use crate::util::{assert_same_tree, make_torrent, write_tree};
 
@@ -32,13 +32,7 @@ async fn libtorrent_downloads_a_hybrid_from_the_origin() {
         make_torrent(lib.path(), &args).ok();
     }
     assert!(
-        eventually(|| async {
-            seeder
-                .metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 2.0
-        })
-        .await,
+        seeder.until_seeding(2).await,
         "both hybrids seeding: {}",
         seeder.metrics().await
     );

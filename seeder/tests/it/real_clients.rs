@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use seedline_seeder::daemon::config::Config;
 use seedline_testkit::aria2c;
 
-use crate::daemon_util::{eventually, metric, test_config, Running};
+use crate::daemon_util::{metric, test_config, Running};
 use crate::util::{assert_same_tree, lt_helper, make_torrent, python, write_tree, KillOnDrop};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -60,15 +60,7 @@ pub async fn publish_with(files: &[(&str, usize)], name: &str, mut cfg: Config) 
         .as_str()
         .expect("magnet in --json")
         .to_owned();
-    assert!(
-        eventually(|| async {
-            seeder
-                .metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 1.0
-        })
-        .await
-    );
+    assert!(seeder.until_seeding(1).await);
     Published {
         torrent: lib.path().join("x.torrent"),
         content,

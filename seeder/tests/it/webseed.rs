@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 
 use seedline_seeder::daemon::config::Config;
 
-use crate::daemon_util::{eventually, one_off, test_config, Running, DEADLINE};
+use crate::daemon_util::{one_off, test_config, Running, DEADLINE};
 use crate::util::{make_torrent, tool, write_tree};
 
 /// Piece length of the test torrents: files start and end inside pieces.
@@ -70,22 +70,14 @@ pub async fn origin(tune: impl FnOnce(&mut Config), extra: &[(&str, usize)]) -> 
         .ok();
         cfg.torrents.push(one_off(&torrent, &data));
     }
-    let count = cfg.torrents.len() as f64;
+    let count = cfg.torrents.len();
     // No embedded tracker: the announce goes nowhere; only HTTP serves here.
     cfg.tracker = Some("http://127.0.0.1:9/announce".into());
     cfg.http_listen = Some("127.0.0.1:0".parse().unwrap());
     tune(&mut cfg);
     let seeder = Running::start(cfg).await;
     let http = seeder.http.expect("http listener");
-    assert!(
-        eventually(|| async {
-            seeder
-                .metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == count
-        })
-        .await
-    );
+    assert!(seeder.until_seeding(count).await);
     Origin {
         seeder,
         http,

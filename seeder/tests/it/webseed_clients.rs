@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use seedline_testkit::Run;
 
-use crate::daemon_util::{eventually, test_config, Running};
+use crate::daemon_util::{test_config, Running};
 use crate::real_clients::{aria2_with, assert_file_same, libtorrent, multi_file};
 use crate::util::{assert_same_tree, parse, write_tree};
 
@@ -52,15 +52,7 @@ async fn webseed_only() -> (Running, Running, [String; 2], tempfile::TempDir) {
         torrent.to_str().unwrap().to_owned()
     };
     let torrents = [publish("Release ü", Some(&url)), publish("one.iso", None)];
-    assert!(
-        eventually(|| async {
-            seeder
-                .metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 2.0
-        })
-        .await
-    );
+    assert!(seeder.until_seeding(2).await);
     (seeder, tracker, torrents, lib)
 }
 

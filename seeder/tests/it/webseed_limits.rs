@@ -242,15 +242,7 @@ async fn private_and_ambiguous_torrents_are_not_served() {
     cfg.tracker = Some("http://127.0.0.1:9/announce".into());
     cfg.http_listen = Some("127.0.0.1:0".parse().unwrap());
     let seeder = Running::start(cfg).await;
-    assert!(
-        eventually(|| async {
-            seeder
-                .metric("seedline_seeder_torrents{state=\"seeding\"}")
-                .await
-                == 3.0
-        })
-        .await
-    );
+    assert!(seeder.until_seeding(3).await);
     let http = seeder.http.unwrap();
     let get = |p: &str| format!("GET {p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(raw_status(http, &get("/rel.bin")).await.0, 409);
