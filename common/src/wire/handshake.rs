@@ -13,6 +13,10 @@ const EXTENSION_BIT: u8 = 0x10;
 /// BEP 6: reserved byte 7, bit 0x04.
 const FAST_BYTE: usize = 7;
 const FAST_BIT: u8 = 0x04;
+/// BEP 52: reserved byte 7, bit 0x10: the peer speaks v2 and takes a hybrid's v1
+/// handshake as a request to upgrade to its v2 swarm.
+const V2_BYTE: usize = 7;
+const V2_BIT: u8 = 0x10;
 
 /// Why the first bytes of a connection are not a BitTorrent handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +54,17 @@ impl Handshake {
 
     pub fn supports_fast(&self) -> bool {
         self.reserved[FAST_BYTE] & FAST_BIT != 0
+    }
+
+    /// Whether the peer speaks BitTorrent v2 (BEP 52).
+    pub fn supports_v2(&self) -> bool {
+        self.reserved[V2_BYTE] & V2_BIT != 0
+    }
+
+    /// The same handshake, also announcing BitTorrent v2 (BEP 52).
+    pub fn with_v2(mut self) -> Self {
+        self.reserved[V2_BYTE] |= V2_BIT;
+        self
     }
 
     /// Checks the protocol prefix of what has arrived so far, so a stranger is turned
@@ -109,6 +124,11 @@ mod tests {
         let h = Handshake::new(InfoHash([0xab; 20]), PeerId([0x01; 20]));
         let bytes = h.encode();
         assert_eq!(&bytes[..28], b"\x13BitTorrent protocol\0\0\0\0\0\x10\0\x04");
+        assert!(!h.supports_v2());
+        // libtorrent 2.0 sets 0x10 in the last byte for a torrent with a v2 part.
+        let v2 = h.with_v2();
+        assert_eq!(&v2.encode()[20..28], b"\0\0\0\0\0\x10\0\x14");
+        assert!(v2.supports_v2() && v2.supports_fast());
     }
 
     #[test]

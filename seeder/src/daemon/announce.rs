@@ -9,7 +9,7 @@ use hyper::body::Bytes;
 use hyper::Method;
 use seedline_common::announce::Key;
 use seedline_common::announce_response::{AnnounceResponse, ResponseError};
-use seedline_common::{AnnounceRequest, Event};
+use seedline_common::{AnnounceRequest, Event, InfoHash};
 use tokio_util::sync::CancellationToken;
 
 use super::http::{self, HttpError};
@@ -71,16 +71,28 @@ pub fn tiers_for(shared: &Shared, t: &Torrent) -> Vec<Vec<String>> {
     tiers
 }
 
-/// Registers `t` with the tracker API (if configured), announces it until `stop` fires,
-/// then sends `stopped` (bounded by the grace period).
-pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) {
+/// Announces every swarm `t` is served in (a hybrid's v1 and v2 swarms) as [`run`]
+/// does, until `stop` fires and each has sent its `stopped`.
+pub async fn run_swarms(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) {
+    let mut swarms = tokio::task::JoinSet::new();
+    for swarm in t.swarms() {
+        swarms.spawn(run(shared.clone(), t.clone(), swarm, stop.clone()));
+    }
+    while swarms.join_next().await.is_some() {}
+}
+
+/// Registers swarm `swarm` of `t` with the tracker API (if configured), announces it
+/// until `stop` fires, then sends `stopped` (bounded by the grace period).
+pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, swarm: InfoHash, stop: CancellationToken) {
     let mut tiers = tiers_for(&shared, &t);
     if tiers.is_empty() {
-        tracing::warn!(torrent = %t.source.display(), "no http:// or udp:// tracker to announce to");
+        if swarm == t.info_hash {
+            tracing::warn!(torrent = %t.source.display(), "no http:// or udp:// tracker to announce to");
+        }
         return;
     }
     // An allow-mode tracker refuses announces for torrents it has not been told about.
-    if !super::register::until_registered(&shared, &t, &stop).await {
+    if !super::register::until_registered(&shared, &t, swarm, &stop).await {
         return;
     }
     let key =
@@ -93,9 +105,10 @@ pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) 
         if !t.is_serving() {
             // Missing or damaged: trackers must not hand this origin out meanwhile.
             if event == Event::None {
-                if let Err(e) = announce_tiers(&shared, &t, &mut tiers, Event::Stopped, &key).await
+                if let Err(e) =
+                    announce_tiers(&shared, &t, swarm, &mut tiers, Event::Stopped, &key).await
                 {
-                    tracing::warn!(torrent = %t.source.display(), error = %e, "stopped announce failed");
+                    tracing::warn!(torrent = %t.source.display(), info_hash = %swarm, error = %e, "stopped announce failed");
                 }
                 event = Event::Started;
             }
@@ -104,7 +117,7 @@ pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) 
                 () = stop.cancelled() => break,
             }
         }
-        let wait = match announce_tiers(&shared, &t, &mut tiers, event, &key).await {
+        let wait = match announce_tiers(&shared, &t, swarm, &mut tiers, event, &key).await {
             Ok(reply) => {
                 backoff = BACKOFF_MIN;
                 event = Event::None;
@@ -118,7 +131,7 @@ pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) 
                 asked.max(floor).clamp(INTERVAL_MIN, INTERVAL_MAX)
             }
             Err(e) => {
-                tracing::warn!(torrent = %t.source.display(), error = %e, retry_in = ?backoff, "announce failed");
+                tracing::warn!(torrent = %t.source.display(), info_hash = %swarm, error = %e, retry_in = ?backoff, "announce failed");
                 let w = backoff;
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 w
@@ -137,11 +150,11 @@ pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) 
         let grace = super::config::Config::secs(shared.cfg.grace_period);
         let r = tokio::time::timeout(
             grace,
-            announce_tiers(&shared, &t, &mut tiers, Event::Stopped, &key),
+            announce_tiers(&shared, &t, swarm, &mut tiers, Event::Stopped, &key),
         )
         .await;
         if let Ok(Err(e)) = r {
-            tracing::warn!(torrent = %t.source.display(), error = %e, "stopped announce failed");
+            tracing::warn!(torrent = %t.source.display(), info_hash = %swarm, error = %e, "stopped announce failed");
         }
     }
 }
@@ -151,12 +164,13 @@ pub async fn run(shared: Arc<Shared>, t: Arc<Torrent>, stop: CancellationToken) 
 async fn announce_tiers(
     shared: &Shared,
     t: &Torrent,
+    swarm: InfoHash,
     tiers: &mut [Vec<String>],
     event: Event,
     key: &Key,
 ) -> Result<AnnounceResponse, AnnounceError> {
     let req = AnnounceRequest {
-        info_hash: t.info_hash,
+        info_hash: swarm,
         peer_id: shared.peer_id,
         port: shared.port,
         uploaded: t.uploaded.load(Ordering::Relaxed),

@@ -180,6 +180,7 @@ impl Library {
         tracing::info!(
             torrent = %path.display(),
             info_hash = %t.info_hash,
+            v2_swarm = ?t.v2_swarm().map(|h| h.to_hex()),
             name = %t.info.name,
             trusted = t.trusted,
             "torrent added"
@@ -189,7 +190,7 @@ impl Library {
         self.start(&t);
         let (shared, t2, stop) = (self.shared.clone(), t.clone(), t.token.clone());
         self.tasks.spawn(async move {
-            announce::run(shared.clone(), t2.clone(), stop).await;
+            announce::run_swarms(shared.clone(), t2.clone(), stop).await;
             // After its `stopped`, which the embedded tracker must still take.
             shared.untrack(&t2);
         });

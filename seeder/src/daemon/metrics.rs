@@ -21,6 +21,8 @@ pub struct Metrics {
     pub utp_syns_dropped: IntCounter,
     /// Connections past their handshake, by how the stream is carried.
     pub connections_encrypted: IntCounterVec,
+    /// Connections past their handshake, by the swarm they joined.
+    pub connections_by_swarm: IntCounterVec,
     pub disconnects: IntCounterVec,
     pub requests_rejected: IntCounterVec,
     pub torrents: IntGaugeVec,
@@ -81,6 +83,12 @@ impl Metrics {
                 "Connections past their handshake, by encryption: none (a plain handshake), rc4, or plaintext (an encrypted handshake that chose plain text).",
                 "method",
                 &crate::daemon::peer::encryption::METHODS,
+            ),
+            connections_by_swarm: r.counters(
+                "connections_swarm_total",
+                "Connections past their handshake, by swarm: v1 (SHA-1 info hash) or v2 (a v2 or hybrid torrent's truncated SHA-256 info hash, BEP 52).",
+                "swarm",
+                &["v1", "v2"],
             ),
             disconnects: r.counters(
                 "disconnects_total",

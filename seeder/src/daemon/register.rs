@@ -6,6 +6,7 @@ use std::time::Duration;
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::Method;
+use seedline_common::InfoHash;
 use tokio_util::sync::CancellationToken;
 
 use super::http;
@@ -30,12 +31,18 @@ pub enum RegisterError {
     Status(u16, String),
 }
 
-/// `PUT {api}/api/torrents/{hash}` with the torrent's name.
-pub async fn register(api: &str, token: &str, t: &Torrent) -> Result<(), RegisterError> {
+/// `PUT {api}/api/torrents/{hash}` for swarm `swarm` of `t`, with the torrent's name
+/// and, for a hybrid, the other swarm's hash as `linked` (one release, two swarms).
+pub async fn register(
+    api: &str,
+    token: &str,
+    t: &Torrent,
+    swarm: InfoHash,
+) -> Result<(), RegisterError> {
     let url = format!(
         "{}/api/torrents/{}",
         api.trim_end_matches('/'),
-        t.info_hash.to_hex()
+        swarm.to_hex()
     );
     let mut name = t.info.name.clone();
     if name.len() > MAX_NAME {
@@ -46,7 +53,11 @@ pub async fn register(api: &str, token: &str, t: &Torrent) -> Result<(), Registe
         name.truncate(end);
     }
     let name: String = name.chars().filter(|c| !c.is_control()).collect();
-    let body = serde_json::to_vec(&serde_json::json!({ "name": name })).expect("JSON");
+    let mut body = serde_json::json!({ "name": name });
+    if let Some(other) = t.swarms().into_iter().find(|h| *h != swarm) {
+        body["linked"] = other.to_hex().into();
+    }
+    let body = serde_json::to_vec(&body).expect("JSON");
     let auth = HeaderValue::from_str(&format!("Bearer {token}"))
         .map_err(|_| RegisterError::Unauthorized)?;
     let headers = [
@@ -71,9 +82,14 @@ pub async fn register(api: &str, token: &str, t: &Torrent) -> Result<(), Registe
     }
 }
 
-/// Registers `t` if a tracker API is configured, retrying with back-off; false if
-/// `stop` fired first.
-pub async fn until_registered(shared: &Shared, t: &Torrent, stop: &CancellationToken) -> bool {
+/// Registers swarm `swarm` of `t` if a tracker API is configured, retrying with
+/// back-off; false if `stop` fired first.
+pub async fn until_registered(
+    shared: &Shared,
+    t: &Torrent,
+    swarm: InfoHash,
+    stop: &CancellationToken,
+) -> bool {
     let Some(api) = &shared.cfg.tracker_api else {
         return true;
     };
@@ -92,7 +108,7 @@ pub async fn until_registered(shared: &Shared, t: &Torrent, stop: &CancellationT
     };
     let mut backoff = BACKOFF_MIN;
     loop {
-        let outcome = register(api, &token, t).await;
+        let outcome = register(api, &token, t, swarm).await;
         let label = match &outcome {
             Ok(()) => "ok",
             Err(RegisterError::Unauthorized | RegisterError::Status(..)) => "refused",
@@ -105,7 +121,7 @@ pub async fn until_registered(shared: &Shared, t: &Torrent, stop: &CancellationT
             .inc();
         match outcome {
             Ok(()) => {
-                tracing::info!(torrent = %t.source.display(), info_hash = %t.info_hash, "registered with the tracker");
+                tracing::info!(torrent = %t.source.display(), info_hash = %swarm, "registered with the tracker");
                 return true;
             }
             Err(e) => {

@@ -29,6 +29,8 @@ pub struct Shared {
     pub cfg: Config,
     pub metrics: Metrics,
     pub torrents: RwLock<HashMap<InfoHash, Arc<Torrent>>>,
+    /// A hybrid's v2 swarm hash to the hash it is kept by in `torrents`.
+    v2_swarms: RwLock<HashMap<InfoHash, InfoHash>>,
     /// The same torrents by `HASH('req2', info hash)`, which names a torrent in an
     /// encrypted handshake (kept with `torrents` by `add_torrent`, `remove_torrent`).
     by_req2: RwLock<HashMap<[u8; 20], InfoHash>>,
@@ -75,6 +77,7 @@ impl Shared {
             background_verify: Arc::new(Semaphore::new(1)),
             embedded_tracker: OnceLock::new(),
             torrents: RwLock::new(HashMap::new()),
+            v2_swarms: RwLock::new(HashMap::new()),
             by_req2: RwLock::new(HashMap::new()),
             by_name: RwLock::new(HashMap::new()),
             mse_limiter: (cfg.encrypted_handshakes_per_minute > 0).then(|| {
@@ -99,8 +102,10 @@ impl Shared {
     /// Tells the embedded tracker, if any, to track `t` (a torrent the library loaded).
     pub fn track(&self, t: &Torrent) {
         if let Some(tracker) = self.embedded_tracker.get() {
-            if let Err(e) = tracker.register_torrent(t.info_hash, Some(t.info.name.clone())) {
-                tracing::error!(torrent = %t.source.display(), error = %e, "embedded tracker cannot track it");
+            for h in t.swarms() {
+                if let Err(e) = tracker.register_torrent(h, Some(t.info.name.clone())) {
+                    tracing::error!(torrent = %t.source.display(), error = %e, "embedded tracker cannot track it");
+                }
             }
         }
     }
@@ -113,26 +118,43 @@ impl Shared {
             // meanwhile is either seen here or registered again after this.
             let torrents = self.torrents.read().expect("torrents lock");
             if !torrents.contains_key(&t.info_hash) {
-                tracker.unregister_torrent(&t.info_hash);
+                for h in t.swarms() {
+                    tracker.unregister_torrent(&h);
+                }
             }
         }
     }
 
+    /// The torrent served in swarm `h` (a hybrid is in two).
     pub fn torrent(&self, h: &InfoHash) -> Option<Arc<Torrent>> {
-        self.torrents.read().expect("torrents lock").get(h).cloned()
+        let torrents = self.torrents.read().expect("torrents lock");
+        if let Some(t) = torrents.get(h) {
+            return Some(t.clone());
+        }
+        let key = *self.v2_swarms.read().expect("v2 lock").get(h)?;
+        torrents.get(&key).cloned()
     }
 
-    /// Adds `t`, unless a torrent with its info hash is there: then that one.
+    /// Adds `t`, unless a torrent in one of its swarms is there: then that one.
     pub fn add_torrent(&self, t: &Arc<Torrent>) -> Result<(), Arc<Torrent>> {
         let mut map = self.torrents.write().expect("torrents lock");
-        if let Some(other) = map.get(&t.info_hash) {
-            return Err(other.clone());
+        let mut v2_swarms = self.v2_swarms.write().expect("v2 lock");
+        for h in t.swarms() {
+            let key = v2_swarms.get(&h).unwrap_or(&h);
+            if let Some(other) = map.get(key) {
+                return Err(other.clone());
+            }
         }
         map.insert(t.info_hash, t.clone());
-        self.by_req2
-            .write()
-            .expect("req2 lock")
-            .insert(seedline_common::mse::req2(&t.info_hash), t.info_hash);
+        if let Some(v2) = t.v2_swarm() {
+            v2_swarms.insert(v2, t.info_hash);
+        }
+        let mut by_req2 = self.by_req2.write().expect("req2 lock");
+        for h in t.swarms() {
+            by_req2.insert(seedline_common::mse::req2(&h), h);
+        }
+        drop(by_req2);
+        drop(v2_swarms);
         let mut names = self.by_name.write().expect("names lock");
         let same = names.entry(t.info.name.clone()).or_default();
         same.push(t.info_hash);
@@ -143,6 +165,14 @@ impl Shared {
     pub fn remove_torrent(&self, h: &InfoHash) {
         let removed = self.torrents.write().expect("torrents lock").remove(h);
         if let Some(t) = removed {
+            let mut by_req2 = self.by_req2.write().expect("req2 lock");
+            for s in t.swarms() {
+                by_req2.remove(&seedline_common::mse::req2(&s));
+            }
+            drop(by_req2);
+            if let Some(v2) = t.v2_swarm() {
+                self.v2_swarms.write().expect("v2 lock").remove(&v2);
+            }
             let mut names = self.by_name.write().expect("names lock");
             if let Some(same) = names.get_mut(&t.info.name) {
                 same.retain(|x| x != h);
@@ -151,13 +181,9 @@ impl Shared {
                 }
             }
         }
-        self.by_req2
-            .write()
-            .expect("req2 lock")
-            .remove(&seedline_common::mse::req2(h));
     }
 
-    /// The info hash of the torrent whose `HASH('req2', info hash)` is `r`.
+    /// The swarm whose `HASH('req2', info hash)` is `r`.
     pub fn by_req2(&self, r: &[u8; 20]) -> Option<InfoHash> {
         self.by_req2.read().expect("req2 lock").get(r).copied()
     }

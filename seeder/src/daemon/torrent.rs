@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use seedline_common::metainfo::merkle::Hash32;
 use seedline_common::metainfo::{Info, Metainfo};
 use seedline_common::wire::Bitfield;
+use seedline_common::wire::Handshake;
 use seedline_common::InfoHash;
 use sha1::{Digest, Sha1};
 use tokio::sync::watch;
@@ -73,7 +75,11 @@ const BAD: u8 = 2;
 const HASH_CHUNK: usize = 256 * 1024;
 
 pub struct Torrent {
+    /// The hash the torrent is known by here: v1's, or for a v2-only torrent the
+    /// truncated v2 hash.
     pub info_hash: InfoHash,
+    /// The SHA-256 info hash of a v2 or hybrid torrent (BEP 52).
+    pub info_hash_v2: Option<Hash32>,
     pub info: Info,
     /// The `info` dictionary as published, for BEP 9.
     pub info_bytes: Vec<u8>,
@@ -142,6 +148,7 @@ impl Torrent {
                 path.display()
             ));
         }
+        let info_hash_v2 = parsed.v2.as_ref().map(|v| v.info_hash);
         let m = parsed.metainfo;
         let trusted = m
             .created_by
@@ -158,6 +165,7 @@ impl Torrent {
             .inc();
         Ok(Arc::new(Self {
             info_hash: parsed.info_hash,
+            info_hash_v2,
             total_length: m.info.total_length(),
             storage: Storage::new(&m.info, data_dir, files),
             tiers: m.tiers(),
@@ -181,6 +189,33 @@ impl Torrent {
             file_index: std::sync::OnceLock::new(),
             metrics,
         }))
+    }
+
+    /// A hybrid's v2 swarm: its truncated SHA-256 info hash, which trackers, handshakes
+    /// and encrypted handshakes use for it (BEP 52).
+    pub fn v2_swarm(&self) -> Option<InfoHash> {
+        let h = self.info_hash_v2?;
+        let short = InfoHash(h[..20].try_into().expect("20 of 32 bytes"));
+        (short != self.info_hash).then_some(short)
+    }
+
+    /// Every swarm this torrent is served in: one, or two for a hybrid (v1 first).
+    pub fn swarms(&self) -> Vec<InfoHash> {
+        std::iter::once(self.info_hash)
+            .chain(self.v2_swarm())
+            .collect()
+    }
+
+    /// The info hash to answer `theirs` with, and whether that is the v2 swarm. A v2
+    /// peer that opened with a hybrid's v1 hash is moved to the v2 swarm (BEP 52's
+    /// upgrade): libtorrent, which knows the origin from both swarms, accepts the v2 hash
+    /// back on either, while an echo of v1 fails when its peer entry went v2 meanwhile.
+    pub fn answer(&self, theirs: &Handshake) -> (InfoHash, bool) {
+        match self.v2_swarm() {
+            Some(v2) if theirs.info_hash == v2 || theirs.supports_v2() => (v2, true),
+            Some(_) => (self.info_hash, false),
+            None => (self.info_hash, self.info_hash_v2.is_some()),
+        }
     }
 
     pub fn piece_count(&self) -> u32 {

@@ -42,6 +42,11 @@ async fn libtorrent_downloads_a_hybrid_from_the_origin() {
         &lib.path().join("Release ü"),
         &out.path().join("0/Release ü"),
     );
+    // libtorrent announces both swarms and speaks v2: it joins the v2 one (BEP 52).
+    let v2 = seeder
+        .metric("seedline_seeder_connections_swarm_total{swarm=\"v2\"}")
+        .await;
+    assert!(v2 >= 1.0, "{}", seeder.metrics().await);
     let single = lib.path().join("one.iso.torrent");
     let out = libtorrent(single.to_str().unwrap(), 1).await;
     assert_file_same(&lib.path().join("one.iso"), &out.path().join("0/one.iso"));

@@ -40,6 +40,10 @@ enum Setup {
     /// Its defaults, with nobody seeding over BitTorrent: the torrents' `url-list` names
     /// the seeder's webseed listener, the only source.
     Webseed,
+    /// TCP only, with hybrid torrents (BEP 52 + 47); rTorrent, which refuses a multi-file
+    /// torrent whose pad files repeat a path, gets only the single file as a hybrid.
+    /// `v2` says whether the client joins the v2 swarm, or comes through the v1 swarm.
+    Hybrid { v2: bool },
 }
 
 /// `client` (as `clients_netns.sh` names it) downloads both torrents, the single file
@@ -65,6 +69,13 @@ pub fn single_and_multi_file_defaults(client: &str, single: Over, multi: Over) {
 /// webseed their `url-list` names (BEP 19).
 pub fn single_and_multi_file_from_webseed(client: &str, single: Over, multi: Over) {
     run_clients(client, single, multi, Setup::Webseed);
+}
+
+/// [`single_and_multi_file`] with both torrents made hybrid (the multi-file one stays v1
+/// for rTorrent, see [`Setup::Hybrid`]): the client must have come through the v2 swarm
+/// if `v2`, or only through the v1 swarm otherwise.
+pub fn single_and_multi_file_hybrid(client: &str, single: Over, multi: Over, v2: bool) {
+    run_clients(client, single, multi, Setup::Hybrid { v2 });
 }
 
 /// The webseed listener `clients_netns.sh` starts with `WEBSEED=1`.
@@ -98,6 +109,9 @@ fn run_clients(client: &str, single: Over, multi: Over, setup: Setup) {
         ];
         if setup == Setup::Webseed {
             args.extend(["-w", WEBSEED_URL]);
+        }
+        if matches!(setup, Setup::Hybrid { .. }) && (client != "rtorrent" || name != "album") {
+            args.push("--hybrid");
         }
         make_torrent(d, &args).ok();
     }
@@ -208,6 +222,19 @@ fn run_clients(client: &str, single: Over, multi: Over, setup: Setup) {
             assert_eq!(transport("tcp"), 0.0, "nothing over TCP:\n{m}");
         }
         Setup::Tcp => assert!(transport("tcp") >= 2.0, "both over TCP:\n{m}"),
+        Setup::Hybrid { v2 } => {
+            let swarm = |s: &str| {
+                count(&format!(
+                    "seedline_seeder_connections_swarm_total{{swarm=\"{s}\"}}"
+                ))
+            };
+            if v2 {
+                assert!(swarm("v2") >= 2.0, "both in the v2 swarm:\n{m}\n{}", logs());
+            } else {
+                assert!(swarm("v1") >= 2.0, "both in the v1 swarm:\n{m}\n{}", logs());
+                assert_eq!(swarm("v2"), 0.0, "nothing in the v2 swarm:\n{m}");
+            }
+        }
         Setup::Webseed => {
             let peers = count("seedline_seeder_connections_total");
             assert_eq!(peers, 0.0, "nothing over BitTorrent:\n{m}\n{}", logs());

@@ -3,7 +3,7 @@
 
 use crate::netns::{
     single_and_multi_file, single_and_multi_file_defaults, single_and_multi_file_encrypted,
-    single_and_multi_file_from_webseed, Over,
+    single_and_multi_file_from_webseed, single_and_multi_file_hybrid, Over,
 };
 use crate::util::tool;
 
@@ -29,4 +29,11 @@ fn qbittorrent_on_its_defaults_downloads_over_utp() {
 fn qbittorrent_downloads_from_the_webseed_alone() {
     tool("qbittorrent-nox", "qbittorrent-nox");
     single_and_multi_file_from_webseed("qbittorrent", Over::Http, Over::Udp);
+}
+
+/// qBittorrent 4.5 (libtorrent 2.0) joins a hybrid's v2 swarm.
+#[test]
+fn qbittorrent_downloads_hybrids_through_the_v2_swarm() {
+    tool("qbittorrent-nox", "qbittorrent-nox");
+    single_and_multi_file_hybrid("qbittorrent", Over::Udp, Over::Http, true);
 }

@@ -174,7 +174,17 @@ async fn serve<S: PeerStream>(
     // Transmission 3.00 over uTP loses whatever shares a packet with the end of the
     // handshake (our `have_all` with it, so it never became interested). Over uTP the
     // first flush waits for the ack (see `transport::UtpWrite`).
-    let hello = Handshake::new(torrent.info_hash, shared.peer_id).encode();
+    let (answer, v2) = torrent.answer(&theirs);
+    let mut hello = Handshake::new(answer, shared.peer_id);
+    if torrent.info_hash_v2.is_some() {
+        hello = hello.with_v2();
+    }
+    shared
+        .metrics
+        .connections_by_swarm
+        .with_label_values(&[if v2 { "v2" } else { "v1" }])
+        .inc();
+    let hello = hello.encode();
     if let Err(why) = writer::write_within(&mut wr, &hello, shared).await {
         return why;
     }
