@@ -49,6 +49,10 @@ pub struct Entry {
     pub name: Option<String>,
     /// Unix seconds when it was registered.
     pub added: u64,
+    /// Another swarm of the same release: a hybrid torrent (BEP 52) is announced under
+    /// its v1 and its truncated v2 info hash, and each is registered linked to the other.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "hex_hash")]
+    pub linked: Option<InfoHash>,
 }
 
 impl Entry {
@@ -56,7 +60,35 @@ impl Entry {
         let added = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        Self { name, added }
+        Self {
+            name,
+            added,
+            linked: None,
+        }
+    }
+
+    pub fn linked_to(mut self, other: Option<InfoHash>) -> Self {
+        self.linked = other;
+        self
+    }
+}
+
+/// An optional info hash as 40 hex digits in JSON (the shared store's entries).
+mod hex_hash {
+    use seedline_common::InfoHash;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(h: &Option<InfoHash>, s: S) -> Result<S::Ok, S::Error> {
+        match h {
+            Some(h) => s.serialize_str(&h.to_hex()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<InfoHash>, D::Error> {
+        let hex: Option<String> = Option::deserialize(d)?;
+        hex.map(|h| h.parse().map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
@@ -116,8 +148,10 @@ impl Access {
         self.file.read().expect("access list lock").len()
     }
 
-    /// Registers `ih`; returns whether it is new. An existing entry keeps its date.
-    pub fn register(&self, ih: InfoHash, name: Option<String>) -> bool {
+    /// Registers `ih`, linked to `linked` if given (see [`Entry::linked`]); returns
+    /// whether it is new. An existing entry keeps its date, and its name and link unless
+    /// new ones are given.
+    pub fn register(&self, ih: InfoHash, name: Option<String>, linked: Option<InfoHash>) -> bool {
         let mut new = false;
         self.registered
             .entry(ih)
@@ -125,12 +159,29 @@ impl Access {
                 if name.is_some() {
                     e.name.clone_from(&name);
                 }
+                if linked.is_some() {
+                    e.linked = linked;
+                }
             })
             .or_insert_with(|| {
                 new = true;
-                Entry::now(name.clone())
+                Entry::now(name.clone()).linked_to(linked)
             });
         new
+    }
+
+    /// Registered torrents less the linked pairs among them: releases, counting a
+    /// hybrid's two swarms once.
+    pub fn registered_releases(&self) -> usize {
+        let pairs = self
+            .registered
+            .iter()
+            .filter(|e| {
+                e.linked
+                    .is_some_and(|l| l < *e.key() && self.registered.contains_key(&l))
+            })
+            .count();
+        self.registered.len() - pairs
     }
 
     pub fn unregister(&self, ih: &InfoHash) -> Option<Entry> {
@@ -271,8 +322,8 @@ mod tests {
         allow.set_file_list([a].into_iter().collect());
         assert_eq!(allow.check(&a), Ok(()));
         assert!(allow.keeps(&a));
-        assert!(allow.register(b, Some("b.iso".into())));
-        assert!(!allow.register(b, None));
+        assert!(allow.register(b, Some("b.iso".into()), None));
+        assert!(!allow.register(b, None, None));
         assert_eq!(
             allow.registration(&b).unwrap().name.as_deref(),
             Some("b.iso")

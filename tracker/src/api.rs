@@ -121,10 +121,10 @@ where
                     Some(r) => api_shared::get_torrent(t, r, ih).await,
                     None => get_torrent(t, ih),
                 },
-                Method::PUT => match (read_name(req).await, shared) {
-                    (Ok(name), Some(r)) => api_shared::put(t, r, denied, ih, name).await,
-                    (Ok(name), None) if denied => put_denied(t, ih, name),
-                    (Ok(name), None) => put_torrent(t, ih, name),
+                Method::PUT => match (read_put(req, ih, denied).await, shared) {
+                    (Ok(b), Some(r)) => api_shared::put(t, r, denied, ih, b.name, b.linked).await,
+                    (Ok(b), None) if denied => put_denied(t, ih, b.name),
+                    (Ok(b), None) => put_torrent(t, ih, b.name, b.linked),
                     (Err(e), _) => e,
                 },
                 Method::DELETE => match shared {
@@ -144,10 +144,19 @@ where
 #[serde(deny_unknown_fields)]
 struct PutBody {
     name: Option<String>,
+    /// Another swarm of the same release (a hybrid's other info hash), hex.
+    linked: Option<String>,
 }
 
-/// Reads the optional `{"name": ...}` body of a PUT.
-async fn read_name<B>(req: Request<B>) -> Result<Option<String>, Reply>
+/// What a PUT may carry.
+#[derive(Debug, Default)]
+struct Put {
+    name: Option<String>,
+    linked: Option<InfoHash>,
+}
+
+/// Reads the optional `{"name": ..., "linked": ...}` body of a PUT for `ih`.
+async fn read_put<B>(req: Request<B>, ih: InfoHash, denied: bool) -> Result<Put, Reply>
 where
     B: HttpBody,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -163,7 +172,7 @@ where
         })?
         .to_bytes();
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
+        return Ok(Put::default());
     }
     let body: PutBody = serde_json::from_slice(&bytes).map_err(|e| {
         error(
@@ -171,13 +180,40 @@ where
             format!("body must be JSON like {{\"name\": \"release.iso\"}}: {e}"),
         )
     })?;
-    match body.name {
-        Some(n) if n.len() > MAX_NAME || n.chars().any(char::is_control) => Err(error(
-            StatusCode::BAD_REQUEST,
-            format!("name must be at most {MAX_NAME} bytes without control characters"),
-        )),
-        n => Ok(n),
-    }
+    let name = match body.name {
+        Some(n) if n.len() > MAX_NAME || n.chars().any(char::is_control) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("name must be at most {MAX_NAME} bytes without control characters"),
+            ))
+        }
+        n => n,
+    };
+    let linked = match body.linked {
+        None => None,
+        Some(_) if denied => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "linked applies to registrations, not denials",
+            ))
+        }
+        Some(hex) => match hex.parse::<InfoHash>() {
+            Ok(l) if l != ih => Some(l),
+            Ok(_) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "a torrent cannot be linked to itself",
+                ))
+            }
+            Err(_) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "linked must be a 40-hex-digit info hash",
+                ))
+            }
+        },
+    };
+    Ok(Put { name, linked })
 }
 
 #[derive(Serialize)]
@@ -188,6 +224,9 @@ pub(crate) struct TorrentView {
     tracked: bool,
     name: Option<String>,
     added: Option<u64>,
+    /// The other swarm of the same release (a hybrid torrent's other info hash).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    linked: Option<String>,
     seeders: u32,
     leechers: u32,
     downloaded: u32,
@@ -205,6 +244,7 @@ pub(crate) fn view_with(t: &Tracker, ih: InfoHash, s: ScrapeStats) -> TorrentVie
         registered: reg.is_some(),
         tracked: t.access.check(&ih).is_ok(),
         name: reg.as_ref().and_then(|e| e.name.clone()),
+        linked: reg.as_ref().and_then(|e| e.linked).map(|l| l.to_hex()),
         added: reg.map(|e| e.added),
         seeders: s.complete,
         leechers: s.incomplete,
@@ -226,8 +266,8 @@ fn get_torrent(t: &Tracker, ih: InfoHash) -> Reply {
     (StatusCode::OK, to_json(&view(t, ih)))
 }
 
-fn put_torrent(t: &Tracker, ih: InfoHash, name: Option<String>) -> Reply {
-    match t.register_torrent(ih, name) {
+fn put_torrent(t: &Tracker, ih: InfoHash, name: Option<String>, linked: Option<InfoHash>) -> Reply {
+    match t.register_torrent(ih, name, linked) {
         Ok(true) => (StatusCode::CREATED, to_json(&view(t, ih))),
         Ok(false) => (StatusCode::OK, to_json(&view(t, ih))),
         Err(e) => error(StatusCode::INSUFFICIENT_STORAGE, e.to_string()),
@@ -353,6 +393,8 @@ fn stats(t: &Tracker) -> serde_json::Value {
         "peers_ipv4": total(g.seeders[0].get() + g.leechers[0].get()),
         "peers_ipv6": total(g.seeders[1].get() + g.leechers[1].get()),
         "registered": t.access.registered_len(),
+        // A hybrid torrent's two swarms are two registrations but one release.
+        "registered_releases": t.access.registered_releases(),
         "denied": t.access.denied_len(),
         "access_list_file_entries": t.access.file_len(),
         "downloads_completed_since_start": t.metrics.completed.get(),

@@ -43,8 +43,9 @@ pub(crate) async fn put(
     denied: bool,
     ih: InfoHash,
     name: Option<String>,
+    linked: Option<InfoHash>,
 ) -> Reply {
-    let entry = Entry::now(name);
+    let entry = Entry::now(name).linked_to(linked);
     let cap = t.config().max_torrents;
     let put = match r.lists.put(denied, &ih, &entry, cap).await {
         Ok(p) => p,

@@ -11,19 +11,21 @@ use crate::tracker::Tracker;
 pub struct RegistrationLimit(pub usize);
 
 impl Tracker {
-    /// Registers `ih` (with a display name): in `allow` mode it is tracked from now on,
-    /// in any mode its entry and count are kept while it has no peers. Returns whether
-    /// it is new; registrations are capped at `max_torrents`.
+    /// Registers `ih` (with a display name, and linked to the other swarm of the same
+    /// release, see [`crate::access::Entry::linked`]): in `allow` mode it is tracked from
+    /// now on, in any mode its entry and count are kept while it has no peers. Returns
+    /// whether it is new; registrations are capped at `max_torrents`.
     pub fn register_torrent(
         &self,
         ih: InfoHash,
         name: Option<String>,
+        linked: Option<InfoHash>,
     ) -> Result<bool, RegistrationLimit> {
         let cap = self.config().max_torrents;
         if self.access.registration(&ih).is_none() && self.access.registered_len() >= cap {
             return Err(RegistrationLimit(cap));
         }
-        let new = self.access.register(ih, name);
+        let new = self.access.register(ih, name, linked);
         self.store.ensure(ih);
         self.registrations_changed();
         Ok(new)

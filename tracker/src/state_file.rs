@@ -11,6 +11,8 @@
 //! newer files.
 //!
 //! Payloads: registrations and denials are `[hash 20][added u64][name length u16][name]`
+//! repeated; links (registrations linked to another swarm of the same release, written
+//! after the registrations so older trackers skip them) `[hash 20][linked hash 20]`
 //! repeated; torrents are `[hash 20][downloaded u32][v4 count u32][v4 peers: addr 6,
 //! role u8][v6 count u32][v6 peers: addr 18, role u8]` repeated.
 
@@ -29,6 +31,7 @@ const VERSION: u32 = 1;
 const REGISTERED: u8 = 1;
 const DENIED: u8 = 2;
 const TORRENTS: u8 = 3;
+const LINKS: u8 = 4;
 const END: u8 = 0xff;
 
 /// Everything the state file holds.
@@ -89,6 +92,13 @@ impl Writer {
 
     pub fn registered(&mut self, list: &[(InfoHash, Entry)]) {
         self.entries(REGISTERED, list);
+        self.begin(LINKS);
+        for (ih, e) in list {
+            if let Some(l) = e.linked {
+                self.out.extend_from_slice(ih.as_bytes());
+                self.out.extend_from_slice(l.as_bytes());
+            }
+        }
     }
 
     pub fn denied(&mut self, list: &[(InfoHash, Entry)]) {
@@ -165,6 +175,7 @@ pub fn decode(buf: &[u8]) -> Decoded {
             return d;
         }
     }
+    let mut links = Vec::new();
     loop {
         let head = r.0;
         let (Some(tag), Some(len)) = (r.u8(), r.u64()) else {
@@ -192,8 +203,16 @@ pub fn decode(buf: &[u8]) -> Decoded {
             continue;
         }
         let ok = match tag {
-            END => return d,
+            END => {
+                for (ih, l) in links {
+                    if let Some(e) = d.state.registered.iter_mut().find(|e| e.0 == ih) {
+                        e.1.linked = Some(l);
+                    }
+                }
+                return d;
+            }
             REGISTERED => entries(payload).map(|v| d.state.registered = v),
+            LINKS => pairs(payload).map(|v| links = v),
             DENIED => entries(payload).map(|v| d.state.denied = v),
             TORRENTS => torrents(payload).map(|v| d.state.torrents = v),
             _ => Some(()),
@@ -210,6 +229,7 @@ fn name(tag: u8) -> &'static str {
         REGISTERED => "registrations",
         DENIED => "denials",
         TORRENTS => "torrents",
+        LINKS => "links",
         END => "end",
         _ => "unknown",
     }
@@ -224,7 +244,23 @@ fn entries(payload: &[u8]) -> Option<Vec<(InfoHash, Entry)>> {
         let n = usize::from(r.u16()?);
         let name = std::str::from_utf8(r.take(n)?).ok()?;
         let name = (!name.is_empty()).then(|| name.to_string());
-        v.push((ih, Entry { name, added }));
+        v.push((
+            ih,
+            Entry {
+                name,
+                added,
+                linked: None,
+            },
+        ));
+    }
+    Some(v)
+}
+
+fn pairs(payload: &[u8]) -> Option<Vec<(InfoHash, InfoHash)>> {
+    let mut r = Reader(payload);
+    let mut v = Vec::new();
+    while !r.0.is_empty() {
+        v.push((r.hash()?, r.hash()?));
     }
     Some(v)
 }
@@ -305,6 +341,7 @@ mod tests {
                 Entry {
                     name: Some("ubuntu-24.04.iso".into()),
                     added: 1_700_000_000,
+                    linked: Some(InfoHash([9; 20])),
                 },
             )],
             denied: vec![(
@@ -312,6 +349,7 @@ mod tests {
                 Entry {
                     name: None,
                     added: 5,
+                    linked: None,
                 },
             )],
             torrents: vec![

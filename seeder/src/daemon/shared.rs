@@ -102,8 +102,10 @@ impl Shared {
     /// Tells the embedded tracker, if any, to track `t` (a torrent the library loaded).
     pub fn track(&self, t: &Torrent) {
         if let Some(tracker) = self.embedded_tracker.get() {
-            for h in t.swarms() {
-                if let Err(e) = tracker.register_torrent(h, Some(t.info.name.clone())) {
+            let swarms = t.swarms();
+            for &h in &swarms {
+                let linked = swarms.iter().copied().find(|&o| o != h);
+                if let Err(e) = tracker.register_torrent(h, Some(t.info.name.clone()), linked) {
                     tracing::error!(torrent = %t.source.display(), error = %e, "embedded tracker cannot track it");
                 }
             }

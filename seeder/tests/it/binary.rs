@@ -8,7 +8,7 @@ use seedline_testkit::{KillOnDrop, Run};
 use seedline_tracker::{Config as TrackerConfig, Listeners as TrackerListeners};
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon_util::{eventually, scrape};
+use crate::daemon_util::{eventually, scrape, AllowTracker};
 use crate::seed::release;
 
 const BIN: &str = env!("CARGO_BIN_EXE_seeder");
@@ -111,24 +111,9 @@ async fn sigterm_announces_stopped_and_exits_zero() {
 /// and then tracks it; nothing is announced before the registration.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registers_with_an_allow_mode_tracker_then_announces() {
-    use std::sync::Arc;
     let token = "seeder-test-token-0123456789";
-    let tcfg = TrackerConfig {
-        listen: vec!["127.0.0.1:0".parse().unwrap()],
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        mode: seedline_tracker::access::Mode::Allow,
-        admin_token: Some(token.into()),
-        ..TrackerConfig::default()
-    };
-    let tl = TrackerListeners::bind(&tcfg).unwrap();
-    let (tracker, admin) = (tl.public_addrs()[0], tl.admin_addr().unwrap());
-    let t = Arc::new(seedline_tracker::Tracker::new(
-        &tcfg,
-        seedline_tracker::metrics::Metrics::new(),
-    ));
-    let stop = CancellationToken::new();
-    let _guard = stop.clone().drop_guard();
-    tokio::spawn(seedline_tracker::serve(t.clone(), tl, stop));
+    let allow = AllowTracker::start(token);
+    let (t, tracker, admin) = (&allow.tracker, allow.addr, allow.admin);
 
     let dir = tempfile::tempdir().unwrap();
     let (torrent, _) = release(dir.path(), true);

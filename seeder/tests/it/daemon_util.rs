@@ -141,3 +141,44 @@ pub async fn http_get(addr: SocketAddr, target: &str) -> (String, Vec<u8>) {
 pub async fn eventually<Fut: Future<Output = bool>>(f: impl FnMut() -> Fut) -> bool {
     seedline_testkit::eventually(DEADLINE, f).await
 }
+
+/// A tracker in `allow` mode in this process, with its admin API behind `token`: it
+/// tracks only what is registered. Stopped on drop.
+pub struct AllowTracker {
+    pub tracker: std::sync::Arc<seedline_tracker::Tracker>,
+    /// The announce (and scrape) listener.
+    pub addr: SocketAddr,
+    /// The admin API's listener.
+    pub admin: SocketAddr,
+    _stop: tokio_util::sync::DropGuard,
+}
+
+impl AllowTracker {
+    pub fn start(token: &str) -> Self {
+        let cfg = seedline_tracker::Config {
+            listen: vec!["127.0.0.1:0".parse().unwrap()],
+            admin_listen: "127.0.0.1:0".parse().unwrap(),
+            mode: seedline_tracker::access::Mode::Allow,
+            admin_token: Some(token.into()),
+            ..seedline_tracker::Config::default()
+        };
+        let listeners = seedline_tracker::Listeners::bind(&cfg).unwrap();
+        let (addr, admin) = (listeners.public_addrs()[0], listeners.admin_addr().unwrap());
+        let tracker = std::sync::Arc::new(seedline_tracker::Tracker::new(
+            &cfg,
+            seedline_tracker::metrics::Metrics::new(),
+        ));
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(seedline_tracker::serve(
+            tracker.clone(),
+            listeners,
+            stop.clone(),
+        ));
+        Self {
+            tracker,
+            addr,
+            admin,
+            _stop: stop.drop_guard(),
+        }
+    }
+}

@@ -215,3 +215,50 @@ async fn deny_through_the_api_drops_the_swarm() {
     announce_reply(&s, &a).await;
     s.stop().await;
 }
+
+/// A hybrid torrent is announced under two info hashes; the origin registers each linked
+/// to the other, and the tracker counts them as one release.
+#[tokio::test]
+async fn a_hybrids_two_swarms_are_registered_linked() {
+    let s = TestServer::start(api_config(Mode::Allow)).await;
+    let (v1, v2) = (format!("/api/torrents/{}", hex(1)), hex(2));
+    let body = format!(r#"{{"name": "release.iso", "linked": "{v2}"}}"#);
+    let (status, v) = call(&s, "PUT", &v1, &body).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["linked"], v2.as_str());
+    let body = format!(r#"{{"name": "release.iso", "linked": "{}"}}"#, hex(1));
+    let (status, _) = call(&s, "PUT", &format!("/api/torrents/{v2}"), &body).await;
+    assert_eq!(status, 201);
+    call(&s, "PUT", &format!("/api/torrents/{}", hex(3)), "").await;
+    let (_, stats) = call(&s, "GET", "/api/stats", "").await;
+    assert_eq!(
+        (
+            stats["registered"].as_u64(),
+            stats["registered_releases"].as_u64()
+        ),
+        (Some(3), Some(2)),
+        "{stats}"
+    );
+    // Registering again without a link keeps it; an unlinked torrent shows none.
+    call(&s, "PUT", &v1, r#"{"name": "release.iso"}"#).await;
+    assert_eq!(call(&s, "GET", &v1, "").await.1["linked"], v2.as_str());
+    let (_, v) = call(&s, "GET", &format!("/api/torrents/{}", hex(3)), "").await;
+    assert!(v.get("linked").is_none(), "{v}");
+    // Once one side goes, the other is a release of its own again.
+    call(&s, "DELETE", &format!("/api/torrents/{v2}"), "").await;
+    let (_, stats) = call(&s, "GET", "/api/stats", "").await;
+    assert_eq!(stats["registered_releases"], 2);
+
+    let bad = [
+        (r#"{"linked": "xyz"}"#, "40-hex-digit"),
+        (&*format!(r#"{{"linked": "{}"}}"#, hex(1)), "itself"),
+    ];
+    for (body, says) in bad {
+        let (status, v) = call(&s, "PUT", &v1, body).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(v["error"].as_str().unwrap().contains(says), "{v}");
+    }
+    let (status, v) = call(&s, "PUT", &format!("/api/denied/{}", hex(4)), &body).await;
+    assert_eq!(status, 400, "{v}");
+    s.stop().await;
+}

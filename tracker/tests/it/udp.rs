@@ -284,7 +284,9 @@ async fn access_and_numwant_come_from_the_shared_core() {
     let cid = c.connect().await;
     let refused = c.announce(cid, ann(5, 1, 7001, 0)).await;
     assert!(error_of(&refused).contains("not"), "{}", error_of(&refused));
-    s.tracker.register_torrent(InfoHash([5; 20]), None).unwrap();
+    s.tracker
+        .register_torrent(InfoHash([5; 20]), None, None)
+        .unwrap();
     for p in 1..=4u8 {
         c.announce(cid, ann(5, p, 7000 + u16::from(p), 10)).await;
     }
