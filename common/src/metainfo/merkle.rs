@@ -18,7 +18,7 @@ pub fn leaf(block: &[u8]) -> Hash32 {
     Sha256::digest(block).into()
 }
 
-fn parent(left: &Hash32, right: &Hash32) -> Hash32 {
+pub(crate) fn parent(left: &Hash32, right: &Hash32) -> Hash32 {
     let mut h = Sha256::new();
     h.update(left);
     h.update(right);
@@ -79,6 +79,18 @@ pub fn file_tree(leaves: &[Hash32], piece_length: u64) -> (Hash32, Option<Vec<Ha
         .collect();
     let root = climb(layer.clone(), height, levels_for(layer.len()));
     (root, Some(layer))
+}
+
+/// The root of a subtree of `2^height` leaves that starts with `leaves` (at most that
+/// many; the rest are zero): a v2 piece's node in its file's tree (`height` is log2 of
+/// blocks per piece), or the root of a file of one piece at most (`height`: its blocks
+/// rounded up to a power of two).
+pub fn subtree_root(leaves: &[Hash32], height: u32) -> Hash32 {
+    assert!(leaves.len() <= 1 << height, "leaves fit under the subtree");
+    if leaves.is_empty() {
+        return zero_subtree(height);
+    }
+    climb(leaves.to_vec(), 0, height)
 }
 
 /// The root of a file's tree from its piece layer, whose nodes are `height` levels

@@ -8,6 +8,7 @@
 mod builder;
 mod encode;
 mod error;
+pub mod hash_tree;
 mod hasher;
 mod magnet;
 pub mod merkle;

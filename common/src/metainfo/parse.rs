@@ -60,20 +60,32 @@ impl Metainfo {
     }
 }
 
-/// A v2-only torrent's files as a v1 `Info` without pieces, for names and sizes.
+/// A v2-only torrent's files as a v1 `Info` without pieces: names and sizes, and the
+/// piece space v2 peers share, in which every file starts a piece. That space is what a
+/// hybrid's v1 part spells out with BEP 47 pad files, so the same pads (`.pad/N`) stand
+/// after every file that does not end on a piece boundary.
 fn view_of(v2: &super::v2::V2Info) -> Info {
     let layout = match v2.files.as_slice() {
         [one] if one.path.is_empty() => Layout::Single { length: one.length },
-        files => Layout::Multi {
-            files: files
-                .iter()
-                .map(|f| FileEntry {
+        files => {
+            let mut entries = Vec::with_capacity(files.len() * 2);
+            for f in files {
+                entries.push(FileEntry {
                     path: f.path.clone(),
                     length: f.length,
                     pad: false,
-                })
-                .collect(),
-        },
+                });
+                let pad = super::v2::pad_after(f.length, v2.piece_length);
+                if pad > 0 {
+                    entries.push(FileEntry {
+                        path: vec![".pad".into(), pad.to_string()],
+                        length: pad,
+                        pad: true,
+                    });
+                }
+            }
+            Layout::Multi { files: entries }
+        }
     };
     Info {
         name: v2.name.clone(),

@@ -1,4 +1,7 @@
-//! Length-prefixed peer messages (BEP 3 and the Fast extension, BEP 6).
+//! Length-prefixed peer messages (BEP 3, the Fast extension of BEP 6, BEP 52's hash
+//! messages).
+
+use super::hashes::{HashRequest, HASH_REQUEST_LEN};
 
 /// A block: `length` bytes at `begin` inside piece `index`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,6 +35,15 @@ pub enum Message<'a> {
     HaveNone,
     Reject(BlockRequest),
     AllowedFast(u32),
+    /// BEP 52: asks for a range of a file's Merkle tree.
+    HashRequest(HashRequest),
+    /// BEP 52: the hashes asked for (32 bytes each), then the proof's uncles.
+    Hashes {
+        request: HashRequest,
+        hashes: &'a [u8],
+    },
+    /// BEP 52: the sender will not give the hashes asked for.
+    HashReject(HashRequest),
     /// BEP 10: `id` 0 is the extended handshake, others are the ids the receiver chose.
     Extended {
         id: u8,
@@ -69,6 +81,9 @@ const HAVE_NONE: u8 = 0x0f;
 const REJECT: u8 = 0x10;
 const ALLOWED_FAST: u8 = 0x11;
 const EXTENDED: u8 = 20;
+const HASH_REQUEST: u8 = 21;
+const HASHES: u8 = 22;
+const HASH_REJECT: u8 = 23;
 
 /// Caps on a frame's length prefix (payload plus id byte) by kind, so that the one
 /// message whose size grows with the torrent (the bitfield) does not raise the cap of
@@ -182,6 +197,23 @@ impl<'a> Message<'a> {
             CANCEL => fixed(13).map(|()| Message::Cancel(block(body)))?,
             REJECT => fixed(13).map(|()| Message::Reject(block(body)))?,
             BITFIELD => Message::Bitfield(body),
+            HASH_REQUEST => fixed(1 + HASH_REQUEST_LEN as u32)
+                .map(|()| Message::HashRequest(HashRequest::decode(body)))?,
+            HASH_REJECT => fixed(1 + HASH_REQUEST_LEN as u32)
+                .map(|()| Message::HashReject(HashRequest::decode(body)))?,
+            HASHES => {
+                if body.len() < HASH_REQUEST_LEN || !(body.len() - HASH_REQUEST_LEN).is_multiple_of(32) {
+                    return Err(WireError::BadLength {
+                        id,
+                        expected: 1 + HASH_REQUEST_LEN as u32,
+                        got: body.len() as u32 + 1,
+                    });
+                }
+                Message::Hashes {
+                    request: HashRequest::decode(body),
+                    hashes: &body[HASH_REQUEST_LEN..],
+                }
+            }
             PIECE => {
                 if body.len() < 8 {
                     return Err(WireError::BadLength {
@@ -257,6 +289,24 @@ impl<'a> Message<'a> {
             Message::Piece { index, begin, data } => {
                 write_piece_header(out, index, begin, data.len() as u32);
                 out.extend_from_slice(data);
+            }
+            Message::HashRequest(r) | Message::HashReject(r) => {
+                let id = if matches!(self, Message::HashRequest(_)) {
+                    HASH_REQUEST
+                } else {
+                    HASH_REJECT
+                };
+                out.extend_from_slice(&(1 + HASH_REQUEST_LEN as u32).to_be_bytes());
+                out.push(id);
+                r.encode(out);
+            }
+            Message::Hashes { request, hashes } => {
+                out.extend_from_slice(
+                    &((1 + HASH_REQUEST_LEN + hashes.len()) as u32).to_be_bytes(),
+                );
+                out.push(HASHES);
+                request.encode(out);
+                out.extend_from_slice(hashes);
             }
             Message::Extended { id, payload } => with_bytes(out, &[EXTENDED, id], payload),
             Message::Unknown { id, payload } => with_bytes(out, &[id], payload),

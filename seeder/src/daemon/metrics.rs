@@ -12,6 +12,7 @@ pub struct Metrics {
     pub uploaded_bytes: IntCounter,
     pub blocks_served: IntCounter,
     pub metadata_pieces_served: IntCounter,
+    pub hashes_served: IntCounter,
     pub super_seed_offers: IntCounter,
     pub peers_connected: IntGauge,
     pub peers_unchoked: IntGauge,
@@ -53,6 +54,10 @@ impl Metrics {
             metadata_pieces_served: r.counter(
                 "metadata_pieces_served_total",
                 "BEP 9 metadata pieces sent (magnet links resolved against us).",
+            ),
+            hashes_served: r.counter(
+                "hashes_served_total",
+                "BEP 52 `hashes` answers sent (v2 peers that came by magnet link fetch the piece layers so).",
             ),
             super_seed_offers: r.counter(
                 "super_seed_offers_total",

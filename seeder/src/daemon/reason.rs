@@ -112,6 +112,8 @@ reasons! {
         TooManyRequests => "too_many_requests",
         /// The piece could not be read.
         Disk => "disk_error",
+        /// A BEP 52 `hash request` we cannot answer (got `hash reject`).
+        Hashes => "hash_request_refused",
     }
 }
 

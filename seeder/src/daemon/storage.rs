@@ -111,6 +111,22 @@ impl Storage {
         }
     }
 
+    /// The same storage followed by zeros up to `total` bytes: libtorrent pads a v2
+    /// torrent's last file to a whole piece too, and asks for the padding.
+    pub fn pad_to(mut self, total: u64) -> Self {
+        if total > self.total {
+            self.spans.push(Span {
+                path: self.root.clone(),
+                offset: self.total,
+                length: total - self.total,
+                pad: true,
+                baseline: Mutex::new(None),
+            });
+            self.total = total;
+        }
+        self
+    }
+
     /// The data root the content lives under (`root/<name>`).
     pub fn root(&self) -> &Path {
         &self.root

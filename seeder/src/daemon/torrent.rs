@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use seedline_common::metainfo::hash_tree::HashRefusal;
 use seedline_common::metainfo::merkle::Hash32;
 use seedline_common::metainfo::{Info, Metainfo};
 use seedline_common::wire::Bitfield;
-use seedline_common::wire::Handshake;
+use seedline_common::wire::{Handshake, HashRequest};
 use seedline_common::InfoHash;
 use sha1::{Digest, Sha1};
 use tokio::sync::watch;
@@ -27,6 +28,7 @@ use super::rate::RateLimiter;
 use super::storage::{ContentError, OpenSpan, Storage};
 use super::super_seed::SuperSeed;
 use super::webseed::resolve::FileIndex;
+use v2::{NodeHasher, V2Served};
 
 /// What our `make-torrent` writes in `created by`, whatever its version.
 const CREATED_BY_PREFIX: &str = "seedline make-torrent ";
@@ -80,6 +82,9 @@ pub struct Torrent {
     pub info_hash: InfoHash,
     /// The SHA-256 info hash of a v2 or hybrid torrent (BEP 52).
     pub info_hash_v2: Option<Hash32>,
+    /// The Merkle trees of a v2 or hybrid torrent: its pieces are proven against them
+    /// too, and `hash request`s answered from them.
+    v2: Option<V2Served>,
     pub info: Info,
     /// The `info` dictionary as published, for BEP 9.
     pub info_bytes: Vec<u8>,
@@ -136,29 +141,33 @@ impl Torrent {
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let parsed = Metainfo::from_bytes(&bytes)
             .map_err(|e| format!("{} is not a valid torrent: {e}", path.display()))?;
-        // A hybrid is served through its v1 swarm (its pad files are zeros, never read
-        // from disk); a v2-only torrent has no v1 pieces to serve.
-        if parsed
-            .v2
-            .as_ref()
-            .is_some_and(|v| v.info.version == seedline_common::metainfo::Version::V2)
-        {
-            return Err(format!(
-                "{} is a v2-only torrent (BEP 52), which the seeder does not serve yet",
-                path.display()
-            ));
-        }
         let info_hash_v2 = parsed.v2.as_ref().map(|v| v.info_hash);
         let m = parsed.metainfo;
+        // A v2-only torrent's `info` is its v2 files with the pads v2 implies: the piece
+        // space its peers share (see `Metainfo::from_bytes`).
+        let v2 = parsed
+            .v2
+            .map(|v| V2Served::new(&m.info, v.info))
+            .transpose()
+            .map_err(|e| format!("{} cannot be served: {e}", path.display()))?;
         let trusted = m
             .created_by
             .as_deref()
             .is_some_and(|c| c.starts_with(CREATED_BY_PREFIX));
-        let piece_count = u32::try_from(m.info.pieces.len())
-            .map_err(|_| format!("{} has too many pieces", path.display()))?;
-        let pieces = (0..m.info.pieces.len())
-            .map(|_| AtomicU8::new(UNKNOWN))
-            .collect();
+        let mut storage = Storage::new(&m.info, data_dir, files);
+        let mut total_length = m.info.total_length();
+        let count = if m.info.pieces.is_empty() {
+            // v2 only: libtorrent pads the last file to a whole piece as it pads every
+            // other, and asks for that padding.
+            total_length = total_length.next_multiple_of(m.info.piece_length);
+            storage = storage.pad_to(total_length);
+            total_length / m.info.piece_length
+        } else {
+            m.info.pieces.len() as u64
+        };
+        let piece_count =
+            u32::try_from(count).map_err(|_| format!("{} has too many pieces", path.display()))?;
+        let pieces = (0..piece_count).map(|_| AtomicU8::new(UNKNOWN)).collect();
         metrics
             .torrents
             .with_label_values(&[State::Missing.label()])
@@ -166,8 +175,9 @@ impl Torrent {
         Ok(Arc::new(Self {
             info_hash: parsed.info_hash,
             info_hash_v2,
-            total_length: m.info.total_length(),
-            storage: Storage::new(&m.info, data_dir, files),
+            v2,
+            total_length,
+            storage,
             tiers: m.tiers(),
             info: m.info,
             info_bytes: parsed.info_bytes,
@@ -413,7 +423,7 @@ impl Torrent {
             _ => {}
         }
         let generation = self.content_generation();
-        let good = self.hash_piece(index)? == self.info.pieces[index as usize];
+        let good = self.hash_piece(index)?;
         if generation != self.content_generation() {
             // The content changed while it was hashed: this verdict is about old bytes.
             return Err(std::io::Error::other(
@@ -441,18 +451,49 @@ impl Torrent {
         Ok(good)
     }
 
-    fn hash_piece(&self, index: u32) -> std::io::Result<[u8; 20]> {
+    /// Whether piece `index` hashes to what the torrent says: its SHA-1 (v1 and hybrid),
+    /// and its node in its file's Merkle tree (v2 and hybrid; a hybrid whose halves
+    /// disagree is served to neither swarm). One read feeds both.
+    fn hash_piece(&self, index: u32) -> std::io::Result<bool> {
         let range = self.piece_range(index);
         let mut buf = vec![0u8; HASH_CHUNK.min((range.end - range.start) as usize)];
-        let mut h = Sha1::new();
+        let mut sha1 = self
+            .info
+            .pieces
+            .get(index as usize)
+            .map(|h| (Sha1::new(), h));
+        let mut node = match &self.v2 {
+            Some(v2) => match v2.piece_node(index) {
+                Some(n) => Some(NodeHasher::new(n)),
+                None => return Ok(false),
+            },
+            None => None,
+        };
+        if sha1.is_none() && node.is_none() {
+            return Ok(false);
+        }
         let mut pos = range.start;
         while pos < range.end {
             let n = ((range.end - pos) as usize).min(buf.len());
             self.read_at(pos, &mut buf[..n])?;
-            h.update(&buf[..n]);
+            if let Some((h, _)) = &mut sha1 {
+                h.update(&buf[..n]);
+            }
+            if let Some(h) = &mut node {
+                h.update(&buf[..n]);
+            }
             pos += n as u64;
         }
-        Ok(h.finalize().into())
+        let sha1_ok = sha1.is_none_or(|(h, want)| <[u8; 20]>::from(h.finalize()) == *want);
+        Ok(sha1_ok && node.is_none_or(NodeHasher::matches))
+    }
+
+    /// The answer to a BEP 52 `hash request`.
+    pub fn hashes(&self, req: &HashRequest) -> Result<Vec<Hash32>, HashRefusal> {
+        match &self.v2 {
+            Some(v2) => v2.hashes(req),
+            None => Err(HashRefusal::OutOfTree),
+        }
     }
 
     /// Hashes every piece not yet proven, announcing progress; blocking. Stops early when
@@ -523,6 +564,8 @@ impl Drop for Torrent {
         self.metrics.torrents.with_label_values(&[s.label()]).dec();
     }
 }
+
+mod v2;
 
 #[cfg(test)]
 mod tests;

@@ -26,6 +26,7 @@ mod udp;
 mod util;
 mod utp;
 mod v2_golden;
+mod v2_seed;
 mod verify;
 mod webseed;
 mod webseed_clients;

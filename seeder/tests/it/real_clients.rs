@@ -23,7 +23,7 @@ pub struct Published {
     pub torrent: PathBuf,
     /// The released file or directory.
     pub content: PathBuf,
-    magnet: String,
+    pub magnet: String,
     _lib: tempfile::TempDir,
 }
 
@@ -31,7 +31,17 @@ pub async fn publish(files: &[(&str, usize)], name: &str) -> Published {
     publish_with(files, name, test_config()).await
 }
 
-pub async fn publish_with(files: &[(&str, usize)], name: &str, mut cfg: Config) -> Published {
+pub async fn publish_with(files: &[(&str, usize)], name: &str, cfg: Config) -> Published {
+    publish_made_with(files, name, cfg, &[]).await
+}
+
+/// [`publish_with`], `make-torrent` given `more` arguments too (`--v2`, `--hybrid`).
+pub async fn publish_made_with(
+    files: &[(&str, usize)],
+    name: &str,
+    mut cfg: Config,
+    more: &[&str],
+) -> Published {
     let lib = tempfile::tempdir().unwrap();
     cfg.library = Some(lib.path().to_owned());
     let seeder = Running::start(cfg).await;
@@ -39,22 +49,20 @@ pub async fn publish_with(files: &[(&str, usize)], name: &str, mut cfg: Config) 
     let announce = format!("http://{}/announce", seeder.tracker.unwrap());
     let work = tempfile::tempdir().unwrap();
     let content = lib.path().join(name);
-    let out = make_torrent(
-        work.path(),
-        &[
-            content.to_str().unwrap(),
-            "-l",
-            "32K",
-            "-a",
-            &announce,
-            "-o",
-            "x.torrent",
-            "--publish",
-            lib.path().to_str().unwrap(),
-            "--json",
-        ],
-    )
-    .ok();
+    let mut args = vec![
+        content.to_str().unwrap(),
+        "-l",
+        "32K",
+        "-a",
+        &announce,
+        "-o",
+        "x.torrent",
+        "--publish",
+        lib.path().to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(more);
+    let out = make_torrent(work.path(), &args).ok();
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     let magnet = summary["magnet"]
         .as_str()

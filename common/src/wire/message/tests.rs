@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::wire::HashRequest;
 
 const MAX: u32 = 1 << 20;
 
@@ -216,4 +217,47 @@ fn caps_differ_by_kind() {
     ext.extend([0; 20]);
     assert!(Message::decode(&ext, limits).is_err());
     assert!(Message::decode(&ext, MAX).unwrap().is_some());
+}
+
+#[test]
+fn hash_messages_round_trip_and_lengths_are_checked() {
+    let r = HashRequest {
+        root: [7; 32],
+        base: 2,
+        index: 512,
+        count: 512,
+        proof_layers: 9,
+    };
+    let hashes = [0xab; 64];
+    for m in [
+        Message::HashRequest(r),
+        Message::HashReject(r),
+        Message::Hashes {
+            request: r,
+            hashes: &hashes,
+        },
+    ] {
+        let mut out = Vec::new();
+        m.encode(&mut out);
+        assert_eq!(Message::decode(&out, MAX), Ok(Some((m, out.len()))));
+    }
+    // Golden: length 49, id 21, the root, then four big-endian integers.
+    let mut out = Vec::new();
+    Message::HashRequest(r).encode(&mut out);
+    assert_eq!(&out[..5], &[0, 0, 0, 49, 21]);
+    assert_eq!(
+        &out[37..],
+        &[0, 0, 0, 2, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 9]
+    );
+    // A request one byte short, and hashes that are not whole 32-byte hashes.
+    let short = [&[0, 0, 0, 48, 21][..], &[0; 47]].concat();
+    assert!(matches!(
+        Message::decode(&short, MAX),
+        Err(WireError::BadLength { id: 21, .. })
+    ));
+    let ragged = [&[0, 0, 0, 50, 22][..], &[0; 49]].concat();
+    assert!(matches!(
+        Message::decode(&ragged, MAX),
+        Err(WireError::BadLength { id: 22, .. })
+    ));
 }

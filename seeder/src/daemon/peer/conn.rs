@@ -9,6 +9,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use seedline_common::metainfo::hash_tree::HashRefusal;
+use seedline_common::metainfo::merkle::Hash32;
+use seedline_common::wire::HashRequest;
 use tokio::sync::Notify;
 
 use super::memory::PeerMemory;
@@ -90,6 +93,7 @@ impl Conn {
             Event::PeerHave(i) => self.super_seed(m, |ss, id, servable| ss.have(id, i, servable)),
             Event::Rejected(why) => m.requests_rejected.with_label_values(&[why]).inc(),
             Event::MetadataServed => m.metadata_pieces_served.inc(),
+            Event::HashesServed => m.hashes_served.inc(),
         }
     }
 
@@ -187,5 +191,9 @@ impl Content for Conn {
 
     fn metadata(&self) -> Option<&[u8]> {
         (!self.torrent.info.private).then_some(&self.torrent.info_bytes[..])
+    }
+
+    fn hashes(&self, req: &HashRequest) -> Result<Vec<Hash32>, HashRefusal> {
+        self.torrent.hashes(req)
     }
 }

@@ -14,7 +14,11 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use seedline_common::wire::{Bitfield, BlockRequest, FrameLimits, Message, MAX_BLOCK_LEN};
+use seedline_common::metainfo::hash_tree::HashRefusal;
+use seedline_common::metainfo::merkle::Hash32;
+use seedline_common::wire::{
+    Bitfield, BlockRequest, FrameLimits, HashRequest, Message, MAX_BLOCK_LEN,
+};
 
 use crate::daemon::reason::Rejection;
 
@@ -53,6 +57,8 @@ pub trait Content {
     fn advertised(&self, index: u32) -> bool;
     /// The info dictionary for BEP 9, or `None` when it is not shared (private torrents).
     fn metadata(&self) -> Option<&[u8]>;
+    /// The answer to a BEP 52 `hash request` (a v1 torrent has no trees to answer from).
+    fn hashes(&self, req: &HashRequest) -> Result<Vec<Hash32>, HashRefusal>;
 }
 
 /// The caps a peer pushes against (settings of the same names).
@@ -78,6 +84,8 @@ pub enum Event {
     Rejected(Rejection),
     /// A BEP 9 metadata piece was queued.
     MetadataServed,
+    /// A BEP 52 `hashes` answer was queued.
+    HashesServed,
 }
 
 /// What the writer should do next.

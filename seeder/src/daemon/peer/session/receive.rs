@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 use seedline_common::wire::{
-    frame_len, Bitfield, BlockRequest, ExtendedHandshake, Message, MetadataMessage,
+    frame_len, Bitfield, BlockRequest, ExtendedHandshake, HashRequest, Message, MetadataMessage,
     EXTENDED_HANDSHAKE_ID, MAX_BLOCK_LEN,
 };
 
@@ -106,6 +106,7 @@ impl Session {
                 }
             }
             Message::Extended { id, payload } => self.extended(content, id, payload)?,
+            Message::HashRequest(r) => self.hash_request(content, r),
             Message::Piece { .. } => self.events.push(Event::Rejected(Rejection::Protocol)),
             Message::KeepAlive
             | Message::Choke
@@ -114,6 +115,9 @@ impl Session {
             | Message::Suggest(_)
             | Message::Reject(_)
             | Message::AllowedFast(_)
+            // A seed asks for no hashes; answers to nothing are ignored.
+            | Message::Hashes { .. }
+            | Message::HashReject(_)
             | Message::Unknown { .. } => {}
         }
         if self.peer.is_seed() {
@@ -182,6 +186,27 @@ impl Session {
                 self.wake = true;
             }
         }
+    }
+
+    /// BEP 52: the hashes from the torrent's trees, or `hash reject`. An answer can be a
+    /// few hundred KiB; a peer that asks without reading passes its memory budget.
+    fn hash_request(&mut self, content: &impl Content, r: HashRequest) {
+        match content.hashes(&r) {
+            Ok(hashes) => {
+                Message::Hashes {
+                    request: r,
+                    hashes: hashes.as_flattened(),
+                }
+                .encode(&mut self.control);
+                self.events.push(Event::HashesServed);
+            }
+            Err(why) => {
+                tracing::debug!(reason = %why, "hash request refused");
+                Message::HashReject(r).encode(&mut self.control);
+                self.events.push(Event::Rejected(Rejection::Hashes));
+            }
+        }
+        self.wake = true;
     }
 
     fn extended(
