@@ -202,7 +202,9 @@ impl<'a> Message<'a> {
             HASH_REJECT => fixed(1 + HASH_REQUEST_LEN as u32)
                 .map(|()| Message::HashReject(HashRequest::decode(body)))?,
             HASHES => {
-                if body.len() < HASH_REQUEST_LEN || !(body.len() - HASH_REQUEST_LEN).is_multiple_of(32) {
+                if body.len() < HASH_REQUEST_LEN
+                    || !(body.len() - HASH_REQUEST_LEN).is_multiple_of(32)
+                {
                     return Err(WireError::BadLength {
                         id,
                         expected: 1 + HASH_REQUEST_LEN as u32,

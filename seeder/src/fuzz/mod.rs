@@ -17,7 +17,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use seedline_common::metainfo::{hash_pieces, Info, Layout, Metainfo};
+use seedline_common::metainfo::merkle::{self, BLOCK};
+use seedline_common::metainfo::{hash_pieces, Info, Layout, Metainfo, V2File, V2Info, Version};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
@@ -37,7 +38,8 @@ pub use utp::utp_datagrams;
 pub use webseed::webseed_request;
 
 /// `peer_session` target. The first byte picks the session: bit 0 the peer speaks the
-/// Fast extension, bit 1 the torrent is super-seeded, bit 2 it is private (no BEP 9).
+/// Fast extension, bit 1 the torrent is super-seeded, bit 2 it is private (no BEP 9);
+/// with neither, it is a hybrid (BEP 52 hash requests are answered).
 /// The rest is what the peer sends after its handshake; the reader reads it as a byte
 /// slice, so each input ends at its own EOF.
 pub fn peer_session(data: &[u8]) {
@@ -77,6 +79,26 @@ pub fn peer_session(data: &[u8]) {
         why != Disconnect::Io && why != Disconnect::Idle,
         "reader ended with {why}"
     );
+}
+
+/// The single-file hybrid of `info` (v1) and `data`: its file's Merkle tree and piece
+/// layer (BEP 52). Inputs in `peer_session`'s corpus ask for that layer by its root.
+fn hybrid_of(info: &Info, data: &[u8]) -> V2Info {
+    let leaves: Vec<_> = data.chunks(BLOCK as usize).map(merkle::leaf).collect();
+    let tree = merkle::file_tree(&leaves, info.piece_length);
+    V2Info {
+        version: Version::Hybrid,
+        name: info.name.clone(),
+        piece_length: info.piece_length,
+        files: vec![V2File {
+            path: Vec::new(),
+            length: data.len() as u64,
+            tree: Some(tree),
+        }],
+        v1_pieces: info.pieces.clone(),
+        private: false,
+        source: None,
+    }
 }
 
 /// A torrent of `data` as our own `make-torrent` writes it (trusted: advertised whole,
@@ -130,7 +152,13 @@ fn fixture() -> &'static Fixture {
             let mut m = trusted_metainfo("rel", &data, piece_length, layout, None);
             m.info.private = private;
             let path = dir.path().join(format!("{private}-{super_seed}.torrent"));
-            std::fs::write(&path, m.to_bytes()).expect("torrent written");
+            // The plain one is a hybrid, so BEP 52 hash requests are answered.
+            let bytes = if private || super_seed {
+                m.to_bytes()
+            } else {
+                hybrid_of(&m.info, &data).torrent_bytes(&m)
+            };
+            std::fs::write(&path, bytes).expect("torrent written");
             Torrent::load(
                 &path,
                 dir.path(),
