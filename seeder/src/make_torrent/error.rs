@@ -12,9 +12,6 @@ pub enum Error {
     Io { path: PathBuf, source: io::Error },
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
-    /// Something this version does not do yet.
-    #[error("{0}")]
-    NotYet(String),
     #[error("{} is not a regular file or directory", .0.display())]
     NotRegular(PathBuf),
     #[error("the name of {} is not valid UTF-8, which torrent paths must be", .0.display())]

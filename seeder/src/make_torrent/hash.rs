@@ -37,6 +37,8 @@ const TICK: Duration = Duration::from_millis(100);
 pub struct DataFile {
     pub path: PathBuf,
     pub length: u64,
+    /// A BEP 47 pad file: `length` zeros, never read from disk.
+    pub pad: bool,
 }
 
 /// Hashes the concatenation of `files` in pieces of `piece_length` on `threads` threads.
@@ -48,7 +50,7 @@ pub fn hash_files(
 ) -> Result<Vec<[u8; 20]>, Error> {
     assert!(piece_length > 0, "piece length must not be zero");
     // An empty file is never read; open it anyway so an unreadable one is still reported.
-    for f in files.iter().filter(|f| f.length == 0) {
+    for f in files.iter().filter(|f| f.length == 0 && !f.pad) {
         File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
     }
     let stream = Stream::new(files);
@@ -121,7 +123,7 @@ pub(super) fn on_workers(
 
 /// Fails if a file's size is no longer the one it was hashed at.
 pub(super) fn check_sizes(files: &[DataFile]) -> Result<(), Error> {
-    for f in files {
+    for f in files.iter().filter(|f| !f.pad) {
         let now = fs::metadata(&f.path)
             .map_err(|e| Error::io(&f.path, e))?
             .len();
@@ -217,6 +219,12 @@ impl<'s> Reader<'s> {
             let entry = &self.stream.files[index];
             let file_start = self.stream.ends[index] - entry.length;
             let in_file = (self.stream.ends[index] - pos).min(buf.len() as u64) as usize;
+            if entry.pad {
+                buf[..in_file].fill(0);
+                pos += in_file as u64;
+                buf = &mut buf[in_file..];
+                continue;
+            }
             let file = self.file(index)?;
             let n = match file.read_at(&mut buf[..in_file], pos - file_start) {
                 Ok(0) => return Err(shrank(entry)),

@@ -34,21 +34,18 @@ pub fn verify(
     if let Some(v2) = &parsed.v2 {
         return super::verify_v2::verify(&v2.info, &root, data.is_some(), threads, out);
     }
-    let files = info.files();
-    if files.iter().any(|f| f.pad) {
-        return Err(Error::NotYet(format!(
-            "{}: verify does not read v1 torrents with pad files (BEP 47) yet",
-            torrent.display()
-        )));
-    }
-    let data_files: Vec<DataFile> = files
+    // BEP 47 pad files are zeros in the piece stream, never looked for on disk.
+    let data_files: Vec<DataFile> = info
+        .files()
         .iter()
         .map(|f| DataFile {
             path: data_path(&root, f.path),
             length: f.length,
+            pad: f.pad,
         })
         .collect();
-    if let Some(outcome) = present(&data_files, &root, &info.name, data.is_some(), out)? {
+    let on_disk: Vec<DataFile> = data_files.iter().filter(|f| !f.pad).cloned().collect();
+    if let Some(outcome) = present(&on_disk, &root, &info.name, data.is_some(), out)? {
         return Ok(outcome);
     }
 
@@ -78,7 +75,9 @@ pub fn verify(
     )
     .map_err(Error::Output)?;
     for i in info.files_in_piece(first) {
-        writeln!(out, "  {}", data_files[i].path.display()).map_err(Error::Output)?;
+        if !data_files[i].pad {
+            writeln!(out, "  {}", data_files[i].path.display()).map_err(Error::Output)?;
+        }
     }
     writeln!(out, "{} of {count} pieces do not match", bad.len()).map_err(Error::Output)?;
     Ok(Outcome::Mismatch)

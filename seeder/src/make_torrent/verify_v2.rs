@@ -29,6 +29,7 @@ pub fn verify(
         .map(|f| DataFile {
             path: data_path(root, &f.path),
             length: f.length,
+            pad: false,
         })
         .collect();
     if let Some(outcome) = present(&data_files, root, &v2.name, explicit, out)? {

@@ -55,6 +55,7 @@ impl Walked {
             .map(|f| super::hash::DataFile {
                 path: f.path.clone(),
                 length: f.length,
+                pad: false,
             })
             .collect()
     }

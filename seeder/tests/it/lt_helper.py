@@ -126,6 +126,21 @@ def create_hash(spec):
     return str(lt.torrent_info(lt.bencode(ct.generate())).info_hashes().v1)
 
 
+def create_padded_v1():
+    """A v1 torrent as libtorrent 2.0 writes it with canonical files: BEP 47 pad files
+    after every file that does not end on a piece boundary. Request: parent, path,
+    piece_length, output."""
+    request = json.load(sys.stdin)
+    fs = lt.file_storage()
+    lt.add_files(fs, os.path.join(request["parent"], request["path"]))
+    flags = lt.create_torrent.v1_only | lt.create_torrent.canonical_files
+    ct = lt.create_torrent(fs, request["piece_length"], flags=flags)
+    lt.set_piece_hashes(ct, request["parent"])
+    with open(request["output"], "wb") as f:
+        f.write(lt.bencode(ct.generate()))
+    print(json.dumps({"files": fs.num_files()}))
+
+
 def add(ses, torrent, save_path):
     return ses.add_torrent({"ti": lt.torrent_info(torrent), "save_path": save_path})
 
@@ -203,4 +218,4 @@ def leech(source, save_path, timeout, count):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"check": check, "check2": check2, "seed": seed, "download": download, "leech": leech}[command](*args)
+    {"check": check, "check2": check2, "create_padded_v1": create_padded_v1, "seed": seed, "download": download, "leech": leech}[command](*args)

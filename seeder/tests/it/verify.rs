@@ -94,3 +94,38 @@ fn single_file_torrent() {
         "{err}"
     );
 }
+
+/// A v1 torrent with BEP 47 pad files, as libtorrent 2.0 writes one: the pads are zeros
+/// in the piece stream, never looked for on disk, and never named as a bad piece's file.
+#[test]
+fn a_v1_torrent_with_pad_files_is_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(&dir.path().join("rel"), FILES);
+    let torrent = dir.path().join("rel.torrent");
+    crate::util::lt_command(
+        "create_padded_v1",
+        &serde_json::json!({
+            "parent": dir.path(), "path": "rel", "piece_length": 16384, "output": torrent,
+        }),
+    );
+    let parsed = crate::util::parse(&torrent);
+    let pads = parsed
+        .metainfo
+        .info
+        .files()
+        .iter()
+        .filter(|f| f.pad)
+        .count();
+    assert!(pads >= 2, "libtorrent padded the files: {pads} pads");
+    let out = make_torrent(dir.path(), &["verify", "rel.torrent"]).ok();
+    assert!(out.starts_with("OK: all "), "{out}");
+    // A changed byte in `b/c`, whose last piece is followed by a pad.
+    let f = OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("rel/b/c"))
+        .unwrap();
+    f.write_all_at(b"!", 29_999).unwrap();
+    let out = verify_mismatch(dir.path());
+    assert!(out.contains("rel/b/c"), "{out}");
+    assert!(!out.contains(".pad"), "{out}");
+}

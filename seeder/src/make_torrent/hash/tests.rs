@@ -17,6 +17,7 @@ fn files_with(dir: &std::path::Path, lengths: &[usize]) -> (Vec<DataFile>, Vec<u
         files.push(DataFile {
             path,
             length: len as u64,
+            pad: false,
         });
     }
     (files, all)
@@ -86,8 +87,27 @@ fn unreadable_files_are_named() {
         let files = vec![DataFile {
             path: dir.path().join("gone"),
             length,
+            pad: false,
         }];
         let err = hash_files(&files, 16 << 10, 1, &mut Silent).unwrap_err();
         assert!(err.to_string().contains("gone"), "{err}");
     }
+}
+
+#[test]
+fn pad_files_are_zeros_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut files, mut all) = files_with(dir.path(), &[20_000, 5]);
+    // A pad after the first file to the 32 KiB piece boundary; its path does not exist.
+    files.insert(
+        1,
+        DataFile {
+            path: dir.path().join(".pad/12768"),
+            length: 12_768,
+            pad: true,
+        },
+    );
+    all.splice(20_000..20_000, std::iter::repeat_n(0, 12_768));
+    let got = hash_files(&files, 32 << 10, 2, &mut Silent).unwrap();
+    assert_eq!(got, hash_pieces(&all, 32 << 10));
 }
