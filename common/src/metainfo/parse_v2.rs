@@ -95,8 +95,12 @@ pub(super) fn parse(
     if files.is_empty() {
         return Err(bad("info -> file tree", "holds no file"));
     }
-    // A single-file torrent's tree is the one file under the torrent's name.
-    if files.len() == 1 && files[0].0 == [name.clone()] {
+    // A single-file torrent's tree is the one file under the torrent's name. So is a
+    // directory's that holds one file of the directory's own name: a v2-only torrent
+    // cannot tell them apart (libtorrent reads a single file too), a hybrid's v1 part
+    // can (a `files` list).
+    let v1_multi = v1.is_some_and(|i| matches!(i.layout, Layout::Multi { .. }));
+    if files.len() == 1 && files[0].0 == [name.clone()] && !v1_multi {
         files[0].0.clear();
     }
     files

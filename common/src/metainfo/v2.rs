@@ -88,7 +88,12 @@ impl V2Info {
                 bencode::bytes(&mut out, b"path");
                 str_list(&mut out, f.path.iter().map(String::as_bytes));
                 out.push(b'e');
-                let pad = pad_after(f.length, self.piece_length);
+                // libtorrent pads no torrent of a single file, even one in a directory.
+                let pad = if self.files.len() > 1 {
+                    pad_after(f.length, self.piece_length)
+                } else {
+                    0
+                };
                 if pad > 0 {
                     let size = pad.to_string();
                     out.push(b'd');

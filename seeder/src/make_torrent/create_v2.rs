@@ -30,13 +30,30 @@ pub fn build(
     progress: &mut dyn Progress,
 ) -> Result<(V2Info, Info), Error> {
     sort_tree_order(&mut walked.files, |f| &f.rel);
+    // BEP 52 writes a single file as the one entry under the torrent's name, and so a
+    // directory holding one file of its own name, whose tree would be the same.
+    if o.version == Version::V2
+        && walked.is_dir
+        && walked.files.len() == 1
+        && walked.files[0].rel == [o.name.clone()]
+    {
+        let dir = walked.files[0]
+            .path
+            .parent()
+            .unwrap_or(&walked.files[0].path);
+        return Err(Error::AmbiguousV2 {
+            path: dir.to_owned(),
+            name: o.name,
+        });
+    }
     let data = walked.data_files();
     let hybrid = o.version == Version::Hybrid;
     let hashes = hash_files_v2(
         &data,
         o.piece_length,
         hybrid,
-        walked.is_dir,
+        // libtorrent pads no torrent of a single file, even one in a directory.
+        walked.files.len() > 1,
         o.threads,
         progress,
     )?;
@@ -62,7 +79,11 @@ pub fn build(
                 length: f.length,
                 pad: false,
             });
-            let pad = pad_after(f.length, o.piece_length);
+            let pad = if files.len() > 1 {
+                pad_after(f.length, o.piece_length)
+            } else {
+                0
+            };
             if pad > 0 {
                 entries.push(FileEntry {
                     path: vec![".pad".into(), pad.to_string()],

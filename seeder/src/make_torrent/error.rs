@@ -31,6 +31,8 @@ pub enum Error {
     /// `--public-http-url` (or `SEEDER_PUBLIC_HTTP_URL`) is not a usable base URL.
     #[error("{0}")]
     PublicUrl(String),
+    #[error("{} holds only a file of its own name ({name}/{name}), which a v2-only torrent cannot tell from the single file {name:?}: v2 clients would save a file where the seeder serves a directory. Rename one of them, or make it --hybrid (its v1 part says it is a directory)", path.display())]
+    AmbiguousV2 { path: PathBuf, name: String },
     #[error("{} already exists; pass --force to replace it", .0.display())]
     Exists(PathBuf),
     #[error("{} is not a directory", .0.display())]
@@ -71,6 +73,7 @@ impl Error {
             self,
             Self::Glob { .. }
                 | Self::WrongDataPath { .. }
+                | Self::AmbiguousV2 { .. }
                 | Self::BadName { .. }
                 | Self::PieceLength(_)
                 | Self::Metainfo(MetainfoError::BadUrl { .. } | MetainfoError::UnusableUrl { .. })

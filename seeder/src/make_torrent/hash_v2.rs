@@ -35,7 +35,7 @@ struct Job {
 
 /// Hashes `files` (in torrent order) in pieces of `piece_length` on `threads` threads;
 /// with `hybrid`, v1 pieces too, each file's last one padded with zeros when `padded`
-/// (a multi-file hybrid's pad files; a single file has none, its last piece is short).
+/// (a hybrid's pad files; a torrent of one file has none, its last piece is short).
 pub fn hash_files_v2(
     files: &[DataFile],
     piece_length: u64,

@@ -150,3 +150,42 @@ fn verify_checks_every_file_against_its_tree_and_names_the_bad_piece() {
         "{out}"
     );
 }
+
+/// A directory holding one file of its own name (`foo/foo`): a v2 file tree cannot tell it
+/// from the single file `foo` (libtorrent reads a single file), so `--v2` refuses it with
+/// the way out; a hybrid's v1 `files` list says it is a directory, and libtorrent and we
+/// both read it so, with libtorrent's hashes (a one-file torrent has no pad file).
+#[test]
+fn a_directory_holding_only_its_namesake_is_hybrid_or_nothing() {
+    tool("python3", "python3-libtorrent");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_tree(d, &[("foo/foo", 50_000)]);
+    let err = make_torrent(d, &["foo", "--v2", "-o", "v2.torrent"]).fails_with(2);
+    assert!(err.contains("cannot tell from the single file"), "{err}");
+    assert!(err.contains("--hybrid"), "{err}");
+    assert!(!d.join("v2.torrent").exists());
+    // Hybrids of it, and of a directory holding one file of another name: libtorrent
+    // pads no torrent of a single file, even one in a directory.
+    write_tree(d, &[("solo/only.bin", 50_000)]);
+    let mut torrents = Vec::new();
+    let mut trees = Vec::new();
+    for input in ["foo", "solo"] {
+        let out = d.join(format!("{input}.torrent"));
+        make_torrent(
+            d,
+            &[input, "--hybrid", "-l", "16K", "-o", out.to_str().unwrap()],
+        )
+        .ok();
+        torrents.push(out);
+        trees.push(json!({ "parent": d, "path": input, "piece_length": 16384, "v2_only": false }));
+    }
+    let lt = lt_command("check2", &json!({ "torrents": torrents, "trees": trees }));
+    assert_eq!(lt["torrents"], lt["trees"], "ours against libtorrent's");
+    let torrent = d.join("foo.torrent");
+    let parsed = parse(&torrent);
+    let files = parsed.metainfo.info.files();
+    assert_eq!(files[0].path, ["foo"], "a file inside the directory foo");
+    let shown = make_torrent(d, &["show", "foo.torrent"]).ok();
+    assert!(shown.contains("foo/foo"), "{shown}");
+}
