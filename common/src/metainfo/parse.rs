@@ -62,30 +62,14 @@ impl Metainfo {
 
 /// A v2-only torrent's files as a v1 `Info` without pieces: names and sizes, and the
 /// piece space v2 peers share, in which every file starts a piece. That space is what a
-/// hybrid's v1 part spells out with BEP 47 pad files, so the same pads (`.pad/N`) stand
-/// after every file that does not end on a piece boundary.
+/// hybrid's v1 part spells out with BEP 47 pad files, so the same pads stand after every
+/// file that does not end on a piece boundary (see `V2Info::v1_files`).
 fn view_of(v2: &super::v2::V2Info) -> Info {
     let layout = match v2.files.as_slice() {
         [one] if one.path.is_empty() => Layout::Single { length: one.length },
-        files => {
-            let mut entries = Vec::with_capacity(files.len() * 2);
-            for f in files {
-                entries.push(FileEntry {
-                    path: f.path.clone(),
-                    length: f.length,
-                    pad: false,
-                });
-                let pad = super::v2::pad_after(f.length, v2.piece_length);
-                if pad > 0 {
-                    entries.push(FileEntry {
-                        path: vec![".pad".into(), pad.to_string()],
-                        length: pad,
-                        pad: true,
-                    });
-                }
-            }
-            Layout::Multi { files: entries }
-        }
+        _ => Layout::Multi {
+            files: v2.v1_files(),
+        },
     };
     Info {
         name: v2.name.clone(),

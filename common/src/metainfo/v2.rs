@@ -18,7 +18,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::merkle::Hash32;
-use super::model::Metainfo;
+use super::model::{FileEntry, Metainfo};
 use crate::bencode;
 use crate::id::InfoHash;
 
@@ -71,6 +71,30 @@ impl V2Info {
         self.files.len() == 1 && self.files[0].path.is_empty()
     }
 
+    /// The files as a hybrid's v1 `files` list holds them: a BEP 47 pad file (`.pad/N`,
+    /// as libtorrent names them) after each that does not end on a piece boundary, but
+    /// none in a torrent of one file (libtorrent pads only torrents of several files).
+    pub fn v1_files(&self) -> Vec<FileEntry> {
+        let several = self.files.len() > 1;
+        let mut out = Vec::with_capacity(self.files.len() * 2);
+        for f in &self.files {
+            out.push(FileEntry {
+                path: f.path.clone(),
+                length: f.length,
+                pad: false,
+            });
+            let pad = pad_after(f.length, self.piece_length);
+            if several && pad > 0 {
+                out.push(FileEntry {
+                    path: vec![".pad".into(), pad.to_string()],
+                    length: pad,
+                    pad: true,
+                });
+            }
+        }
+        out
+    }
+
     /// The bencoded `info` dictionary.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.files.len() * 96 + self.v1_pieces.len() * 20 + 256);
@@ -81,30 +105,17 @@ impl V2Info {
         if hybrid && !self.single() {
             bencode::bytes(&mut out, b"files");
             out.push(b'l');
-            for f in &self.files {
+            for f in self.v1_files() {
                 out.push(b'd');
+                if f.pad {
+                    bencode::bytes(&mut out, b"attr");
+                    bencode::bytes(&mut out, b"p");
+                }
                 bencode::bytes(&mut out, b"length");
                 bencode::int(&mut out, int(f.length));
                 bencode::bytes(&mut out, b"path");
                 str_list(&mut out, f.path.iter().map(String::as_bytes));
                 out.push(b'e');
-                // libtorrent pads no torrent of a single file, even one in a directory.
-                let pad = if self.files.len() > 1 {
-                    pad_after(f.length, self.piece_length)
-                } else {
-                    0
-                };
-                if pad > 0 {
-                    let size = pad.to_string();
-                    out.push(b'd');
-                    bencode::bytes(&mut out, b"attr");
-                    bencode::bytes(&mut out, b"p");
-                    bencode::bytes(&mut out, b"length");
-                    bencode::int(&mut out, int(pad));
-                    bencode::bytes(&mut out, b"path");
-                    str_list(&mut out, [b".pad".as_slice(), size.as_bytes()].into_iter());
-                    out.push(b'e');
-                }
             }
             out.push(b'e');
         }

@@ -2,9 +2,7 @@
 //! one pass (`hash_v2.rs`), their Merkle trees, and the `info` that `common`'s
 //! `V2Info` writes the way libtorrent 2.0 does.
 
-use seedline_common::metainfo::{
-    merkle, pad_after, sort_tree_order, FileEntry, Info, Layout, V2File, V2Info, Version,
-};
+use seedline_common::metainfo::{merkle, sort_tree_order, Info, Layout, V2File, V2Info, Version};
 
 use super::error::Error;
 use super::hash_v2::hash_files_v2;
@@ -71,49 +69,10 @@ pub fn build(
             tree: (!leaves.is_empty()).then(|| merkle::file_tree(leaves, o.piece_length)),
         })
         .collect();
-    let layout = if walked.is_dir {
-        let mut entries = Vec::new();
-        for f in &files {
-            entries.push(FileEntry {
-                path: f.path.clone(),
-                length: f.length,
-                pad: false,
-            });
-            let pad = if files.len() > 1 {
-                pad_after(f.length, o.piece_length)
-            } else {
-                0
-            };
-            if pad > 0 {
-                entries.push(FileEntry {
-                    path: vec![".pad".into(), pad.to_string()],
-                    length: pad,
-                    pad: true,
-                });
-            }
-        }
-        Layout::Multi { files: entries }
-    } else {
-        Layout::Single {
-            length: walked.total_length(),
-        }
-    };
     let v1_count = files
         .iter()
         .map(|f| f.length.div_ceil(o.piece_length))
         .sum::<u64>() as usize;
-    let v1 = Info {
-        name: o.name.clone(),
-        piece_length: o.piece_length,
-        pieces: if hybrid {
-            hashes.v1_pieces.clone()
-        } else {
-            vec![[0; 20]; v1_count]
-        },
-        layout,
-        private: o.private,
-        source: o.source.clone(),
-    };
     let v2 = V2Info {
         version: o.version,
         name: o.name,
@@ -122,6 +81,27 @@ pub fn build(
         v1_pieces: hashes.v1_pieces,
         private: o.private,
         source: o.source,
+    };
+    let layout = if walked.is_dir {
+        Layout::Multi {
+            files: v2.v1_files(),
+        }
+    } else {
+        Layout::Single {
+            length: walked.total_length(),
+        }
+    };
+    let v1 = Info {
+        name: v2.name.clone(),
+        piece_length: o.piece_length,
+        pieces: if hybrid {
+            v2.v1_pieces.clone()
+        } else {
+            vec![[0; 20]; v1_count]
+        },
+        layout,
+        private: v2.private,
+        source: v2.source.clone(),
     };
     Ok((v2, v1))
 }
