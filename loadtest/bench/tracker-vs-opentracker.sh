@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Seedline's tracker against Debian's opentracker under the same simulated population.
+# Seedline's tracker against Debian's opentracker under the same simulated population,
+# and over HTTP against the floor: `tracker/examples/floor.rs`, the tracker's own
+# listener and connection handling answering a canned reply (no parsing, no swarm), so
+# every figure can be read as a ratio to what TCP and HTTP alone cost.
 #
 # Each run starts a fresh tracker pinned to TRACKER_CPUS, preloads every peer (so the
 # tracker holds the whole population), reads its RSS, then measures for DURATION seconds
@@ -34,6 +37,7 @@ bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 ROUNDS=3 CONNECTIONS=64
 : "${AQUATIC_UDP:=$(command -v aquatic_udp || true)}"
 : "${AQUATIC_LOAD:=$(command -v aquatic_udp_load_test || true)}"
 TRACKER=$ROOT/target/release/tracker
+FLOOR=$ROOT/target/release/examples/floor
 LOADTEST=$ROOT/target/release/loadtest
 
 # The whole script runs under `timeout`: at MAX_SECONDS it gets SIGTERM and cleans up.
@@ -102,6 +106,20 @@ start_seedline() {
         sleep 0.1
     done
     bench_log "seedline tracker did not come up; log:"; cat "$WORK/seedline.log" >&2
+    return 1
+}
+
+# The floor: the same listener and connection handling, a canned reply of 50 peers.
+start_floor() {
+    local cpus=$1
+    taskset -c "$cpus" "$FLOOR" "127.0.0.1:$PORT" 50 >"$WORK/floor.log" 2>&1 &
+    TPID=$!
+    local i
+    for i in $(seq 100); do
+        curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && return 0
+        sleep 0.1
+    done
+    bench_log "floor did not come up; log:"; cat "$WORK/floor.log" >&2
     return 1
 }
 
@@ -256,6 +274,7 @@ main() {
     chmod 755 "$WORK"
 
     bench_build -p seedline-tracker -p seedline-loadtest
+    bench_build -p seedline-tracker --example floor
     "$LOADTEST" tracker --torrents "$TORRENTS" --peers "$PEERS" --print-info-hashes >"$WORK/whitelist.txt"
 
     {
@@ -276,6 +295,7 @@ main() {
         for mode in ${MODES//,/ }; do
             impls="seedline opentracker"
             [[ $mode == udp && -x $AQUATIC_UDP ]] && impls="$impls aquatic"
+            [[ $mode == udp ]] || impls="$impls floor"
             if [[ $mode == aquatic-load ]]; then
                 [[ -x $AQUATIC_UDP && -x $AQUATIC_LOAD ]] || { bench_log "aquatic-load needs aquatic_udp and aquatic_udp_load_test"; exit 1; }
                 for impl in seedline aquatic; do

@@ -23,6 +23,27 @@ use prometheus::IntCounter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+/// How far ahead the timer driver's next wake is kept by [`keep_timers_ahead`].
+const TIMER_HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// Keeps the runtime's timer driver waking at least every second, until `stop` fires.
+///
+/// Every new connection arms a deadline seconds away. tokio wakes its driver (an
+/// `eventfd` write, then one more `epoll_wait`) whenever a timer is armed earlier than
+/// the driver's next wake, which on a server whose only other timers are minutes away is
+/// every connection. With this running, no deadline of a second or more is ever the
+/// earliest, and arming one costs no system call.
+pub async fn keep_timers_ahead(stop: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(TIMER_HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+    }
+}
+
 /// The three limits and the counters they feed.
 #[derive(Clone)]
 pub struct Deadlines {

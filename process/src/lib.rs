@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod cork;
 pub mod daemon;
 pub mod idle_io;
 pub mod logging;

@@ -122,7 +122,7 @@ impl Tracker {
     }
 }
 
-fn bencoded(body: impl Into<Bytes>) -> Response<Body> {
+pub(crate) fn bencoded(body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(Body::new(body.into()));
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));

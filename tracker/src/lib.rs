@@ -35,5 +35,5 @@ mod tracker;
 pub mod udp;
 
 pub use config::{Config, ConfigError};
-pub use server::{run, serve, Listeners};
+pub use server::{run, serve, serve_floor, Listeners};
 pub use tracker::Tracker;

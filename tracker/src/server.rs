@@ -14,12 +14,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use seedline_process::admin;
+use seedline_process::cork::{cork_accepted, Corked, KeepAlive};
 use seedline_process::net::{bind_one, bind_udp};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use bytes::Bytes;
 use futures_util::future::Either;
 use hyper::body::Incoming;
 use hyper::Request;
@@ -52,7 +54,11 @@ impl Listeners {
         let public = cfg
             .listen
             .iter()
-            .map(|a| bind_one(*a))
+            .map(|a| {
+                let l = bind_one(*a)?;
+                cork_accepted(&l)?;
+                Ok(l)
+            })
             .collect::<io::Result<Vec<_>>>()?;
         let admin = bind_one(cfg.admin_listen)?;
         let per_address = match cfg.udp_sockets {
@@ -112,7 +118,29 @@ fn load(tracker: &Tracker) {
 
 /// Serves `tracker` on `listeners` until `shutdown` is cancelled, then drains and saves
 /// the state file.
-pub async fn serve(tracker: Arc<Tracker>, mut listeners: Listeners, shutdown: CancellationToken) {
+pub async fn serve(tracker: Arc<Tracker>, listeners: Listeners, shutdown: CancellationToken) {
+    serve_with(tracker, listeners, shutdown, None).await;
+}
+
+/// The floor for benchmarks (`tracker/examples/floor.rs`): the public listener with the
+/// very same connection handling (limits, deadlines, hyper, keep-alive, drain) answers
+/// every request with `reply` as an announce reply, parsing nothing and touching no swarm.
+/// What the tracker spends beyond this is the cost of its own work.
+pub async fn serve_floor(
+    tracker: Arc<Tracker>,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+    reply: Bytes,
+) {
+    serve_with(tracker, listeners, shutdown, Some(reply)).await;
+}
+
+async fn serve_with(
+    tracker: Arc<Tracker>,
+    mut listeners: Listeners,
+    shutdown: CancellationToken,
+    floor: Option<Bytes>,
+) {
     let cfg = tracker.config().clone();
     {
         let t = tracker.clone();
@@ -178,6 +206,7 @@ pub async fn serve(tracker: Arc<Tracker>, mut listeners: Listeners, shutdown: Ca
                 per_address.clone(),
                 TrustedProxies::new(cfg.trusted_proxies.clone()),
             )),
+            floor: floor.clone(),
         };
         loops.push(tokio::spawn(accept_loop(l, ctx, shutdown.clone())));
     }
@@ -196,6 +225,9 @@ pub async fn serve(tracker: Arc<Tracker>, mut listeners: Listeners, shutdown: Ca
         ))
     };
     let sweeper = tokio::spawn(sweep_loop(tracker.clone(), shutdown.clone()));
+    let heartbeat = tokio::spawn(seedline_process::idle_io::keep_timers_ahead(
+        shutdown.clone(),
+    ));
 
     shutdown.cancelled().await;
     for l in loops {
@@ -216,6 +248,7 @@ pub async fn serve(tracker: Arc<Tracker>, mut listeners: Listeners, shutdown: Ca
     }
     let _ = udp.await;
     let _ = sweeper.await;
+    let _ = heartbeat.await;
     for b in background {
         let _ = b.await;
     }
@@ -234,6 +267,8 @@ struct AcceptCtx {
     limit: Arc<Semaphore>,
     /// The per-address counts, and the proxies they do not apply to.
     per_address: Option<(Arc<PerAddress>, TrustedProxies)>,
+    /// Benchmarks only: the canned announce reply of [`serve_floor`].
+    floor: Option<Bytes>,
 }
 
 async fn accept_loop(listener: TcpListener, ctx: AcceptCtx, shutdown: CancellationToken) {
@@ -278,15 +313,24 @@ async fn accept_loop(listener: TcpListener, ctx: AcceptCtx, shutdown: Cancellati
 }
 
 async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: &AcceptCtx) {
-    let _ = stream.set_nodelay(true);
+    // TCP_NODELAY and the cork come from the listener (`cork_accepted`).
     let cfg = ctx.tracker.config();
     let m = &ctx.tracker.metrics;
     m.connections_open.inc();
     m.connections_total.inc();
     let limits = deadlines(cfg, m);
+    let (stream, keep_alive) = Corked::new(stream);
     let io = TokioIo::new(IdleIo::new(stream, limits));
     let tracker = ctx.tracker.clone();
+    let floor = ctx.floor.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
+        if KeepAlive::wanted(req.version(), req.headers()) {
+            keep_alive.set();
+        }
+        if let Some(body) = &floor {
+            let reply = crate::http::bencoded(body.clone());
+            return Either::Left(std::future::ready(Ok::<_, Infallible>(reply)));
+        }
         if tracker.shared.is_none() {
             // The in-memory store answers at the first poll: no state machine for hyper.
             let reply = ready_now(tracker.handle_public(&req, peer));
@@ -330,7 +374,7 @@ async fn admin_response(t: Arc<Tracker>, req: Request<Incoming>) -> admin::Reply
 }
 
 /// Runs one HTTP/1 connection until it ends or, at shutdown, finishes its request.
-async fn drive<S>(io: TokioIo<IdleIo<TcpStream>>, svc: S, ctx: &AcceptCtx) -> hyper::Result<()>
+async fn drive<S>(io: TokioIo<IdleIo<Corked>>, svc: S, ctx: &AcceptCtx) -> hyper::Result<()>
 where
     S: hyper::service::HttpService<Incoming, ResBody = Body>,
 {
