@@ -100,12 +100,17 @@ start_seedline() {
         --udp-listen "127.0.0.1:$PORT" --udp-sockets 1 \
         --max-peers-per-address 65536 --max-peers-per-address-total 10000000 --log-level warn >"$WORK/seedline.log" 2>&1 &
     TPID=$!
+    wait_health "seedline tracker" "$WORK/seedline.log"
+}
+
+# wait_health WHAT LOG: waits (10 s at most) for /health on the public port.
+wait_health() {
     local i
     for i in $(seq 100); do
         curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && return 0
         sleep 0.1
     done
-    bench_log "seedline tracker did not come up; log:"; cat "$WORK/seedline.log" >&2
+    bench_log "$1 did not come up; log:"; cat "$2" >&2
     return 1
 }
 
@@ -114,13 +119,7 @@ start_floor() {
     local cpus=$1
     taskset -c "$cpus" "$FLOOR" "127.0.0.1:$PORT" 50 >"$WORK/floor.log" 2>&1 &
     TPID=$!
-    local i
-    for i in $(seq 100); do
-        curl -sf -m 1 "http://127.0.0.1:$PORT/health" >/dev/null && return 0
-        sleep 0.1
-    done
-    bench_log "floor did not come up; log:"; cat "$WORK/floor.log" >&2
-    return 1
+    wait_health floor "$WORK/floor.log"
 }
 
 # opentracker (Debian builds it with a whitelist): waits until the last info hash of the
