@@ -237,7 +237,8 @@ async fn download<S: AsyncRead + AsyncWrite + Unpin>(
     }
     out.handshake = Some(started.elapsed());
     let dl_start = Instant::now();
-    let mut st = State::new(t, index, pipeline);
+    let fast = theirs.supports_fast();
+    let mut st = State::new(t, index, pipeline, fast);
     let mut wbuf = Vec::new();
     let mut sent_interested = false;
     loop {
@@ -303,6 +304,9 @@ async fn read_into<S: AsyncRead + Unpin>(
 struct State {
     have: Bitfield,
     unchoked: bool,
+    /// Both sides set the Fast bit (BEP 6): a choke no longer cancels requests, only a
+    /// reject does, and blocks already asked for may still arrive after the choke.
+    fast: bool,
     /// Requests kept outstanding: `--pipeline`, lowered to the seed's `reqq` as real
     /// clients do (a seed may drop a peer that asks for more).
     depth: usize,
@@ -322,7 +326,7 @@ struct PieceBuf {
 }
 
 impl State {
-    fn new(t: &Torrent, index: usize, pipeline: usize) -> Self {
+    fn new(t: &Torrent, index: usize, pipeline: usize, fast: bool) -> Self {
         let count = t.piece_count();
         let start = if count == 0 {
             0
@@ -347,6 +351,7 @@ impl State {
         Self {
             have: Bitfield::new(count as u32),
             unchoked: false,
+            fast,
             depth: pipeline.min(DEFAULT_REQQ),
             pipeline,
             todo,
@@ -392,9 +397,13 @@ impl State {
             }
             Message::Choke => {
                 self.unchoked = false;
-                // Without the Fast extension a choke drops every pending request.
-                for r in self.outstanding.drain(..).rev() {
-                    self.todo.push_front(r);
+                // Without the Fast extension a choke drops every pending request. With
+                // it, each dropped request is rejected, and a block the seed was already
+                // reading may still come: treating it as unrequested would be our bug.
+                if !self.fast {
+                    for r in self.outstanding.drain(..).rev() {
+                        self.todo.push_front(r);
+                    }
                 }
             }
             Message::Reject(r) => {
@@ -453,5 +462,74 @@ impl State {
                 skipped += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seedline_common::InfoHash;
+
+    /// One piece of two blocks, with its real hash.
+    fn torrent() -> (Torrent, Vec<u8>) {
+        let data = vec![7u8; 2 * MAX_BLOCK_LEN as usize];
+        let t = Torrent {
+            info_hash: InfoHash([1; 20]),
+            piece_length: data.len() as u64,
+            total: data.len() as u64,
+            hashes: vec![Sha1::digest(&data).into()],
+        };
+        (t, data)
+    }
+
+    fn requested(fast: bool) -> (State, Torrent, Vec<u8>, Outcome) {
+        let (t, data) = torrent();
+        let mut st = State::new(&t, 0, 16, fast);
+        let mut out = Outcome::default();
+        st.on_message(Message::HaveAll, &t, &mut out).unwrap();
+        st.on_message(Message::Unchoke, &t, &mut out).unwrap();
+        st.fill(&mut Vec::new());
+        assert_eq!(st.outstanding.len(), 2);
+        (st, t, data, out)
+    }
+
+    fn block(data: &[u8], n: u32) -> Message<'_> {
+        let b = (n * MAX_BLOCK_LEN) as usize;
+        Message::Piece {
+            index: 0,
+            begin: n * MAX_BLOCK_LEN,
+            data: &data[b..b + MAX_BLOCK_LEN as usize],
+        }
+    }
+
+    #[test]
+    fn a_fast_seeds_choke_leaves_requests_to_its_rejects() {
+        let (mut st, t, data, mut out) = requested(true);
+        st.on_message(Message::Choke, &t, &mut out).unwrap();
+        // The block the seed was reading when it choked still counts.
+        st.on_message(block(&data, 0), &t, &mut out).unwrap();
+        let second = st.outstanding[0];
+        st.on_message(Message::Reject(second), &t, &mut out)
+            .unwrap();
+        assert!(st.outstanding.is_empty());
+        assert_eq!(st.todo.iter().copied().collect::<Vec<_>>(), vec![second]);
+        // Asked again after the unchoke, and only once.
+        st.on_message(Message::Unchoke, &t, &mut out).unwrap();
+        st.fill(&mut Vec::new());
+        st.on_message(block(&data, 1), &t, &mut out).unwrap();
+        assert!(st.done());
+        assert_eq!(out.bytes, data.len() as u64);
+    }
+
+    #[test]
+    fn a_plain_seeds_choke_drops_every_request() {
+        let (mut st, t, data, mut out) = requested(false);
+        st.on_message(Message::Choke, &t, &mut out).unwrap();
+        assert!(st.outstanding.is_empty());
+        assert_eq!(st.todo.len(), 2);
+        assert_eq!(
+            st.on_message(block(&data, 0), &t, &mut out),
+            Err("unrequested_block")
+        );
     }
 }
