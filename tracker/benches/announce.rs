@@ -110,6 +110,41 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+    // A peer joins and leaves: the insert and remove paths (growing and shrinking a
+    // swarm's storage), which a re-announce never takes.
+    for (name, torrents, per) in [
+        ("join_and_leave_10k_torrents_x10", 10_000, 10),
+        ("join_and_leave_200_torrents_x500", 200, 500),
+    ] {
+        let store = preloaded(torrents, per);
+        let mut pick = SmallRng::seed_from_u64(4);
+        let mut rng = SmallRng::seed_from_u64(5);
+        let mut out = Vec::with_capacity(1024);
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || pick.random_range(0..torrents),
+                |t| {
+                    for event in [Event::Started, Event::Stopped] {
+                        let a = PeerAnnounce {
+                            addr: peer_addr(ip(per + 1), 6881),
+                            peer_id: PeerId([9; 20]),
+                            event,
+                            seeder: false,
+                            origin: false,
+                            origin_by_address: false,
+                            now: 1,
+                        };
+                        out.clear();
+                        store
+                            .announce(ih(t), &a, &params(), &mut rng, &mut CompactReply(&mut out))
+                            .unwrap();
+                    }
+                    black_box(out.len())
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
     g.finish();
 }
 

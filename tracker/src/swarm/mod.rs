@@ -16,7 +16,7 @@ use crate::sink::PeerSink;
 use seedline_common::peer::{compact_v4, compact_v6};
 use seedline_common::{Event, PeerId, ScrapeStats};
 
-pub use peer_list::{CompactAddr, Peer, PeerList, Role};
+pub use peer_list::{CompactAddr, Extra, Peer, PeerList, Role};
 
 /// The id of a restored peer until it announces again.
 pub const UNKNOWN_ID: PeerId = PeerId([0; 20]);
@@ -141,47 +141,59 @@ pub struct Placed {
     pub stopped: bool,
 }
 
-/// All peers of one torrent.
-#[derive(Debug, Default)]
-pub struct Swarm {
-    v4: PeerList<[u8; 6]>,
-    /// Boxed because most swarms never see an IPv6 peer; saves 32 bytes per torrent.
-    v6: Option<Box<PeerList<[u8; 18]>>>,
-    downloaded: u32,
+/// A swarm's IPv6 peers, in its IPv4 list's rarely used box: most swarms never see one.
+type V6 = Option<PeerList<[u8; 18]>>;
+
+impl Extra for V6 {
+    fn is_unused(&self) -> bool {
+        self.as_ref().is_none_or(PeerList::is_empty)
+    }
 }
 
-static NO_V6: PeerList<[u8; 18]> = PeerList::EMPTY;
+/// All peers of one torrent. 40 bytes, so a torrent's map slot with its key is 64
+/// (`swarm_is_forty_bytes`): the completed count is the list's `tally`, the IPv6
+/// peers sit in its rare box.
+#[derive(Debug, Default)]
+pub struct Swarm {
+    v4: PeerList<[u8; 6], V6>,
+}
 
 impl Swarm {
-    fn v6(&self) -> &PeerList<[u8; 18]> {
-        self.v6.as_deref().unwrap_or(&NO_V6)
+    fn v6(&self) -> Option<&PeerList<[u8; 18]>> {
+        self.v4.more().and_then(Option::as_ref)
+    }
+
+    /// `f` of the IPv6 list, or 0 without one.
+    fn v6_count(&self, f: impl Fn(&PeerList<[u8; 18]>) -> usize) -> usize {
+        self.v6().map_or(0, f)
     }
 
     fn drop_empty_v6(&mut self) {
-        if self.v6.as_ref().is_some_and(|l| l.is_empty()) {
-            self.v6 = None;
+        if self.v4.more().is_some_and(Extra::is_unused) {
+            *self.v4.more_mut() = None;
         }
+        self.v4.tidy();
     }
 
     pub fn is_empty(&self) -> bool {
-        self.v4.is_empty() && self.v6().is_empty()
+        self.v4.is_empty() && self.v6_count(PeerList::len) == 0
     }
 
     pub fn peer_count(&self) -> usize {
-        self.v4.len() + self.v6().len()
+        self.v4.len() + self.v6_count(PeerList::len)
     }
 
     pub fn stats(&self) -> ScrapeStats {
         ScrapeStats {
-            complete: (self.v4.seeders() + self.v6().seeders()) as u32,
-            incomplete: (self.v4.leechers() + self.v6().leechers()) as u32,
-            downloaded: self.downloaded,
+            complete: (self.v4.seeders() + self.v6_count(PeerList::seeders)) as u32,
+            incomplete: (self.v4.leechers() + self.v6_count(PeerList::leechers)) as u32,
+            downloaded: self.v4.tally,
         }
     }
 
     /// Sets the completed-download count (restored from persistent state).
     pub fn set_downloaded(&mut self, n: u32) {
-        self.downloaded = n;
+        self.v4.tally = n;
     }
 
     /// Applies one announce. `caps` bound the swarm: a new peer past one is answered but
@@ -210,7 +222,7 @@ impl Swarm {
         let (change, pos, was_seeder) = match a.addr {
             SocketAddr::V4(s) => update(&mut self.v4, compact_v4(&s), a, &gate, keep_id, 0),
             SocketAddr::V6(s) => {
-                let list = self.v6.get_or_insert_with(Box::default);
+                let list = self.v4.more_mut().get_or_insert_with(PeerList::default);
                 let r = update(list, compact_v6(&s), a, &gate, keep_id, 1);
                 self.drop_empty_v6();
                 r
@@ -220,7 +232,7 @@ impl Swarm {
         // A client may send `completed` again (retries, restarts): only a leecher that
         // turns into a seeder counts as a download.
         if a.event == Event::Completed && a.seeder && !was_seeder {
-            self.downloaded = self.downloaded.saturating_add(1);
+            self.v4.tally = self.v4.tally.saturating_add(1);
             change.completed = true;
         }
         let placed = Placed {
@@ -245,7 +257,10 @@ impl Swarm {
     ) -> usize {
         let want = if placed.stopped { 0 } else { numwant };
         if placed.v6 {
-            put_peers(self.v6(), placed, want, true, rng, sink)
+            match self.v6() {
+                Some(l) => put_peers(l, placed, want, true, rng, sink),
+                None => put_peers(&PeerList::<[u8; 18]>::default(), placed, 0, true, rng, sink),
+            }
         } else {
             put_peers(&self.v4, placed, want, false, rng, sink)
         }
@@ -255,10 +270,14 @@ impl Swarm {
     pub fn expire(&mut self, cutoff: u32, holders: &impl Holders) -> Change {
         let release = |h| holders.release(h);
         let (s4, l4) = self.v4.expire(cutoff, release);
-        let (s6, l6) = self
-            .v6
-            .as_mut()
-            .map_or((0, 0), |l| l.expire(cutoff, release));
+        let (s6, l6) = match self.v6().is_some() {
+            true => self
+                .v4
+                .more_mut()
+                .as_mut()
+                .map_or((0, 0), |l| l.expire(cutoff, release)),
+            false => (0, 0),
+        };
         self.drop_empty_v6();
         Change {
             seeders: [-(s4 as i64), -(s6 as i64)],
@@ -271,8 +290,10 @@ impl Swarm {
     pub fn addrs(&self) -> impl Iterator<Item = (SocketAddr, Role)> + '_ {
         let v4 =
             (0..self.v4.len()).map(|i| (self.v4.get(i).addr.socket_addr(), self.v4.role_at(i)));
-        let list6 = self.v6();
-        let v6 = (0..list6.len()).map(move |i| (list6.get(i).addr.socket_addr(), list6.role_at(i)));
+        let v6 = self
+            .v6()
+            .into_iter()
+            .flat_map(|l| (0..l.len()).map(move |i| (l.get(i).addr.socket_addr(), l.role_at(i))));
         v4.chain(v6)
     }
 
@@ -302,7 +323,7 @@ impl Swarm {
         };
         let present = match addr {
             SocketAddr::V4(s) => self.v4.find(&compact_v4(&s)).is_some(),
-            SocketAddr::V6(s) => self.v6().find(&compact_v6(&s)).is_some(),
+            SocketAddr::V6(s) => self.v6().and_then(|l| l.find(&compact_v6(&s))).is_some(),
         };
         if present {
             return Change::default();
@@ -326,7 +347,7 @@ struct Pick {
 }
 
 impl Pick {
-    fn new<A: CompactAddr>(l: &PeerList<A>, placed: &Placed, want: usize) -> Self {
+    fn new<A: CompactAddr, X: Extra>(l: &PeerList<A, X>, placed: &Placed, want: usize) -> Self {
         let (o, s, n) = (l.origins(), l.seeders(), l.len());
         let ranges = if placed.seeder {
             [s..n, 0..o, o..s]
@@ -355,15 +376,20 @@ impl Pick {
         self.parts.iter().map(|(_, k)| k).sum()
     }
 
-    fn each<A: CompactAddr, R: Rng>(&self, l: &PeerList<A>, rng: &mut R, mut f: impl FnMut(usize)) {
+    fn each<A: CompactAddr, X: Extra, R: Rng>(
+        &self,
+        l: &PeerList<A, X>,
+        rng: &mut R,
+        mut f: impl FnMut(usize),
+    ) {
         for (r, k) in &self.parts {
             l.sample(r.clone(), self.exclude, *k, rng, &mut f);
         }
     }
 }
 
-fn put_peers<A: CompactAddr, R: Rng, S: PeerSink>(
-    l: &PeerList<A>,
+fn put_peers<A: CompactAddr, X: Extra, R: Rng, S: PeerSink>(
+    l: &PeerList<A, X>,
     placed: &Placed,
     want: usize,
     v6: bool,
@@ -395,8 +421,8 @@ struct Gate<'a, H> {
     holders: &'a H,
 }
 
-fn update<A: CompactAddr, H: Holders>(
-    list: &mut PeerList<A>,
+fn update<A: CompactAddr, X: Extra, H: Holders>(
+    list: &mut PeerList<A, X>,
     addr: A,
     a: &PeerAnnounce,
     gate: &Gate<'_, H>,

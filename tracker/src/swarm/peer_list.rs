@@ -10,6 +10,11 @@
 //! A stored IPv4 peer is 10 bytes (compact address and a 4-byte timestamp, no padding);
 //! peer ids, needed only for non-compact replies, live in a parallel vector that stays
 //! empty unless the tracker is told to keep them.
+//!
+//! The list itself is 40 bytes, because every torrent pays for one in its map slot: the
+//! peers are a boxed slice whose length is the capacity (16 bytes, not a vector's 24),
+//! and the parts most swarms never need (ids, the position index, and what the owner
+//! puts there: a swarm's IPv6 peers) share one box.
 
 use std::hash::{BuildHasher, Hash};
 use std::net::SocketAddr;
@@ -21,7 +26,7 @@ use seedline_common::peer::{from_compact_v4, from_compact_v6};
 use seedline_common::PeerId;
 
 /// A peer address in its compact wire form (6 or 18 bytes), copied into replies as is.
-pub trait CompactAddr: Copy + Eq + Hash + AsRef<[u8]> {
+pub trait CompactAddr: Copy + Default + Eq + Hash + AsRef<[u8]> {
     /// Who controls the address, for per-address caps: the IPv4 address, or the IPv6
     /// /64 (one subscriber's whole prefix, which it can rotate through at will). Unique
     /// across both families, so one table can count them all.
@@ -55,7 +60,7 @@ impl CompactAddr for [u8; 18] {
 }
 
 /// One stored peer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Peer<A> {
     pub addr: A,
     /// Seconds on the tracker's clock, as bytes so the struct has no padding.
@@ -118,45 +123,103 @@ pub enum Role {
     Origin,
 }
 
-/// Peers of one family: origins in `peers[..origins]`, seeders (origins included) in
-/// `peers[..seeders]`. Rarely needed parts are boxed: a
-/// swarm's size is paid once per torrent, and most torrents have a handful of peers.
+/// What an owner keeps in a list's rarely used box, beside the list's own rare parts.
+pub trait Extra: Default {
+    /// Nothing worth keeping: the box may go once the list's own parts are gone too.
+    fn is_unused(&self) -> bool;
+}
+
+impl Extra for () {
+    fn is_unused(&self) -> bool {
+        true
+    }
+}
+
+/// The parts of a list that most swarms never need, in one box.
+#[derive(Debug, Default)]
+struct Rare<X> {
+    /// None, or one id for each stored peer, at the same position.
+    ids: Option<Vec<PeerId>>,
+    index: Option<Index>,
+    more: X,
+}
+
+impl<X: Extra> Rare<X> {
+    fn is_unused(&self) -> bool {
+        self.ids.is_none() && self.index.is_none() && self.more.is_unused()
+    }
+}
+
+/// Peers of one family: origins in `peers()[..origins]`, seeders (origins included) in
+/// `peers()[..seeders]`. A swarm's size is paid once per torrent, and most torrents have
+/// a handful of peers: see the module's note on its 40 bytes.
 #[derive(Debug)]
-pub struct PeerList<A> {
-    peers: Vec<Peer<A>>,
-    /// None, or one id for each entry of `peers`, at the same position. Boxed so an
-    /// unused one costs 8 bytes per swarm instead of a 24-byte empty vector.
-    #[allow(clippy::box_collection)]
-    ids: Option<Box<Vec<PeerId>>>,
+pub struct PeerList<A, X = ()> {
+    /// `slots[..len]` are the peers; the rest is capacity, filled with defaults.
+    slots: Box<[Peer<A>]>,
+    len: u32,
     seeders: u32,
     /// Fits in the padding after `seeders`: roles cost no memory.
     origins: u32,
-    index: Option<Box<Index>>,
+    /// A count the owner keeps (a swarm: its completed downloads), in what would
+    /// otherwise be padding.
+    pub tally: u32,
+    rare: Option<Box<Rare<X>>>,
 }
 
-impl<A> PeerList<A> {
-    pub const EMPTY: Self = Self {
-        peers: Vec::new(),
-        ids: None,
-        seeders: 0,
-        origins: 0,
-        index: None,
-    };
-}
-
-impl<A> Default for PeerList<A> {
+impl<A, X> Default for PeerList<A, X> {
     fn default() -> Self {
-        Self::EMPTY
+        Self {
+            slots: Box::default(),
+            len: 0,
+            seeders: 0,
+            origins: 0,
+            tally: 0,
+            rare: None,
+        }
     }
 }
 
-impl<A: CompactAddr> PeerList<A> {
+impl<A: CompactAddr, X: Extra> PeerList<A, X> {
     pub fn len(&self) -> usize {
-        self.peers.len()
+        self.len as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.peers.is_empty()
+        self.len == 0
+    }
+
+    fn peers(&self) -> &[Peer<A>] {
+        &self.slots[..self.len as usize]
+    }
+
+    fn ids(&self) -> Option<&Vec<PeerId>> {
+        self.rare.as_ref()?.ids.as_ref()
+    }
+
+    fn index(&self) -> Option<&Index> {
+        self.rare.as_ref()?.index.as_ref()
+    }
+
+    /// The owner's part of the rare box, if the box exists.
+    pub fn more(&self) -> Option<&X> {
+        self.rare.as_ref().map(|r| &r.more)
+    }
+
+    /// The owner's part of the rare box, made if needed; call [`Self::tidy`] after.
+    pub fn more_mut(&mut self) -> &mut X {
+        &mut self.rare_mut().more
+    }
+
+    fn rare_mut(&mut self) -> &mut Rare<X> {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the rare box once nothing in it is in use.
+    pub fn tidy(&mut self) {
+        if self.rare.as_ref().is_some_and(|r| r.is_unused()) {
+            self.rare = None;
+        }
     }
 
     pub fn seeders(&self) -> usize {
@@ -164,7 +227,7 @@ impl<A: CompactAddr> PeerList<A> {
     }
 
     pub fn leechers(&self) -> usize {
-        self.peers.len() - self.seeders()
+        self.len() - self.seeders()
     }
 
     pub fn origins(&self) -> usize {
@@ -172,7 +235,7 @@ impl<A: CompactAddr> PeerList<A> {
     }
 
     pub fn get(&self, i: usize) -> &Peer<A> {
-        &self.peers[i]
+        &self.peers()[i]
     }
 
     pub fn is_seeder_at(&self, i: usize) -> bool {
@@ -191,30 +254,31 @@ impl<A: CompactAddr> PeerList<A> {
 
     /// Position of the peer with this address.
     pub fn find(&self, addr: &A) -> Option<usize> {
-        match &self.index {
+        let peers = self.peers();
+        match self.index() {
             Some(ix) => ix
                 .table
                 .find(ix.hasher.hash_one(addr), |&p| {
-                    self.peers[p as usize].addr == *addr
+                    peers[p as usize].addr == *addr
                 })
                 .map(|&p| p as usize),
-            None => self.peers.iter().position(|p| p.addr == *addr),
+            None => peers.iter().position(|p| p.addr == *addr),
         }
     }
 
     /// Whether at least `n` stored peers share `addr`'s holder (IPv4 address, IPv6 /64).
     pub fn holder_has(&self, addr: &A, n: usize) -> bool {
-        if n > self.peers.len() {
+        if n > self.len() {
             // Also the cap switched off (`usize::MAX`): no scan at all.
             return false;
         }
         let holder = addr.holder();
-        match &self.index {
+        match self.index() {
             Some(ix) => ix.per_holder.get(&holder).copied().unwrap_or(0) as usize >= n,
             None => {
                 n == 0
                     || self
-                        .peers
+                        .peers()
                         .iter()
                         .filter(|p| p.addr.holder() == holder)
                         .nth(n - 1)
@@ -225,33 +289,41 @@ impl<A: CompactAddr> PeerList<A> {
 
     /// The id of the peer at `i`, if ids are kept.
     pub fn peer_id(&self, i: usize) -> Option<&PeerId> {
-        self.ids.as_ref()?.get(i)
+        self.ids()?.get(i)
     }
 
     /// Adds a peer not yet in the list, with its id if ids are kept; returns its position.
     pub fn insert(&mut self, peer: Peer<A>, id: Option<PeerId>, role: Role) -> usize {
-        let pos = self.peers.len();
-        grow(&mut self.peers);
-        self.peers.push(peer);
-        match (id, &mut self.ids) {
+        let pos = self.len();
+        if pos == self.slots.len() {
+            self.slots = resized(&self.slots[..pos], pos + (pos / 4).max(1));
+        }
+        self.slots[pos] = peer;
+        self.len += 1;
+        match (id, self.rare.as_mut().and_then(|r| r.ids.as_mut())) {
             (Some(id), Some(ids)) if ids.len() == pos => {
                 grow(ids);
                 ids.push(id);
             }
-            (Some(id), None) if pos == 0 => self.ids = Some(Box::new(vec![id])),
+            (Some(id), None) if pos == 0 => self.rare_mut().ids = Some(vec![id]),
             // Ids are all or nothing, so positions always line up.
-            _ => self.ids = None,
+            _ => {
+                if let Some(r) = &mut self.rare {
+                    r.ids = None;
+                }
+                self.tidy();
+            }
         }
-        match &mut self.index {
+        let (slots, len, rare) = (&self.slots, self.len(), &mut self.rare);
+        match rare.as_mut().and_then(|r| r.index.as_mut()) {
             Some(ix) => {
                 let h = ix.hasher.hash_one(peer.addr);
-                let peers = &self.peers;
                 let hasher = &ix.hasher;
                 ix.table
-                    .insert_unique(h, pos as u32, |&p| hasher.hash_one(peers[p as usize].addr));
+                    .insert_unique(h, pos as u32, |&p| hasher.hash_one(slots[p as usize].addr));
                 ix.count(peer.addr.holder(), 1);
             }
-            None if self.peers.len() > INDEX_ABOVE => self.build_index(),
+            None if len > INDEX_ABOVE => self.build_index(),
             None => {}
         }
         self.set_role(pos, role)
@@ -293,38 +365,43 @@ impl<A: CompactAddr> PeerList<A> {
         if self.is_seeder_at(i) {
             i = self.set_role(i, Role::Leecher);
         }
-        let last = self.peers.len() - 1;
+        let last = self.len() - 1;
         self.swap(i, last);
-        let peer = self.peers.pop().expect("non-empty");
-        if let Some(ids) = &mut self.ids {
-            ids.pop();
-            if ids.is_empty() {
-                self.ids = None;
+        let peer = std::mem::take(&mut self.slots[last]);
+        self.len -= 1;
+        let len = self.len();
+        if let Some(r) = &mut self.rare {
+            if let Some(ids) = &mut r.ids {
+                ids.pop();
+                if ids.is_empty() {
+                    r.ids = None;
+                } else if ids.capacity() > 2 * len.max(4) {
+                    ids.shrink_to(len + len / 4);
+                }
             }
+            if let Some(ix) = &mut r.index {
+                let h = ix.hasher.hash_one(peer.addr);
+                if let Ok(e) = ix.table.find_entry(h, |&p| p as usize == last) {
+                    e.remove();
+                }
+                ix.count(peer.addr.holder(), -1);
+                if len < INDEX_ABOVE / 2 {
+                    r.index = None;
+                }
+            }
+            self.tidy();
         }
-        if let Some(ix) = &mut self.index {
-            let h = ix.hasher.hash_one(peer.addr);
-            if let Ok(e) = ix.table.find_entry(h, |&p| p as usize == last) {
-                e.remove();
-            }
-            ix.count(peer.addr.holder(), -1);
-            if self.peers.len() < INDEX_ABOVE / 2 {
-                self.index = None;
-            }
-        }
-        if self.peers.capacity() > 2 * self.peers.len().max(4) {
-            self.peers
-                .shrink_to(self.peers.len() + self.peers.len() / 4);
-            if let Some(ids) = &mut self.ids {
-                ids.shrink_to(ids.len() + ids.len() / 4);
-            }
+        if self.slots.len() > 2 * len.max(4) {
+            self.slots = resized(self.peers(), len + len / 4);
         }
         peer
     }
 
     pub fn touch(&mut self, i: usize, id: Option<PeerId>, now: u32) {
-        self.peers[i].seen = now.to_ne_bytes();
-        if let (Some(id), Some(slot)) = (id, self.ids.as_mut().and_then(|v| v.get_mut(i))) {
+        debug_assert!(i < self.len(), "touch past the list");
+        self.slots[i].seen = now.to_ne_bytes();
+        let ids = self.rare.as_mut().and_then(|r| r.ids.as_mut());
+        if let (Some(id), Some(slot)) = (id, ids.and_then(|v| v.get_mut(i))) {
             *slot = id;
         }
     }
@@ -334,8 +411,8 @@ impl<A: CompactAddr> PeerList<A> {
     pub fn expire(&mut self, cutoff: u32, mut removed: impl FnMut(u64)) -> (usize, usize) {
         let (mut s, mut l) = (0, 0);
         // Walking down means whatever `remove` swaps into `i` was already checked.
-        for i in (0..self.peers.len()).rev() {
-            if self.peers[i].last_seen() < cutoff {
+        for i in (0..self.len()).rev() {
+            if self.slots[i].last_seen() < cutoff {
                 if self.is_seeder_at(i) {
                     s += 1;
                 } else {
@@ -399,56 +476,58 @@ impl<A: CompactAddr> PeerList<A> {
         if i == j {
             return;
         }
-        if let Some(ix) = &mut self.index {
-            // Entries are found by position; a parked sentinel keeps the two updates from
-            // matching each other's freshly written slot.
-            let ha = ix.hasher.hash_one(self.peers[i].addr);
-            let hb = ix.hasher.hash_one(self.peers[j].addr);
-            retarget(&mut ix.table, ha, i as u32, u32::MAX);
-            retarget(&mut ix.table, hb, j as u32, i as u32);
-            retarget(&mut ix.table, ha, u32::MAX, j as u32);
+        let (slots, rare) = (&mut self.slots, &mut self.rare);
+        if let Some(r) = rare {
+            if let Some(ix) = &mut r.index {
+                // Entries are found by position; a parked sentinel keeps the two updates
+                // from matching each other's freshly written slot.
+                let ha = ix.hasher.hash_one(slots[i].addr);
+                let hb = ix.hasher.hash_one(slots[j].addr);
+                retarget(&mut ix.table, ha, i as u32, u32::MAX);
+                retarget(&mut ix.table, hb, j as u32, i as u32);
+                retarget(&mut ix.table, ha, u32::MAX, j as u32);
+            }
+            if let Some(ids) = &mut r.ids {
+                ids.swap(i, j);
+            }
         }
-        self.peers.swap(i, j);
-        if let Some(ids) = &mut self.ids {
-            ids.swap(i, j);
-        }
+        slots.swap(i, j);
     }
 
     fn build_index(&mut self) {
         let hasher = Hasher::default();
-        let mut table = HashTable::with_capacity(self.peers.len() * 2);
+        let peers = &self.slots[..self.len as usize];
+        let mut table = HashTable::with_capacity(peers.len() * 2);
         let mut per_holder = hashbrown::HashMap::new();
-        for (pos, p) in self.peers.iter().enumerate() {
-            let peers = &self.peers;
+        for (pos, p) in peers.iter().enumerate() {
             table.insert_unique(hasher.hash_one(p.addr), pos as u32, |&q| {
                 hasher.hash_one(peers[q as usize].addr)
             });
             *per_holder.entry(p.addr.holder()).or_insert(0) += 1;
         }
-        self.index = Some(Box::new(Index {
+        self.rare_mut().index = Some(Index {
             table,
             hasher,
             per_holder,
-        }));
+        });
     }
 
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
         assert!(self.origins() <= self.seeders());
-        assert!(self.seeders() <= self.peers.len());
-        if let Some(ix) = &self.index {
-            assert_eq!(ix.table.len(), self.peers.len());
+        assert!(self.seeders() <= self.len());
+        assert!(self.len() <= self.slots.len());
+        if let Some(ix) = self.index() {
+            assert_eq!(ix.table.len(), self.len());
             let mut counted = hashbrown::HashMap::new();
-            for p in &self.peers {
+            for p in self.peers() {
                 *counted.entry(p.addr.holder()).or_insert(0u32) += 1;
             }
             assert_eq!(ix.per_holder, counted);
         }
-        assert!(self
-            .ids
-            .as_ref()
-            .is_none_or(|v| v.len() == self.peers.len()));
-        for (i, p) in self.peers.iter().enumerate() {
+        assert!(self.ids().is_none_or(|v| v.len() == self.len()));
+        assert!(self.rare.as_ref().is_none_or(|r| !r.is_unused()));
+        for (i, p) in self.peers().iter().enumerate() {
             assert_eq!(self.find(&p.addr), Some(i));
         }
     }
@@ -458,6 +537,14 @@ impl<A: CompactAddr> PeerList<A> {
 fn sample_range(within: Range<usize>, exclude: Option<usize>) -> (usize, usize, Option<usize>) {
     let excl = exclude.filter(|i| within.contains(i));
     (within.start, within.len(), excl)
+}
+
+/// `peers` in a slice of `cap` slots (at least its length), the rest defaults.
+fn resized<T: Copy + Default>(peers: &[T], cap: usize) -> Box<[T]> {
+    let mut v = Vec::with_capacity(cap.max(peers.len()));
+    v.extend_from_slice(peers);
+    v.resize(v.capacity(), T::default());
+    v.into_boxed_slice()
 }
 
 /// Grows by a quarter rather than doubling: most swarms are small and long-lived, and

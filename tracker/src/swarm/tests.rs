@@ -511,3 +511,56 @@ fn origin_status_is_bounded() {
     );
     s.v4.check_invariants();
 }
+
+/// Every torrent pays for its swarm in the map's slot, beside its 20-byte key: 64 bytes
+/// a slot instead of 88 saved 2.4 bytes a peer at 1 M peers over 100 000 torrents.
+#[test]
+fn swarm_is_forty_bytes() {
+    assert_eq!(std::mem::size_of::<Swarm>(), 40);
+    assert_eq!(
+        std::mem::size_of::<(seedline_common::InfoHash, Swarm)>(),
+        64
+    );
+}
+
+/// IPv6 peers live in the IPv4 list's rare box, which goes once nothing in it is used.
+#[test]
+fn the_rare_box_comes_and_goes_with_ipv6_peers() {
+    let holders = ();
+    let mut s = Swarm::default();
+    let v6: SocketAddr = "[2001:db8::1]:6881".parse().unwrap();
+    let v4: SocketAddr = "192.0.2.1:6881".parse().unwrap();
+    for addr in [v4, v6] {
+        let a = PeerAnnounce {
+            addr,
+            peer_id: PeerId([1; 20]),
+            event: Event::Completed,
+            seeder: true,
+            origin: false,
+            origin_by_address: false,
+            now: 5,
+        };
+        s.announce(&a, 10, false, &holders);
+    }
+    assert_eq!(s.peer_count(), 2);
+    assert_eq!(s.stats().complete, 2);
+    s.v4.check_invariants();
+    assert!(s.v4.more().is_some());
+    let stopped = PeerAnnounce {
+        addr: v6,
+        peer_id: PeerId([1; 20]),
+        event: Event::Stopped,
+        seeder: true,
+        origin: false,
+        origin_by_address: false,
+        now: 6,
+    };
+    s.announce(&stopped, 10, false, &holders);
+    assert_eq!(s.peer_count(), 1);
+    assert!(
+        s.v4.more().is_none(),
+        "the box went with the last IPv6 peer"
+    );
+    assert_eq!(s.stats().downloaded, 2);
+    s.v4.check_invariants();
+}
