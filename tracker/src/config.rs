@@ -58,7 +58,8 @@ pub struct Config {
     #[arg(long, env = "TRACKER_MIN_INTERVAL", default_value_t = 900)]
     pub min_interval: u32,
     /// Seconds without an announce after which a peer is dropped (default 2 x interval
-    /// plus jitter when 0).
+    /// plus jitter when 0). With `sweep_interval`, at most 36 hours: a stored peer's
+    /// timestamp is 2 bytes of 4-second ticks.
     #[arg(long, env = "TRACKER_PEER_TIMEOUT", default_value_t = 0)]
     pub peer_timeout: u32,
     /// Seconds between sweeps for expired peers.
@@ -260,6 +261,16 @@ impl Settings for Config {
         }
         if self.sweep_interval == 0 {
             return err("sweep_interval must be at least 1 second".into());
+        }
+        // A stored peer's timestamp is 2 bytes that wrap (`swarm::SEEN_TICK`).
+        let oldest = u64::from(self.peer_timeout_secs()) + u64::from(self.sweep_interval);
+        if oldest > u64::from(crate::swarm::MAX_PEER_AGE) {
+            return err(format!(
+                "peer_timeout ({} s in effect) plus sweep_interval ({}) must be at most {} s (36 hours): peers are swept well within a day in practice",
+                self.peer_timeout_secs(),
+                self.sweep_interval,
+                crate::swarm::MAX_PEER_AGE
+            ));
         }
         if self.numwant_max == 0 || self.numwant_default > self.numwant_max {
             return err(format!(
@@ -484,6 +495,8 @@ mod tests {
             "interval = 0",
             "min_interval = 5000",
             "peer_timeout = 10",
+            "peer_timeout = 131000\nsweep_interval = 200",
+            "interval = 70000",
             "numwant_default = 500",
             "max_request_head = 100",
             "max_torrents = 0",
@@ -515,6 +528,10 @@ mod tests {
             .0
             .contains("unknown field"));
         assert!(Config::from_toml("trusted_proxies = [\"10.0.0.0/33\"]").is_err());
+        Config::from_toml("peer_timeout = 130000\nsweep_interval = 1072")
+            .unwrap()
+            .validate()
+            .unwrap();
         let apart = "trusted_proxies = [\"127.0.0.1/32\"]\nip_param_from = [\"127.0.0.2/32\"]";
         Config::from_toml(apart).unwrap().validate().unwrap();
     }

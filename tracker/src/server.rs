@@ -31,6 +31,7 @@ use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::http::Body;
 use crate::metrics::Metrics;
+use crate::swarm::Expiry;
 use crate::swarm_store::ready_now;
 use crate::tracker::Tracker;
 use crate::{api, persist, reload};
@@ -416,8 +417,10 @@ async fn sweep_loop(tracker: Arc<Tracker>, shutdown: CancellationToken) {
                 let c = &t.metrics.ops.rate_limit_evicted;
                 c.inc_by((rl.evicted() as u64).saturating_sub(c.get()));
             }
-            let cutoff = t.now().saturating_sub(t.config().peer_timeout_secs());
-            let removed = t.store.expire(cutoff);
+            let removed = t.store.expire(Expiry::OlderThan {
+                now: t.now(),
+                max_age: t.config().peer_timeout_secs(),
+            });
             t.metrics.peers_expired.inc_by(removed);
             t.metrics
                 .sweep_duration

@@ -17,7 +17,7 @@ use seedline_common::{scrape, Event, InfoHash, ScrapeStats};
 use crate::access::{Access, Mode};
 use crate::holders::HolderTotals;
 use crate::sink::PeerSink;
-use crate::swarm::{Caps, Change, NotStored, PeerAnnounce, Role, Swarm};
+use crate::swarm::{Caps, Change, Expiry, NotStored, PeerAnnounce, Role, Swarm};
 
 /// Many small shards keep each lock hold of the sweeper short.
 const SHARDS: usize = 256;
@@ -366,7 +366,7 @@ impl Store {
         self.swarms.retain(|ih, s| {
             let keep = self.access.check(ih).is_ok() && (!s.is_empty() || self.access.keeps(ih));
             if !keep {
-                total.add(&s.expire(u32::MAX, &self.holders));
+                total.add(&s.expire(Expiry::All, &self.holders));
                 dropped += 1;
                 // A list edited by mistake must not cost the torrent its history.
                 self.keep_count(*ih, s.stats().downloaded);
@@ -380,7 +380,7 @@ impl Store {
     }
 
     fn forget(&self, s: &mut Swarm) {
-        self.apply(&s.expire(u32::MAX, &self.holders));
+        self.apply(&s.expire(Expiry::All, &self.holders));
     }
 
     /// Calls `f` with each torrent worth saving: entries with a count, or with peers when
@@ -483,13 +483,13 @@ impl Store {
         write_scrape(found, out);
     }
 
-    /// Removes peers last seen before `cutoff` and swarms left empty; one shard locked at
-    /// a time. Returns the number of peers removed.
-    pub fn expire(&self, cutoff: u32) -> u64 {
+    /// Removes the peers `expiry` names and swarms left empty; one shard locked at a
+    /// time. Returns the number of peers removed.
+    pub fn expire(&self, expiry: Expiry) -> u64 {
         let mut total = Change::default();
         let mut removed_swarms = 0usize;
         self.swarms.retain(|ih, s| {
-            total.add(&s.expire(cutoff, &self.holders));
+            total.add(&s.expire(expiry, &self.holders));
             let keep = !s.is_empty() || self.access.keeps(ih);
             removed_swarms += usize::from(!keep);
             keep

@@ -16,7 +16,7 @@ use crate::sink::PeerSink;
 use seedline_common::peer::{compact_v4, compact_v6};
 use seedline_common::{Event, PeerId, ScrapeStats};
 
-pub use peer_list::{CompactAddr, Extra, Peer, PeerList, Role};
+pub use peer_list::{CompactAddr, Expiry, Extra, Peer, PeerList, Role, MAX_PEER_AGE, SEEN_TICK};
 
 /// The id of a restored peer until it announces again.
 pub const UNKNOWN_ID: PeerId = PeerId([0; 20]);
@@ -266,16 +266,16 @@ impl Swarm {
         }
     }
 
-    /// Drops peers last seen before `cutoff`, releasing each from `holders`.
-    pub fn expire(&mut self, cutoff: u32, holders: &impl Holders) -> Change {
+    /// Drops the peers `expiry` names, releasing each from `holders`.
+    pub fn expire(&mut self, expiry: Expiry, holders: &impl Holders) -> Change {
         let release = |h| holders.release(h);
-        let (s4, l4) = self.v4.expire(cutoff, release);
+        let (s4, l4) = self.v4.expire(expiry, release);
         let (s6, l6) = match self.v6().is_some() {
             true => self
                 .v4
                 .more_mut()
                 .as_mut()
-                .map_or((0, 0), |l| l.expire(cutoff, release)),
+                .map_or((0, 0), |l| l.expire(expiry, release)),
             false => (0, 0),
         };
         self.drop_empty_v6();

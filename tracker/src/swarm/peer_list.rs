@@ -7,7 +7,7 @@
 //! position index once it grows, so memory per small swarm stays a few dozen bytes while
 //! a swarm of 100 000 peers still updates in O(1).
 //!
-//! A stored IPv4 peer is 10 bytes (compact address and a 4-byte timestamp, no padding);
+//! A stored IPv4 peer is 8 bytes (compact address and a 2-byte timestamp: [`Seen`]);
 //! peer ids, needed only for non-compact replies, live in a parallel vector that stays
 //! empty unless the tracker is told to keep them.
 //!
@@ -59,24 +59,60 @@ impl CompactAddr for [u8; 18] {
     }
 }
 
+/// When a peer last announced, in 2 bytes: the tracker's clock in ticks of
+/// [`SEEN_TICK`] seconds, wrapping every 65 536 ticks (72.8 hours). An age is read
+/// modulo that, which is right while every peer is expired well before it is that old:
+/// the configuration keeps `peer_timeout + sweep_interval` under [`MAX_PEER_AGE`].
+/// Two bytes instead of four make an IPv4 peer 8 bytes instead of 10.
+pub const SEEN_TICK: u32 = 4;
+
+/// The oldest a stored peer may get before a sweep removes it, in seconds: half the
+/// clock's wrap, so a sweep that runs late still reads every age right.
+pub const MAX_PEER_AGE: u32 = (1 << 15) * SEEN_TICK;
+
+fn tick(now: u32) -> [u8; 2] {
+    ((now / SEEN_TICK) as u16).to_ne_bytes()
+}
+
+/// Which peers an expiry removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Those silent for more than `max_age` seconds at `now` (at most [`MAX_PEER_AGE`]).
+    /// Ages are counted in whole ticks and rounded down, so a peer goes up to one tick
+    /// late, never early.
+    OlderThan { now: u32, max_age: u32 },
+    /// Every peer (the torrent is forgotten).
+    All,
+}
+
+impl Expiry {
+    fn removes(&self, seen: [u8; 2]) -> bool {
+        match *self {
+            Expiry::All => true,
+            Expiry::OlderThan { now, max_age } => {
+                let ticks = u16::from_ne_bytes(tick(now)).wrapping_sub(u16::from_ne_bytes(seen));
+                // The true age exceeds (ticks - 1) whole ticks.
+                u32::from(ticks.saturating_sub(1)) * SEEN_TICK >= max_age
+            }
+        }
+    }
+}
+
 /// One stored peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Peer<A> {
     pub addr: A,
-    /// Seconds on the tracker's clock, as bytes so the struct has no padding.
-    seen: [u8; 4],
+    /// Ticks on the tracker's clock ([`SEEN_TICK`]), as bytes so the struct has no
+    /// padding.
+    seen: [u8; 2],
 }
 
 impl<A> Peer<A> {
     pub fn new(addr: A, now: u32) -> Self {
         Self {
             addr,
-            seen: now.to_ne_bytes(),
+            seen: tick(now),
         }
-    }
-
-    pub fn last_seen(&self) -> u32 {
-        u32::from_ne_bytes(self.seen)
     }
 }
 
@@ -399,20 +435,20 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
 
     pub fn touch(&mut self, i: usize, id: Option<PeerId>, now: u32) {
         debug_assert!(i < self.len(), "touch past the list");
-        self.slots[i].seen = now.to_ne_bytes();
+        self.slots[i].seen = tick(now);
         let ids = self.rare.as_mut().and_then(|r| r.ids.as_mut());
         if let (Some(id), Some(slot)) = (id, ids.and_then(|v| v.get_mut(i))) {
             *slot = id;
         }
     }
 
-    /// Removes every peer last seen before `cutoff`, calling `removed` with each one's
-    /// holder; returns (seeders, leechers) removed.
-    pub fn expire(&mut self, cutoff: u32, mut removed: impl FnMut(u64)) -> (usize, usize) {
+    /// Removes every peer `expiry` names, calling `removed` with each one's holder;
+    /// returns (seeders, leechers) removed.
+    pub fn expire(&mut self, expiry: Expiry, mut removed: impl FnMut(u64)) -> (usize, usize) {
         let (mut s, mut l) = (0, 0);
         // Walking down means whatever `remove` swaps into `i` was already checked.
         for i in (0..self.len()).rev() {
-            if self.slots[i].last_seen() < cutoff {
+            if expiry.removes(self.slots[i].seen) {
                 if self.is_seeder_at(i) {
                     s += 1;
                 } else {

@@ -273,28 +273,39 @@ fn sample_is_random_bounded_and_distinct() {
 #[test]
 fn expiry_removes_silent_peers_only() {
     let mut s = Swarm::default();
+    // One peer per tick of the clock, seen at 0, 4, ..., 396 s.
     for i in 0..100u32 {
         let seeder = i % 3 == 0;
         s.announce(
-            &ann(&format!("10.0.0.{i}:1"), Event::Started, seeder, i),
+            &ann(
+                &format!("10.0.0.{i}:1"),
+                Event::Started,
+                seeder,
+                i * SEEN_TICK,
+            ),
             usize::MAX,
             true,
             &(),
         );
     }
     s.announce(
-        &ann("[::1]:1", Event::Started, false, 60),
+        &ann("[::1]:1", Event::Started, false, 240),
         usize::MAX,
         true,
         &(),
     );
-    let c = s.expire(50, &());
-    assert_eq!(-(c.seeders[0] + c.leechers[0]), 50);
+    let at = |now, max_age| Expiry::OlderThan { now, max_age };
+    let c = s.expire(at(400, 200), &());
+    assert_eq!(
+        -(c.seeders[0] + c.leechers[0]),
+        50,
+        "seen at 196 s or before"
+    );
     assert_eq!(c.leechers[1], 0);
     assert_eq!(s.peer_count(), 51);
     s.v4.check_invariants();
     assert_eq!(s.v4.seeders(), (50..100).filter(|i| i % 3 == 0).count());
-    let c = s.expire(1000, &());
+    let c = s.expire(Expiry::All, &());
     assert_eq!(c.leechers[1], -1);
     assert!(s.is_empty());
 }
@@ -563,4 +574,43 @@ fn the_rare_box_comes_and_goes_with_ipv6_peers() {
     );
     assert_eq!(s.stats().downloaded, 2);
     s.v4.check_invariants();
+}
+
+/// Two-byte timestamps: never early, at most a tick late, and right across the wrap.
+#[test]
+fn peer_ages_survive_the_clock_wrapping() {
+    let wrap = 65_536 * SEEN_TICK;
+    for base in [0, wrap - 2 * SEEN_TICK, 5 * wrap + 123] {
+        let mut s = Swarm::default();
+        s.announce(
+            &ann("10.0.0.1:1", Event::Started, false, base),
+            10,
+            false,
+            &(),
+        );
+        let at = |late: u32, max_age| Expiry::OlderThan {
+            now: base + late,
+            max_age,
+        };
+        // Not yet older than 60 s, whatever the ticks say.
+        for late in 0..=60 {
+            assert_eq!(s.expire(at(late, 60), &()).peers(), 0, "{base} {late}");
+        }
+        // Gone within a tick of it, and long before the clock wraps.
+        assert_eq!(
+            s.expire(at(60 + SEEN_TICK + SEEN_TICK, 60), &()).peers(),
+            -1
+        );
+        s.announce(
+            &ann("10.0.0.1:1", Event::Started, false, base),
+            10,
+            false,
+            &(),
+        );
+        assert_eq!(
+            s.expire(at(MAX_PEER_AGE, MAX_PEER_AGE - SEEN_TICK), &())
+                .peers(),
+            -1
+        );
+    }
 }

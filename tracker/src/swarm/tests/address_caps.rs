@@ -112,7 +112,7 @@ fn one_address_cannot_spread_over_every_swarm() {
     assert_eq!(gauge.get(), 2);
     // A stop frees one place, expiry the rest of a swarm.
     announce(&mut swarms[0], "192.0.2.1:1", Event::Stopped);
-    swarms[1].expire(u32::MAX, &totals);
+    swarms[1].expire(Expiry::All, &totals);
     assert_eq!(
         totals.as_ref().unwrap().get(holder),
         4,
@@ -121,7 +121,7 @@ fn one_address_cannot_spread_over_every_swarm() {
     let c = announce(&mut swarms[3], "192.0.2.1:1", Event::Started);
     assert!(c.not_stored.is_none());
     for s in &mut swarms {
-        s.expire(u32::MAX, &totals);
+        s.expire(Expiry::All, &totals);
     }
     assert!(totals.as_ref().unwrap().is_empty());
     assert_eq!(gauge.get(), 0);
