@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// Sets TCP_NODELAY and TCP_CORK on a listening socket, for its accepted sockets to
 /// inherit (one system call fewer per connection than setting either on each).
-pub fn cork_accepted(listener: &TcpListener) -> io::Result<()> {
+pub fn cork_accepted(listener: &impl std::os::fd::AsFd) -> io::Result<()> {
     let s = socket2::SockRef::from(listener);
     s.set_nodelay(true)?;
     s.set_cork(true)
@@ -133,7 +133,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn pair() -> (Corked, KeepAlive, TcpStream) {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         cork_accepted(&l).unwrap();
         let client = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
         let (server, _) = l.accept().await.unwrap();

@@ -26,6 +26,35 @@ pub fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     sock.listen(4096).map_err(with_addr)
 }
 
+/// `count` TCP listeners bound to `addr` with SO_REUSEPORT, so the kernel spreads new
+/// connections over them (one per worker thread, each with its own accept queue). With
+/// port 0 the first picks the port and the others join it. They are plain `std`
+/// listeners, non-blocking and registered with no runtime yet: each worker registers
+/// its own. IPv6 sockets are IPv6-only, as for [`bind_one`]. Errors name the address.
+pub fn bind_tcp_group(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let with_addr =
+        |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
+    let mut at = addr;
+    let mut listeners = Vec::with_capacity(count.max(1));
+    for _ in 0..count.max(1) {
+        let sock = Socket::new(Domain::for_address(at), Type::STREAM, Some(Protocol::TCP))
+            .map_err(with_addr)?;
+        if at.is_ipv6() {
+            sock.set_only_v6(true).map_err(with_addr)?;
+        }
+        sock.set_reuse_address(true).map_err(with_addr)?;
+        sock.set_reuse_port(true).map_err(with_addr)?;
+        sock.set_nonblocking(true).map_err(with_addr)?;
+        sock.bind(&at.into()).map_err(with_addr)?;
+        sock.listen(4096).map_err(with_addr)?;
+        let std: std::net::TcpListener = sock.into();
+        at = std.local_addr().map_err(with_addr)?;
+        listeners.push(std);
+    }
+    Ok(listeners)
+}
+
 /// `count` UDP sockets bound to `addr` with SO_REUSEPORT, so the kernel spreads
 /// datagrams over them by source (one per worker thread, no shared receive queue). With
 /// port 0 the first socket picks the port and the others join it. IPv6 sockets are

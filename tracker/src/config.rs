@@ -31,6 +31,11 @@ pub struct Config {
         default_value = "0.0.0.0:6969"
     )]
     pub listen: Vec<SocketAddr>,
+    /// Threads serving the public HTTP listeners, each with its own socket per address
+    /// (SO_REUSEPORT) and its own single-threaded runtime, which serves its connections
+    /// in turn: a saturated tracker stays fair to every connection. 0: one per CPU.
+    #[arg(long, env = "TRACKER_HTTP_WORKERS", default_value_t = 0)]
+    pub http_workers: usize,
     /// UDP tracker (BEP 15) addresses, e.g. `0.0.0.0:6969,[::]:6969`; none: no UDP.
     #[arg(long = "udp-listen", env = "TRACKER_UDP_LISTEN", value_delimiter = ',')]
     pub udp_listen: Vec<SocketAddr>,

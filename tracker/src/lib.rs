@@ -19,6 +19,7 @@ mod full_scrape;
 pub mod fuzz;
 mod holders;
 mod http;
+mod http_workers;
 pub mod metrics;
 mod ops_metrics;
 mod persist;

@@ -15,7 +15,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use seedline_process::admin;
 use seedline_process::cork::{cork_accepted, Corked, KeepAlive};
-use seedline_process::net::{bind_one, bind_udp};
+use seedline_process::net::{bind_one, bind_tcp_group, bind_udp};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -42,7 +42,9 @@ const STORE_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Bound sockets, so callers (and tests, with port 0) know the addresses before serving.
 pub struct Listeners {
-    pub public: Vec<TcpListener>,
+    /// Per public address, one socket per HTTP worker (SO_REUSEPORT), registered with
+    /// no runtime until its worker takes it (`http_workers`).
+    pub public: Vec<Vec<std::net::TcpListener>>,
     pub admin: TcpListener,
     /// UDP sockets, several per `udp_listen` address (SO_REUSEPORT).
     pub udp: Vec<UdpSocket>,
@@ -52,13 +54,16 @@ impl Listeners {
     /// Binds every configured address. IPv6 sockets are IPv6-only so that `0.0.0.0:P`
     /// and `[::]:P` can both be listed.
     pub fn bind(cfg: &Config) -> io::Result<Self> {
+        let workers = crate::http_workers::count(cfg.http_workers);
         let public = cfg
             .listen
             .iter()
             .map(|a| {
-                let l = bind_one(*a)?;
-                cork_accepted(&l)?;
-                Ok(l)
+                let group = bind_tcp_group(*a, workers)?;
+                for l in &group {
+                    cork_accepted(l)?;
+                }
+                Ok(group)
             })
             .collect::<io::Result<Vec<_>>>()?;
         let admin = bind_one(cfg.admin_listen)?;
@@ -87,7 +92,7 @@ impl Listeners {
     pub fn public_addrs(&self) -> Vec<SocketAddr> {
         self.public
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(|group| group.first()?.local_addr().ok())
             .collect()
     }
 
@@ -178,8 +183,9 @@ async fn serve_with(
             }
         }
     }
+    let http_workers = listeners.public.first().map_or(0, Vec::len);
     for a in listeners.public_addrs() {
-        tracing::info!(addr = %a, "tracker listening");
+        tracing::info!(addr = %a, workers = http_workers, "tracker listening");
     }
     for a in listeners.udp_addrs() {
         tracing::info!(addr = %a, sockets = listeners.udp.len(), "UDP tracker listening");
@@ -196,21 +202,19 @@ async fn serve_with(
     let drain = CancellationToken::new();
     let limit = Arc::new(Semaphore::new(cfg.max_connections));
     let per_address = PerAddress::new(cfg.max_connections_per_address);
-    let mut loops = Vec::new();
-    for l in listeners.public {
-        let ctx = AcceptCtx {
-            tracker: tracker.clone(),
-            conns: conns.clone(),
-            drain: drain.clone(),
-            limit: limit.clone(),
-            per_address: Some((
-                per_address.clone(),
-                TrustedProxies::new(cfg.trusted_proxies.clone()),
-            )),
-            floor: floor.clone(),
-        };
-        loops.push(tokio::spawn(accept_loop(l, ctx, shutdown.clone())));
-    }
+    let ctx = AcceptCtx {
+        tracker: tracker.clone(),
+        conns: conns.clone(),
+        drain: drain.clone(),
+        limit,
+        per_address: Some((
+            per_address,
+            TrustedProxies::new(cfg.trusted_proxies.clone()),
+        )),
+        floor,
+    };
+    let mut workers = crate::http_workers::start(listeners.public, &ctx, &shutdown);
+    drop(ctx);
     let admin = {
         let t = tracker.clone();
         let limits = admin::Limits {
@@ -231,9 +235,7 @@ async fn serve_with(
     ));
 
     shutdown.cancelled().await;
-    for l in loops {
-        let _ = l.await;
-    }
+    workers.stopped_accepting().await;
     drain.cancel();
     conns.close();
     let open = conns.len();
@@ -247,6 +249,7 @@ async fn serve_with(
     } else {
         tracing::info!(drained = open, "connections drained");
     }
+    workers.finish().await;
     let _ = udp.await;
     let _ = sweeper.await;
     let _ = heartbeat.await;
@@ -261,7 +264,7 @@ async fn serve_with(
 }
 
 #[derive(Clone)]
-struct AcceptCtx {
+pub(crate) struct AcceptCtx {
     tracker: Arc<Tracker>,
     conns: TaskTracker,
     drain: CancellationToken,
@@ -272,14 +275,12 @@ struct AcceptCtx {
     floor: Option<Bytes>,
 }
 
-async fn accept_loop(listener: TcpListener, ctx: AcceptCtx, shutdown: CancellationToken) {
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    ctx: AcceptCtx,
+    shutdown: CancellationToken,
+) {
     loop {
-        // Waiting for a slot before accepting leaves excess clients in the kernel backlog
-        // rather than holding descriptors we cannot serve.
-        let permit = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            p = ctx.limit.clone().acquire_owned() => p.expect("semaphore never closed"),
-        };
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => return,
             r = listener.accept() => match r {
@@ -291,6 +292,14 @@ async fn accept_loop(listener: TcpListener, ctx: AcceptCtx, shutdown: Cancellati
                     continue;
                 }
             },
+        };
+        // A worker waits for a slot holding the one connection it accepted, and
+        // accepts no more meanwhile: excess clients stay in the kernel backlog, and a
+        // worker never holds a slot while the others' clients wait (the cap is shared;
+        // a slot taken before accepting would sit idle in a worker nobody connects to).
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            p = ctx.limit.clone().acquire_owned() => p.expect("semaphore never closed"),
         };
         let slot = match &ctx.per_address {
             Some((counts, proxies)) if !proxies.contains(peer.ip()) => {

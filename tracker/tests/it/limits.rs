@@ -100,6 +100,45 @@ async fn connection_cap_queues_extra_clients() {
     s.stop().await;
 }
 
+/// Three workers, each with its own socket on the one port, serve every connection, and
+/// share one connection cap: a held slot in one worker holds back the others' clients.
+#[tokio::test]
+async fn http_workers_share_the_port_and_the_connection_cap() {
+    let cfg = seedline_tracker::Config {
+        http_workers: 3,
+        max_connections: 4,
+        ..test_config()
+    };
+    let listeners = seedline_tracker::Listeners::bind(&cfg).unwrap();
+    assert_eq!(listeners.public[0].len(), 3);
+    let port = listeners.public_addrs()[0].port();
+    assert!(listeners.public[0]
+        .iter()
+        .all(|l| l.local_addr().unwrap().port() == port));
+    drop(listeners);
+    let s = TestServer::start(cfg).await;
+    for _ in 0..40 {
+        let mut c = Conn::open(s.addr()).await;
+        c.send("/health", &[]).await;
+        assert_eq!(c.read_response().await.unwrap().status, 200);
+    }
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut c = Conn::open(s.addr()).await;
+        c.send("/health", &[]).await;
+        c.read_response().await.unwrap();
+        held.push(c);
+    }
+    let mut fifth = Conn::open(s.addr()).await;
+    fifth.send("/health", &[]).await;
+    let early = tokio::time::timeout(Duration::from_millis(300), fifth.read_response()).await;
+    assert!(early.is_err(), "served past the shared cap");
+    held.remove(0);
+    assert_eq!(fifth.read_response().await.unwrap().status, 200);
+    drop(held);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn random_info_hash_flood_stays_within_the_torrent_cap() {
     use rand::{Rng, SeedableRng};
