@@ -31,10 +31,17 @@ pub fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
 /// port 0 the first picks the port and the others join it. They are plain `std`
 /// listeners, non-blocking and registered with no runtime yet: each worker registers
 /// its own. IPv6 sockets are IPv6-only, as for [`bind_one`]. Errors name the address.
+///
+/// SO_REUSEPORT would also let a second process of the same user join the group (the
+/// kernel would split connections between two unrelated trackers): a plain bind of the
+/// address first fails, as without SO_REUSEPORT, while anything listens there.
 pub fn bind_tcp_group(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
     use socket2::{Domain, Protocol, Socket, Type};
     let with_addr =
         |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
+    if addr.port() != 0 {
+        drop(bind_one_std(addr).map_err(with_addr)?);
+    }
     let mut at = addr;
     let mut listeners = Vec::with_capacity(count.max(1));
     for _ in 0..count.max(1) {
@@ -53,6 +60,19 @@ pub fn bind_tcp_group(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net
         listeners.push(std);
     }
     Ok(listeners)
+}
+
+/// A listening socket without SO_REUSEPORT, as [`bind_one`] makes, outside any runtime.
+fn bind_one_std(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.set_reuse_address(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(1)?;
+    Ok(sock.into())
 }
 
 /// `count` UDP sockets bound to `addr` with SO_REUSEPORT, so the kernel spreads

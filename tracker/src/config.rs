@@ -19,6 +19,9 @@ use crate::access::Mode;
 /// list is worse than none.
 pub const MIN_TOKEN_LEN: usize = 16;
 
+/// Most HTTP worker threads: each holds a socket per public address and a runtime.
+pub const MAX_HTTP_WORKERS: usize = 1024;
+
 /// Everything the tracker can be told. Field docs are the operator's documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
@@ -257,19 +260,28 @@ impl Settings for Config {
                 self.min_interval, self.interval
             ));
         }
-        if self.peer_timeout != 0 && self.peer_timeout <= self.interval + self.interval_jitter {
+        if self.peer_timeout != 0
+            && self.peer_timeout <= self.interval.saturating_add(self.interval_jitter)
+        {
             return err(format!(
                 "peer_timeout ({}) must exceed interval + interval_jitter ({}), or peers expire between announces",
                 self.peer_timeout,
-                self.interval + self.interval_jitter
+                self.interval.saturating_add(self.interval_jitter)
             ));
         }
         if self.sweep_interval == 0 {
             return err("sweep_interval must be at least 1 second".into());
         }
-        // A stored peer's timestamp is 2 bytes that wrap (`swarm::SEEN_TICK`).
+        if self.http_workers > MAX_HTTP_WORKERS {
+            return err(format!(
+                "http_workers ({}) must be at most {MAX_HTTP_WORKERS} (0: one per CPU)",
+                self.http_workers
+            ));
+        }
+        // A stored peer's timestamp is 2 bytes that wrap (`swarm::SEEN_TICK`); a shared
+        // store keeps its own.
         let oldest = u64::from(self.peer_timeout_secs()) + u64::from(self.sweep_interval);
-        if oldest > u64::from(crate::swarm::MAX_PEER_AGE) {
+        if self.store.is_none() && oldest > u64::from(crate::swarm::MAX_PEER_AGE) {
             return err(format!(
                 "peer_timeout ({} s in effect) plus sweep_interval ({}) must be at most {} s (36 hours): peers are swept well within a day in practice",
                 self.peer_timeout_secs(),
@@ -458,7 +470,10 @@ impl Config {
     /// The effective peer timeout in seconds.
     pub fn peer_timeout_secs(&self) -> u32 {
         if self.peer_timeout == 0 {
-            2 * self.interval + self.interval_jitter
+            // Saturating: an absurd interval must not wrap to a timeout near zero.
+            self.interval
+                .saturating_mul(2)
+                .saturating_add(self.interval_jitter)
         } else {
             self.peer_timeout
         }
@@ -502,6 +517,8 @@ mod tests {
             "peer_timeout = 10",
             "peer_timeout = 131000\nsweep_interval = 200",
             "interval = 70000",
+            "interval = 3000000000",
+            "http_workers = 5000",
             "numwant_default = 500",
             "max_request_head = 100",
             "max_torrents = 0",

@@ -19,13 +19,24 @@ use tokio_util::sync::CancellationToken;
 
 use crate::server::{accept_loop, AcceptCtx};
 
-/// The running workers.
+/// The running workers. Dropped without [`Workers::finish`] (the serving future
+/// dropped, as a runtime shutting down does), they stop accepting and end at once, as
+/// tasks on that runtime would have.
 pub(crate) struct Workers {
     threads: Vec<JoinHandle<()>>,
     /// One per worker: its accept loops have stopped.
     accepting: Vec<oneshot::Receiver<()>>,
+    /// Stops the accept loops: the caller's shutdown, or these workers dropped.
+    stop: CancellationToken,
     /// Lets the workers end (their connections drained, or the grace period over).
     done: CancellationToken,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.done.cancel();
+    }
 }
 
 /// How many workers `configured` means: 0 is one per CPU the process may run on.
@@ -50,13 +61,14 @@ pub(crate) fn start(
             per_worker[w].push(l);
         }
     }
+    let stop = shutdown.child_token();
     let done = CancellationToken::new();
     let mut threads = Vec::new();
     let mut accepting = Vec::new();
     for (i, listeners) in per_worker.into_iter().enumerate() {
         let (stopped, stopped_rx) = oneshot::channel();
         accepting.push(stopped_rx);
-        let (ctx, shutdown, done) = (ctx.clone(), shutdown.clone(), done.clone());
+        let (ctx, stop, done) = (ctx.clone(), stop.clone(), done.clone());
         // Failing to start a thread or a runtime at start-up leaves nothing to serve
         // with: the same as the main runtime failing (`process::daemon`).
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -66,7 +78,7 @@ pub(crate) fn start(
         let thread = std::thread::Builder::new()
             .name(format!("tracker-http-{i}"))
             .spawn(move || {
-                rt.block_on(serve(listeners, ctx, shutdown, done, stopped));
+                rt.block_on(serve(listeners, ctx, stop, done, stopped));
             })
             .expect("HTTP worker thread");
         threads.push(thread);
@@ -74,6 +86,7 @@ pub(crate) fn start(
     Workers {
         threads,
         accepting,
+        stop,
         done,
     }
 }
@@ -112,9 +125,9 @@ impl Workers {
     }
 
     /// Ends the workers, dropping connections still open, and waits for their threads.
-    pub(crate) async fn finish(self) {
+    pub(crate) async fn finish(mut self) {
         self.done.cancel();
-        let threads = self.threads;
+        let threads = std::mem::take(&mut self.threads);
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {
                 let _ = t.join();

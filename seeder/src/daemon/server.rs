@@ -96,6 +96,8 @@ fn embedded_tracker_config(cfg: &Config) -> seedline_tracker::Config {
         } else {
             Mode::Allow
         },
+        // A seeder's own releases, announced mostly over loopback: one thread is plenty.
+        http_workers: 1,
         ..Default::default()
     }
 }

@@ -194,6 +194,11 @@ pub struct Link {
     failing_since: AtomicU64,
     epoch: Instant,
     metrics: LinkMetrics,
+    /// The runtime the link was made on (the tracker's main one), where connections
+    /// are made and their driver tasks run: a request that notices a lost connection
+    /// may be served on an HTTP worker's single-threaded runtime, whose queue every
+    /// Redis round trip would otherwise wait behind, and which ends before the rest.
+    home: Option<tokio::runtime::Handle>,
 }
 
 impl Link {
@@ -207,6 +212,7 @@ impl Link {
             failing_since: AtomicU64::new(0),
             epoch: Instant::now(),
             metrics,
+            home: tokio::runtime::Handle::try_current().ok(),
         })
     }
 
@@ -311,7 +317,11 @@ impl Link {
 
     /// Starts the connecting task if the link is down and nobody else has.
     fn repair(self: &Arc<Self>) {
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        let Some(rt) = self
+            .home
+            .clone()
+            .or_else(|| tokio::runtime::Handle::try_current().ok())
+        else {
             return;
         };
         let claimed = self.state.send_if_modified(|s| {

@@ -271,6 +271,7 @@ impl Swarm {
         let release = |h| holders.release(h);
         let (s4, l4) = self.v4.expire(expiry, release);
         let (s6, l6) = match self.v6().is_some() {
+            // Only a swarm with IPv6 peers has the box; asking `more_mut` would make it.
             true => self
                 .v4
                 .more_mut()

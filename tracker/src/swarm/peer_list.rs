@@ -7,7 +7,7 @@
 //! position index once it grows, so memory per small swarm stays a few dozen bytes while
 //! a swarm of 100 000 peers still updates in O(1).
 //!
-//! A stored IPv4 peer is 8 bytes (compact address and a 2-byte timestamp: [`Seen`]);
+//! A stored IPv4 peer is 8 bytes (compact address and a 2-byte timestamp: [`SEEN_TICK`]);
 //! peer ids, needed only for non-compact replies, live in a parallel vector that stays
 //! empty unless the tracker is told to keep them.
 //!
@@ -78,7 +78,7 @@ fn tick(now: u32) -> [u8; 2] {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {
     /// Those silent for more than `max_age` seconds at `now` (at most [`MAX_PEER_AGE`]).
-    /// Ages are counted in whole ticks and rounded down, so a peer goes up to one tick
+    /// A peer's age is known to within a tick: it goes up to `SEEN_TICK - 1` seconds
     /// late, never early.
     OlderThan { now: u32, max_age: u32 },
     /// Every peer (the torrent is forgotten).
@@ -91,8 +91,17 @@ impl Expiry {
             Expiry::All => true,
             Expiry::OlderThan { now, max_age } => {
                 let ticks = u16::from_ne_bytes(tick(now)).wrapping_sub(u16::from_ne_bytes(seen));
-                // The true age exceeds (ticks - 1) whole ticks.
-                u32::from(ticks.saturating_sub(1)) * SEEN_TICK >= max_age
+                // A sweep reads the clock once and then walks the shards while announces
+                // go on: a peer may carry a tick later than the sweep's `now`, which reads
+                // as nearly a whole wrap old. Every real age is under half the wrap
+                // (`MAX_PEER_AGE`), so the upper half is the future: kept.
+                if ticks >= 1 << 15 {
+                    return false;
+                }
+                // It announced at `seen * SEEN_TICK + SEEN_TICK - 1` at the latest.
+                let at_least = i64::from(ticks) * i64::from(SEEN_TICK) + i64::from(now % SEEN_TICK)
+                    - i64::from(SEEN_TICK - 1);
+                at_least > i64::from(max_age)
             }
         }
     }
@@ -434,7 +443,7 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
     }
 
     pub fn touch(&mut self, i: usize, id: Option<PeerId>, now: u32) {
-        debug_assert!(i < self.len(), "touch past the list");
+        assert!(i < self.len(), "touch past the list");
         self.slots[i].seen = tick(now);
         let ids = self.rare.as_mut().and_then(|r| r.ids.as_mut());
         if let (Some(id), Some(slot)) = (id, ids.and_then(|v| v.get_mut(i))) {

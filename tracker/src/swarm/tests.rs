@@ -576,11 +576,37 @@ fn the_rare_box_comes_and_goes_with_ipv6_peers() {
     s.v4.check_invariants();
 }
 
-/// Two-byte timestamps: never early, at most a tick late, and right across the wrap.
+/// Two-byte timestamps: never early, less than a tick late, right across the wrap, and
+/// a peer stamped after the sweep read the clock is kept.
 #[test]
 fn peer_ages_survive_the_clock_wrapping() {
     let wrap = 65_536 * SEEN_TICK;
-    for base in [0, wrap - 2 * SEEN_TICK, 5 * wrap + 123] {
+    for base in [0, 1, 3, wrap - 2 * SEEN_TICK, 5 * wrap + 123] {
+        for max_age in [60, 61, 63] {
+            let mut s = Swarm::default();
+            s.announce(
+                &ann("10.0.0.1:1", Event::Started, false, base),
+                10,
+                false,
+                &(),
+            );
+            let at = |late: u32| Expiry::OlderThan {
+                now: base + late,
+                max_age,
+            };
+            // Not older than max_age yet, whatever the ticks say.
+            for late in 0..=max_age {
+                assert_eq!(
+                    s.expire(at(late), &()).peers(),
+                    0,
+                    "{base} {max_age} {late}"
+                );
+            }
+            // Gone at most SEEN_TICK - 1 seconds after its age passed max_age.
+            let gone = (max_age + 1..=max_age + SEEN_TICK)
+                .find(|&late| s.expire(at(late), &()).peers() == -1);
+            assert!(gone.is_some(), "{base} {max_age}");
+        }
         let mut s = Swarm::default();
         s.announce(
             &ann("10.0.0.1:1", Event::Started, false, base),
@@ -588,29 +614,20 @@ fn peer_ages_survive_the_clock_wrapping() {
             false,
             &(),
         );
-        let at = |late: u32, max_age| Expiry::OlderThan {
-            now: base + late,
-            max_age,
-        };
-        // Not yet older than 60 s, whatever the ticks say.
-        for late in 0..=60 {
-            assert_eq!(s.expire(at(late, 60), &()).peers(), 0, "{base} {late}");
-        }
-        // Gone within a tick of it, and long before the clock wraps.
+        let at = |now, max_age| Expiry::OlderThan { now, max_age };
+        // The oldest age a configuration allows is read right.
         assert_eq!(
-            s.expire(at(60 + SEEN_TICK + SEEN_TICK, 60), &()).peers(),
+            s.expire(at(base + MAX_PEER_AGE - 8, MAX_PEER_AGE - 12), &())
+                .peers(),
             -1
         );
+        // Stamped a tick after the sweep's clock: kept.
         s.announce(
-            &ann("10.0.0.1:1", Event::Started, false, base),
+            &ann("10.0.0.1:1", Event::Started, false, base + SEEN_TICK),
             10,
             false,
             &(),
         );
-        assert_eq!(
-            s.expire(at(MAX_PEER_AGE, MAX_PEER_AGE - SEEN_TICK), &())
-                .peers(),
-            -1
-        );
+        assert_eq!(s.expire(at(base, 0), &()).peers(), 0);
     }
 }

@@ -115,6 +115,16 @@ async fn http_workers_share_the_port_and_the_connection_cap() {
     assert!(listeners.public[0]
         .iter()
         .all(|l| l.local_addr().unwrap().port() == port));
+    // A second tracker on the same port is refused, as without SO_REUSEPORT: it would
+    // otherwise take a share of the connections with a store of its own.
+    let again = seedline_tracker::Config {
+        listen: listeners.public_addrs(),
+        ..cfg.clone()
+    };
+    let err = seedline_tracker::Listeners::bind(&again)
+        .err()
+        .expect("port in use");
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
     drop(listeners);
     let s = TestServer::start(cfg).await;
     for _ in 0..40 {
