@@ -4,6 +4,7 @@
 //! caller passes the time and the RNG, so the logic is unit-tested without a runtime.
 
 mod peer_list;
+mod seen;
 #[cfg(test)]
 mod tests;
 
@@ -16,7 +17,8 @@ use crate::sink::PeerSink;
 use seedline_common::peer::{compact_v4, compact_v6};
 use seedline_common::{Event, PeerId, ScrapeStats};
 
-pub use peer_list::{CompactAddr, Expiry, Extra, Peer, PeerList, Role, MAX_PEER_AGE, SEEN_TICK};
+pub use peer_list::{CompactAddr, Extra, Peer, PeerList, Role};
+pub use seen::{Expiry, MAX_PEER_AGE, SEEN_TICK};
 
 /// The id of a restored peer until it announces again.
 pub const UNKNOWN_ID: PeerId = PeerId([0; 20]);
