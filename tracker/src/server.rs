@@ -395,6 +395,11 @@ where
         // IdleIo enforces (and counts) the head timeout.
         .header_read_timeout(None)
         .keep_alive(true)
+        // A client may shut its side once its request is sent; it still gets the reply.
+        // hyper otherwise closes at that EOF, before replying when the request and the
+        // FIN arrive in one read (likelier since each worker is single-threaded: a new
+        // connection's task runs after both are in).
+        .half_close(true)
         .max_buf_size(cfg.max_request_head);
     let conn = builder.serve_connection(io, svc);
     tokio::pin!(conn);
