@@ -3,27 +3,14 @@
 use std::io;
 use std::net::SocketAddr;
 
-use tokio::net::{TcpListener, TcpSocket, UdpSocket};
+use tokio::net::{TcpListener, UdpSocket};
 
 /// Binds and listens with SO_REUSEADDR; IPv6 sockets are IPv6-only, so `0.0.0.0:P` and
 /// `[::]:P` can both be bound. Errors name the address.
 pub fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     let with_addr =
         |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
-    let sock = if addr.is_ipv6() {
-        TcpSocket::new_v6()
-    } else {
-        TcpSocket::new_v4()
-    }
-    .map_err(with_addr)?;
-    sock.set_reuseaddr(true).map_err(with_addr)?;
-    if addr.is_ipv6() {
-        socket2::SockRef::from(&sock)
-            .set_only_v6(true)
-            .map_err(with_addr)?;
-    }
-    sock.bind(addr).map_err(with_addr)?;
-    sock.listen(4096).map_err(with_addr)
+    TcpListener::from_std(listen(addr, false).map_err(with_addr)?).map_err(with_addr)
 }
 
 /// `count` TCP listeners bound to `addr` with SO_REUSEPORT, so the kernel spreads new
@@ -36,42 +23,36 @@ pub fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
 /// kernel would split connections between two unrelated trackers): a plain bind of the
 /// address first fails, as without SO_REUSEPORT, while anything listens there.
 pub fn bind_tcp_group(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
-    use socket2::{Domain, Protocol, Socket, Type};
     let with_addr =
         |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
     if addr.port() != 0 {
-        drop(bind_one_std(addr).map_err(with_addr)?);
+        drop(listen(addr, false).map_err(with_addr)?);
     }
     let mut at = addr;
     let mut listeners = Vec::with_capacity(count.max(1));
     for _ in 0..count.max(1) {
-        let sock = Socket::new(Domain::for_address(at), Type::STREAM, Some(Protocol::TCP))
-            .map_err(with_addr)?;
-        if at.is_ipv6() {
-            sock.set_only_v6(true).map_err(with_addr)?;
-        }
-        sock.set_reuse_address(true).map_err(with_addr)?;
-        sock.set_reuse_port(true).map_err(with_addr)?;
-        sock.set_nonblocking(true).map_err(with_addr)?;
-        sock.bind(&at.into()).map_err(with_addr)?;
-        sock.listen(4096).map_err(with_addr)?;
-        let std: std::net::TcpListener = sock.into();
-        at = std.local_addr().map_err(with_addr)?;
-        listeners.push(std);
+        let l = listen(at, true).map_err(with_addr)?;
+        at = l.local_addr().map_err(with_addr)?;
+        listeners.push(l);
     }
     Ok(listeners)
 }
 
-/// A listening socket without SO_REUSEPORT, as [`bind_one`] makes, outside any runtime.
-fn bind_one_std(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+/// A non-blocking listening socket with SO_REUSEADDR (and SO_REUSEPORT if asked),
+/// IPv6-only for an IPv6 address, registered with no runtime.
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
         sock.set_only_v6(true)?;
     }
     sock.set_reuse_address(true)?;
+    if reuse_port {
+        sock.set_reuse_port(true)?;
+    }
+    sock.set_nonblocking(true)?;
     sock.bind(&addr.into())?;
-    sock.listen(1)?;
+    sock.listen(4096)?;
     Ok(sock.into())
 }
 

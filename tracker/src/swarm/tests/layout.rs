@@ -42,13 +42,7 @@ fn peer_ages_survive_the_clock_wrapping() {
     let wrap = 65_536 * SEEN_TICK;
     for base in [0, 1, 3, wrap - 2 * SEEN_TICK, 5 * wrap + 123] {
         for max_age in [60, 61, 63] {
-            let mut s = Swarm::default();
-            s.announce(
-                &ann("10.0.0.1:1", Event::Started, false, base),
-                10,
-                false,
-                &(),
-            );
+            let mut s = one_peer(base);
             let at = |late: u32| Expiry::OlderThan {
                 now: base + late,
                 max_age,
@@ -66,13 +60,7 @@ fn peer_ages_survive_the_clock_wrapping() {
                 .find(|&late| s.expire(at(late), &()).peers() == -1);
             assert!(gone.is_some(), "{base} {max_age}");
         }
-        let mut s = Swarm::default();
-        s.announce(
-            &ann("10.0.0.1:1", Event::Started, false, base),
-            10,
-            false,
-            &(),
-        );
+        let mut s = one_peer(base);
         let at = |now, max_age| Expiry::OlderThan { now, max_age };
         // The oldest age a configuration allows is read right.
         assert_eq!(
@@ -89,4 +77,16 @@ fn peer_ages_survive_the_clock_wrapping() {
         );
         assert_eq!(s.expire(at(base, 0), &()).peers(), 0);
     }
+}
+
+/// A swarm of one leecher that announced at `now`.
+fn one_peer(now: u32) -> Swarm {
+    let mut s = Swarm::default();
+    s.announce(
+        &ann("10.0.0.1:1", Event::Started, false, now),
+        10,
+        false,
+        &(),
+    );
+    s
 }
