@@ -74,6 +74,8 @@ fn bench(c: &mut Criterion) {
         ("reannounce_10k_torrents_x10", 10_000, 10),
         ("reannounce_200_torrents_x500", 200, 500),
         ("reannounce_1_torrent_x50k", 1, 50_000),
+        // The torrent map itself: a million one-peer swarms, far past the caches.
+        ("reannounce_1m_torrents_x1", 1_000_000, 1),
     ] {
         let store = preloaded(torrents, per);
         let mut pick = SmallRng::seed_from_u64(2);
@@ -111,10 +113,12 @@ fn bench(c: &mut Criterion) {
         });
     }
     // A peer joins and leaves: the insert and remove paths (growing and shrinking a
-    // swarm's storage), which a re-announce never takes.
-    for (name, torrents, per) in [
-        ("join_and_leave_10k_torrents_x10", 10_000, 10),
-        ("join_and_leave_200_torrents_x500", 200, 500),
+    // swarm's storage), which a re-announce never takes. With `fresh` it joins a torrent
+    // the store does not have, so the map adds the swarm and drops it again.
+    for (name, torrents, per, fresh) in [
+        ("join_and_leave_10k_torrents_x10", 10_000, 10, 0),
+        ("join_and_leave_200_torrents_x500", 200, 500, 0),
+        ("new_torrent_join_and_leave_100k_x10", 100_000, 10, 1 << 30),
     ] {
         let store = preloaded(torrents, per);
         let mut pick = SmallRng::seed_from_u64(4);
@@ -136,7 +140,13 @@ fn bench(c: &mut Criterion) {
                         };
                         out.clear();
                         store
-                            .announce(ih(t), &a, &params(), &mut rng, &mut CompactReply(&mut out))
+                            .announce(
+                                ih(t + fresh),
+                                &a,
+                                &params(),
+                                &mut rng,
+                                &mut CompactReply(&mut out),
+                            )
                             .unwrap();
                     }
                     black_box(out.len())

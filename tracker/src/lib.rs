@@ -27,6 +27,7 @@ pub mod redis_store;
 mod registry;
 mod reload;
 mod server;
+mod shard_map;
 pub mod sink;
 pub mod state_file;
 pub mod store;

@@ -1,10 +1,11 @@
-//! The concurrent swarm store: a thin shell of `DashMap` around the pure [`Swarm`].
+//! The concurrent swarm store: a thin shell of [`ShardMap`] around the pure [`Swarm`].
 //!
 //! Every operation takes one shard guard, does its work without awaiting, and drops it;
 //! counts are kept on change so metrics never walk the map.
 
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use seedline_common::{scrape, Event, InfoHash, ScrapeStats};
 
 use crate::access::{Access, Mode};
 use crate::holders::HolderTotals;
+use crate::shard_map::ShardMap;
 use crate::sink::PeerSink;
 use crate::swarm::{Caps, Change, Expiry, NotStored, PeerAnnounce, Role, Swarm};
 
@@ -131,7 +133,7 @@ pub struct SavedSwarm {
 }
 
 pub struct Store {
-    swarms: DashMap<InfoHash, Swarm, hashbrown::DefaultHashBuilder>,
+    swarms: ShardMap<InfoHash, Swarm>,
     torrents: AtomicUsize,
     /// Stored peers in all swarms, kept on change like the gauges.
     peers: AtomicI64,
@@ -164,11 +166,7 @@ impl Store {
     /// A store that keeps the torrents `access` registers even while they have no peers.
     pub fn with_access(limits: StoreConfig, gauges: StoreGauges, access: Arc<Access>) -> Self {
         Self {
-            swarms: DashMap::with_capacity_and_hasher_and_shard_amount(
-                0,
-                hashbrown::DefaultHashBuilder::default(),
-                SHARDS,
-            ),
+            swarms: ShardMap::new(SHARDS),
             torrents: AtomicUsize::new(0),
             peers: AtomicI64::new(0),
             holders: HolderTotals::new(
@@ -233,8 +231,9 @@ impl Store {
         rng: &mut R,
         sink: &mut S,
     ) -> Result<AnnounceEffect, StoreError> {
-        let mut guard = match self.swarms.get_mut(&info_hash) {
-            Some(g) => g,
+        let mut shard = self.swarms.lock(info_hash);
+        let swarm = match shard.get_mut() {
+            Some(s) => s,
             None if a.event == Event::Stopped => {
                 // Nothing to remove and nothing worth creating a swarm for.
                 let head = ReplyHead {
@@ -255,13 +254,10 @@ impl Store {
                 // Checked again here: a list change since the caller's check must not
                 // bring back a swarm it just dropped.
                 self.access.check(&info_hash)?;
-                self.swarms
-                    .entry(info_hash)
-                    .or_insert_with(|| self.new_swarm(&info_hash))
+                shard.get_or_insert_with(|| self.new_swarm(&info_hash))
             }
         };
         let caps = self.caps(&info_hash);
-        let swarm = guard.value_mut();
         let (change, placed) = swarm.announce(a, caps, self.limits.keep_peer_ids, &self.holders);
         let s = swarm.stats();
         let head = ReplyHead {
@@ -275,17 +271,23 @@ impl Store {
         sink.head(&head);
         let origins_sent = swarm.write_peers(&placed, p.numwant, rng, sink);
         sink.end();
-        let empty = swarm.is_empty();
-        drop(guard);
-        self.apply(&change);
-        if empty && !self.access.keeps(&info_hash) {
-            self.remove_if_empty(&info_hash);
+        if swarm.is_empty() && !self.access.keeps(&info_hash) && shard.remove_if(|_| true).is_some()
+        {
+            self.dropped(1);
         }
+        drop(shard);
+        self.apply(&change);
         Ok(AnnounceEffect {
             completed: change.completed,
             not_stored: change.not_stored,
             origins_sent,
         })
+    }
+
+    /// Counts `n` swarms gone.
+    fn dropped(&self, n: usize) {
+        self.torrents.fetch_sub(n, Ordering::Relaxed);
+        self.gauges.torrents.sub(n as i64);
     }
 
     fn new_swarm(&self, ih: &InfoHash) -> Swarm {
@@ -303,7 +305,7 @@ impl Store {
 
     /// The counts of one torrent, if the store has an entry for it.
     pub fn stats(&self, ih: &InfoHash) -> Option<ScrapeStats> {
-        self.swarms.get(ih).map(|s| s.stats()).or_else(|| {
+        self.swarms.read_with(ih, |s| s.stats()).or_else(|| {
             // Scrapes of unknown hashes pass here: skip the side table while it is empty.
             if self.restored_len.load(Ordering::Relaxed) == 0 {
                 return None;
@@ -320,18 +322,18 @@ impl Store {
     pub fn page(&self, after: Option<InfoHash>, limit: usize) -> Vec<(InfoHash, ScrapeStats)> {
         let key = |s: ScrapeStats| (s.complete, s.incomplete, s.downloaded);
         let mut heap = BinaryHeap::with_capacity(limit + 1);
-        for e in self.swarms.iter() {
-            let ih = *e.key();
+        self.swarms.scan(|&ih, s| {
             if after.is_some_and(|a| ih <= a) {
-                continue;
+                return ControlFlow::Continue(());
             }
             if heap.len() < limit {
-                heap.push((ih, key(e.value().stats())));
+                heap.push((ih, key(s.stats())));
             } else if heap.peek().is_some_and(|top| ih < top.0) {
                 heap.pop();
-                heap.push((ih, key(e.value().stats())));
+                heap.push((ih, key(s.stats())));
             }
-        }
+            ControlFlow::Continue(())
+        });
         heap.into_sorted_vec()
             .into_iter()
             .map(|(ih, (complete, incomplete, downloaded))| {
@@ -347,11 +349,10 @@ impl Store {
 
     /// Drops `ih`'s swarm whatever it holds (unregistered or denied torrents).
     pub fn drop_swarm(&self, ih: &InfoHash) -> bool {
-        match self.swarms.remove(ih) {
-            Some((_, mut s)) => {
+        match self.swarms.remove(*ih) {
+            Some(mut s) => {
                 self.forget(&mut s);
-                self.torrents.fetch_sub(1, Ordering::Relaxed);
-                self.gauges.torrents.dec();
+                self.dropped(1);
                 true
             }
             None => false,
@@ -373,8 +374,7 @@ impl Store {
             }
             keep
         });
-        self.torrents.fetch_sub(dropped, Ordering::Relaxed);
-        self.gauges.torrents.sub(dropped as i64);
+        self.dropped(dropped);
         self.apply(&total);
         dropped
     }
@@ -384,27 +384,24 @@ impl Store {
     }
 
     /// Calls `f` with each torrent worth saving: entries with a count, or with peers when
-    /// `peers` is set, then restored counts not yet claimed. One shard is locked at a
-    /// time, and only while its entries are copied out.
+    /// `peers` is set, then restored counts not yet claimed. One shard is read-locked at
+    /// a time, while its entries are copied out.
     pub fn for_each_saved(&self, peers: bool, mut f: impl FnMut(InfoHash, SavedSwarm)) {
-        for e in self.swarms.iter() {
-            let s = e.value();
+        self.swarms.scan(|&ih, s| {
             let downloaded = s.stats().downloaded;
-            if downloaded == 0 && (!peers || s.is_empty()) {
-                continue;
+            if downloaded > 0 || (peers && !s.is_empty()) {
+                let saved = SavedSwarm {
+                    downloaded,
+                    peers: if peers {
+                        s.addrs().collect()
+                    } else {
+                        Vec::new()
+                    },
+                };
+                f(ih, saved);
             }
-            let saved = SavedSwarm {
-                downloaded,
-                peers: if peers {
-                    s.addrs().collect()
-                } else {
-                    Vec::new()
-                },
-            };
-            let ih = *e.key();
-            drop(e);
-            f(ih, saved);
-        }
+            ControlFlow::Continue(())
+        });
         for e in self.restored.iter() {
             f(
                 *e.key(),
@@ -430,8 +427,8 @@ impl Store {
         if !self.swarms.contains_key(&ih) && !self.room_for_torrent(&ih) {
             return false;
         }
-        let mut guard = self.swarms.entry(ih).or_insert_with(|| self.new_swarm(&ih));
-        let swarm = guard.value_mut();
+        let mut shard = self.swarms.lock(ih);
+        let swarm = shard.get_or_insert_with(|| self.new_swarm(&ih));
         swarm.set_downloaded(swarm.stats().downloaded.max(saved.downloaded));
         for (addr, role) in saved.peers {
             // Applied peer by peer so that `max_peers` is checked against a current total.
@@ -469,17 +466,21 @@ impl Store {
         {
             return;
         }
-        self.swarms.entry(ih).or_insert_with(|| self.new_swarm(&ih));
+        self.swarms
+            .lock(ih)
+            .get_or_insert_with(|| self.new_swarm(&ih));
     }
 
     /// Appends a scrape reply for up to `max` torrents (full scrape).
     pub fn scrape_all(&self, max: usize, out: &mut Vec<u8>) {
-        let found = self
-            .swarms
-            .iter()
-            .take(max)
-            .map(|e| (*e.key(), e.value().stats()))
-            .collect();
+        let mut found = Vec::new();
+        self.swarms.scan(|&ih, s| {
+            if found.len() == max {
+                return ControlFlow::Break(());
+            }
+            found.push((ih, s.stats()));
+            ControlFlow::Continue(())
+        });
         write_scrape(found, out);
     }
 
@@ -494,17 +495,15 @@ impl Store {
             removed_swarms += usize::from(!keep);
             keep
         });
-        self.torrents.fetch_sub(removed_swarms, Ordering::Relaxed);
-        self.gauges.torrents.sub(removed_swarms as i64);
+        self.dropped(removed_swarms);
         self.apply(&total);
         -total.peers() as u64
     }
 
     /// Removes `h`'s entry if it has no peers (a torrent unregistered while idle).
     pub fn remove_if_empty(&self, h: &InfoHash) {
-        if self.swarms.remove_if(h, |_, s| s.is_empty()).is_some() {
-            self.torrents.fetch_sub(1, Ordering::Relaxed);
-            self.gauges.torrents.dec();
+        if self.swarms.lock(*h).remove_if(|s| s.is_empty()).is_some() {
+            self.dropped(1);
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The swarm-store interface: what the core asks of wherever swarms live, on the request
-//! path. The in-memory [`Store`] (a sharded `DashMap` in this process) implements it;
+//! path. The in-memory [`Store`] (a sharded map in this process) implements it;
 //! a store on another engine (Redis, for several tracker instances sharing swarms)
 //! implements it too. Every method returns a future so that such a store can await its
 //! round trips; the in-memory one does its work before returning a ready future, so it
