@@ -208,3 +208,69 @@ pub fn access_list(data: &[u8]) {
     let again = crate::access::parse_list(&written).expect("written list parses");
     assert_eq!(again, set);
 }
+
+/// `swarm_ops` target: every 3 bytes of `data` are one announce to one swarm, so lists
+/// move between peers kept in place and boxed, past the position index, and IPv6 comes
+/// and goes (`swarm::slots` is one of the two modules allowed `unsafe`). First byte: IPv6
+/// (bit 7) and host (bits 0-6); second: the port; third: the event (bits 0-1), seeder
+/// (bit 2), origin (bit 3), and 0xff drops the swarm. The stored addresses must match a
+/// model, and the swarm's invariants hold after every step.
+pub fn swarm_ops(data: &[u8]) {
+    use std::collections::HashSet;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use crate::swarm::{PeerAnnounce, Swarm};
+    use seedline_common::{Event, PeerId};
+
+    let keep_ids = data.first().is_some_and(|b| b & 1 == 1);
+    let mut swarm = Swarm::default();
+    let mut model = HashSet::new();
+    for (now, op) in (0u32..).zip(data.chunks_exact(3)) {
+        let (host, port, what) = (op[0], op[1], op[2]);
+        if what == 0xff {
+            swarm = Swarm::default();
+            model.clear();
+            continue;
+        }
+        let ip = if host & 0x80 == 0 {
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, host))
+        } else {
+            IpAddr::V6(Ipv6Addr::new(
+                0x2001,
+                0xdb8,
+                0,
+                u16::from(host & 0x7f),
+                0,
+                0,
+                0,
+                1,
+            ))
+        };
+        let addr = SocketAddr::new(ip, 1024 + u16::from(port));
+        let event = [
+            Event::None,
+            Event::Started,
+            Event::Completed,
+            Event::Stopped,
+        ][usize::from(what & 3)];
+        let announce = PeerAnnounce {
+            addr,
+            peer_id: PeerId([port; 20]),
+            event,
+            seeder: what & 4 != 0,
+            origin: what & 8 != 0,
+            origin_by_address: what & 8 != 0,
+            now,
+        };
+        swarm.announce(&announce, usize::MAX, keep_ids, &());
+        if event == Event::Stopped {
+            model.remove(&addr);
+        } else {
+            model.insert(addr);
+        }
+        swarm.check_invariants();
+        let stored: HashSet<SocketAddr> = swarm.addrs().map(|(a, _)| a).collect();
+        assert_eq!(stored, model);
+        assert_eq!(swarm.peer_count(), model.len());
+    }
+}

@@ -146,11 +146,11 @@ impl<K: Hash + Eq + Copy, V> ShardMut<'_, K, V> {
 /// Keeps each shard on its own cache lines, so two cores working on neighbouring shards
 /// do not bounce one line between them.
 #[repr(align(128))]
-struct Padded<T>(T);
+struct Shard<K, V>(RwLock<Dense<K, V>>);
 
 /// Shards of [`Dense`], each behind its own lock.
 pub struct ShardMap<K, V> {
-    shards: Box<[Padded<RwLock<Dense<K, V>>>]>,
+    shards: Box<[Shard<K, V>]>,
     hasher: Hasher,
     /// `64 - log2(shards)`: the hash's bits just below its top 7 pick the shard. The
     /// table takes its control tag from the top 7 and its bucket from the lowest bits,
@@ -163,7 +163,7 @@ impl<K: Hash + Eq + Copy, V> ShardMap<K, V> {
     pub fn new(shards: usize) -> Self {
         let n = shards.max(1).next_power_of_two();
         Self {
-            shards: (0..n).map(|_| Padded(RwLock::default())).collect(),
+            shards: (0..n).map(|_| Shard(RwLock::default())).collect(),
             hasher: Hasher::default(),
             shift: 64 - n.trailing_zeros(),
         }

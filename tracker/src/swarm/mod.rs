@@ -3,8 +3,13 @@
 //! [`Swarm::announce`] applies one announce and writes the peer part of the reply; the
 //! caller passes the time and the RNG, so the logic is unit-tested without a runtime.
 
+// The two places `unsafe` is allowed: a list's first peers kept in place of the box
+// pointer (`slots.rs`, and the list that owns their length).
+#[allow(unsafe_code)]
 mod peer_list;
 mod seen;
+#[allow(unsafe_code)]
+mod slots;
 #[cfg(test)]
 mod tests;
 
@@ -183,6 +188,15 @@ impl Swarm {
 
     pub fn peer_count(&self) -> usize {
         self.v4.len() + self.v6_count(PeerList::len)
+    }
+
+    /// Panics unless both lists are consistent; see `PeerList::check_invariants`.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) {
+        self.v4.check_invariants();
+        if let Some(v6) = self.v6() {
+            v6.check_invariants();
+        }
     }
 
     pub fn stats(&self) -> ScrapeStats {

@@ -12,10 +12,12 @@
 //! empty unless the tracker is told to keep them.
 //!
 //! The list itself is 40 bytes, because every torrent pays for one in its map slot: the
-//! peers are a boxed slice whose length is the capacity (16 bytes, not a vector's 24),
-//! and the parts most swarms never need (ids, the position index, and what the owner
-//! puts there: a swarm's IPv6 peers) share one box.
+//! peers are [`Slots`], two IPv4 peers in place or a boxed slice whose length is the
+//! capacity (16 bytes, not a vector's 24), and the parts most swarms never need (ids,
+//! the position index, and what the owner puts there: a swarm's IPv6 peers) share one
+//! box.
 
+use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -26,9 +28,13 @@ use seedline_common::peer::{from_compact_v4, from_compact_v6};
 use seedline_common::PeerId;
 
 use super::seen::{tick, Expiry};
+use super::slots::Slots;
 
 /// A peer address in its compact wire form (6 or 18 bytes), copied into replies as is.
 pub trait CompactAddr: Copy + Default + Eq + Hash + AsRef<[u8]> {
+    /// The peers a list keeps in place, in at most 16 bytes (`swarm::slots`).
+    type Inline: Copy + Default + AsRef<[Peer<Self>]> + AsMut<[Peer<Self>]>;
+
     /// Who controls the address, for per-address caps: the IPv4 address, or the IPv6
     /// /64 (one subscriber's whole prefix, which it can rotate through at will). Unique
     /// across both families, so one table can count them all.
@@ -42,6 +48,8 @@ pub trait CompactAddr: Copy + Default + Eq + Hash + AsRef<[u8]> {
 const V4_HOLDER: u64 = 0xffff_ffff_0000_0000;
 
 impl CompactAddr for [u8; 6] {
+    type Inline = [Peer<Self>; 2];
+
     fn holder(&self) -> u64 {
         V4_HOLDER | u64::from(u32::from_be_bytes([self[0], self[1], self[2], self[3]]))
     }
@@ -52,6 +60,9 @@ impl CompactAddr for [u8; 6] {
 }
 
 impl CompactAddr for [u8; 18] {
+    /// A 20-byte peer does not fit in 16.
+    type Inline = [Peer<Self>; 0];
+
     fn holder(&self) -> u64 {
         u64::from_be_bytes(self[..8].try_into().expect("8 bytes"))
     }
@@ -152,10 +163,9 @@ impl<X: Extra> Rare<X> {
 /// Peers of one family: origins in `peers()[..origins]`, seeders (origins included) in
 /// `peers()[..seeders]`. A swarm's size is paid once per torrent, and most torrents have
 /// a handful of peers: see the module's note on its 40 bytes.
-#[derive(Debug)]
-pub struct PeerList<A, X = ()> {
-    /// `slots[..len]` are the peers; the rest is capacity, filled with defaults.
-    slots: Box<[Peer<A>]>,
+pub struct PeerList<A: CompactAddr, X = ()> {
+    /// `len` peers, in place or boxed by `len` (the `unsafe` calls' contract).
+    slots: Slots<A>,
     len: u32,
     seeders: u32,
     /// Fits in the padding after `seeders`: roles cost no memory.
@@ -166,10 +176,10 @@ pub struct PeerList<A, X = ()> {
     rare: Option<Box<Rare<X>>>,
 }
 
-impl<A, X> Default for PeerList<A, X> {
+impl<A: CompactAddr, X> Default for PeerList<A, X> {
     fn default() -> Self {
         Self {
-            slots: Box::default(),
+            slots: Slots::default(),
             len: 0,
             seeders: 0,
             origins: 0,
@@ -189,7 +199,14 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
     }
 
     fn peers(&self) -> &[Peer<A>] {
-        &self.slots[..self.len as usize]
+        // SAFETY: `len` counts the peers `slots` holds; only `insert` and `remove` change
+        // either, and always both.
+        unsafe { self.slots.peers(self.len()) }
+    }
+
+    fn peers_mut(&mut self) -> &mut [Peer<A>] {
+        // SAFETY: as in `peers`.
+        unsafe { self.slots.peers_mut(self.len()) }
     }
 
     fn ids(&self) -> Option<&Vec<PeerId>> {
@@ -294,11 +311,12 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
     /// Adds a peer not yet in the list, with its id if ids are kept; returns its position.
     pub fn insert(&mut self, peer: Peer<A>, id: Option<PeerId>, role: Role) -> usize {
         let pos = self.len();
-        if pos == self.slots.len() {
-            self.slots = resized(&self.slots[..pos], pos + (pos / 4).max(1));
-        }
-        self.slots[pos] = peer;
-        self.len += 1;
+        // Checked before anything changes: the slots and `len` must never disagree. (A
+        // list of 2^32 peers would be 32 GiB; `max_peers` stops far below.)
+        let len = u32::try_from(pos + 1).expect("fewer than 2^32 peers in a list");
+        // SAFETY: as in `peers`; the length follows at once.
+        unsafe { self.slots.push(pos, peer) };
+        self.len = len;
         match (id, self.rare.as_mut().and_then(|r| r.ids.as_mut())) {
             (Some(id), Some(ids)) if ids.len() == pos => {
                 grow(ids);
@@ -313,8 +331,10 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
                 self.tidy();
             }
         }
-        let (slots, len, rare) = (&self.slots, self.len(), &mut self.rare);
-        match rare.as_mut().and_then(|r| r.index.as_mut()) {
+        let len = self.len();
+        // SAFETY: as in `peers` (a copy of it that leaves `rare` free to borrow).
+        let slots = unsafe { self.slots.peers(len) };
+        match self.rare.as_mut().and_then(|r| r.index.as_mut()) {
             Some(ix) => {
                 let h = ix.hasher.hash_one(peer.addr);
                 let hasher = &ix.hasher;
@@ -366,7 +386,8 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
         }
         let last = self.len() - 1;
         self.swap(i, last);
-        let peer = std::mem::take(&mut self.slots[last]);
+        // SAFETY: as in `peers`; the length follows at once.
+        let peer = unsafe { self.slots.pop(last + 1) };
         self.len -= 1;
         let len = self.len();
         if let Some(r) = &mut self.rare {
@@ -390,15 +411,11 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
             }
             self.tidy();
         }
-        if self.slots.len() > 2 * len.max(4) {
-            self.slots = resized(self.peers(), len + len / 4);
-        }
         peer
     }
 
     pub fn touch(&mut self, i: usize, id: Option<PeerId>, now: u32) {
-        assert!(i < self.len(), "touch past the list");
-        self.slots[i].seen = tick(now);
+        self.peers_mut()[i].seen = tick(now);
         let ids = self.rare.as_mut().and_then(|r| r.ids.as_mut());
         if let (Some(id), Some(slot)) = (id, ids.and_then(|v| v.get_mut(i))) {
             *slot = id;
@@ -411,7 +428,7 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
         let (mut s, mut l) = (0, 0);
         // Walking down means whatever `remove` swaps into `i` was already checked.
         for i in (0..self.len()).rev() {
-            if expiry.removes(self.slots[i].seen) {
+            if expiry.removes(self.peers()[i].seen) {
                 if self.is_seeder_at(i) {
                     s += 1;
                 } else {
@@ -475,8 +492,10 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
         if i == j {
             return;
         }
-        let (slots, rare) = (&mut self.slots, &mut self.rare);
-        if let Some(r) = rare {
+        let len = self.len();
+        // SAFETY: as in `peers` (a copy of it that leaves `rare` free to borrow).
+        let slots = unsafe { self.slots.peers_mut(len) };
+        if let Some(r) = &mut self.rare {
             if let Some(ix) = &mut r.index {
                 // Entries are found by position; a parked sentinel keeps the two updates
                 // from matching each other's freshly written slot.
@@ -495,7 +514,7 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
 
     fn build_index(&mut self) {
         let hasher = Hasher::default();
-        let peers = &self.slots[..self.len as usize];
+        let peers = self.peers();
         let mut table = HashTable::with_capacity(peers.len() * 2);
         let mut per_holder = hashbrown::HashMap::new();
         for (pos, p) in peers.iter().enumerate() {
@@ -511,11 +530,20 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
         });
     }
 
+    /// Room for peers before the next insert allocates.
     #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        // SAFETY: as in `peers`.
+        unsafe { self.slots.capacity(self.len()) }
+    }
+
+    /// Panics unless counts, positions, the index and the ids agree (tests and the
+    /// `swarm_ops` fuzz target).
     pub(crate) fn check_invariants(&self) {
         assert!(self.origins() <= self.seeders());
         assert!(self.seeders() <= self.len());
-        assert!(self.len() <= self.slots.len());
+        // SAFETY: as in `peers`.
+        assert!(self.len() <= unsafe { self.slots.capacity(self.len()) });
         if let Some(ix) = self.index() {
             assert_eq!(ix.table.len(), self.len());
             let mut counted = hashbrown::HashMap::new();
@@ -532,18 +560,29 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
     }
 }
 
+impl<A: CompactAddr, X> Drop for PeerList<A, X> {
+    fn drop(&mut self) {
+        // SAFETY: `len` counts the peers held (see `peers`); this is the last use.
+        unsafe { self.slots.free(self.len as usize) };
+    }
+}
+
+impl<A: CompactAddr + fmt::Debug, X: Extra + fmt::Debug> fmt::Debug for PeerList<A, X> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeerList")
+            .field("peers", &self.peers())
+            .field("seeders", &self.seeders)
+            .field("origins", &self.origins)
+            .field("tally", &self.tally)
+            .field("rare", &self.rare)
+            .finish()
+    }
+}
+
 /// `(start, len, exclude if inside)` of a sampling range.
 fn sample_range(within: Range<usize>, exclude: Option<usize>) -> (usize, usize, Option<usize>) {
     let excl = exclude.filter(|i| within.contains(i));
     (within.start, within.len(), excl)
-}
-
-/// `peers` in a slice of `cap` slots (at least its length), the rest defaults.
-fn resized<T: Copy + Default>(peers: &[T], cap: usize) -> Box<[T]> {
-    let mut v = Vec::with_capacity(cap.max(peers.len()));
-    v.extend_from_slice(peers);
-    v.resize(v.capacity(), T::default());
-    v.into_boxed_slice()
 }
 
 /// Grows by a quarter rather than doubling: most swarms are small and long-lived, and

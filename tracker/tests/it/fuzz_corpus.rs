@@ -3,4 +3,4 @@
 
 use seedline_tracker::fuzz;
 
-seedline_testkit::replay_corpora!(fuzz: tracker_request, state_file, access_list);
+seedline_testkit::replay_corpora!(fuzz: tracker_request, state_file, access_list, swarm_ops);

@@ -1,4 +1,5 @@
-//! The swarm's memory layout: its size, the rare box, and the 2-byte timestamps.
+//! The swarm's memory layout: its size, peers in place, the rare box, and the 2-byte
+//! timestamps.
 
 use super::*;
 
@@ -11,6 +12,37 @@ fn swarm_is_forty_bytes() {
         std::mem::size_of::<(seedline_common::InfoHash, Swarm)>(),
         64
     );
+}
+
+/// Up to two IPv4 peers sit in the list itself; a third moves them all into a box, and
+/// they move back once two are left. IPv6 peers are always boxed.
+#[test]
+fn small_lists_keep_their_peers_in_place() {
+    let mut s = Swarm::default();
+    let v4 = |i| format!("10.0.0.{i}:6881");
+    let mut caps = Vec::new();
+    for i in 1..=4 {
+        s.announce(&ann(&v4(i), Event::Started, i == 2, 1), 10, true, &());
+        s.check_invariants();
+        caps.push(s.v4.capacity());
+    }
+    assert_eq!(caps, [2, 2, 3, 4]);
+    for i in [1, 3, 2, 4] {
+        s.announce(&ann(&v4(i), Event::Stopped, false, 2), 10, true, &());
+        s.check_invariants();
+        caps.push(s.v4.capacity());
+    }
+    assert_eq!(caps[4..], [4, 2, 2, 2]);
+    assert!(s.is_empty());
+
+    let v6 = "[2001:db8::1]:6881";
+    s.announce(&ann(v6, Event::Started, false, 3), 10, false, &());
+    assert_eq!(s.v6().map(PeerList::capacity), Some(1));
+    s.check_invariants();
+    // Dropped with peers in place and in a box: nothing to free twice (the fuzz target
+    // `swarm_ops` runs this under AddressSanitizer).
+    s.announce(&ann(&v4(9), Event::Started, false, 3), 10, false, &());
+    drop(s);
 }
 
 /// IPv6 peers live in the IPv4 list's rare box, which goes once nothing in it is used.
