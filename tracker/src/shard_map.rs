@@ -26,11 +26,17 @@ mod chunked;
 
 type Hasher = hashbrown::DefaultHashBuilder;
 
+/// A key and its value on a cache line of their own: a torrent's 20-byte key and 40-byte
+/// swarm fill 64 bytes anyway, and aligned they never straddle two lines, so a lookup
+/// reads the control bytes, the position and one line of entry.
+#[repr(align(64))]
+struct Entry<K, V>(K, V);
+
 /// One shard: positions found by hash, entries dense in insertion order (until removals
 /// move the last one into a hole).
 pub struct Dense<K, V> {
     positions: HashTable<u32>,
-    entries: Chunked<(K, V)>,
+    entries: Chunked<Entry<K, V>>,
 }
 
 impl<K, V> Default for Dense<K, V> {
@@ -60,7 +66,7 @@ impl<K: Hash + Eq, V> Dense<K, V> {
         // A shard holds one 64-byte entry per torrent: 2^32 of them would be 256 GiB,
         // far past what `max_torrents` and the machine allow.
         let p = u32::try_from(pos).expect("fewer than 2^32 entries in a shard");
-        self.entries.push((key, value));
+        self.entries.push(Entry(key, value));
         let entries = &self.entries;
         self.positions
             .insert_unique(hash, p, |&q| hasher.hash_one(&entries[q as usize].0));
@@ -69,7 +75,7 @@ impl<K: Hash + Eq, V> Dense<K, V> {
 
     /// Removes the entry at `pos` (whose key hashes to `hash`), moving the last entry
     /// into its place.
-    fn remove_at(&mut self, hash: u64, pos: usize, hasher: &Hasher) -> (K, V) {
+    fn remove_at(&mut self, hash: u64, pos: usize, hasher: &Hasher) -> Entry<K, V> {
         if let Ok(e) = self.positions.find_entry(hash, |&p| p as usize == pos) {
             e.remove();
         }
@@ -215,7 +221,7 @@ impl<K: Hash + Eq + Copy, V> ShardMap<K, V> {
     /// Calls `f` with every entry, one shard read-locked at a time, until it breaks.
     pub fn scan(&self, mut f: impl FnMut(&K, &V) -> ControlFlow<()>) {
         for s in self.shards.iter() {
-            for (k, v) in Self::read(&s.0).entries.iter() {
+            for Entry(k, v) in Self::read(&s.0).entries.iter() {
                 if f(k, v).is_break() {
                     return;
                 }
@@ -229,7 +235,7 @@ impl<K: Hash + Eq + Copy, V> ShardMap<K, V> {
             let mut shard = Self::write(&s.0);
             // Walking down: what `remove_at` moves into `pos` was already looked at.
             for pos in (0..shard.entries.len()).rev() {
-                let (k, v) = &mut shard.entries[pos];
+                let Entry(k, v) = &mut shard.entries[pos];
                 if !keep(k, v) {
                     let hash = self.hasher.hash_one(*k);
                     shard.remove_at(hash, pos, &self.hasher);

@@ -12,7 +12,7 @@ impl<K: Hash + Eq + Copy + std::fmt::Debug, V: PartialEq + std::fmt::Debug> Shar
         for s in self.shards.iter() {
             let shard = Self::read(&s.0);
             assert_eq!(shard.positions.len(), shard.entries.len());
-            for (pos, (k, _)) in shard.entries.iter().enumerate() {
+            for (pos, Entry(k, _)) in shard.entries.iter().enumerate() {
                 assert_eq!(shard.find(self.hasher.hash_one(k), k), Some(pos));
             }
             seen += shard.len();
