@@ -68,9 +68,12 @@ impl<T> Chunked<T> {
         self.chunks.iter().flatten()
     }
 
-    /// Lets go of the chunk list's spare capacity.
+    /// Lets go of the chunk list's spare capacity once it is mostly spare (not at every
+    /// sweep, so a list that grows and shrinks around one size is not reallocated).
     pub fn shrink(&mut self) {
-        self.chunks.shrink_to_fit();
+        if self.chunks.capacity() > 2 * self.chunks.len() + 4 {
+            self.chunks.shrink_to_fit();
+        }
     }
 
     /// Bytes of heap held: every chunk whole, and the list of chunks.
