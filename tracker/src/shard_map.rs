@@ -229,6 +229,26 @@ impl<K: Hash + Eq + Copy, V> ShardMap<K, V> {
         }
     }
 
+    /// Calls `each` with what `pick` takes from every entry, a shard at a time: `pick`
+    /// runs under the shard's read lock, `each` after it is released, so `each` may be
+    /// slow or call back into the map.
+    pub fn for_each_picked<T>(
+        &self,
+        mut pick: impl FnMut(&K, &V) -> Option<T>,
+        mut each: impl FnMut(T),
+    ) {
+        let mut picked = Vec::new();
+        for s in self.shards.iter() {
+            picked.extend(
+                Self::read(&s.0)
+                    .entries
+                    .iter()
+                    .filter_map(|Entry(k, v)| pick(k, v)),
+            );
+            picked.drain(..).for_each(&mut each);
+        }
+    }
+
     /// Keeps the entries `keep` says yes to, one shard write-locked at a time.
     pub fn retain(&self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         for s in self.shards.iter() {

@@ -1,4 +1,4 @@
-//! The concurrent swarm store: a thin shell of [`ShardMap`] around the pure [`Swarm`].
+//! The concurrent swarm store: a thin shell of `shard_map::ShardMap` around the pure [`Swarm`].
 //!
 //! Every operation takes one shard guard, does its work without awaiting, and drops it;
 //! counts are kept on change so metrics never walk the map.
@@ -385,23 +385,23 @@ impl Store {
 
     /// Calls `f` with each torrent worth saving: entries with a count, or with peers when
     /// `peers` is set, then restored counts not yet claimed. One shard is read-locked at
-    /// a time, while its entries are copied out.
+    /// a time, while its entries are copied out; `f` runs with no lock held.
     pub fn for_each_saved(&self, peers: bool, mut f: impl FnMut(InfoHash, SavedSwarm)) {
-        self.swarms.scan(|&ih, s| {
-            let downloaded = s.stats().downloaded;
-            if downloaded > 0 || (peers && !s.is_empty()) {
-                let saved = SavedSwarm {
-                    downloaded,
-                    peers: if peers {
+        self.swarms.for_each_picked(
+            |&ih, s| {
+                let downloaded = s.stats().downloaded;
+                let keep = downloaded > 0 || (peers && !s.is_empty());
+                keep.then(|| {
+                    let peers = if peers {
                         s.addrs().collect()
                     } else {
                         Vec::new()
-                    },
-                };
-                f(ih, saved);
-            }
-            ControlFlow::Continue(())
-        });
+                    };
+                    (ih, SavedSwarm { downloaded, peers })
+                })
+            },
+            |(ih, saved)| f(ih, saved),
+        );
         for e in self.restored.iter() {
             f(
                 *e.key(),

@@ -49,6 +49,8 @@ impl<T> Chunked<T> {
     /// # Panics
     /// If `pos` is past the end, like `Vec::swap_remove`.
     pub fn swap_remove(&mut self, pos: usize) -> T {
+        // Before anything moves: a bad `pos` must not cost the last value.
+        assert!(pos < self.len(), "swap_remove past the end");
         let last = self
             .chunks
             .last_mut()
