@@ -12,7 +12,10 @@ use std::ops::{Index, IndexMut};
 const CHUNK: usize = 32;
 
 pub struct Chunked<T> {
-    /// Every chunk has capacity `CHUNK` and all but the last are full.
+    /// Every chunk has capacity `CHUNK` and all but the last are full. The last may be
+    /// empty: a chunk emptied by a removal stays as a spare until the next removal
+    /// reaches into the chunk before it, so a map sitting at a multiple of `CHUNK`
+    /// entries does not allocate and free 2 KiB on every join and leave.
     chunks: Vec<Vec<T>>,
 }
 
@@ -51,14 +54,15 @@ impl<T> Chunked<T> {
     pub fn swap_remove(&mut self, pos: usize) -> T {
         // Before anything moves: a bad `pos` must not cost the last value.
         assert!(pos < self.len(), "swap_remove past the end");
+        if self.chunks.last().is_some_and(Vec::is_empty) {
+            // The spare goes: the chunk before it is about to have room.
+            self.chunks.pop();
+        }
         let last = self
             .chunks
             .last_mut()
             .expect("swap_remove on an empty Chunked");
         let tail = last.pop().expect("only the last chunk may be part full");
-        if last.is_empty() {
-            self.chunks.pop();
-        }
         if pos == self.len() {
             tail
         } else {
@@ -70,9 +74,13 @@ impl<T> Chunked<T> {
         self.chunks.iter().flatten()
     }
 
-    /// Lets go of the chunk list's spare capacity once it is mostly spare (not at every
-    /// sweep, so a list that grows and shrinks around one size is not reallocated).
+    /// Lets go of the spare chunk, and of the chunk list's spare capacity once it is
+    /// mostly spare (not at every sweep, so a list that grows and shrinks around one
+    /// size is not reallocated).
     pub fn shrink(&mut self) {
+        if self.chunks.last().is_some_and(Vec::is_empty) {
+            self.chunks.pop();
+        }
         if self.chunks.capacity() > 2 * self.chunks.len() + 4 {
             self.chunks.shrink_to_fit();
         }
@@ -104,6 +112,29 @@ impl<T> IndexMut<usize> for Chunked<T> {
 mod tests {
     use super::*;
 
+    /// Joining and leaving at a chunk boundary reuses the spare chunk instead of allocating.
+    #[test]
+    fn a_boundary_keeps_one_spare_chunk() {
+        let mut c = Chunked::default();
+        for i in 0..CHUNK + 1 {
+            c.push(i);
+        }
+        for _ in 0..3 {
+            c.swap_remove(0);
+            assert_eq!((c.len(), c.chunks.len()), (CHUNK, 2));
+            let spare = c.chunks[1].as_ptr();
+            c.push(7);
+            assert_eq!(c.chunks[1].as_ptr(), spare, "the spare was reused");
+        }
+        c.swap_remove(0);
+        c.swap_remove(0);
+        assert_eq!(
+            (c.len(), c.chunks.len()),
+            (CHUNK - 1, 1),
+            "at most one spare"
+        );
+    }
+
     /// Pushes and removals anywhere keep the order `Vec::swap_remove` gives, across
     /// chunk boundaries, and an emptied chunk goes.
     #[test]
@@ -123,6 +154,8 @@ mod tests {
             assert_eq!(c.swap_remove(0), v.swap_remove(0));
             assert_eq!(c.len(), v.len());
         }
+        assert_eq!(c.chunks.len(), 1, "one spare chunk stays");
+        c.shrink();
         assert!(c.chunks.is_empty());
         assert_eq!(
             c.heap_bytes(),
