@@ -11,6 +11,15 @@
 //! B finds where A's padding ends by searching for `HASH('req1', S)` within 512 bytes
 //! of `Ya`, and the torrent by comparing `HASH('req2', SKEY)` with the hashes of the
 //! torrents it serves.
+//!
+//! S is 96 bytes, big-endian, in the spec. rTorrent (libtorrent-rakshasa, Debian's
+//! 0.9.8 and its source today) hashes the secret OpenSSL's `DH_compute_key` returns,
+//! which drops leading zero bytes: in one handshake of 256 its S is shorter, nothing it
+//! sends matches, and it did not try the seeder again within two minutes (its next
+//! announce was half an hour away; a test timed out on it). B accepts that form too: when
+//! S starts with a zero byte it also searches for the marker of S without its leading
+//! zeros, and if that is the one found, keeps hashing S that way for the rest of the
+//! handshake and the RC4 keys, as A does.
 
 use super::dh::{KeyPair, KEY_LEN, PRIVATE_LEN};
 use super::{
@@ -25,9 +34,9 @@ enum State {
     Sync {
         secret: [u8; KEY_LEN],
     },
-    /// Waiting for `req2 xor req3`.
+    /// Waiting for `req2 xor req3`: S as A hashes it (see the module's doc).
     Torrent {
-        secret: [u8; KEY_LEN],
+        secret: Secret,
     },
     /// Waiting for VC, crypto_provide and len(PadC).
     Provide(Box<Keyed>),
@@ -116,16 +125,22 @@ impl Responder {
                 Next::Go(State::Sync { secret })
             }
             State::Sync { secret } => {
-                let marker = hash(&[b"req1", &secret]);
-                match find(&self.buf, &marker) {
-                    Some(at) if at <= MAX_PAD => {
-                        self.buf.drain(..at + marker.len());
+                let full = Secret::full(secret);
+                let short = full.trimmed();
+                let found =
+                    |s: &Secret| find(&self.buf, &hash(&[b"req1", s.hashed()])).map(|at| (at, *s));
+                // The earlier of the two; the short form only exists one time in 256.
+                let hit = match short.map(|s| found(&s)) {
+                    Some(Some(short)) => Some(found(&full).map_or(short, |f| f.min(short))),
+                    _ => found(&full),
+                };
+                match hit {
+                    Some((at, secret)) if at <= MAX_PAD => {
+                        self.buf.drain(..at + 20);
                         Next::Go(State::Torrent { secret })
                     }
                     Some(_) => return Err(MseError::NoSync),
-                    None if self.buf.len() >= MAX_PAD + marker.len() => {
-                        return Err(MseError::NoSync)
-                    }
+                    None if self.buf.len() >= MAX_PAD + 20 => return Err(MseError::NoSync),
                     None => Next::Wait(State::Sync { secret }),
                 }
             }
@@ -133,7 +148,8 @@ impl Responder {
                 let Some(x) = self.take(20) else {
                     return Ok(Next::Wait(State::Torrent { secret }));
                 };
-                let req3 = hash(&[b"req3", &secret]);
+                let secret = secret.hashed();
+                let req3 = hash(&[b"req3", secret]);
                 let mut req2 = [0u8; 20];
                 for ((r, a), b) in req2.iter_mut().zip(&x).zip(&req3) {
                     *r = a ^ b;
@@ -141,8 +157,8 @@ impl Responder {
                 let info_hash = lookup(&req2).ok_or(MseError::UnknownTorrent)?;
                 Next::Go(State::Provide(Box::new(Keyed {
                     info_hash,
-                    decrypt: Cipher::new(&hash(&[b"keyA", &secret, &info_hash.0])),
-                    encrypt: Cipher::new(&hash(&[b"keyB", &secret, &info_hash.0])),
+                    decrypt: Cipher::new(&hash(&[b"keyA", secret, &info_hash.0])),
+                    encrypt: Cipher::new(&hash(&[b"keyB", secret, &info_hash.0])),
                     provide: 0,
                 })))
             }
@@ -218,6 +234,30 @@ impl Responder {
             ciphers: (method == RC4).then_some((k.decrypt, k.encrypt)),
             received,
         })
+    }
+}
+
+/// The shared secret and how many of its leading (zero) bytes A leaves out of every
+/// hash it is in.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Secret {
+    bytes: [u8; KEY_LEN],
+    skip: usize,
+}
+
+impl Secret {
+    fn full(bytes: [u8; KEY_LEN]) -> Self {
+        Self { bytes, skip: 0 }
+    }
+
+    /// S without its leading zero bytes, if it has any.
+    fn trimmed(&self) -> Option<Self> {
+        let skip = self.bytes.iter().take_while(|&&b| b == 0).count();
+        (skip > 0).then_some(Self { skip, ..*self })
+    }
+
+    fn hashed(&self) -> &[u8] {
+        &self.bytes[self.skip..]
     }
 }
 
