@@ -2,7 +2,9 @@
 # Seedline's tracker against Debian's opentracker under the same simulated population,
 # and over HTTP against the floor: `tracker/examples/floor.rs`, the tracker's own
 # listener and connection handling answering a canned reply (no parsing, no swarm), so
-# every figure can be read as a ratio to what TCP and HTTP alone cost.
+# every figure can be read as a ratio to what TCP and HTTP alone cost; and against the
+# bare floor, `tracker/examples/bare_floor.rs`: tokio and `httparse` with no hyper, no
+# limits and no deadlines, which says how much of the floor is the kernel's TCP.
 #
 # Each run starts a fresh tracker pinned to TRACKER_CPUS, preloads every peer (so the
 # tracker holds the whole population), reads its RSS, then measures for DURATION seconds
@@ -38,6 +40,7 @@ bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 ROUNDS=3 CONNECTIONS=64
 : "${AQUATIC_LOAD:=$(command -v aquatic_udp_load_test || true)}"
 TRACKER=$ROOT/target/release/tracker
 FLOOR=$ROOT/target/release/examples/floor
+BARE_FLOOR=$ROOT/target/release/examples/bare_floor
 LOADTEST=$ROOT/target/release/loadtest
 
 # The whole script runs under `timeout`: at MAX_SECONDS it gets SIGTERM and cleans up.
@@ -120,6 +123,14 @@ start_floor() {
     taskset -c "$cpus" "$FLOOR" "127.0.0.1:$PORT" 50 >"$WORK/floor.log" 2>&1 &
     TPID=$!
     wait_health floor "$WORK/floor.log"
+}
+
+# The bare floor: tokio and httparse alone, the same canned reply.
+start_bare_floor() {
+    local cpus=$1
+    taskset -c "$cpus" "$BARE_FLOOR" "127.0.0.1:$PORT" 50 >"$WORK/bare_floor.log" 2>&1 &
+    TPID=$!
+    wait_health "bare floor" "$WORK/bare_floor.log"
 }
 
 # opentracker (Debian builds it with a whitelist): waits until the last info hash of the
@@ -273,7 +284,7 @@ main() {
     chmod 755 "$WORK"
 
     bench_build -p seedline-tracker -p seedline-loadtest
-    bench_build -p seedline-tracker --example floor
+    bench_build -p seedline-tracker --example floor --example bare_floor
     "$LOADTEST" tracker --torrents "$TORRENTS" --peers "$PEERS" --print-info-hashes >"$WORK/whitelist.txt"
 
     {
@@ -294,7 +305,7 @@ main() {
         for mode in ${MODES//,/ }; do
             impls="seedline opentracker"
             [[ $mode == udp && -x $AQUATIC_UDP ]] && impls="$impls aquatic"
-            [[ $mode == udp ]] || impls="$impls floor"
+            [[ $mode == udp ]] || impls="$impls floor bare_floor"
             if [[ $mode == aquatic-load ]]; then
                 [[ -x $AQUATIC_UDP && -x $AQUATIC_LOAD ]] || { bench_log "aquatic-load needs aquatic_udp and aquatic_udp_load_test"; exit 1; }
                 for impl in seedline aquatic; do
@@ -308,13 +319,23 @@ main() {
         done
     done
     # Latency at a fixed open-loop rate: several short runs on one preloaded tracker, as a
-    # single run's p99 is at the mercy of the hypervisor on a shared VM.
+    # single run's p99 is at the mercy of the hypervisor on a shared VM; then as many on
+    # each floor (nothing to preload), whose p99 is what the VM allows a server that
+    # does no work at all.
     if ((RATE_RUNS > 0)); then
         preload seedline
         for r in $(seq "$RATE_RUNS"); do
             again "seedline-rate$RATE-keep-alive-$r" seedline --connections "$CONNECTIONS" --rate "$RATE"
         done
         stop_tracker
+        for impl in floor bare_floor; do
+            wait_quiet || true
+            "start_$impl" "$TRACKER_CPUS"
+            for r in $(seq "$RATE_RUNS"); do
+                again "$impl-rate$RATE-keep-alive-$r" "$impl" --connections "$CONNECTIONS" --rate "$RATE"
+            done
+            stop_tracker
+        done
     fi
     if [[ $SWEEP == 1 ]]; then
         for impl in seedline opentracker; do
