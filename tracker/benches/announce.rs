@@ -73,6 +73,8 @@ fn bench(c: &mut Criterion) {
     for (name, torrents, per) in [
         ("reannounce_10k_torrents_x10", 10_000, 10),
         ("reannounce_200_torrents_x500", 200, 500),
+        // Mid-sized swarms, where rand's sampler shuffled an array of the whole swarm.
+        ("reannounce_50_torrents_x2000", 50, 2_000),
         ("reannounce_1_torrent_x50k", 1, 50_000),
         // The torrent map itself: a million one-peer swarms, far past the caches.
         ("reannounce_1m_torrents_x1", 1_000_000, 1),

@@ -7,6 +7,7 @@
 // pointer (`slots.rs`, and the list that owns their length).
 #[allow(unsafe_code)]
 mod peer_list;
+mod sample;
 mod seen;
 #[allow(unsafe_code)]
 mod slots;

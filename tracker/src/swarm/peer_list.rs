@@ -27,6 +27,7 @@ use rand::Rng;
 use seedline_common::peer::{from_compact_v4, from_compact_v6};
 use seedline_common::PeerId;
 
+use super::sample;
 use super::seen::{tick, Expiry};
 use super::slots::Slots;
 
@@ -475,16 +476,19 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
         }
         let draw = (k + usize::from(excl.is_some())).min(range);
         let mut n = 0;
-        for j in rand::seq::index::sample(rng, range, draw).iter() {
+        let take = |j: usize| {
             let i = start + j;
-            if Some(i) == excl {
-                continue;
+            if Some(i) != excl && n < k {
+                each(i);
+                n += 1;
             }
-            if n == k {
-                break;
-            }
-            each(i);
-            n += 1;
+        };
+        if sample::fits(range, draw) {
+            sample::sparse(rng, range, draw, take);
+        } else {
+            rand::seq::index::sample(rng, range, draw)
+                .iter()
+                .for_each(take);
         }
     }
 
