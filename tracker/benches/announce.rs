@@ -76,6 +76,8 @@ fn bench(c: &mut Criterion) {
         // Mid-sized swarms, where rand's sampler shuffled an array of the whole swarm.
         ("reannounce_50_torrents_x2000", 50, 2_000),
         ("reannounce_1_torrent_x50k", 1, 50_000),
+        // Large swarms, two million peers: a reply's peers are far from the caches.
+        ("reannounce_20_torrents_x100k", 20, 100_000),
         // The torrent map itself: a million one-peer swarms, far past the caches.
         ("reannounce_1m_torrents_x1", 1_000_000, 1),
     ] {

@@ -127,19 +127,20 @@ impl Responder {
             State::Sync { secret } => {
                 let full = Secret::full(secret);
                 let short = full.trimmed();
+                // Only where the marker may start: a read can bring much more.
+                let window = &self.buf[..self.buf.len().min(MAX_PAD + 20)];
                 let found =
-                    |s: &Secret| find(&self.buf, &hash(&[b"req1", s.hashed()])).map(|at| (at, *s));
+                    |s: &Secret| find(window, &hash(&[b"req1", s.hashed()])).map(|at| (at, *s));
                 // The earlier of the two; the short form only exists one time in 256.
                 let hit = match short.map(|s| found(&s)) {
                     Some(Some(short)) => Some(found(&full).map_or(short, |f| f.min(short))),
                     _ => found(&full),
                 };
                 match hit {
-                    Some((at, secret)) if at <= MAX_PAD => {
+                    Some((at, secret)) => {
                         self.buf.drain(..at + 20);
                         Next::Go(State::Torrent { secret })
                     }
-                    Some(_) => return Err(MseError::NoSync),
                     None if self.buf.len() >= MAX_PAD + 20 => return Err(MseError::NoSync),
                     None => Next::Wait(State::Sync { secret }),
                 }

@@ -259,3 +259,19 @@ fn a_zero_led_secret_hashed_whole_as_the_spec_says_still_works() {
         .unwrap();
     assert_eq!(s[0], 0, "the key chosen makes a zero-led S");
 }
+
+#[test]
+fn a_short_marker_past_the_padding_allowed_is_refused() {
+    let keys = super::dh::KeyPair::new(&ZERO_LED);
+    let mut to_b = keys.public.to_vec();
+    to_b.extend_from_slice(&[0xaa; MAX_PAD + 1]);
+    let mut b = Responder::new(&[2; 20], &[], BOTH);
+    let mut to_a = Vec::new();
+    assert!(b.receive(&to_b, lookup, &mut to_a).unwrap().is_none());
+    let s = keys.secret(&to_a[..KEY_LEN].try_into().unwrap()).unwrap();
+    let (step3, _, _) = third_step(&s[1..], b"");
+    assert_eq!(
+        b.receive(&step3, lookup, &mut Vec::new()).unwrap_err(),
+        MseError::NoSync
+    );
+}

@@ -3,10 +3,12 @@
 //! [`Swarm::announce`] applies one announce and writes the peer part of the reply; the
 //! caller passes the time and the RNG, so the logic is unit-tested without a runtime.
 
-// The two places `unsafe` is allowed: a list's first peers kept in place of the box
-// pointer (`slots.rs`, and the list that owns their length).
+// The places `unsafe` is allowed: a list's first peers kept in place of the box pointer
+// (`slots.rs`, and the list that owns their length), and the prefetch of a reply's peers
+// (`sample.rs`).
 #[allow(unsafe_code)]
 mod peer_list;
+#[allow(unsafe_code)]
 mod sample;
 mod seen;
 #[allow(unsafe_code)]

@@ -484,7 +484,8 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
             }
         };
         if sample::fits(range, draw) {
-            sample::sparse(rng, range, draw, take);
+            let peers = &self.peers()[start..];
+            sample::sparse(rng, range, draw, |j| sample::prefetch(&peers[j]), take);
         } else {
             rand::seq::index::sample(rng, range, draw)
                 .iter()

@@ -249,26 +249,29 @@ fn dict_form_with_and_without_peer_id() {
 
 #[test]
 fn sample_is_random_bounded_and_distinct() {
-    let mut s = Swarm::default();
-    for i in 0..1000u32 {
-        let a = format!("10.{}.{}.{}:1", i >> 16 & 255, i >> 8 & 255, i & 255);
-        s.announce(&ann(&a, Event::Started, false, 0), usize::MAX, true, &());
+    // 1 000 peers go through rand's sampler, 2 000 through `sample.rs` (32 x 51 = 1 632).
+    for size in [1000u32, 2000] {
+        let mut s = Swarm::default();
+        for i in 0..size {
+            let a = format!("10.{}.{}.{}:1", i >> 16 & 255, i >> 8 & 255, i & 255);
+            s.announce(&ann(&a, Event::Started, false, 0), usize::MAX, true, &());
+        }
+        let me = ann("10.0.0.5:1", Event::None, false, 0);
+        let mut firsts = HashSet::new();
+        let mut r = rng();
+        for _ in 0..200 {
+            let (_, resp) = reply_with(&mut s, &me, 50, Form::Compact, &mut r);
+            let peers = v4(&resp);
+            assert_eq!(peers.len(), 50);
+            let set: HashSet<_> = peers.iter().collect();
+            assert_eq!(set.len(), 50, "no duplicates");
+            assert!(!set.contains(&me.addr), "never the announcer");
+            firsts.insert(peers[0]);
+            // Not address order.
+            assert!(peers.windows(2).any(|w| w[0] > w[1]));
+        }
+        assert!(firsts.len() > 150, "different replies pick different peers");
     }
-    let me = ann("10.0.0.5:1", Event::None, false, 0);
-    let mut firsts = HashSet::new();
-    let mut r = rng();
-    for _ in 0..20 {
-        let (_, resp) = reply_with(&mut s, &me, 50, Form::Compact, &mut r);
-        let peers = v4(&resp);
-        assert_eq!(peers.len(), 50);
-        let set: HashSet<_> = peers.iter().collect();
-        assert_eq!(set.len(), 50, "no duplicates");
-        assert!(!set.contains(&me.addr));
-        firsts.insert(peers[0]);
-        // Not address order.
-        assert!(peers.windows(2).any(|w| w[0] > w[1]));
-    }
-    assert!(firsts.len() > 10, "different replies pick different peers");
 }
 
 #[test]
