@@ -9,7 +9,9 @@
 //! then `loadtest tracker --target http://127.0.0.1:6969/announce --target-pid PID ...`.
 //! `/health` answers `ok`. It stops after 10 minutes whatever happens.
 
-use std::net::SocketAddr;
+#[path = "shared/args.rs"]
+mod args;
+
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -19,13 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 const LIFETIME: Duration = Duration::from_secs(600);
 
 fn main() -> std::io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let addr: SocketAddr = args
-        .next()
-        .unwrap_or_else(|| "127.0.0.1:6969".into())
-        .parse()
-        .expect("an address such as 127.0.0.1:6969");
-    let peers: u16 = args.next().map_or(50, |p| p.parse().expect("a peer count"));
+    let (addr, peers) = args::address_and_peers(50);
     let body = seedline_common::sample::announce_reply(peers);
     let mut reply = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\

@@ -11,6 +11,9 @@
 //! listener (`/health`, `/metrics`) is on the next port. It stops after 10 minutes
 //! whatever happens.
 
+#[path = "shared/args.rs"]
+mod args;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,13 +23,7 @@ use tokio_util::sync::CancellationToken;
 const LIFETIME: Duration = Duration::from_secs(600);
 
 fn main() -> std::io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let addr: SocketAddr = args
-        .next()
-        .unwrap_or_else(|| "127.0.0.1:6969".into())
-        .parse()
-        .expect("an address such as 127.0.0.1:6969");
-    let peers: u16 = args.next().map_or(50, |p| p.parse().expect("a peer count"));
+    let (addr, peers) = args::address_and_peers(50);
     let cfg = seedline_tracker::Config {
         listen: vec![addr],
         admin_listen: SocketAddr::new(addr.ip(), addr.port() + 1),

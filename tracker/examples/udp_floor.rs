@@ -10,7 +10,10 @@
 //! udp://127.0.0.1:6969 --target-pid PID ...` as against the tracker. It stops after 10
 //! minutes whatever happens.
 
-use std::net::{SocketAddr, UdpSocket};
+#[path = "shared/args.rs"]
+mod args;
+
+use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use seedline_common::udp::{begin_announce, write_connect, PROTOCOL_ID};
@@ -19,13 +22,7 @@ use seedline_tracker::udp::Batch;
 const LIFETIME: Duration = Duration::from_secs(600);
 
 fn main() -> std::io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let addr: SocketAddr = args
-        .next()
-        .unwrap_or_else(|| "127.0.0.1:6969".into())
-        .parse()
-        .expect("an address such as 127.0.0.1:6969");
-    let peers: u16 = args.next().map_or(20, |p| p.parse().expect("a peer count"));
+    let (addr, peers) = args::address_and_peers(20);
     let socket = UdpSocket::bind(addr)?;
     socket.set_read_timeout(Some(Duration::from_millis(200)))?;
     eprintln!("UDP floor on {addr}, {peers} peers per announce reply");
