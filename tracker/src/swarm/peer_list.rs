@@ -17,17 +17,16 @@
 //! the position index, and what the owner puts there: a swarm's IPv6 peers) share one
 //! box.
 
+mod pick;
+
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::net::SocketAddr;
-use std::ops::Range;
 
 use hashbrown::HashTable;
-use rand::Rng;
 use seedline_common::peer::{from_compact_v4, from_compact_v6};
 use seedline_common::PeerId;
 
-use super::sample;
 use super::seen::{tick, Expiry};
 use super::slots::Slots;
 
@@ -441,58 +440,6 @@ impl<A: CompactAddr, X: Extra> PeerList<A, X> {
         (s, l)
     }
 
-    /// How many peers [`Self::sample`] yields for these arguments.
-    pub fn sample_len(&self, within: Range<usize>, exclude: Option<usize>, want: usize) -> usize {
-        let (_, range, excl) = sample_range(within, exclude);
-        want.min(range - usize::from(excl.is_some()))
-    }
-
-    /// Calls `each` with the positions of `want` peers of `within` picked at random
-    /// (fewer if there are not that many), never `exclude`.
-    pub fn sample<R: Rng>(
-        &self,
-        within: Range<usize>,
-        exclude: Option<usize>,
-        want: usize,
-        rng: &mut R,
-        mut each: impl FnMut(usize),
-    ) {
-        let (start, range, excl) = sample_range(within, exclude);
-        let avail = range - usize::from(excl.is_some());
-        let k = want.min(avail);
-        if k == 0 {
-            return;
-        }
-        if k == avail {
-            // Everyone goes out; a random rotation keeps the order from being a fixed one.
-            let off = rng.random_range(0..range);
-            for j in 0..range {
-                let i = start + (off + j) % range;
-                if Some(i) != excl {
-                    each(i);
-                }
-            }
-            return;
-        }
-        let draw = (k + usize::from(excl.is_some())).min(range);
-        let mut n = 0;
-        let take = |j: usize| {
-            let i = start + j;
-            if Some(i) != excl && n < k {
-                each(i);
-                n += 1;
-            }
-        };
-        if sample::fits(range, draw) {
-            let peers = &self.peers()[start..];
-            sample::sparse(rng, range, draw, |j| sample::prefetch(&peers[j]), take);
-        } else {
-            rand::seq::index::sample(rng, range, draw)
-                .iter()
-                .for_each(take);
-        }
-    }
-
     fn swap(&mut self, i: usize, j: usize) {
         if i == j {
             return;
@@ -582,12 +529,6 @@ impl<A: CompactAddr + fmt::Debug, X: Extra + fmt::Debug> fmt::Debug for PeerList
             .field("rare", &self.rare)
             .finish()
     }
-}
-
-/// `(start, len, exclude if inside)` of a sampling range.
-fn sample_range(within: Range<usize>, exclude: Option<usize>) -> (usize, usize, Option<usize>) {
-    let excl = exclude.filter(|i| within.contains(i));
-    (within.start, within.len(), excl)
 }
 
 /// Grows by a quarter rather than doubling: most swarms are small and long-lived, and
