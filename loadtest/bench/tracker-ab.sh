@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Two tracker binaries, A and B, one after the other in PAIRS pairs (ABBA order, so a
+# drift of this machine's speed weighs on both alike): each run starts a fresh tracker
+# pinned to TRACKER_CPUS, preloads the population (Zipf 1.0), then measures MODE for
+# DURATION s with the generator on LOAD_CPUS. Prints each run and the medians of B / A.
+# For a change whose gain is smaller than the difference between two runs of the same
+# binary (+-15% on the 2-vCPU VM of BENCHMARKS). Loopback only; every step is bounded
+# and everything started here stops at exit.
+#
+#   git worktree add /tmp/before HEAD~1 && cargo build --release -p seedline-tracker \
+#       --manifest-path /tmp/before/Cargo.toml --target-dir /tmp/before-target
+#   A=/tmp/before-target/release/tracker B=target/release/tracker \
+#       bash loadtest/bench/tracker-ab.sh
+#   A=... B=... TORRENTS=1000 PEERS=10000 DURATION=2 PAIRS=1 bash ...   # smoke
+#
+# Output: $OUT/{a,b}-N.json (`loadtest tracker --json` per run) and $OUT/summary.md.
+set -euo pipefail
+source "$(dirname "$0")/../../bench/lib.sh"
+
+bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 CONNECTIONS=64 PAIRS=4 MODE=keep-alive \
+    TRACKER_CPUS=0 LOAD_CPUS=1 PORT=27969 MAX_SECONDS=3600 OUT="$ROOT/target/bench/tracker-ab"
+LOADTEST=$ROOT/target/release/loadtest
+bench_time_limit "$MAX_SECONDS" "$@"
+bench_need curl jq taskset
+for bin in "${A:?A=path of the first tracker binary}" "${B:?B=path of the second}"; do
+    [[ -x $bin ]] || { bench_log "not an executable: $bin"; exit 1; }
+done
+[[ $MODE == keep-alive || $MODE == new-connection ]] || { bench_log "MODE is keep-alive or new-connection"; exit 1; }
+bench_build -p seedline-loadtest --bins
+mkdir -p "$OUT"
+rm -f "$OUT"/a-*.json "$OUT"/b-*.json
+
+# run WHICH N: one fresh tracker, preloaded, measured.
+run() {
+    local which=$1 n=$2 bin flag=()
+    [[ $which == a ]] && bin=$A || bin=$B
+    [[ $MODE == new-connection ]] && flag=(--new-connection)
+    bench_spawn taskset -c "$TRACKER_CPUS" "$bin" --listen "127.0.0.1:$PORT" \
+        --admin-listen "127.0.0.1:$((PORT + 1))" --log-level warn \
+        --max-peers-per-address 65536 --max-peers-per-address-total $((PEERS * 2))
+    local tpid=$BENCH_PID
+    bench_wait_http "http://127.0.0.1:$PORT/health"
+    bench_log "$which-$n: preloading"
+    timeout 900 taskset -c "$LOAD_CPUS" "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" \
+        --torrents "$TORRENTS" --peers "$PEERS" --connections "$CONNECTIONS" --preload --requests 1 \
+        --json >/dev/null
+    bench_log "$which-$n: $MODE"
+    timeout 300 taskset -c "$LOAD_CPUS" "$LOADTEST" tracker --target "http://127.0.0.1:$PORT/announce" \
+        --torrents "$TORRENTS" --peers "$PEERS" --connections "$CONNECTIONS" --duration "$DURATION" \
+        --target-pid "$tpid" "${flag[@]}" --json >"$OUT/$which-$n.json"
+    bench_stop "$tpid"
+    # Let the kernel retire the run's TIME_WAIT sockets for a moment.
+    sleep 2
+}
+
+for n in $(seq "$PAIRS"); do
+    if ((n % 2)); then run a "$n"; run b "$n"; else run b "$n"; run a "$n"; fi
+done
+
+{
+    bench_env_header
+    echo "A: $A"
+    echo "B: $B"
+    echo "workload: $TORRENTS torrents, $PEERS peers, zipf 1.0, $CONNECTIONS connections, $MODE, ${DURATION}s, tracker on cpu $TRACKER_CPUS, load on cpu $LOAD_CPUS"
+    echo
+    echo "| pair | A req/s | A tracker CPU us/req | B req/s | B tracker CPU us/req | B / A |"
+    echo "|---|---|---|---|---|---|"
+    for n in $(seq "$PAIRS"); do
+        jq -rs --arg n "$n" '(.[0].tracker_process.cpu_us_per_request) as $a
+            | (.[1].tracker_process.cpu_us_per_request) as $b
+            | "| \($n) | \(.[0].measured.requests_per_sec | floor) | \($a * 100 | round / 100) | \(.[1].measured.requests_per_sec | floor) | \($b * 100 | round / 100) | \($b / $a * 100 | round / 100) |"' \
+            "$OUT/a-$n.json" "$OUT/b-$n.json"
+    done
+    echo
+    jq -rs 'def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+        (map(select(.which == "a") | .cpu) | median) as $a | (map(select(.which == "b") | .cpu) | median) as $b
+        | "median tracker CPU per announce: A \($a * 100 | round / 100) us, B \($b * 100 | round / 100) us, B / A \($b / $a * 100 | round / 100)"' \
+        <(for f in "$OUT"/a-*.json "$OUT"/b-*.json; do
+            jq -c --arg w "$(basename "$f" | cut -c1)" '{which: $w, cpu: .tracker_process.cpu_us_per_request}' "$f"
+        done)
+} >"$OUT/summary.md"
+cat "$OUT/summary.md"
