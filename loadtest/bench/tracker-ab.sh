@@ -2,13 +2,14 @@
 # Two tracker binaries, A and B, one after the other in PAIRS pairs (ABBA order, so a
 # drift of this machine's speed weighs on both alike): each run starts a fresh tracker
 # pinned to TRACKER_CPUS, preloads the population (Zipf 1.0), then measures MODE for
-# DURATION s with the generator on LOAD_CPUS. Prints each run and the medians of B / A.
+# DURATION s with the generator on LOAD_CPUS. Prints each pair's B / A and their median.
 # For a change whose gain is smaller than the difference between two runs of the same
 # binary (+-15% on the 2-vCPU VM of BENCHMARKS). Loopback only; every step is bounded
 # and everything started here stops at exit.
 #
-#   git worktree add /tmp/before HEAD~1 && cargo build --release -p seedline-tracker \
-#       --manifest-path /tmp/before/Cargo.toml --target-dir /tmp/before-target
+#   cargo build --release -p seedline-tracker && git worktree add /tmp/before HEAD~1 &&
+#       cargo build --release -p seedline-tracker --manifest-path /tmp/before/Cargo.toml \
+#       --target-dir /tmp/before-target
 #   A=/tmp/before-target/release/tracker B=target/release/tracker \
 #       bash loadtest/bench/tracker-ab.sh
 #   A=... B=... TORRENTS=1000 PEERS=10000 DURATION=2 PAIRS=1 bash ...   # smoke
@@ -72,11 +73,11 @@ done
             "$OUT/a-$n.json" "$OUT/b-$n.json"
     done
     echo
-    jq -rs 'def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-        (map(select(.which == "a") | .cpu) | median) as $a | (map(select(.which == "b") | .cpu) | median) as $b
-        | "median tracker CPU per announce: A \($a * 100 | round / 100) us, B \($b * 100 | round / 100) us, B / A \($b / $a * 100 | round / 100)"' \
-        <(for f in "$OUT"/a-*.json "$OUT"/b-*.json; do
-            jq -c --arg w "$(basename "$f" | cut -c1)" '{which: $w, cpu: .tracker_process.cpu_us_per_request}' "$f"
-        done)
+    # The median of the pairs' ratios: within a pair the machine's drift cancels.
+    for n in $(seq "$PAIRS"); do
+        jq -s '.[1].tracker_process.cpu_us_per_request / .[0].tracker_process.cpu_us_per_request' \
+            "$OUT/a-$n.json" "$OUT/b-$n.json"
+    done | jq -rs 'sort | (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end)
+        | "median of the pairs: B / A \(. * 100 | round / 100)"'
 } >"$OUT/summary.md"
 cat "$OUT/summary.md"

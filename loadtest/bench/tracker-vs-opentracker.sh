@@ -28,7 +28,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
-# RATE_RUNS: runs at the fixed rate (keep-alive, Seedline). SWEEP=1: also 16/256/1024
+# RATE_RUNS: runs at the fixed rate (keep-alive), Seedline's and each floor's. SWEEP=1: also 16/256/1024
 # connections, keep-alive. QUIET_WAIT: longest wait for other heavy processes to finish.
 # STEAL_MAX: percent of CPU stolen by the hypervisor that counts as busy. PORT: the
 # public port (TCP and UDP); PORT+1 is Seedline's admin port. MODES: the measured modes,
@@ -328,13 +328,14 @@ main() {
             again "seedline-rate$RATE-keep-alive-$r" seedline --connections "$CONNECTIONS" --rate "$RATE"
         done
         stop_tracker
+        # A floor per run: each stops itself after 10 minutes, and the quiet waits
+        # before the runs could add up to more.
         for impl in floor bare_floor; do
-            wait_quiet || true
-            "start_$impl" "$TRACKER_CPUS"
             for r in $(seq "$RATE_RUNS"); do
+                "start_$impl" "$TRACKER_CPUS"
                 again "$impl-rate$RATE-keep-alive-$r" "$impl" --connections "$CONNECTIONS" --rate "$RATE"
+                stop_tracker
             done
-            stop_tracker
         done
     fi
     if [[ $SWEEP == 1 ]]; then

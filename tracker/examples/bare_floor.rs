@@ -2,8 +2,9 @@
 //! thread, a single-threaded tokio runtime (as each of the tracker's HTTP workers), a
 //! task per connection that reads requests, finds each head's end with `httparse` and
 //! writes a fixed announce reply with the same headers hyper writes, keeping the
-//! connection open unless asked to close. No limits, no deadlines, no drain: a
-//! measurement, not a server (`floor.rs` is the tracker's own connection handling).
+//! connection open unless asked to close. No limits but its 8 KiB buffer, no deadlines,
+//! no drain: a measurement, not a server (`floor.rs` is the tracker's own connection
+//! handling).
 //!
 //! `cargo run --release -p seedline-tracker --example bare_floor -- 127.0.0.1:6969 [PEERS]`
 //! then `loadtest tracker --target http://127.0.0.1:6969/announce --target-pid PID ...`.

@@ -8,7 +8,7 @@
 //! drawn uniformly and a duplicate is drawn again, its membership tested in a table on
 //! the stack that is at most half full: every set of `k` positions is equally likely and
 //! so is every order of it, as before, in O(k): a reply from a swarm of 50 000 took
-//! 0.65-0.83x the time with it (BENCHMARKS, "The reply's sampler").
+//! 0.63-0.82x the time with it (BENCHMARKS, "The reply's sampler").
 
 use rand::Rng;
 

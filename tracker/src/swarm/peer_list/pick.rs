@@ -1,5 +1,8 @@
 //! Which of a list's peers go into a reply: a random sample of a range of positions.
 
+// `peer_list` is allowed `unsafe` for its slots; nothing here needs it.
+#![deny(unsafe_code)]
+
 use std::ops::Range;
 
 use rand::Rng;
