@@ -7,7 +7,7 @@
 
 mod bencode;
 mod metainfo;
-mod mse;
+pub(crate) mod mse;
 mod query;
 mod reply;
 mod udp;

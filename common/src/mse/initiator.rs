@@ -25,6 +25,8 @@ pub struct Initiator {
     payload: Vec<u8>,
     state: State,
     buf: Vec<u8>,
+    /// Hash S without its leading zero bytes, as rTorrent does (see `responder.rs`).
+    trimmed: bool,
 }
 
 impl Initiator {
@@ -50,7 +52,16 @@ impl Initiator {
             payload: payload[..payload.len().min(MAX_INITIAL_PAYLOAD)].to_vec(),
             state: State::Key,
             buf: Vec::new(),
+            trimmed: false,
         }
+    }
+
+    /// Hashes the shared secret as rTorrent does, without its leading zero bytes (one
+    /// handshake in 256 differs): for tests and fuzzing of a responder that must accept
+    /// it.
+    pub fn trimming_the_secret(mut self) -> Self {
+        self.trimmed = true;
+        self
     }
 
     /// Bytes received; what to send is appended to `out`. Returns the established
@@ -70,13 +81,15 @@ impl Initiator {
                     }
                     let yb: [u8; KEY_LEN] = self.buf[..KEY_LEN].try_into().expect("KEY_LEN");
                     self.buf.drain(..KEY_LEN);
-                    let s = self.keys.secret(&yb).ok_or(MseError::BadKey)?;
+                    let full = self.keys.secret(&yb).ok_or(MseError::BadKey)?;
+                    let zeros = full.iter().take_while(|&&b| b == 0).count();
+                    let s = &full[if self.trimmed { zeros } else { 0 }..];
                     let ih = self.info_hash.0;
-                    let mut send = Cipher::new(&hash(&[b"keyA", &s, &ih]));
-                    let mut recv = Cipher::new(&hash(&[b"keyB", &s, &ih]));
-                    out.extend_from_slice(&hash(&[b"req1", &s]));
+                    let mut send = Cipher::new(&hash(&[b"keyA", s, &ih]));
+                    let mut recv = Cipher::new(&hash(&[b"keyB", s, &ih]));
+                    out.extend_from_slice(&hash(&[b"req1", s]));
                     let req2 = hash(&[b"req2", &ih]);
-                    let req3 = hash(&[b"req3", &s]);
+                    let req3 = hash(&[b"req3", s]);
                     out.extend(req2.iter().zip(&req3).map(|(a, b)| a ^ b));
                     let mut tail = Vec::with_capacity(16 + self.payload.len());
                     tail.extend_from_slice(&VC);

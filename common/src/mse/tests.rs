@@ -175,58 +175,51 @@ fn a_responder_holds_little_while_waiting() {
     );
 }
 
-/// An initiator's private key whose shared secret with a responder's `[2; 20]` starts
-/// with a zero byte (found by trying keys: about one in 256 does).
-const ZERO_LED: [u8; 20] = [
-    0, 0, 2, 0xcf, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-];
+use crate::fuzz::mse::ZERO_LED;
 
-/// A's third step as rTorrent sends it, every hash over `s` as given: the request, and
-/// A's (send, receive) ciphers.
-fn third_step(s: &[u8], payload: &[u8]) -> (Vec<u8>, Cipher, Cipher) {
-    let mut send = Cipher::new(&hash(&[b"keyA", s, &IH.0]));
-    let recv = Cipher::new(&hash(&[b"keyB", s, &IH.0]));
-    let mut out = hash(&[b"req1", s]).to_vec();
-    let req3 = hash(&[b"req3", s]);
-    out.extend(req2(&IH).iter().zip(&req3).map(|(a, b)| a ^ b));
-    let mut tail = VC.to_vec();
-    tail.extend_from_slice(&RC4.to_be_bytes());
-    tail.extend_from_slice(&3u16.to_be_bytes());
-    tail.extend_from_slice(&[0xcc; 3]);
-    tail.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    tail.extend_from_slice(payload);
-    send.apply(&mut tail);
-    out.extend_from_slice(&tail);
-    (out, send, recv)
+/// A zero-led handshake from an initiator with A's key [`ZERO_LED`] (hashing S as
+/// rTorrent does if `trimmed`), PadA `pad_a` long plus `extra` bytes in front of its
+/// third step, against a responder with `[2; 20]`: the responder's result for that step
+/// fed `chunk` bytes at a time, and the initiator.
+fn zero_led(
+    trimmed: bool,
+    pad_a: usize,
+    extra: usize,
+    chunk: usize,
+) -> (Result<Option<Established>, MseError>, Initiator, Vec<u8>) {
+    let mut to_b = Vec::new();
+    let a = Initiator::new(&ZERO_LED, &vec![0xaa; pad_a], IH, RC4, b"hello", &mut to_b);
+    let mut a = if trimmed { a.trimming_the_secret() } else { a };
+    let mut b = Responder::new(&[2; 20], &[0xbb; 40], BOTH);
+    let mut to_a = Vec::new();
+    assert!(b.receive(&to_b, lookup, &mut to_a).unwrap().is_none());
+    let yb: [u8; KEY_LEN] = to_a[..KEY_LEN].try_into().unwrap();
+    let s = super::dh::KeyPair::new(&ZERO_LED).secret(&yb).unwrap();
+    assert_eq!(s[0], 0, "the key chosen makes a zero-led S");
+    let mut step3 = vec![0xaa; extra];
+    assert!(a.receive(&to_a, &mut step3).unwrap().is_none());
+    let mut answer = Vec::new();
+    let mut result = Ok(None);
+    for c in step3.chunks(chunk) {
+        assert!(matches!(result, Ok(None)), "finished before the last byte");
+        result = b.receive(c, lookup, &mut answer);
+    }
+    (result, a, answer)
 }
 
 #[test]
 fn a_secret_hashed_without_its_leading_zeros_is_understood_as_rtorrent_sends_it() {
     for chunk in [1, 20, 4096] {
-        let keys = super::dh::KeyPair::new(&ZERO_LED);
-        let mut to_b = keys.public.to_vec();
-        to_b.extend_from_slice(&[0xaa; 17]); // PadA
-        let mut b = Responder::new(&[2; 20], &[0xbb; 40], BOTH);
-        let mut to_a = Vec::new();
-        assert!(b.receive(&to_b, lookup, &mut to_a).unwrap().is_none());
-        let yb: [u8; KEY_LEN] = to_a[..KEY_LEN].try_into().unwrap();
-        let s = keys.secret(&yb).unwrap();
-        assert_eq!(s[0], 0, "the key chosen makes a zero-led S");
-        let short = &s[s.iter().take_while(|&&x| x == 0).count()..];
-        let (step3, mut a_send, mut a_recv) = third_step(short, b"hello from A");
-        let mut done = None;
-        let mut answer = Vec::new();
-        for c in step3.chunks(chunk) {
-            assert!(done.is_none(), "established before the last byte");
-            done = b.receive(c, lookup, &mut answer).unwrap();
-        }
-        let mut eb = done.expect("B done");
+        let (result, mut a, answer) = zero_led(true, 17, 0, chunk);
+        let mut eb = result.unwrap().expect("B done");
         assert_eq!((eb.method, eb.info_hash), (RC4, IH));
-        assert_eq!(eb.received, b"hello from A");
-        // B answers with ENCRYPT(VC, crypto_select, len(PadD)) under A's short S.
-        a_recv.apply(&mut answer);
-        assert_eq!(answer[..8], VC);
-        assert_eq!(answer[8..12], RC4.to_be_bytes());
+        assert_eq!(eb.received, b"hello");
+        // B's answer, under A's short S, completes A's side too.
+        let mut ea = a
+            .receive(&answer, &mut Vec::new())
+            .unwrap()
+            .expect("A done");
+        let (a_recv, a_send) = ea.ciphers.as_mut().unwrap();
         let (b_recv, b_send) = eb.ciphers.as_mut().unwrap();
         let mut m = b"piece data".to_vec();
         a_send.apply(&mut m);
@@ -241,37 +234,17 @@ fn a_secret_hashed_without_its_leading_zeros_is_understood_as_rtorrent_sends_it(
 
 #[test]
 fn a_zero_led_secret_hashed_whole_as_the_spec_says_still_works() {
-    let mut to_b = Vec::new();
-    let mut a = Initiator::new(&ZERO_LED, &[], IH, RC4, b"hi", &mut to_b);
-    let mut b = Responder::new(&[2; 20], &[], BOTH);
-    let mut to_a = Vec::new();
-    b.receive(&to_b, lookup, &mut to_a).unwrap();
-    to_b.clear();
-    let ea = a.receive(&to_a, &mut to_b).unwrap();
-    assert!(ea.is_none());
-    let eb = b
-        .receive(&to_b, lookup, &mut to_a)
-        .unwrap()
-        .expect("B done");
-    assert_eq!((eb.method, eb.received.as_slice()), (RC4, &b"hi"[..]));
-    let s = (super::dh::KeyPair::new(&ZERO_LED))
-        .secret(&to_a[..KEY_LEN].try_into().unwrap())
-        .unwrap();
-    assert_eq!(s[0], 0, "the key chosen makes a zero-led S");
+    let (result, _, _) = zero_led(false, 0, 0, 4096);
+    let eb = result.unwrap().expect("B done");
+    assert_eq!((eb.method, eb.received.as_slice()), (RC4, &b"hello"[..]));
 }
 
 #[test]
 fn a_short_marker_past_the_padding_allowed_is_refused() {
-    let keys = super::dh::KeyPair::new(&ZERO_LED);
-    let mut to_b = keys.public.to_vec();
-    to_b.extend_from_slice(&[0xaa; MAX_PAD + 1]);
-    let mut b = Responder::new(&[2; 20], &[], BOTH);
-    let mut to_a = Vec::new();
-    assert!(b.receive(&to_b, lookup, &mut to_a).unwrap().is_none());
-    let s = keys.secret(&to_a[..KEY_LEN].try_into().unwrap()).unwrap();
-    let (step3, _, _) = third_step(&s[1..], b"");
-    assert_eq!(
-        b.receive(&step3, lookup, &mut Vec::new()).unwrap_err(),
-        MseError::NoSync
-    );
+    // 512 bytes of PadA and one more: the marker starts at 513.
+    let (result, _, _) = zero_led(true, MAX_PAD, 1, 4096);
+    assert_eq!(result.unwrap_err(), MseError::NoSync);
+    // At 512 it is still found.
+    let (result, _, _) = zero_led(true, MAX_PAD, 0, 4096);
+    assert!(result.unwrap().is_some());
 }
