@@ -28,13 +28,14 @@
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
-# RATE_RUNS: runs at the fixed rate (keep-alive), Seedline's and each floor's. SWEEP=1: also 16/256/1024
+# RATE_RUNS: runs at the fixed rate (keep-alive), Seedline's and each floor's, for each of
+# ARRIVALS (even: wrk2's constant rate; poisson: exponential gaps). SWEEP=1: also 16/256/1024
 # connections, keep-alive. QUIET_WAIT: longest wait for other heavy processes to finish.
 # STEAL_MAX: percent of CPU stolen by the hypervisor that counts as busy. PORT: the
 # public port (TCP and UDP); PORT+1 is Seedline's admin port. MODES: the measured modes,
 # comma-separated, of new-connection, keep-alive (HTTP), udp and aquatic-load.
 bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 ROUNDS=3 CONNECTIONS=64 RATE=20000 \
-    RATE_RUNS=5 SWEEP=1 MODES=new-connection,keep-alive TRACKER_CPUS=0 LOAD_CPUS=1 MAX_SECONDS=5400 QUIET_WAIT=600 STEAL_MAX=10 \
+    RATE_RUNS=5 ARRIVALS=even,poisson SWEEP=1 MODES=new-connection,keep-alive TRACKER_CPUS=0 LOAD_CPUS=1 MAX_SECONDS=5400 QUIET_WAIT=600 STEAL_MAX=10 \
     PORT=23969 OUT="$ROOT/target/bench/tracker-vs-opentracker" OPENTRACKER=/usr/bin/opentracker
 : "${AQUATIC_UDP:=$(command -v aquatic_udp || true)}"
 : "${AQUATIC_LOAD:=$(command -v aquatic_udp_load_test || true)}"
@@ -324,17 +325,21 @@ main() {
     # does no work at all.
     if ((RATE_RUNS > 0)); then
         preload seedline
-        for r in $(seq "$RATE_RUNS"); do
-            again "seedline-rate$RATE-keep-alive-$r" seedline --connections "$CONNECTIONS" --rate "$RATE"
+        for arr in ${ARRIVALS//,/ }; do
+            for r in $(seq "$RATE_RUNS"); do
+                again "seedline-rate$RATE-$arr-$r" seedline --connections "$CONNECTIONS" --rate "$RATE" --arrivals "$arr"
+            done
         done
         stop_tracker
         # A floor per run: each stops itself after 10 minutes, and the quiet waits
         # before the runs could add up to more.
         for impl in floor bare_floor; do
-            for r in $(seq "$RATE_RUNS"); do
-                "start_$impl" "$TRACKER_CPUS"
-                again "$impl-rate$RATE-keep-alive-$r" "$impl" --connections "$CONNECTIONS" --rate "$RATE"
-                stop_tracker
+            for arr in ${ARRIVALS//,/ }; do
+                for r in $(seq "$RATE_RUNS"); do
+                    "start_$impl" "$TRACKER_CPUS"
+                    again "$impl-rate$RATE-$arr-$r" "$impl" --connections "$CONNECTIONS" --rate "$RATE" --arrivals "$arr"
+                    stop_tracker
+                done
             done
         done
     fi

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::config::{Config, ConfigError, Mode, DEFAULT_DURATION, MAX_RUN};
+use super::config::{Arrivals, Config, ConfigError, Mode, DEFAULT_DURATION, MAX_RUN};
 use super::target::Target;
 
 /// Load an HTTP BitTorrent tracker with a simulated population's announces and scrapes.
@@ -60,6 +60,14 @@ pub struct TrackerArgs {
     /// latency counts from each request's scheduled time.
     #[arg(long, env = "LOADTEST_TRACKER_RATE")]
     pub rate: Option<f64>,
+    /// With --rate: requests evenly spaced, or as a Poisson process.
+    #[arg(
+        long,
+        env = "LOADTEST_TRACKER_ARRIVALS",
+        value_enum,
+        default_value = "even"
+    )]
+    pub arrivals: Arrivals,
     /// First announce every peer once (started), then measure.
     #[arg(long, env = "LOADTEST_TRACKER_PRELOAD")]
     pub preload: bool,
@@ -121,6 +129,7 @@ impl TrackerArgs {
             duration,
             requests: self.requests,
             rate: self.rate,
+            arrivals: self.arrivals,
             preload: self.preload,
             preload_timeout: secs("--preload-timeout", self.preload_timeout)?,
             timeout: secs("--timeout", self.timeout)?,

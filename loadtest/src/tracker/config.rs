@@ -25,6 +25,17 @@ pub enum Mode {
     NewConnection,
 }
 
+/// When an open-loop run's requests are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arrivals {
+    /// Evenly spaced: the connections take turns at 1/rate apart.
+    Even,
+    /// A Poisson process at the rate (exponential gaps on each connection), as many
+    /// independent clients produce: bursts happen, as on the internet.
+    Poisson,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub target: Target,
@@ -46,6 +57,8 @@ pub struct Config {
     pub requests: Option<u64>,
     /// Open-loop target rate in requests per second; closed loop when `None`.
     pub rate: Option<f64>,
+    /// How the open-loop rate spaces requests.
+    pub arrivals: Arrivals,
     pub preload: bool,
     pub preload_timeout: Duration,
     /// Per request: connect, send and the whole reply.
@@ -83,6 +96,7 @@ impl Config {
             duration: DEFAULT_DURATION,
             requests: None,
             rate: None,
+            arrivals: Arrivals::Even,
             preload: false,
             preload_timeout: Duration::from_secs(600),
             timeout: Duration::from_secs(5),

@@ -13,6 +13,7 @@ pub mod config;
 mod conn;
 pub mod http;
 pub mod kernel_udp;
+mod pacer;
 pub mod peer;
 mod phase;
 pub mod population;
@@ -35,7 +36,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use args::TrackerArgs;
-pub use config::{Config, ConfigError, Mode};
+pub use config::{Arrivals, Config, ConfigError, Mode};
 pub use report::Report;
 
 use http::RequestWriter;
@@ -126,6 +127,7 @@ pub fn run(
                 .rate
                 .filter(|_| measured)
                 .map(|r| Duration::from_secs_f64(n_workers as f64 / r)),
+            arrivals: cfg.arrivals,
             workers: n_workers,
             cancel: cancel.clone(),
         })
@@ -215,6 +217,7 @@ pub fn run(
         scrape_ratio: cfg.scrape_ratio,
         numwant: cfg.numwant,
         target_rate: cfg.rate,
+        arrivals: cfg.rate.map(|_| cfg.arrivals),
         preload,
         measured,
         tracker_process,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::config::Mode;
+use super::config::{Arrivals, Mode};
 use super::kernel_udp::UdpDrops;
 use super::peer::Peer;
 use super::stats::Stats;
@@ -27,6 +27,8 @@ pub struct Report {
     pub scrape_ratio: f64,
     pub numwant: u32,
     pub target_rate: Option<f64>,
+    /// How the open-loop rate spaced its requests.
+    pub arrivals: Option<Arrivals>,
     pub preload: Option<PhaseReport>,
     pub measured: PhaseReport,
     pub tracker_process: Option<ProcessReport>,
@@ -250,8 +252,11 @@ impl Report {
             self.mode,
             self.connections,
             self.threads,
-            self.target_rate
-                .map_or("closed loop".to_string(), |r| format!("{r:.0}/s open loop"))
+            match (self.target_rate, self.arrivals) {
+                (Some(r), Some(Arrivals::Poisson)) => format!("{r:.0}/s open loop, Poisson"),
+                (Some(r), _) => format!("{r:.0}/s open loop, even"),
+                (None, _) => "closed loop".to_string(),
+            }
         )?;
         writeln!(
             f,

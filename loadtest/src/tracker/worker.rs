@@ -17,8 +17,10 @@ use seedline_common::{Event, InfoHash, ScrapeRequest};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::config::Arrivals;
 use super::conn::Conn;
 use super::http::RequestWriter;
+use super::pacer;
 use super::peer::{splitmix64, Peer};
 use super::population::{source_for, torrent_size, Sources};
 use super::stats::Stats;
@@ -48,8 +50,10 @@ pub struct Plan {
     pub deadline: Instant,
     /// Requests left to send, shared by all workers; `None` for no limit.
     pub budget: Option<Arc<AtomicI64>>,
-    /// Open loop: each worker sends one request per this interval.
+    /// Open loop: each worker sends one request per this interval (on average, for
+    /// Poisson arrivals).
     pub interval: Option<Duration>,
+    pub arrivals: Arrivals,
     pub workers: usize,
     pub cancel: CancellationToken,
 }
@@ -120,18 +124,20 @@ impl Worker {
         loop {
             // Latency counts from the scheduled time when the previous request was still
             // running then: that wait is the tracker's doing and must not be omitted. A
-            // worker that was idle sleeps on tokio's millisecond timer, which wakes up to a
-            // millisecond late; that lateness is the generator's, so latency counts from
-            // the real send.
+            // worker that was idle sleeps until then, and latency counts from the real
+            // send, which the timer makes late by microseconds at most.
             let (scheduled, origin) = match (&mut next, plan.interval) {
                 (Some(at), Some(interval)) => {
                     let s = *at;
-                    *at += interval;
+                    *at += match plan.arrivals {
+                        Arrivals::Even => interval,
+                        Arrivals::Poisson => interval.mul_f64(exponential(&mut self.rng)),
+                    };
                     if s >= plan.deadline {
                         break;
                     }
                     if Instant::now() < s {
-                        tokio::time::sleep_until(s).await;
+                        pacer::sleep_until(s).await;
                         (s, Instant::now())
                     } else {
                         (s, s)
@@ -262,5 +268,30 @@ fn record(s: &mut Stats, job: &Job, origin: Instant, outcome: Result<(Instant, N
             s.announcer_in_peers += u64::from(notes.announcer_in_peers);
         }
         Err(p) => s.record_error(&p),
+    }
+}
+
+/// A draw of the exponential distribution with mean 1: the gap between a Poisson
+/// process's events, in units of its mean.
+fn exponential(rng: &mut SmallRng) -> f64 {
+    // `random` is in [0, 1), so the logarithm's argument is in (0, 1].
+    -(1.0 - rng.random::<f64>()).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponential_gaps_have_mean_one_and_are_positive() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let n = 100_000;
+        let draws: Vec<f64> = (0..n).map(|_| exponential(&mut rng)).collect();
+        assert!(draws.iter().all(|d| d.is_finite() && *d >= 0.0));
+        let mean = draws.iter().sum::<f64>() / n as f64;
+        assert!((0.98..1.02).contains(&mean), "mean {mean}");
+        // The memoryless tail: P(gap > 2) = e^-2.
+        let over = draws.iter().filter(|d| **d > 2.0).count() as f64 / n as f64;
+        assert!((0.128..0.143).contains(&over), "P(gap > 2) {over}");
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use seedline_loadtest::tracker::target::Target;
-use seedline_loadtest::tracker::{Mode, Report};
+use seedline_loadtest::tracker::{Arrivals, Mode, Report};
 
 use crate::util::{load, TestTracker};
 
@@ -99,7 +99,7 @@ async fn request_budget_and_open_loop_rate() {
     cfg.requests = None;
     cfg.rate = Some(2_000.0);
     cfg.duration = Duration::from_secs(1);
-    let r = load(cfg).await;
+    let r = load(cfg.clone()).await;
     assert_clean(&r);
     // Paced, not flat out: about one second's worth of the rate.
     let n = r.measured.requests as f64;
@@ -107,6 +107,19 @@ async fn request_budget_and_open_loop_rate() {
         (1_700.0..=2_100.0).contains(&n),
         "{n} requests at 2000/s for 1 s"
     );
+    assert_eq!(r.arrivals, Some(Arrivals::Even));
+
+    // Poisson arrivals keep the same mean rate; the count varies by about 45 (its
+    // standard deviation), so the bounds are wide.
+    cfg.arrivals = Arrivals::Poisson;
+    let r = load(cfg).await;
+    assert_clean(&r);
+    let n = r.measured.requests as f64;
+    assert!(
+        (1_600.0..=2_300.0).contains(&n),
+        "{n} Poisson requests at 2000/s for 1 s"
+    );
+    assert!(r.human().contains("2000/s open loop, Poisson"));
     t.stop().await;
 }
 
