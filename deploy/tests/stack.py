@@ -313,12 +313,21 @@ def env_example_assignments(name="tracker"):
 
 
 def unit_syscall_filter(unit="seedline-tracker.service"):
-    """The unit's SystemCallFilter lines as (allowed items, denied items)."""
-    allow, deny = [], []
+    """The unit's SystemCallFilter lines in order, each as (allows, items)."""
     unit = read(deploy_path("systemd", unit))
-    for value in re.findall(r"^SystemCallFilter=(.*)$", unit, re.M):
-        if value.startswith("~"):
-            deny += value[1:].split()
-        else:
-            allow += value.split()
-    return allow, deny
+    return [(not v.startswith("~"), v.lstrip("~").split())
+            for v in re.findall(r"^SystemCallFilter=(.*)$", unit, re.M)]
+
+
+def allowed_syscalls(lines, expand):
+    """What `lines` (from unit_syscall_filter, starting with an allow list) let through,
+    read as systemd does: the first line sets the default, and each later line adds its
+    calls to the allowed set or takes them out, in order. `expand` maps an item (a call
+    or an @group) to its calls."""
+    if not lines or not lines[0][0]:
+        raise AssertionError("the filter must start with an allow list")
+    allowed = set()
+    for allows, items in lines:
+        calls = set().union(*(expand(i) for i in items))
+        allowed = allowed | calls if allows else allowed - calls
+    return allowed

@@ -197,7 +197,7 @@ class Static(unittest.TestCase):
             "RestartPreventExitStatus": "64",
         }.items():
             self.assertEqual(keys.get(k), v, f"{unit_name}: {k}")
-        self.assertEqual(stack.unit_syscall_filter(unit_name)[0], ["@system-service"])
+        self.assertEqual(stack.unit_syscall_filter(unit_name)[0], (True, ["@system-service"]))
         # Memory is capped (issue 13), and the soft limit comes before the wall.
         size = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
         def nbytes(v):

@@ -6,6 +6,7 @@
 //! BitTorrent; the daemons depend on it, never on each other for it.
 
 pub mod admin;
+pub mod background;
 pub mod config;
 pub mod cork;
 pub mod daemon;

@@ -422,8 +422,8 @@ async fn sweep_loop(tracker: Arc<Tracker>, shutdown: CancellationToken) {
             _ = tick.tick() => {}
         }
         let t = tracker.clone();
-        // A sweep walks every swarm; keep it off the request workers.
-        let done = tokio::task::spawn_blocking(move || {
+        // A sweep walks every swarm: off the request workers, and below their priority.
+        let done = seedline_process::background::run("seedline-sweep", move || {
             let started = std::time::Instant::now();
             if let Some(rl) = &t.limiter {
                 rl.sweep(rl.now());
