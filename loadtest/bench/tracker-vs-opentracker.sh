@@ -275,6 +275,24 @@ again() {
     mv "$OUT/tmp.json" "$OUT/$name.json"
 }
 
+# Adds to run NAME's report what the machine took from a busy thread on the tracker's
+# core over the next DURATION seconds (`loadtest hiccups`, the tracker idle), while
+# another keeps the load's core busy as the generator did: this guest loses far more
+# time when both of its vCPUs run. That is the host's share of the run's tail latency.
+hiccups_after() {
+    local name=$1 other
+    timeout 120 taskset -c "$LOAD_CPUS" "$LOADTEST" hiccups --duration "$DURATION" >/dev/null &
+    other=$!
+    run timeout 120 taskset -c "$TRACKER_CPUS" "$LOADTEST" hiccups --duration "$DURATION" --json \
+        >"$OUT/hiccups.json" || true
+    wait "$other" || true
+    if jq -e . "$OUT/hiccups.json" >/dev/null 2>&1; then
+        jq --slurpfile h "$OUT/hiccups.json" '. + {hiccups: $h[0]}' "$OUT/$name.json" >"$OUT/tmp.json"
+        mv "$OUT/tmp.json" "$OUT/$name.json"
+    fi
+    rm -f "$OUT/hiccups.json"
+}
+
 main() {
     bench_need jq
     [[ -x $OPENTRACKER ]] || { bench_log "needs opentracker at $OPENTRACKER (apt-get install opentracker)"; exit 1; }
@@ -328,6 +346,7 @@ main() {
         for arr in ${ARRIVALS//,/ }; do
             for r in $(seq "$RATE_RUNS"); do
                 again "seedline-rate$RATE-$arr-$r" seedline --connections "$CONNECTIONS" --rate "$RATE" --arrivals "$arr"
+                hiccups_after "seedline-rate$RATE-$arr-$r"
             done
         done
         stop_tracker
@@ -338,6 +357,7 @@ main() {
                 for r in $(seq "$RATE_RUNS"); do
                     "start_$impl" "$TRACKER_CPUS"
                     again "$impl-rate$RATE-$arr-$r" "$impl" --connections "$CONNECTIONS" --rate "$RATE" --arrivals "$arr"
+                    hiccups_after "$impl-rate$RATE-$arr-$r"
                     stop_tracker
                 done
             done
@@ -358,7 +378,8 @@ main() {
 summarize() {
     jq -r -s '
         ["name", "impl", "mode", "rate", "conns", "req_s", "p50_us", "p99_us", "cpu_us", "gen_cpu_us",
-         "rss_empty_kib", "rss_preload_kib", "bytes_per_peer", "errors", "self_in_peers", "busy_pct", "steal_pct", "quiet"],
+         "rss_empty_kib", "rss_preload_kib", "bytes_per_peer", "errors", "self_in_peers", "busy_pct", "steal_pct", "quiet",
+         "p90_us", "p999_us", "host_lost_pct", "host_gaps_over_1ms"],
         (.[] | [.name, .impl, .mode, (.target_rate // "closed"), .connections,
                 (.measured.requests_per_sec | floor), (.measured.latency_us.p50 | floor),
                 (.measured.latency_us.p99 | floor),
@@ -367,12 +388,23 @@ summarize() {
                 .tracker_process.rss_kib_before, (.tracker_process.rss_kib_after_preload // "-"),
                 ((.tracker_process.bytes_per_peer // 0) * 10 | round / 10),
                 (.measured.errors_total + (.preload.errors_total // 0)), .measured.announcer_in_peers,
-                (.measured.host_busy_percent | round), (.measured.host_steal_percent | round), .quiet])
+                (.measured.host_busy_percent | round), (.measured.host_steal_percent | round), .quiet,
+                (.measured.latency_us.p90 | floor), (.measured.latency_us.p999 | floor),
+                (if .hiccups then (.hiccups.lost_percent * 100 | round / 100) else "-" end),
+                (.hiccups.over_1ms // "-")])
         | @tsv' "$OUT"/*.json >"$OUT/runs.tsv" 2>/dev/null || true
     {
         echo "| run | req/s | p50 us | p99 us | tracker CPU us/req | generator CPU us/req | tracker RSS at start KiB | RSS after preload KiB | bytes/peer | errors | host busy % | steal % | quiet at start |"
         echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18 }' "$OUT/runs.tsv"
+        if awk -F'\t' 'NR > 1 && $21 != "-" { found = 1 } END { exit !found }' "$OUT/runs.tsv"; then
+            echo
+            echo "Fixed-rate runs, with what the machine took from a busy thread on the tracker's core over the next $DURATION s, both cores busy (\`loadtest hiccups\`, tracker idle):"
+            echo
+            echo "| run | p50 us | p90 us | p99 us | p99.9 us | tracker CPU us/req | host time lost % | host gaps over 1 ms |"
+            echo "|---|---|---|---|---|---|---|---|"
+            awk -F'\t' 'NR > 1 && $21 != "-" { printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $7, $19, $8, $20, $9, $21, $22 }' "$OUT/runs.tsv"
+        fi
         if [[ -s $OUT/aquatic-load.tsv ]]; then
             echo
             echo "aquatic_udp_load_test (its request mix; tracker CPU per response):"

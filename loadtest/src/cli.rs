@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::hiccups::HiccupsArgs;
 use crate::seeder::SeederArgs;
 use crate::tracker::TrackerArgs;
 
@@ -20,4 +21,7 @@ pub enum Command {
     /// Download one torrent from a seeder with many leechers (loopback targets only by
     /// default).
     Seeder(SeederArgs),
+    /// Measure the time the machine takes from a thread that never sleeps (run it pinned
+    /// to the core a server would use), to read a server's tail latency against.
+    Hiccups(HiccupsArgs),
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use seedline_loadtest::cli::{Cli, Command};
-use seedline_loadtest::{seeder, tracker};
+use seedline_loadtest::{hiccups, seeder, tracker};
 use seedline_process::{shutdown, EXIT_CONFIG};
 use tokio_util::sync::CancellationToken;
 
@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     let args = match Cli::parse().command {
         Command::Tracker(args) => args,
         Command::Seeder(args) => return run_seeder(&args),
+        Command::Hiccups(args) => return run_hiccups(&args),
     };
     let cfg = match args.to_config() {
         Ok(c) => c,
@@ -105,6 +106,30 @@ fn run_seeder(args: &seeder::SeederArgs) -> ExitCode {
             ExitCode::from(EXIT_CONFIG)
         }
     }
+}
+
+/// `loadtest hiccups`: exit 0 with the report, 64 for bad arguments.
+fn run_hiccups(args: &hiccups::HiccupsArgs) -> ExitCode {
+    let (duration, threshold) = match args.validate() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("loadtest: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let report = hiccups::measure(duration, threshold);
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("loadtest: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", report.human());
+    }
+    ExitCode::SUCCESS
 }
 
 /// The first Ctrl-C (or SIGTERM) stops the run cleanly, and the report still prints; a
