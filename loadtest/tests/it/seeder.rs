@@ -78,7 +78,7 @@ fn args(target: SocketAddr, torrent: &Path, extra: &[&str]) -> seeder::SeederArg
     argv.extend(extra.iter().map(|s| s.to_string()));
     match Cli::try_parse_from(argv).unwrap().command {
         Command::Seeder(a) => a,
-        Command::Tracker(_) => unreachable!(),
+        other => panic!("parsed as {other:?}"),
     }
 }
 
