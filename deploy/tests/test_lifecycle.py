@@ -79,8 +79,8 @@ class Lifecycle(unittest.TestCase):
         allowed = allowed_syscalls(lines, lambda i: syscall_group(i) if i.startswith("@") else {i})
         self.assertEqual(sorted(used - allowed), [],
                          f"system calls the unit's SystemCallFilter refuses ({lines})")
-        # The state save at shutdown ran on a background thread that put itself under
-        # the idle policy (issue 21), through the filter.
+        # The sweeps ran on background threads that put themselves under the idle
+        # policy (issue 21), through the filter.
         self.assertIn("sched_setscheduler", used)
         unit = read(deploy_path("systemd", "seedline-tracker.service"))
         restricted = re.search(r"^RestrictAddressFamilies=(.*)$", unit, re.M).group(1).split()

@@ -163,7 +163,7 @@ impl Metrics {
             ),
             sweep_duration: r.histogram(
                 "sweep_duration_seconds",
-                "Time one expiry sweep took.",
+                "CPU time of one expiry sweep (it runs under the idle policy, so on a busy core its wall time is longer).",
                 prometheus::exponential_buckets(0.001, 4.0, 8).expect("buckets"),
             ),
             ops: OpsMetrics::register(&r),

@@ -64,12 +64,13 @@ fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Saves off the request workers and below their priority, with logs and metrics; true
-/// on success.
+/// Saves off the request workers, with logs and metrics; true on success.
 pub async fn save_now(t: &Arc<Tracker>, path: &Path) -> bool {
     let (t2, p2) = (t.clone(), path.to_path_buf());
     let started = std::time::Instant::now();
-    let res = seedline_process::background::run("seedline-save", move || save(&t2, &p2)).await;
+    // At normal priority: the idle policy would also give the save the idle I/O class,
+    // and the last save at shutdown must finish within systemd's stop timeout.
+    let res = tokio::task::spawn_blocking(move || save(&t2, &p2)).await;
     let saves = &t.metrics.ops.state_saves;
     match res {
         Ok(Ok(bytes)) => {

@@ -423,8 +423,7 @@ async fn sweep_loop(tracker: Arc<Tracker>, shutdown: CancellationToken) {
         }
         let t = tracker.clone();
         // A sweep walks every swarm: off the request workers, and below their priority.
-        let done = seedline_process::background::run("seedline-sweep", move || {
-            let started = std::time::Instant::now();
+        let job = seedline_process::background::run("seedline-sweep", move || {
             if let Some(rl) = &t.limiter {
                 rl.sweep(rl.now());
                 t.metrics.ops.rate_limit_clients.set(rl.clients() as i64);
@@ -436,14 +435,20 @@ async fn sweep_loop(tracker: Arc<Tracker>, shutdown: CancellationToken) {
                 max_age: t.config().peer_timeout_secs(),
             });
             t.metrics.peers_expired.inc_by(removed);
-            t.metrics
-                .sweep_duration
-                .observe(started.elapsed().as_secs_f64());
-            (removed, started.elapsed())
-        })
-        .await;
-        if let Ok((removed, took)) = done {
-            tracing::debug!(removed, ?took, "expiry sweep");
+            removed
+        });
+        // Shutdown does not wait for a sweep the load keeps from the CPU; the process's
+        // exit ends it.
+        let ran = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            ran = job => ran,
+        };
+        if let Ok(ran) = ran {
+            // Observed here, not on the idle thread: a histogram's scrape waits for an
+            // observation in flight, and the idle thread may not run for a while.
+            let m = &tracker.metrics;
+            m.sweep_duration.observe(ran.cpu.as_secs_f64());
+            tracing::debug!(removed = ran.value, cpu = ?ran.cpu, wall = ?ran.wall, "expiry sweep");
         }
     }
 }
