@@ -50,7 +50,9 @@ bench_log() { echo "bench: $*" >&2; }
 bench_cleanup() {
     local p jobs
     jobs=$(jobs -p)
-    for p in $jobs; do kill "$p" 2>/dev/null || true; done
+    # SIGCONT too: a job the script stopped (SIGSTOP) acts on the TERM only once
+    # continued, and the wait below would never end.
+    for p in $jobs; do kill "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; done
     for p in $jobs; do wait "$p" 2>/dev/null || true; done
     for p in "${BENCH_DIRS[@]}"; do rm -rf "$p"; done
     return 0

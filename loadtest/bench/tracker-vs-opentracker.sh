@@ -276,21 +276,24 @@ again() {
 }
 
 # Adds to run NAME's report what the machine took from a busy thread on the tracker's
-# core over the next DURATION seconds (`loadtest hiccups`, the tracker idle), while
-# another keeps the load's core busy as the generator did: this guest loses far more
-# time when both of its vCPUs run. That is the host's share of the run's tail latency.
+# core over the next DURATION seconds (`loadtest hiccups`), while another keeps the
+# load's core busy as the generator did: this guest loses far more time when both of its
+# vCPUs run. That is the host's share of the run's tail latency. The tracker is stopped
+# meanwhile (SIGSTOP), so its own sweep is not counted as the host's.
 hiccups_after() {
-    local name=$1 other
-    timeout 120 taskset -c "$LOAD_CPUS" "$LOADTEST" hiccups --duration "$DURATION" >/dev/null &
+    local name=$1 other limit=$((${DURATION%.*} + 60))
+    kill -STOP "$TPID" 2>/dev/null || true
+    timeout "$limit" taskset -c "$LOAD_CPUS" "$LOADTEST" hiccups --duration "$DURATION" >/dev/null &
     other=$!
-    run timeout 120 taskset -c "$TRACKER_CPUS" "$LOADTEST" hiccups --duration "$DURATION" --json \
-        >"$OUT/hiccups.json" || true
+    run timeout "$limit" taskset -c "$TRACKER_CPUS" "$LOADTEST" hiccups --duration "$DURATION" --json \
+        >"$WORK/hiccups.json" || true
     wait "$other" || true
-    if jq -e . "$OUT/hiccups.json" >/dev/null 2>&1; then
-        jq --slurpfile h "$OUT/hiccups.json" '. + {hiccups: $h[0]}' "$OUT/$name.json" >"$OUT/tmp.json"
-        mv "$OUT/tmp.json" "$OUT/$name.json"
+    kill -CONT "$TPID" 2>/dev/null || true
+    if jq -e . "$WORK/hiccups.json" >/dev/null 2>&1; then
+        jq --slurpfile h "$WORK/hiccups.json" '. + {hiccups: $h[0]}' "$OUT/$name.json" >"$WORK/run.json"
+        mv "$WORK/run.json" "$OUT/$name.json"
     fi
-    rm -f "$OUT/hiccups.json"
+    rm -f "$WORK/hiccups.json"
 }
 
 main() {

@@ -60,14 +60,9 @@ pub struct TrackerArgs {
     /// latency counts from each request's scheduled time.
     #[arg(long, env = "LOADTEST_TRACKER_RATE")]
     pub rate: Option<f64>,
-    /// With --rate: requests evenly spaced, or as a Poisson process.
-    #[arg(
-        long,
-        env = "LOADTEST_TRACKER_ARRIVALS",
-        value_enum,
-        default_value = "even"
-    )]
-    pub arrivals: Arrivals,
+    /// With --rate: requests evenly spaced, or as a Poisson process [default: even].
+    #[arg(long, env = "LOADTEST_TRACKER_ARRIVALS", value_enum)]
+    pub arrivals: Option<Arrivals>,
     /// First announce every peer once (started), then measure.
     #[arg(long, env = "LOADTEST_TRACKER_PRELOAD")]
     pub preload: bool,
@@ -129,7 +124,7 @@ impl TrackerArgs {
             duration,
             requests: self.requests,
             rate: self.rate,
-            arrivals: self.arrivals,
+            arrivals: self.arrivals.unwrap_or(Arrivals::Even),
             preload: self.preload,
             preload_timeout: secs("--preload-timeout", self.preload_timeout)?,
             timeout: secs("--timeout", self.timeout)?,
@@ -137,6 +132,11 @@ impl TrackerArgs {
             seed: self.seed,
             ..Config::new(target)
         };
+        if self.arrivals.is_some() && self.rate.is_none() {
+            return Err(ConfigError::Invalid(
+                "--arrivals needs --rate: a closed loop sends each request when the last reply arrives".into(),
+            ));
+        }
         if !(0.0..=1.0).contains(&self.max_error_rate) {
             return Err(ConfigError::Invalid(format!(
                 "--max-error-rate must be between 0 and 1, got {}",

@@ -122,32 +122,23 @@ impl Worker {
             .interval
             .map(|i| plan.start + i.mul_f64(self.id as f64 / plan.workers as f64));
         loop {
-            // Latency counts from the scheduled time when the previous request was still
-            // running then: that wait is the tracker's doing and must not be omitted. A
-            // worker that was idle sleeps until then, and latency counts from the real
-            // send, which the timer makes late by microseconds at most.
-            let (scheduled, origin) = match (&mut next, plan.interval) {
+            // Open loop: latency counts from the scheduled time, always. A send held up
+            // by the previous reply, or by a stall of this machine, is late by the
+            // server's or the host's doing, and omitting that wait would hide the tail
+            // the run exists to measure. The pacer itself is late by microseconds.
+            let scheduled = match (&mut next, plan.interval) {
                 (Some(at), Some(interval)) => {
                     let s = *at;
-                    *at += match plan.arrivals {
-                        Arrivals::Even => interval,
-                        Arrivals::Poisson => interval.mul_f64(exponential(&mut self.rng)),
-                    };
+                    *at = next_send(s, interval, plan.arrivals, &mut self.rng);
                     if s >= plan.deadline {
                         break;
                     }
-                    if Instant::now() < s {
-                        pacer::sleep_until(s).await;
-                        (s, Instant::now())
-                    } else {
-                        (s, s)
-                    }
+                    pacer::sleep_until(s).await;
+                    s
                 }
-                _ => {
-                    let now = Instant::now();
-                    (now, now)
-                }
+                _ => Instant::now(),
             };
+            let origin = scheduled;
             if self.peers.is_empty() || !plan.may_send(scheduled) {
                 break;
             }
@@ -271,6 +262,15 @@ fn record(s: &mut Stats, job: &Job, origin: Instant, outcome: Result<(Instant, N
     }
 }
 
+/// When a paced worker sends next, its last send scheduled `at`: one `interval` later,
+/// or for Poisson arrivals an exponential gap of that mean.
+fn next_send(at: Instant, interval: Duration, arrivals: Arrivals, rng: &mut SmallRng) -> Instant {
+    match arrivals {
+        Arrivals::Even => at + interval,
+        Arrivals::Poisson => at + interval.mul_f64(exponential(rng)),
+    }
+}
+
 /// A draw of the exponential distribution with mean 1: the gap between a Poisson
 /// process's events, in units of its mean.
 fn exponential(rng: &mut SmallRng) -> f64 {
@@ -293,5 +293,38 @@ mod tests {
         // The memoryless tail: P(gap > 2) = e^-2.
         let over = draws.iter().filter(|d| **d > 2.0).count() as f64 / n as f64;
         assert!((0.128..0.143).contains(&over), "P(gap > 2) {over}");
+    }
+
+    /// The coefficient of variation of a worker's gaps: 0 for an even schedule, 1 for a
+    /// Poisson process.
+    fn gap_cv(arrivals: Arrivals) -> f64 {
+        let mut rng = SmallRng::seed_from_u64(11);
+        let interval = Duration::from_micros(3_200);
+        let mut at = Instant::now();
+        let gaps: Vec<f64> = (0..50_000)
+            .map(|_| {
+                let next = next_send(at, interval, arrivals, &mut rng);
+                let gap = (next - at).as_secs_f64();
+                at = next;
+                gap
+            })
+            .collect();
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        assert!(
+            (mean / interval.as_secs_f64() - 1.0).abs() < 0.02,
+            "mean gap {mean}"
+        );
+        let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+        var.sqrt() / mean
+    }
+
+    #[test]
+    fn even_gaps_are_the_interval_and_poisson_gaps_vary_as_a_poisson_process() {
+        assert!(gap_cv(Arrivals::Even) < 1e-6);
+        let cv = gap_cv(Arrivals::Poisson);
+        assert!(
+            (0.97..1.03).contains(&cv),
+            "Poisson gaps' coefficient of variation {cv}"
+        );
     }
 }

@@ -79,6 +79,10 @@ async fn failing_requests_beyond_the_error_rate_fail_the_run() {
     // A rate outside 0..=1 is a usage error.
     let out = loadtest(addr, &["--max-error-rate", "2"]).await;
     assert_eq!(out.status.code(), Some(64));
+    // So is a way of spacing an open-loop rate with no rate to space.
+    let out = loadtest(addr, &["--arrivals", "poisson"]).await;
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--arrivals needs --rate"));
     server.abort();
 }
 
