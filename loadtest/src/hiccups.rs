@@ -6,9 +6,9 @@
 //! kernel ran an interrupt or another task. Run on an idle core (pinned with `taskset`),
 //! it is the share of time during which any request on that core would have waited
 //! whatever the server did. On a 2-vCPU KVM guest it found 0.03-0.4% of the time lost
-//! in gaps of over 100 us with the other vCPU idle, and 0.8-3.4% (6-15 gaps over 1 ms in
-//! 3 s) with both busy (BENCHMARKS.md, "the p99 at a fixed rate"): at 20 000 requests/s,
-//! enough to set a p99.
+//! in gaps of over 100 us with the other vCPU idle, and 0.3-1.8% (up to 45 gaps over
+//! 1 ms in 10 s) with both busy (BENCHMARKS.md, "the p99 at a fixed rate"): at 20 000
+//! requests/s, enough to set a p99.
 
 use std::time::{Duration, Instant};
 
