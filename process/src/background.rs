@@ -13,9 +13,9 @@
 //! - `SCHED_IDLE`: median 0.62 ms over six, alternating with six of nice 19 (median
 //!   1.0 ms). A woken normal thread preempts an idle-policy one at once.
 //!
-//! What is left: a request that needs the store shard the preempted walk holds waits
-//! for the rest of that shard (its worker blocks, the core frees, the walk resumes),
-//! about 80 us at 1 M peers. An idle-policy thread still gets a small share (a weight of
+//! A request that needs the store shard a preempted walk holds waits for the rest of
+//! the walk's hold (its worker blocks, the core frees, the walk resumes); the tracker's
+//! sweep lets go of a shard every 64 torrents to keep that short (`shard_map.rs`). An idle-policy thread still gets a small share (a weight of
 //! 3 against 1 024) of a saturated core, so a walk finishes late instead of never; its
 //! CPU time ([`Ran::cpu`]) is what says how big the work was. Where the policy is
 //! refused (a seccomp filter; the shipped systemd unit allows it) the thread falls back to

@@ -1,5 +1,5 @@
 //! Announce hot path without the network: parse the query, update the swarm, encode the
-//! reply. `cargo bench -p seedline-tracker --bench announce`.
+//! reply; and the expiry sweep's walk. `cargo bench -p seedline-tracker --bench announce`.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use seedline_common::{AnnounceRequest, Event, InfoHash, PeerId};
 use seedline_tracker::sink::CompactReply;
 use seedline_tracker::store::{ReplyParams, Store, StoreConfig, StoreGauges};
-use seedline_tracker::swarm::{peer_addr, PeerAnnounce};
+use seedline_tracker::swarm::{peer_addr, Expiry, PeerAnnounce};
 
 const QUERY: &[u8] =
     b"info_hash=%124Vx%9A%BC%DE%F0%124Vx%9A%BC%DE%F0%124Vx&peer_id=-qB4630-a1b2c3d4e5f6\
@@ -157,6 +157,27 @@ fn bench(c: &mut Criterion) {
                 },
                 BatchSize::SmallInput,
             )
+        });
+    }
+    g.finish();
+
+    // The expiry sweep's walk when nothing is due: what the sweeper's thread spends per
+    // torrent, batches of the shard lock included.
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    for (name, torrents, per) in [
+        ("sweep_100k_torrents_x10", 100_000, 10),
+        ("sweep_10_torrents_x10k", 10, 10_000),
+    ] {
+        let store = preloaded(torrents, per);
+        g.throughput(Throughput::Elements(u64::from(torrents)));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                store.expire(Expiry::OlderThan {
+                    now: 2,
+                    max_age: 3_600,
+                })
+            })
         });
     }
     g.finish();
