@@ -387,7 +387,7 @@ summarize() {
                 (.measured.requests_per_sec | floor), (.measured.latency_us.p50 | floor),
                 (.measured.latency_us.p99 | floor),
                 (.tracker_process.cpu_us_per_request * 100 | round / 100),
-                (.measured.generator_cpu_us_per_request * 100 | round / 100),
+                (if .measured.generator_cpu_us_per_request then (.measured.generator_cpu_us_per_request * 100 | round / 100) else "-" end),
                 .tracker_process.rss_kib_before, (.tracker_process.rss_kib_after_preload // "-"),
                 ((.tracker_process.bytes_per_peer // 0) * 10 | round / 10),
                 (.measured.errors_total + (.preload.errors_total // 0)), .measured.announcer_in_peers,

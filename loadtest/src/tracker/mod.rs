@@ -169,6 +169,8 @@ pub fn run(
     let p = plan(Phase::Measure, cfg.mode, cfg.duration);
     let out = phase::run(workers, cfg.threads, p, Phase::Measure).map_err(RunError::Threads)?;
     let mut measured = PhaseReport::new(&out.stats, out.elapsed);
+    // A paced run spins while it waits (see `pacer.rs`): its CPU says nothing then.
+    let own_before = own_before.filter(|_| cfg.rate.is_none());
     if let (Some(a), Ok(b)) = (own_before, procfs::cpu_time(std::process::id())) {
         measured.generator_cpu_us_per_request =
             Some(b.saturating_sub(a).as_secs_f64() * 1e6 / measured.requests.max(1) as f64);

@@ -55,7 +55,8 @@ pub struct PhaseReport {
     pub reconnects: u64,
     /// Valid announce replies that listed the announcer itself (not an error).
     pub announcer_in_peers: u64,
-    /// This process's CPU time (all threads) per request; measured phase only.
+    /// This process's CPU time (all threads) per request; measured phase only, and not
+    /// for an open-loop rate, whose pacing spins.
     pub generator_cpu_us_per_request: Option<f64>,
     /// The whole machine during the measured phase: share of CPU time busy (anything,
     /// this run included) and stolen by the hypervisor. High steal, or busy time the two

@@ -95,6 +95,7 @@ async fn request_budget_and_open_loop_rate() {
     let r = load(cfg.clone()).await;
     assert_clean(&r);
     assert_eq!(r.measured.requests, 500);
+    assert!(r.measured.generator_cpu_us_per_request.is_some());
 
     cfg.requests = None;
     cfg.rate = Some(2_000.0);
@@ -108,6 +109,8 @@ async fn request_budget_and_open_loop_rate() {
         "{n} requests at 2000/s for 1 s"
     );
     assert_eq!(r.arrivals, Some(Arrivals::Even));
+    // The pacer spins while it waits: no generator CPU figure for a paced run.
+    assert_eq!(r.measured.generator_cpu_us_per_request, None);
 
     // Poisson arrivals keep the same mean rate; the count varies by about 45 (its
     // standard deviation), so the bounds are wide.
