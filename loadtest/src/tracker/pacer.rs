@@ -9,8 +9,8 @@
 //! So a paced worker sleeps on that timer until 2 ms before its send (the timer rounds
 //! up to its next slot, so it wakes 1-2 ms early), then yields to the runtime until the
 //! time comes. Each round of yields polls the reactor, so replies are still read on
-//! time. The generator's core is busy while anyone waits (its CPU figure means nothing
-//! in a paced run), and no timer interrupt is needed: one per request was tried (a
+//! time. The generator's core is busy while anyone waits (so a paced run reports no
+//! generator CPU figure), and no timer interrupt is needed: one per request was tried (a
 //! timerfd per worker) and brought the generator to 45 us of CPU per request on a KVM
 //! guest, 90% of its core, so the generator became the queue (BENCHMARKS.md, "the p99
 //! at a fixed rate").
