@@ -15,12 +15,14 @@
 //!
 //! A request that needs the store shard a preempted walk holds waits for the rest of
 //! the walk's hold (its worker blocks, the core frees, the walk resumes); the tracker's
-//! sweep lets go of a shard every 64 torrents to keep that short (`shard_map.rs`). An idle-policy thread still gets a small share (a weight of
-//! 3 against 1 024) of a saturated core, so a walk finishes late instead of never; its
-//! CPU time ([`Ran::cpu`]) is what says how big the work was. Where the policy is
-//! refused (a seccomp filter; the shipped systemd unit allows it) the thread falls back to
-//! nice 19. The idle policy also puts the thread's disk I/O in the idle class, so work
-//! that must finish on time (the state save at shutdown) does not run here.
+//! sweep lets go of a shard every 64 torrents to keep that short (`shard_map.rs`).
+//!
+//! An idle-policy thread still gets a small share (a weight of 3 against 1 024) of a
+//! saturated core, so a walk finishes late instead of never; its CPU time
+//! ([`Ran::cpu`]) is what says how big the work was. Where the policy is refused (a
+//! seccomp filter; the shipped systemd unit allows it) the thread falls back to nice 19.
+//! The idle policy also puts the thread's disk I/O in the idle class, so work that must
+//! finish on time (the state save at shutdown) does not run here.
 //!
 //! A thread per job: the jobs come once a minute or so, and a new thread costs tens of
 //! microseconds, against a pool thread whose policy could never be set back (that needs
