@@ -296,6 +296,13 @@ hiccups_after() {
     rm -f "$WORK/hiccups.json"
 }
 
+# rate_run NAME IMPL ARRIVALS: one fixed-rate run on the running tracker, then the
+# host's hiccups over as long.
+rate_run() {
+    again "$1" "$2" --connections "$CONNECTIONS" --rate "$RATE" --arrivals "$3"
+    hiccups_after "$1"
+}
+
 main() {
     bench_need jq
     [[ -x $OPENTRACKER ]] || { bench_log "needs opentracker at $OPENTRACKER (apt-get install opentracker)"; exit 1; }
@@ -348,8 +355,7 @@ main() {
         preload seedline
         for arr in ${ARRIVALS//,/ }; do
             for r in $(seq "$RATE_RUNS"); do
-                again "seedline-rate$RATE-$arr-$r" seedline --connections "$CONNECTIONS" --rate "$RATE" --arrivals "$arr"
-                hiccups_after "seedline-rate$RATE-$arr-$r"
+                rate_run "seedline-rate$RATE-$arr-$r" seedline "$arr"
             done
         done
         stop_tracker
@@ -359,8 +365,7 @@ main() {
             for arr in ${ARRIVALS//,/ }; do
                 for r in $(seq "$RATE_RUNS"); do
                     "start_$impl" "$TRACKER_CPUS"
-                    again "$impl-rate$RATE-$arr-$r" "$impl" --connections "$CONNECTIONS" --rate "$RATE" --arrivals "$arr"
-                    hiccups_after "$impl-rate$RATE-$arr-$r"
+                    rate_run "$impl-rate$RATE-$arr-$r" "$impl" "$arr"
                     stop_tracker
                 done
             done

@@ -138,7 +138,6 @@ impl Worker {
                 }
                 _ => Instant::now(),
             };
-            let origin = scheduled;
             if self.peers.is_empty() || !plan.may_send(scheduled) {
                 break;
             }
@@ -154,7 +153,7 @@ impl Worker {
                 let event = self.peers[i].advance(&mut self.rng, plan.seeder_fraction, size);
                 Job::Announce { peer: i, event }
             };
-            self.send(plan, job, origin, stats).await;
+            self.send(plan, job, scheduled, stats).await;
         }
     }
 
