@@ -13,11 +13,15 @@
 #   A=/tmp/before-target/release/tracker B=target/release/tracker \
 #       bash loadtest/bench/tracker-ab.sh
 #   A=... B=... TORRENTS=1000 PEERS=10000 DURATION=2 PAIRS=1 bash ...   # smoke
+#   A=target/release/tracker A_ARGS="--defer-accept 0" B=target/release/tracker \
+#       MODE=new-connection bash loadtest/bench/tracker-ab.sh   # one binary, two settings
 #
 # Output: $OUT/{a,b}-N.json (`loadtest tracker --json` per run) and $OUT/summary.md.
 set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
+# A_ARGS, B_ARGS: flags added to A's and B's command lines (split on spaces).
+A_ARGS=${A_ARGS:-} B_ARGS=${B_ARGS:-}
 bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 CONNECTIONS=64 PAIRS=4 MODE=keep-alive \
     TRACKER_CPUS=0 LOAD_CPUS=1 PORT=27969 MAX_SECONDS=3600 OUT="$ROOT/target/bench/tracker-ab"
 LOADTEST=$ROOT/target/release/loadtest
@@ -33,12 +37,12 @@ rm -f "$OUT"/a-*.json "$OUT"/b-*.json
 
 # run WHICH N: one fresh tracker, preloaded, measured.
 run() {
-    local which=$1 n=$2 bin flag=()
-    [[ $which == a ]] && bin=$A || bin=$B
+    local which=$1 n=$2 bin args=() flag=()
+    if [[ $which == a ]]; then bin=$A; read -ra args <<<"$A_ARGS"; else bin=$B; read -ra args <<<"$B_ARGS"; fi
     [[ $MODE == new-connection ]] && flag=(--new-connection)
     bench_spawn taskset -c "$TRACKER_CPUS" "$bin" --listen "127.0.0.1:$PORT" \
         --admin-listen "127.0.0.1:$((PORT + 1))" --log-level warn \
-        --max-peers-per-address 65536 --max-peers-per-address-total $((PEERS * 2))
+        --max-peers-per-address 65536 --max-peers-per-address-total $((PEERS * 2)) "${args[@]}"
     local tpid=$BENCH_PID
     bench_wait_http "http://127.0.0.1:$PORT/health"
     bench_log "$which-$n: preloading"
@@ -60,8 +64,8 @@ done
 
 {
     bench_env_header
-    echo "A: $A"
-    echo "B: $B"
+    echo "A: $A $A_ARGS"
+    echo "B: $B $B_ARGS"
     echo "workload: $TORRENTS torrents, $PEERS peers, zipf 1.0, $CONNECTIONS connections, $MODE, ${DURATION}s, tracker on cpu $TRACKER_CPUS, load on cpu $LOAD_CPUS"
     echo
     echo "| pair | A req/s | A tracker CPU us/req | B req/s | B tracker CPU us/req | B / A |"

@@ -405,6 +405,12 @@ summarize() {
         echo "| run | req/s | p50 us | p99 us | tracker CPU us/req | generator CPU us/req | tracker RSS at start KiB | RSS after preload KiB | bytes/peer | errors | host busy % | steal % | quiet at start |"
         echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18 }' "$OUT/runs.tsv"
+        echo
+        echo "Tracker CPU per announce, Seedline's over each other server's in the same round (a round's runs are minutes apart, so the machine's drift weighs on both alike), and the median of the rounds:"
+        echo
+        echo "| mode | round | Seedline / opentracker | Seedline / floor | Seedline / bare floor |"
+        echo "|---|---|---|---|---|"
+        jq -r -s -f "$ROOT/loadtest/bench/round-ratios.jq" "$OUT"/*.json 2>/dev/null || true
         if awk -F'\t' 'NR > 1 && $21 != "-" { found = 1 } END { exit !found }' "$OUT/runs.tsv"; then
             echo
             echo "Fixed-rate runs, with what the machine took from a busy thread on the tracker's core over the next $DURATION s, both cores busy (\`loadtest hiccups\`, tracker idle):"

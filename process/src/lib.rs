@@ -10,6 +10,7 @@ pub mod background;
 pub mod config;
 pub mod cork;
 pub mod daemon;
+pub mod defer_accept;
 pub mod idle_io;
 pub mod logging;
 pub mod metrics;

@@ -22,6 +22,10 @@ pub const MIN_TOKEN_LEN: usize = 16;
 /// Most HTTP worker threads: each holds a socket per public address and a runtime.
 pub const MAX_HTTP_WORKERS: usize = 1024;
 
+/// Longest TCP_DEFER_ACCEPT: a larger figure is more likely milliseconds typed as
+/// seconds than a wish to hold silent clients for minutes.
+pub const MAX_DEFER_ACCEPT: u32 = 60;
+
 /// Everything the tracker can be told. Field docs are the operator's documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
@@ -204,6 +208,13 @@ pub struct Config {
     /// Seconds a client has to send a whole request head.
     #[arg(long, env = "TRACKER_HEADER_READ_TIMEOUT", default_value_t = 5)]
     pub header_read_timeout: u32,
+    /// Seconds the kernel holds a new connection until its first request arrives
+    /// (TCP_DEFER_ACCEPT): the tracker takes it with the request in hand, at less CPU per
+    /// connection, and a client that connects and says nothing costs it nothing until
+    /// then. Rounded up to the kernel's SYN-ACK retransmits (1, 3, 7 ... s); 0: accept on
+    /// the handshake.
+    #[arg(long, env = "TRACKER_DEFER_ACCEPT", default_value_t = 1)]
+    pub defer_accept: u32,
     /// Seconds a keep-alive connection may sit idle.
     #[arg(long, env = "TRACKER_IDLE_TIMEOUT", default_value_t = 60)]
     pub idle_timeout: u32,
@@ -326,6 +337,12 @@ impl Settings for Config {
                 "header_read_timeout, idle_timeout and write_timeout must be at least 1 second"
                     .into(),
             );
+        }
+        if self.defer_accept > MAX_DEFER_ACCEPT {
+            return err(format!(
+                "defer_accept ({}) is in seconds and at most {MAX_DEFER_ACCEPT}",
+                self.defer_accept
+            ));
         }
         self.validate_operator_features()?;
         if !seedline_process::logging::valid_level(&self.log_level) {
@@ -519,6 +536,7 @@ mod tests {
             "interval = 70000",
             "interval = 3000000000",
             "http_workers = 5000",
+            "defer_accept = 1000",
             "numwant_default = 500",
             "max_request_head = 100",
             "max_torrents = 0",

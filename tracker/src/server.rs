@@ -15,6 +15,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use seedline_process::admin;
 use seedline_process::cork::{cork_accepted, Corked, KeepAlive};
+use seedline_process::defer_accept::defer_accept;
 use seedline_process::net::{bind_one, bind_tcp_group, bind_udp};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::Semaphore;
@@ -62,6 +63,7 @@ impl Listeners {
                 let group = bind_tcp_group(*a, workers)?;
                 for l in &group {
                     cork_accepted(l)?;
+                    defer_accept(l, cfg.defer_accept)?;
                 }
                 Ok(group)
             })

@@ -42,6 +42,19 @@ async fn keep_alive_serves_many_requests_on_one_connection() {
 }
 
 #[tokio::test]
+async fn a_connection_reaches_the_tracker_with_its_first_request() {
+    let s = start_with(|c| c.defer_accept = 5).await;
+    let mut c = Conn::open(s.addr()).await;
+    // Connected as far as the client knows; the kernel holds it (TCP_DEFER_ACCEPT).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_metrics(&s, "seedline_tracker_connections_total 0").await;
+    c.send("/health", &[]).await;
+    assert_eq!(c.read_response().await.expect("served").status, 200);
+    assert_metrics(&s, "seedline_tracker_connections_total 1").await;
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn slow_and_idle_connections_are_closed() {
     let s = start_with(|c| (c.header_read_timeout, c.idle_timeout) = (1, 2)).await;
     // Slowloris: a head that never ends.
@@ -51,7 +64,8 @@ async fn slow_and_idle_connections_are_closed() {
     let mut idle = Conn::open(s.addr()).await;
     idle.send("/health", &[]).await;
     assert_eq!(idle.read_response().await.unwrap().status, 200);
-    // Connected but silent from the start.
+    // Connected but silent from the start: the kernel hands it over after defer_accept
+    // (1 s), then the head timeout runs.
     let mut silent = Conn::open(s.addr()).await;
     assert!(slow.closed_by_server().await, "slow head closed");
     assert!(idle.closed_by_server().await, "idle keep-alive closed");
