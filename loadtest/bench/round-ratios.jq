@@ -4,7 +4,8 @@
 # apart, so the machine's drift weighs on both sides alike.
 def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
     else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-def r2: if . == null then "-" else (. * 100 | round / 100 | tostring) + "x" end;
+def r2: if . == null then "-" else (. * 100 | round) as $c
+    | "\($c / 100 | floor).\($c % 100 | tostring | if length == 1 then "0" + . else . end)x" end;
 [.[] | select(.name | test("^[a-z_]+-[a-z-]+-r[0-9]+$"))
      | {impl, mode, round: (.name | capture("-r(?<r>[0-9]+)$").r | tonumber),
         cpu: .tracker_process.cpu_us_per_request}]
@@ -14,7 +15,8 @@ def r2: if . == null then "-" else (. * 100 | round / 100 | tostring) + "x" end;
 | [$runs[] | .round] | unique
 | map(. as $r | [$runs[] | select(.round == $r)] | INDEX(.impl) | map_values(.cpu)
       | {round: $r,
-         ot: (if .seedline and .opentracker then .seedline / .opentracker else null end),
+         # opentracker closes every connection: no keep-alive figure to compare with.
+         ot: (if .seedline and .opentracker and $mode != "keep-alive" then .seedline / .opentracker else null end),
          floor: (if .seedline and .floor then .seedline / .floor else null end),
          bare: (if .seedline and .bare_floor then .seedline / .bare_floor else null end)})
 | (.[] | "| \($mode) | \(.round) | \(.ot | r2) | \(.floor | r2) | \(.bare | r2) |"),

@@ -1,17 +1,19 @@
 //! New connections handed out with their first request (TCP_DEFER_ACCEPT).
 //!
-//! Without it the kernel completes a connection on the client's handshake ACK: the
-//! listener wakes, the server accepts, registers the socket and reads, and the request
-//! follows in a segment of its own. With it the kernel holds the half-open connection
-//! until data arrives and hands out the socket with its request already queued: one
-//! wake-up and one pass through the receive path less per connection. Measured on a
-//! tracker answering a new connection per announce, 6-14% less CPU per announce
-//! (BENCHMARKS.md, "TCP_DEFER_ACCEPT").
+//! Without it the kernel completes a connection on the client's handshake ACK: it builds
+//! the socket, queues it and wakes the listener, and the request follows in a segment of
+//! its own. With it the kernel drops that bare ACK, keeps the connection half-open, and
+//! builds the socket when the request arrives, with the request already queued. The
+//! server's system calls do not change; the kernel's work per connection shrinks.
+//! Measured on a tracker answering a new connection per announce: 0.84x the CPU per
+//! announce (median of four ABBA pairs, 0.74-1.02x; BENCHMARKS.md, "TCP_DEFER_ACCEPT").
 //!
-//! A client that connects and says nothing costs the server nothing meanwhile: it sits
-//! in the kernel's SYN queue (bounded by `tcp_max_syn_backlog`, with SYN cookies past
-//! it), not in a task with a deadline. After the deferral the kernel accepts it on the
-//! client's next ACK anyway, and the server's own head timeout takes over.
+//! A client that connects and says nothing holds no task of the server's meanwhile: it
+//! waits half-open in the listener's SYN queue (bounded by the listen backlog; past it
+//! the kernel answers with SYN cookies, and such connections are not deferred). When
+//! the deferral ends the kernel resends its SYN-ACK and accepts the connection on the
+//! client's answer, and the server's own head timeout takes over; a client that never
+//! answers stays half-open until the kernel gives up on it (`tcp_synack_retries`).
 //!
 //! Neither std, socket2 nor rustix sets this option, hence the module's one `unsafe`.
 

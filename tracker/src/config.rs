@@ -210,9 +210,9 @@ pub struct Config {
     pub header_read_timeout: u32,
     /// Seconds the kernel holds a new connection until its first request arrives
     /// (TCP_DEFER_ACCEPT): the tracker takes it with the request in hand, at less CPU per
-    /// connection, and a client that connects and says nothing costs it nothing until
-    /// then. Rounded up to the kernel's SYN-ACK retransmits (1, 3, 7 ... s); 0: accept on
-    /// the handshake.
+    /// connection, and a client that connects and says nothing holds no task until then.
+    /// At most 60, rounded up to the kernel's SYN-ACK retransmits (1, 3, 7 ... s); 0:
+    /// accept on the handshake.
     #[arg(long, env = "TRACKER_DEFER_ACCEPT", default_value_t = 1)]
     pub defer_accept: u32,
     /// Seconds a keep-alive connection may sit idle.

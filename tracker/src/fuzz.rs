@@ -211,7 +211,7 @@ pub fn access_list(data: &[u8]) {
 
 /// `swarm_ops` target: every 3 bytes of `data` are one announce to one swarm, so lists
 /// move between peers kept in place and boxed, past the position index, and IPv6 comes
-/// and goes (`swarm::slots` is one of the three modules allowed `unsafe`). First byte: IPv6
+/// and goes (`swarm::slots` is one of the modules allowed `unsafe`). First byte: IPv6
 /// (bit 7) and host (bits 0-6); second: the port; third: the event (bits 0-1), seeder
 /// (bit 2), origin (bit 3), and 0xff drops the swarm. The stored addresses must match a
 /// model, and the swarm's invariants hold after every step.
