@@ -97,11 +97,7 @@ fn set_idle_policy() -> io::Result<()> {
     // SAFETY: `param` is a valid, initialised `sched_param` that outlives the call, which
     // only reads it; pid 0 is the calling thread, so no other thread's state is touched.
     let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    (r == 0).then_some(()).ok_or_else(io::Error::last_os_error)
 }
 
 #[cfg(test)]

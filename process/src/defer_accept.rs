@@ -38,11 +38,7 @@ pub fn defer_accept(listener: &impl AsFd, secs: u32) -> io::Result<()> {
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    (r == 0).then_some(()).ok_or_else(io::Error::last_os_error)
 }
 
 #[cfg(test)]
