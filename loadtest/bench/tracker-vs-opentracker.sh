@@ -34,6 +34,9 @@ source "$(dirname "$0")/../../bench/lib.sh"
 # STEAL_MAX: percent of CPU stolen by the hypervisor that counts as busy. PORT: the
 # public port (TCP and UDP); PORT+1 is Seedline's admin port. MODES: the measured modes,
 # comma-separated, of new-connection, keep-alive (HTTP), udp and aquatic-load.
+# NEW_CONNECTION_RATE: if set, the new-connection runs are open loop at this many
+# announces/s (evenly spaced) instead of closed loop, so every server carries the same load.
+NEW_CONNECTION_RATE=${NEW_CONNECTION_RATE:-}
 bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 ROUNDS=3 CONNECTIONS=64 RATE=20000 \
     RATE_RUNS=5 ARRIVALS=even,poisson SWEEP=1 MODES=new-connection,keep-alive TRACKER_CPUS=0 LOAD_CPUS=1 MAX_SECONDS=5400 QUIET_WAIT=600 STEAL_MAX=10 \
     PORT=23969 OUT="$ROOT/target/bench/tracker-vs-opentracker" OPENTRACKER=/usr/bin/opentracker
@@ -190,6 +193,8 @@ measure() {
     local quiet=1 mode_flag=() target="http://127.0.0.1:$PORT/announce"
     wait_quiet || quiet=0
     [[ $mode == new-connection ]] && mode_flag=(--new-connection)
+    # Every server at the same offered load, not each at what the generator manages.
+    [[ $mode == new-connection && -n $NEW_CONNECTION_RATE ]] && mode_flag+=(--rate "$NEW_CONNECTION_RATE")
     [[ $mode == udp ]] && target="udp://127.0.0.1:$PORT"
     "start_$impl" "$TRACKER_CPUS"
     bench_log "$name: $impl, $mode $*"
