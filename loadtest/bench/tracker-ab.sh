@@ -21,9 +21,8 @@ set -euo pipefail
 source "$(dirname "$0")/../../bench/lib.sh"
 
 # A_ARGS, B_ARGS: flags added to A's and B's command lines (split on spaces).
-A_ARGS=${A_ARGS:-} B_ARGS=${B_ARGS:-}
 bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 CONNECTIONS=64 PAIRS=4 MODE=keep-alive \
-    TRACKER_CPUS=0 LOAD_CPUS=1 PORT=27969 MAX_SECONDS=3600 OUT="$ROOT/target/bench/tracker-ab"
+    TRACKER_CPUS=0 LOAD_CPUS=1 PORT=27969 MAX_SECONDS=3600 OUT="$ROOT/target/bench/tracker-ab" A_ARGS= B_ARGS=
 LOADTEST=$ROOT/target/release/loadtest
 bench_time_limit "$MAX_SECONDS" "$@"
 bench_need curl jq taskset

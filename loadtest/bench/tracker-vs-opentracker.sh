@@ -36,10 +36,9 @@ source "$(dirname "$0")/../../bench/lib.sh"
 # comma-separated, of new-connection, keep-alive (HTTP), udp and aquatic-load.
 # NEW_CONNECTION_RATE: if set, the new-connection runs are open loop at this many
 # announces/s (evenly spaced) instead of closed loop, so every server carries the same load.
-NEW_CONNECTION_RATE=${NEW_CONNECTION_RATE:-}
 bench_defaults TORRENTS=100000 PEERS=1000000 DURATION=10 ROUNDS=3 CONNECTIONS=64 RATE=20000 \
     RATE_RUNS=5 ARRIVALS=even,poisson SWEEP=1 MODES=new-connection,keep-alive TRACKER_CPUS=0 LOAD_CPUS=1 MAX_SECONDS=5400 QUIET_WAIT=600 STEAL_MAX=10 \
-    PORT=23969 OUT="$ROOT/target/bench/tracker-vs-opentracker" OPENTRACKER=/usr/bin/opentracker
+    PORT=23969 OUT="$ROOT/target/bench/tracker-vs-opentracker" OPENTRACKER=/usr/bin/opentracker NEW_CONNECTION_RATE=
 : "${AQUATIC_UDP:=$(command -v aquatic_udp || true)}"
 : "${AQUATIC_LOAD:=$(command -v aquatic_udp_load_test || true)}"
 TRACKER=$ROOT/target/release/tracker
